@@ -1,0 +1,22 @@
+# Every dependency comes from a Debian bookworm package installed by scripts/setup.
+# Nothing is downloaded at build time.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(ZLIB REQUIRED)
+
+set(RIPOSTE_DEPS
+    yaml-cpp
+    nlohmann_json::nlohmann_json
+    spdlog::spdlog
+    fmt::fmt
+    SQLite::SQLite3
+    OpenSSL::Crypto
+    ZLIB::ZLIB
+    Threads::Threads)

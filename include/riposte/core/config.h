@@ -1,0 +1,124 @@
+// Configuration: one YAML file, validated whole before anything uses it.
+//
+// Loading reads the file, substitutes ${VAR} from the environment, parses YAML, then checks every
+// key against the schema of its section (and of each component's factory). All problems are
+// collected as ConfigDiagnostics naming the key path and the line:column, so one run of
+// `riposte config check FILE` shows every mistake. Nothing is applied unless the whole file is valid.
+//
+// Thread safety: a loaded Config is immutable and may be shared read-only.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "riposte/core/status.h"
+#include "riposte/core/time.h"
+
+namespace riposte {
+
+struct ConfigDiagnostic {
+  std::string file;
+  int line = 0;    // 1-based, 0 when unknown
+  int column = 0;  // 1-based
+  std::string path;  // key path, e.g. "sources[0].parser"
+  std::string message;
+
+  std::string toString() const;  // "file:line:col: path: message"
+};
+
+// Collects diagnostics while a document is checked; typed getters record an error and return a
+// default when a value is missing or malformed.
+class ConfigReader {
+public:
+  ConfigReader(std::string file, std::vector<ConfigDiagnostic>* out) : file_(std::move(file)), out_(out) {}
+
+  void error(const YAML::Node& at, const std::string& path, const std::string& message) const;
+
+  // Reports every key of `node` (a map) not in `allowed`. Reports a non-map node.
+  bool checkKeys(const YAML::Node& node, const std::string& path,
+                 const std::set<std::string>& allowed) const;
+
+  std::string getString(const YAML::Node& map, const std::string& path, const std::string& key,
+                        const std::string& def, bool required = false) const;
+  int64_t getInt(const YAML::Node& map, const std::string& path, const std::string& key,
+                 int64_t def, int64_t min, int64_t max) const;
+  bool getBool(const YAML::Node& map, const std::string& path, const std::string& key,
+               bool def) const;
+  Duration getDuration(const YAML::Node& map, const std::string& path, const std::string& key,
+                       Duration def) const;
+  std::vector<std::string> getStringList(const YAML::Node& map, const std::string& path,
+                                         const std::string& key) const;
+
+  const std::string& file() const { return file_; }
+  bool failed() const { return !out_->empty(); }
+
+private:
+  std::string file_;
+  std::vector<ConfigDiagnostic>* out_;
+};
+
+// A component instance as configured: `name`, `type` and the rest of its map for its factory.
+struct ComponentConfig {
+  std::string name;
+  std::string type;
+  std::string path;  // key path in the file, for messages
+  YAML::Node node;
+};
+
+struct SourceConfig : ComponentConfig {
+  std::vector<std::string> paths;  // files or glob patterns
+  std::string parser;              // parser name
+  bool from_beginning = false;
+  std::optional<int> year;
+};
+
+struct Config {
+  std::string file;  // where it was loaded from ("" for defaults)
+
+  // engine
+  std::string log_level = "info";
+  std::string log_format = "text";  // text | json
+  bool dry_run = false;
+  std::string data_dir = "var";
+
+  // store
+  std::string store_type = "sqlite";
+  std::string store_path = "var/riposte.db";
+
+  std::vector<SourceConfig> sources;
+  std::vector<ComponentConfig> detectors;
+  std::vector<ComponentConfig> actions;
+
+  // response policy
+  Duration default_duration = std::chrono::hours(4);
+  std::vector<std::string> allowlist;  // CIDRs or addresses
+  bool allowlist_own_addresses = true;
+
+  // Sections owned by later subsystems, kept as nodes for their own validation.
+  YAML::Node intel;
+  YAML::Node api;
+};
+
+class Registries;
+
+// Loads and validates. On failure the Status message lists every diagnostic, one per line.
+// `registries` (optional) lets each component's factory validate its own keys.
+Result<Config> loadConfig(const std::string& path, const Registries* registries,
+                          std::vector<ConfigDiagnostic>* diagnostics = nullptr);
+Result<Config> parseConfig(const std::string& text, const std::string& file,
+                           const Registries* registries,
+                           std::vector<ConfigDiagnostic>* diagnostics = nullptr);
+
+// Replaces ${NAME} and ${NAME:-default} with environment values. An unset variable without a
+// default is an error naming it and its line.
+Result<std::string> substituteEnv(const std::string& text, const std::string& file);
+
+// The built-in configuration used when no file is given.
+Config defaultConfig();
+
+} // namespace riposte

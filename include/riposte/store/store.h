@@ -1,0 +1,75 @@
+// Store: durable state — evidence events, findings, decisions, the audit chain, source offsets.
+//
+// Implementations: SQLite (embedded default, WAL). Every write that matters for safety (a
+// decision and its audit entry) is durable when the call returns. Schema migrations are
+// versioned and applied by open().
+//
+// Thread safety: implementations serialise access internally; callers may share one Store.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "riposte/core/decision.h"
+#include "riposte/core/finding.h"
+#include "riposte/core/status.h"
+
+namespace riposte {
+
+struct AuditEntry {
+  int64_t seq = 0;          // assigned by the store, 1-based, gap-free
+  Timestamp time;
+  std::string actor;        // engine | cli:<user> | api:<user>
+  std::string kind;         // decision.created, decision.expired, action.applied, ...
+  std::string target;
+  std::string reason;
+  std::string details_json;  // evidence and context
+  std::string prev_hash;     // hex SHA-256 of the previous entry ("" for the first)
+  std::string hash;          // hex SHA-256 over prev_hash and this entry's fields
+};
+
+struct DecisionFilter {
+  std::optional<DecisionState> state;
+  std::optional<std::string> target;
+  size_t limit = 1000;
+};
+
+class Store {
+public:
+  virtual ~Store() = default;
+
+  virtual int schemaVersion() const = 0;
+
+  // Stores a finding with its evidence events.
+  virtual Status saveFinding(const Finding& f) = 0;
+  virtual Status saveDecision(const Decision& d) = 0;
+  virtual Status updateDecisionState(const std::string& id, DecisionState state) = 0;
+  virtual Result<std::vector<Decision>> listDecisions(const DecisionFilter& filter) = 0;
+  // Active decisions whose expiry is at or before `now`.
+  virtual Result<std::vector<Decision>> expiredDecisions(Timestamp now) = 0;
+  virtual Result<int64_t> countFindings() = 0;
+
+  // Appends to the hash chain; fills seq, prev_hash and hash.
+  virtual Status appendAudit(AuditEntry& entry) = 0;
+  virtual Result<std::vector<AuditEntry>> listAudit(int64_t after_seq, size_t limit) = 0;
+
+  // Read offsets of tailed files, so a restart neither skips nor repeats lines.
+  virtual Status saveOffset(const std::string& source, const std::string& file, uint64_t inode,
+                            uint64_t offset) = 0;
+  virtual Result<std::optional<std::pair<uint64_t, uint64_t>>> loadOffset(
+      const std::string& source, const std::string& file) = 0;
+};
+
+using StorePtr = std::unique_ptr<Store>;
+
+// Hash of an audit entry as chained: SHA-256 hex over prev_hash and the entry's fields.
+std::string auditEntryHash(const AuditEntry& e);
+
+// Walks the chain; returns OK or an error naming the first entry that was edited, removed or
+// reordered.
+Status verifyAuditChain(const std::vector<AuditEntry>& entries);
+
+} // namespace riposte

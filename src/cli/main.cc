@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("riposte " RIPOSTE_VERSION); return 0; }

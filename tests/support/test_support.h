@@ -1,0 +1,52 @@
+// Helpers shared by the tests: corpora location, fixtures, running the riposte binary.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace riposte::testing {
+
+// The shared corpora directory ($RIPOSTE_CORPORA or ../shared/corpora), or nullopt when absent.
+std::optional<std::filesystem::path> corporaDir();
+
+// Path of a corpus file, or nullopt (and a printed reason) when the corpora are absent.
+std::optional<std::filesystem::path> corpusFile(const std::string& relative);
+
+// Path of a fixture under tests/fixtures.
+std::filesystem::path fixture(const std::string& relative);
+
+// Reads a whole file; empty on error.
+std::string readFile(const std::filesystem::path& p);
+std::vector<std::string> readLines(const std::filesystem::path& p);
+
+// A fresh temporary directory removed when the object dies.
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the riposte binary with the given arguments (no shell), capturing stdout and stderr.
+CommandResult runRiposte(const std::vector<std::string>& args, const std::string& stdin_data = "");
+
+} // namespace riposte::testing
+
+// Skips the current test with a clear message when a corpus file is missing.
+#define RIPOSTE_REQUIRE_CORPUS(var, rel)                                                           \
+  auto var##_opt = ::riposte::testing::corpusFile(rel);                                            \
+  if (!var##_opt) GTEST_SKIP() << "corpora absent: " << (rel) << " not found (set RIPOSTE_CORPORA)"; \
+  const std::filesystem::path var = *var##_opt
