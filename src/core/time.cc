@@ -198,14 +198,15 @@ std::string formatDuration(Duration d) {
   return out;
 }
 
-int inferSyslogYear(unsigned month, std::optional<int> explicit_year, Timestamp reference) {
+int inferSyslogYear(unsigned month, unsigned day, std::optional<int> explicit_year,
+                    Timestamp reference) {
   if (explicit_year) return *explicit_year;
   const std::time_t t = reference.seconds();
   std::tm tm{};
   gmtime_r(&t, &tm);
   const int ref_year = tm.tm_year + 1900;
-  const auto ref_month = static_cast<unsigned>(tm.tm_mon + 1);
-  return month > ref_month + 1 ? ref_year - 1 : ref_year;
+  const int64_t ref_day = reference.seconds() / 86400;
+  return daysFromCivil(ref_year, month, day) > ref_day + 2 ? ref_year - 1 : ref_year;
 }
 
 } // namespace riposte

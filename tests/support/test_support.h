@@ -19,6 +19,7 @@ std::filesystem::path fixture(const std::string& relative);
 
 // Reads a whole file; empty on error.
 std::string readFile(const std::filesystem::path& p);
+// Lines without their terminator (\n or \r\n).
 std::vector<std::string> readLines(const std::filesystem::path& p);
 
 // A fresh temporary directory removed when the object dies.

@@ -118,7 +118,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& file,
 // default is an error naming it and its line.
 Result<std::string> substituteEnv(const std::string& text, const std::string& file);
 
-// The built-in configuration used when no file is given.
-Config defaultConfig();
+// The built-in configuration used when no file is given (YAML text, validated like a file).
+const char* defaultConfigYaml();
 
 } // namespace riposte

@@ -16,12 +16,18 @@
 
 #include "riposte/core/config.h"
 #include "riposte/core/status.h"
+#include "riposte/detect/detector.h"
+#include "riposte/ingest/parser.h"
+#include "riposte/ingest/source.h"
+#include "riposte/respond/action.h"
+#include "riposte/store/store.h"
 
 namespace riposte {
 
 // Context every factory receives.
 struct FactoryContext {
   const Config* config = nullptr;
+  Store* store = nullptr;  // may be null (e.g. replay without a store)
 };
 
 template <typename Product> class Registry {
@@ -82,11 +88,6 @@ private:
   std::map<std::string, Entry> entries_;
 };
 
-class Parser;
-class Detector;
-class Action;
-class Store;
-class Source;
 
 struct Registries {
   Registry<Source> sources{"source"};

@@ -54,8 +54,10 @@ Result<Duration> parseDuration(std::string_view s);
 std::string formatDuration(Duration d);
 
 // Year to give a syslog (RFC 3164) timestamp that has none: the explicit year when set,
-// otherwise the year of `reference` (and the year before when the month lies more than one
-// month in the future of the reference, the December → January roll-over).
-int inferSyslogYear(unsigned month, std::optional<int> explicit_year, Timestamp reference);
+// otherwise the year of `reference`, or the year before when that would put the date more than
+// two days after the reference (logs do not come from the future: the December → January
+// roll-over).
+int inferSyslogYear(unsigned month, unsigned day, std::optional<int> explicit_year,
+                    Timestamp reference);
 
 } // namespace riposte

@@ -45,10 +45,11 @@ TEST(Time, Durations) {
 
 TEST(Time, SyslogYearInference) {
   const Timestamp jan = *parseRfc3339("2026-01-05T00:00:00Z");
-  EXPECT_EQ(inferSyslogYear(12, std::nullopt, jan), 2025);  // December seen in January
-  EXPECT_EQ(inferSyslogYear(1, std::nullopt, jan), 2026);
-  EXPECT_EQ(inferSyslogYear(2, std::nullopt, jan), 2026);
-  EXPECT_EQ(inferSyslogYear(12, 2019, jan), 2019);
+  EXPECT_EQ(inferSyslogYear(12, 31, std::nullopt, jan), 2025);  // December seen in January
+  EXPECT_EQ(inferSyslogYear(1, 5, std::nullopt, jan), 2026);
+  EXPECT_EQ(inferSyslogYear(1, 7, std::nullopt, jan), 2026);  // within the two days of slack
+  EXPECT_EQ(inferSyslogYear(1, 8, std::nullopt, jan), 2025);  // would be in the future
+  EXPECT_EQ(inferSyslogYear(12, 1, 2019, jan), 2019);
   EXPECT_EQ(monthFromAbbrev("Feb"), 2u);
   EXPECT_EQ(monthFromAbbrev("dec"), 12u);
   EXPECT_EQ(monthFromAbbrev("Foo"), 0u);

@@ -1,0 +1,57 @@
+// SqliteStore: the embedded default Store — one file, WAL mode, versioned migrations.
+//
+// open() creates the file if needed and applies every migration newer than the file's
+// schema version inside a transaction. The audit table is append-only: triggers refuse UPDATE
+// and DELETE, and each entry is hash-chained to the previous one.
+//
+// Thread safety: all methods lock an internal mutex; one SqliteStore may be shared.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "riposte/store/store.h"
+
+struct sqlite3;
+
+namespace riposte {
+
+class SqliteStore : public Store {
+public:
+  // `path` may be ":memory:".
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+  ~SqliteStore() override;
+
+  int schemaVersion() const override;
+  // The newest schema version this build knows.
+  static int latestSchemaVersion();
+
+  Status saveFinding(const Finding& f) override;
+  Status saveDecision(const Decision& d) override;
+  Status updateDecisionState(const std::string& id, DecisionState state) override;
+  Result<std::vector<Decision>> listDecisions(const DecisionFilter& filter) override;
+  Result<std::vector<Decision>> expiredDecisions(Timestamp now) override;
+  Result<int64_t> countFindings() override;
+  Status appendAudit(AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> listAudit(int64_t after_seq, size_t limit) override;
+  Status saveOffset(const std::string& source, const std::string& file, uint64_t inode,
+                    uint64_t offset) override;
+  Result<std::optional<std::pair<uint64_t, uint64_t>>> loadOffset(
+      const std::string& source, const std::string& file) override;
+
+  // Direct SQL for tests (e.g. to tamper with the audit table behind the store's back).
+  Status execForTest(const std::string& sql);
+
+private:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  Status migrate();
+  Status exec(const std::string& sql);
+  Result<std::vector<Decision>> queryDecisions(const std::string& where,
+                                               const std::vector<std::string>& binds, size_t limit);
+
+  mutable std::mutex mu_;
+  sqlite3* db_;
+  int version_ = 0;
+};
+
+} // namespace riposte

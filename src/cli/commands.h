@@ -1,0 +1,28 @@
+// The riposte command-line shell: each file adds its sub-commands to the CLI11 app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "riposte/core/config.h"
+#include "riposte/core/registry.h"
+
+namespace riposte::cli {
+
+// Shared state of one invocation.
+struct Context {
+  Registries registries;
+  int exit_code = 0;
+};
+
+// Loads --config FILE, or the built-in defaults when `path` is empty; prints diagnostics.
+Result<Config> loadConfigOrDefault(Context& ctx, const std::string& path);
+
+void addReplayCommand(CLI::App& app, Context& ctx);
+void addServeCommand(CLI::App& app, Context& ctx);
+void addConfigCommands(CLI::App& app, Context& ctx);
+void addDecisionCommands(CLI::App& app, Context& ctx);
+void addAuditCommands(CLI::App& app, Context& ctx);
+
+} // namespace riposte::cli

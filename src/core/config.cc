@@ -1,0 +1,397 @@
+#include "riposte/core/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "riposte/core/ip.h"
+#include "riposte/core/registry.h"
+
+namespace riposte {
+
+namespace {
+
+constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;  // limits before parsing
+
+int lineOf(const std::string& text, size_t pos) {
+  int line = 1;
+  for (size_t i = 0; i < pos && i < text.size(); ++i) line += text[i] == '\n' ? 1 : 0;
+  return line;
+}
+
+std::string join(const std::vector<ConfigDiagnostic>& d) {
+  std::string s;
+  for (const auto& x : d) s += (s.empty() ? "" : "\n") + x.toString();
+  return s;
+}
+
+std::string childPath(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+const std::set<std::string> kTopKeys = {"engine", "store", "sources", "detectors", "response",
+                                        "actions", "intel", "api"};
+const std::set<std::string> kEngineKeys = {"log_level", "log_format", "dry_run", "data_dir"};
+const std::set<std::string> kStoreKeys = {"type", "path"};
+const std::set<std::string> kSourceKeys = {"name", "type", "path", "paths", "parser", "start_at", "year"};
+const std::set<std::string> kResponseKeys = {"default_duration", "allowlist",
+                                             "allowlist_own_addresses"};
+
+// Checks a list of components (name + type + factory keys) against a registry.
+template <typename R>
+std::vector<ComponentConfig> readComponents(const YAML::Node& root, const std::string& key,
+                                            const ConfigReader& rd, const R* registry) {
+  std::vector<ComponentConfig> out;
+  const YAML::Node list = root[key];
+  if (!list) return out;
+  if (!list.IsSequence()) {
+    rd.error(list, key, "must be a list");
+    return out;
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node n = list[i];
+    const std::string path = key + "[" + std::to_string(i) + "]";
+    if (!n.IsMap()) {
+      rd.error(n, path, "must be a map with at least 'type'");
+      continue;
+    }
+    ComponentConfig c;
+    c.path = path;
+    c.node = n;
+    c.type = rd.getString(n, path, "type", "", true);
+    c.name = rd.getString(n, path, "name", c.type);
+    if (!c.name.empty() && !names.insert(c.name).second) {
+      rd.error(n["name"], path + ".name", "duplicate name '" + c.name + "'");
+    }
+    if (registry != nullptr && !c.type.empty()) {
+      const auto* entry = registry->find(c.type);
+      if (entry == nullptr) {
+        rd.error(n["type"], path + ".type",
+                 "unknown " + registry->category() + " type '" + c.type + "' (known: " +
+                     registry->namesJoined() + ")");
+      } else if (entry->validate) {
+        entry->validate(c, rd);
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+} // namespace
+
+std::string ConfigDiagnostic::toString() const {
+  std::string s = file.empty() ? "<config>" : file;
+  if (line > 0) s += ":" + std::to_string(line) + ":" + std::to_string(column);
+  s += ": ";
+  if (!path.empty()) s += path + ": ";
+  return s + message;
+}
+
+void ConfigReader::error(const YAML::Node& at, const std::string& path,
+                         const std::string& message) const {
+  ConfigDiagnostic d{file_, 0, 0, path, message};
+  if (at.IsDefined() && at.Mark().line >= 0) {
+    d.line = at.Mark().line + 1;
+    d.column = at.Mark().column + 1;
+  }
+  out_->push_back(std::move(d));
+}
+
+bool ConfigReader::checkKeys(const YAML::Node& node, const std::string& path,
+                             const std::set<std::string>& allowed) const {
+  if (!node.IsMap()) {
+    error(node, path, "must be a map");
+    return false;
+  }
+  bool ok = true;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string k = it->first.as<std::string>("");
+    if (allowed.count(k) == 0) {
+      std::string known;
+      for (const auto& a : allowed) known += (known.empty() ? "" : ", ") + a;
+      error(it->first, childPath(path, k), "unknown key (allowed here: " + known + ")");
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+std::string ConfigReader::getString(const YAML::Node& map, const std::string& path,
+                                    const std::string& key, const std::string& def,
+                                    bool required) const {
+  const YAML::Node n = map[key];
+  if (!n) {
+    if (required) error(map, childPath(path, key), "is required");
+    return def;
+  }
+  if (!n.IsScalar()) {
+    error(n, childPath(path, key), "must be a string");
+    return def;
+  }
+  return n.Scalar();
+}
+
+int64_t ConfigReader::getInt(const YAML::Node& map, const std::string& path,
+                             const std::string& key, int64_t def, int64_t min,
+                             int64_t max) const {
+  const YAML::Node n = map[key];
+  if (!n) return def;
+  int64_t v = 0;
+  if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v)) {
+    error(n, childPath(path, key), "must be an integer");
+    return def;
+  }
+  if (v < min || v > max) {
+    error(n, childPath(path, key),
+          "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return def;
+  }
+  return v;
+}
+
+bool ConfigReader::getBool(const YAML::Node& map, const std::string& path, const std::string& key,
+                           bool def) const {
+  const YAML::Node n = map[key];
+  if (!n) return def;
+  bool v = false;
+  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+    error(n, childPath(path, key), "must be true or false");
+    return def;
+  }
+  return v;
+}
+
+Duration ConfigReader::getDuration(const YAML::Node& map, const std::string& path,
+                                   const std::string& key, Duration def) const {
+  const YAML::Node n = map[key];
+  if (!n) return def;
+  if (!n.IsScalar()) {
+    error(n, childPath(path, key), "must be a duration such as 90s, 10m, 4h, 30d");
+    return def;
+  }
+  auto d = parseDuration(n.Scalar());
+  if (!d) {
+    error(n, childPath(path, key), d.status().message());
+    return def;
+  }
+  return *d;
+}
+
+std::vector<std::string> ConfigReader::getStringList(const YAML::Node& map,
+                                                     const std::string& path,
+                                                     const std::string& key) const {
+  std::vector<std::string> out;
+  const YAML::Node n = map[key];
+  if (!n) return out;
+  if (n.IsScalar()) {
+    out.push_back(n.Scalar());
+    return out;
+  }
+  if (!n.IsSequence()) {
+    error(n, childPath(path, key), "must be a list of strings");
+    return out;
+  }
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (!n[i].IsScalar()) {
+      error(n[i], childPath(path, key) + "[" + std::to_string(i) + "]", "must be a string");
+      continue;
+    }
+    out.push_back(n[i].Scalar());
+  }
+  return out;
+}
+
+Result<std::string> substituteEnv(const std::string& text, const std::string& file) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  bool in_single = false;
+  bool in_double = false;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '\n') {
+      in_single = in_double = false;
+    } else if (c == '\'' && !in_double) {
+      in_single = !in_single;
+    } else if (c == '"' && !in_single && (i == 0 || text[i - 1] != '\\')) {
+      in_double = !in_double;
+    } else if (c == '#' && !in_single && !in_double &&
+               (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n')) {
+      // A comment: copied as it is, no substitution.
+      const size_t nl = text.find('\n', i);
+      const size_t end = nl == std::string::npos ? text.size() : nl;
+      out.append(text, i, end - i);
+      i = end;
+      continue;
+    }
+    if (c == '$' && i + 1 < text.size() && text[i + 1] == '{') {
+      const size_t close = text.find('}', i + 2);
+      if (close == std::string::npos) {
+        return Status::parseError(file + ":" + std::to_string(lineOf(text, i)) +
+                                  ": unterminated ${...}");
+      }
+      std::string inner = text.substr(i + 2, close - i - 2);
+      std::string def;
+      bool has_def = false;
+      if (const size_t d = inner.find(":-"); d != std::string::npos) {
+        def = inner.substr(d + 2);
+        inner = inner.substr(0, d);
+        has_def = true;
+      }
+      const char* v = std::getenv(inner.c_str());
+      if (v != nullptr) {
+        out += v;
+      } else if (has_def) {
+        out += def;
+      } else {
+        return Status::invalidArgument(file + ":" + std::to_string(lineOf(text, i)) +
+                                       ": environment variable '" + inner +
+                                       "' is not set (use ${" + inner + ":-default} for a default)");
+      }
+      i = close + 1;
+      continue;
+    }
+    if (c == '$' && i + 1 < text.size() && text[i + 1] == '$') {
+      out += '$';  // "$$" escapes a literal dollar
+      i += 2;
+      continue;
+    }
+    out += c;
+    ++i;
+  }
+  return out;
+}
+
+Result<Config> parseConfig(const std::string& raw, const std::string& file,
+                           const Registries* registries,
+                           std::vector<ConfigDiagnostic>* diagnostics) {
+  std::vector<ConfigDiagnostic> local;
+  std::vector<ConfigDiagnostic>& diags = diagnostics != nullptr ? *diagnostics : local;
+  if (raw.size() > kMaxConfigBytes) {
+    diags.push_back({file, 0, 0, "", "file is larger than 4 MiB"});
+    return Status::invalidArgument(join(diags));
+  }
+  auto text = substituteEnv(raw, file);
+  if (!text) {
+    diags.push_back({file, 0, 0, "", text.status().message()});
+    return text.status();
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(*text);
+  } catch (const YAML::Exception& e) {
+    diags.push_back({file, e.mark.line + 1, e.mark.column + 1, "", "malformed YAML: " + e.msg});
+    return Status::parseError(join(diags));
+  }
+  ConfigReader rd(file, &diags);
+  Config c;
+  c.file = file;
+  if (root.IsNull()) return c;  // empty file: all defaults
+  try {
+    if (!rd.checkKeys(root, "", kTopKeys)) {
+      if (!root.IsMap()) return Status::invalidArgument(join(diags));
+    }
+    if (const YAML::Node e = root["engine"]) {
+      if (rd.checkKeys(e, "engine", kEngineKeys)) {
+        c.log_level = rd.getString(e, "engine", "log_level", c.log_level);
+        static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+        if (kLevels.count(c.log_level) == 0) {
+          rd.error(e["log_level"], "engine.log_level",
+                   "must be one of trace, debug, info, warn, error, off");
+        }
+        c.log_format = rd.getString(e, "engine", "log_format", c.log_format);
+        if (c.log_format != "text" && c.log_format != "json") {
+          rd.error(e["log_format"], "engine.log_format", "must be text or json");
+        }
+        c.dry_run = rd.getBool(e, "engine", "dry_run", c.dry_run);
+        c.data_dir = rd.getString(e, "engine", "data_dir", c.data_dir);
+      }
+    }
+    if (const YAML::Node s = root["store"]) {
+      if (rd.checkKeys(s, "store", kStoreKeys)) {
+        c.store_type = rd.getString(s, "store", "type", c.store_type);
+        c.store_path = rd.getString(s, "store", "path", c.store_path);
+        if (registries != nullptr && registries->stores.find(c.store_type) == nullptr) {
+          rd.error(s["type"], "store.type",
+                   "unknown store type '" + c.store_type + "' (known: " +
+                       registries->stores.namesJoined() + ")");
+        }
+      }
+    }
+    if (const YAML::Node srcs = root["sources"]) {
+      auto comps = readComponents(root, "sources", rd,
+                                  registries != nullptr ? &registries->sources : nullptr);
+      for (auto& comp : comps) {
+        SourceConfig sc;
+        static_cast<ComponentConfig&>(sc) = comp;
+        const YAML::Node n = comp.node;
+        rd.checkKeys(n, comp.path, kSourceKeys);
+        sc.paths = rd.getStringList(n, comp.path, "paths");
+        for (auto& p : rd.getStringList(n, comp.path, "path")) sc.paths.push_back(p);
+        sc.parser = rd.getString(n, comp.path, "parser", "", true);
+        if (registries != nullptr && !sc.parser.empty() &&
+            registries->parsers.find(sc.parser) == nullptr) {
+          rd.error(n["parser"], comp.path + ".parser",
+                   "unknown parser '" + sc.parser + "' (known: " +
+                       registries->parsers.namesJoined() + ")");
+        }
+        const std::string start = rd.getString(n, comp.path, "start_at", "end");
+        if (start != "beginning" && start != "end") {
+          rd.error(n["start_at"], comp.path + ".start_at", "must be beginning or end");
+        }
+        sc.from_beginning = start == "beginning";
+        if (n["year"]) sc.year = static_cast<int>(rd.getInt(n, comp.path, "year", 0, 1970, 9999));
+        if (sc.type == "file" && sc.paths.empty()) {
+          rd.error(n, comp.path, "a file source needs 'path' or 'paths'");
+        }
+        c.sources.push_back(std::move(sc));
+      }
+    }
+    c.detectors = readComponents(root, "detectors", rd,
+                                 registries != nullptr ? &registries->detectors : nullptr);
+    c.actions = readComponents(root, "actions", rd,
+                               registries != nullptr ? &registries->actions : nullptr);
+    if (const YAML::Node r = root["response"]) {
+      if (rd.checkKeys(r, "response", kResponseKeys)) {
+        c.default_duration = rd.getDuration(r, "response", "default_duration", c.default_duration);
+        c.allowlist = rd.getStringList(r, "response", "allowlist");
+        for (size_t i = 0; i < c.allowlist.size(); ++i) {
+          if (!Cidr::parse(c.allowlist[i]).isOk()) {
+            rd.error(r["allowlist"][i], "response.allowlist[" + std::to_string(i) + "]",
+                     "'" + c.allowlist[i] + "' is not an IP address or CIDR range");
+          }
+        }
+        c.allowlist_own_addresses =
+            rd.getBool(r, "response", "allowlist_own_addresses", c.allowlist_own_addresses);
+      }
+    }
+    if (const YAML::Node i = root["intel"]) {
+      if (!i.IsMap()) rd.error(i, "intel", "must be a map");
+      c.intel = i;
+    }
+    if (const YAML::Node a = root["api"]) {
+      if (!a.IsMap()) rd.error(a, "api", "must be a map");
+      c.api = a;
+    }
+  } catch (const YAML::Exception& e) {
+    diags.push_back({file, e.mark.line + 1, e.mark.column + 1, "", e.msg});
+  }
+  if (!diags.empty()) return Status::invalidArgument(join(diags));
+  return c;
+}
+
+Result<Config> loadConfig(const std::string& path, const Registries* registries,
+                          std::vector<ConfigDiagnostic>* diagnostics) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (diagnostics != nullptr) diagnostics->push_back({path, 0, 0, "", "cannot open file"});
+    return Status::ioError(path + ": cannot open file");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parseConfig(ss.str(), path, registries, diagnostics);
+}
+
+} // namespace riposte

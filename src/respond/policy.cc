@@ -1,0 +1,96 @@
+#include "riposte/respond/policy.h"
+
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include "riposte/core/ids.h"
+
+namespace riposte {
+
+std::string_view policyOutcomeName(PolicyOutcome o) {
+  switch (o) {
+  case PolicyOutcome::kDecided: return "decided";
+  case PolicyOutcome::kAllowlisted: return "allowlisted";
+  case PolicyOutcome::kAlreadyActive: return "already-active";
+  case PolicyOutcome::kNotEnforceable: return "not-enforceable";
+  }
+  return "unknown";
+}
+
+Result<PolicyConfig> PolicyConfig::fromConfig(const Config& c) {
+  PolicyConfig p;
+  p.default_duration = c.default_duration;
+  p.dry_run = c.dry_run;
+  for (const auto& a : c.allowlist) {
+    RIPOSTE_RETURN_IF_ERROR(p.allowlist.add(a).withContext("response.allowlist"));
+  }
+  return p;
+}
+
+bool Policy::isAllowlisted(const Target& t) const {
+  if (t.type != TargetType::kIp && t.type != TargetType::kCidr) return false;
+  if (t.type == TargetType::kCidr) {
+    auto c = Cidr::parse(t.value);
+    if (!c) return false;
+    // A range is allowlisted when it contains or touches any allowlisted range.
+    for (const auto& r : cfg_.allowlist.ranges()) {
+      if (c->contains(r.base) || r.contains(c->base)) return true;
+    }
+    return false;
+  }
+  return cfg_.allowlist.contains(t.value);
+}
+
+PolicyOutcome Policy::decide(const Finding& f, Timestamp now, Decision& out) {
+  if (f.entity.value.empty()) return PolicyOutcome::kNotEnforceable;
+  if (isAllowlisted(f.entity)) return PolicyOutcome::kAllowlisted;
+  if (auto it = active_.find(f.entity.value); it != active_.end()) {
+    if (it->second > now) return PolicyOutcome::kAlreadyActive;
+    active_.erase(it);
+  }
+  out = Decision{};
+  out.id = newId(now);
+  out.action = f.suggested_action.empty() ? "block" : f.suggested_action;
+  out.target = f.entity;
+  out.detector = f.detector;
+  out.reason = f.reason;
+  out.finding_id = f.id;
+  out.events = f.event_count;
+  out.first_seen = f.first_seen;
+  out.last_seen = f.last_seen;
+  out.created = now;
+  out.expires = now + cfg_.default_duration;
+  out.state = DecisionState::kActive;
+  active_[out.target.value] = out.expires;
+  return PolicyOutcome::kDecided;
+}
+
+void Policy::noteActive(const Decision& d) { active_[d.target.value] = d.expires; }
+
+void Policy::noteEnded(const Target& t) { active_.erase(t.value); }
+
+Status Policy::allowlistOwnAddresses() {
+  ifaddrs* ifs = nullptr;
+  if (getifaddrs(&ifs) != 0) return Status::ioError("getifaddrs failed");
+  for (ifaddrs* i = ifs; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr) continue;
+    IpAddress ip;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      std::memcpy(ip.bytes.data(), &sin->sin_addr, 4);
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      std::memcpy(ip.bytes.data(), &sin6->sin6_addr, 16);
+      ip.v6 = true;
+    } else {
+      continue;
+    }
+    cfg_.allowlist.add(Cidr{ip, static_cast<uint8_t>(ip.v6 ? 128 : 32)});
+  }
+  freeifaddrs(ifs);
+  return Status::ok();
+}
+
+} // namespace riposte

@@ -1,0 +1,376 @@
+#include "riposte/store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <nlohmann/json.hpp>
+
+namespace riposte {
+
+namespace {
+
+// Versioned migrations: index i brings the schema from version i to i+1. Never edit a
+// released entry; append a new one.
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> kMigrations = {
+      // 1: the first slice
+      R"sql(
+CREATE TABLE findings (
+  id TEXT PRIMARY KEY, detector TEXT NOT NULL, entity_type TEXT NOT NULL, entity TEXT NOT NULL,
+  severity INTEGER NOT NULL, score REAL NOT NULL, reason TEXT NOT NULL, action TEXT NOT NULL,
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, event_count INTEGER NOT NULL,
+  labels TEXT NOT NULL DEFAULT '[]', created INTEGER NOT NULL);
+CREATE INDEX findings_entity ON findings(entity);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY, finding_id TEXT NOT NULL REFERENCES findings(id), ts INTEGER NOT NULL,
+  tz INTEGER NOT NULL, source TEXT NOT NULL, offset INTEGER NOT NULL, raw TEXT NOT NULL,
+  fields TEXT NOT NULL);
+CREATE INDEX events_finding ON events(finding_id);
+CREATE TABLE decisions (
+  id TEXT PRIMARY KEY, action TEXT NOT NULL, target_type TEXT NOT NULL, target TEXT NOT NULL,
+  detector TEXT NOT NULL, reason TEXT NOT NULL, finding_id TEXT NOT NULL, events INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL, first_tz INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+  last_tz INTEGER NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,
+  state TEXT NOT NULL, origin TEXT NOT NULL, updated INTEGER NOT NULL);
+CREATE INDEX decisions_state_expires ON decisions(state, expires);
+CREATE INDEX decisions_target ON decisions(target);
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,
+  target TEXT NOT NULL, reason TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TABLE source_offsets (
+  source TEXT NOT NULL, file TEXT NOT NULL, inode INTEGER NOT NULL, offset INTEGER NOT NULL,
+  updated INTEGER NOT NULL, PRIMARY KEY (source, file));
+)sql",
+  };
+  return kMigrations;
+}
+
+// RAII prepared statement.
+class Stmt {
+public:
+  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Status status() const {
+    return rc_ == SQLITE_OK ? Status::ok()
+                            : Status::internal(std::string("sqlite prepare: ") + sqlite3_errmsg(db_));
+  }
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, double v) {
+    sqlite3_bind_double(s_, i, v);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return sqlite3_step(s_); }
+  Status run() {
+    const int rc = step();
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::ok();
+    return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  }
+  std::string text(int col) const {
+    const auto* p = sqlite3_column_text(s_, col);
+    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p),
+                                                      static_cast<size_t>(sqlite3_column_bytes(s_, col)));
+  }
+  int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
+
+private:
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+  int rc_;
+};
+
+const char* kDecisionColumns =
+    "id, action, target_type, target, detector, reason, finding_id, events, first_seen, first_tz, "
+    "last_seen, last_tz, created, expires, state, origin";
+
+Decision readDecision(const Stmt& s) {
+  Decision d;
+  d.id = s.text(0);
+  d.action = s.text(1);
+  d.target.type = targetTypeFromName(s.text(2)).value_or(TargetType::kIp);
+  d.target.value = s.text(3);
+  d.detector = s.text(4);
+  d.reason = s.text(5);
+  d.finding_id = s.text(6);
+  d.events = static_cast<uint32_t>(s.i64(7));
+  d.first_seen = {s.i64(8), static_cast<int16_t>(s.i64(9))};
+  d.last_seen = {s.i64(10), static_cast<int16_t>(s.i64(11))};
+  d.created = {s.i64(12), 0};
+  d.expires = {s.i64(13), 0};
+  d.state = decisionStateFromName(s.text(14)).value_or(DecisionState::kFailed);
+  d.origin = s.text(15);
+  return d;
+}
+
+} // namespace
+
+int SqliteStore::latestSchemaVersion() { return static_cast<int>(migrations().size()); }
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status::ioError("cannot open store " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::unique_ptr<SqliteStore> s(new SqliteStore(db));
+  RIPOSTE_RETURN_IF_ERROR(s->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                                  "PRAGMA foreign_keys=ON;")
+                              .withContext(path));
+  RIPOSTE_RETURN_IF_ERROR(s->migrate().withContext(path));
+  return s;
+}
+
+SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+
+Status SqliteStore::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err != nullptr ? err : "unknown error";
+    sqlite3_free(err);
+    return Status::ioError("sqlite: " + msg);
+  }
+  return Status::ok();
+}
+
+Status SqliteStore::execForTest(const std::string& sql) {
+  std::lock_guard lock(mu_);
+  return exec(sql);
+}
+
+Status SqliteStore::migrate() {
+  std::lock_guard lock(mu_);
+  RIPOSTE_RETURN_IF_ERROR(exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)"));
+  {
+    Stmt s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    RIPOSTE_RETURN_IF_ERROR(s.status());
+    if (s.step() == SQLITE_ROW) version_ = static_cast<int>(s.i64(0));
+  }
+  const auto& m = migrations();
+  if (version_ > static_cast<int>(m.size())) {
+    return Status::failedPrecondition("store schema version " + std::to_string(version_) +
+                                      " is newer than this build knows (" +
+                                      std::to_string(m.size()) + ")");
+  }
+  for (size_t v = static_cast<size_t>(version_); v < m.size(); ++v) {
+    RIPOSTE_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+    Status st = exec(m[v]);
+    if (st.isOk()) {
+      st = exec("INSERT INTO schema_migrations(version, applied) VALUES (" + std::to_string(v + 1) +
+                ", " + std::to_string(Timestamp::now().seconds()) + ")");
+    }
+    if (!st.isOk()) {
+      (void)exec("ROLLBACK");
+      return st.withContext("migration " + std::to_string(v + 1));
+    }
+    RIPOSTE_RETURN_IF_ERROR(exec("COMMIT"));
+    version_ = static_cast<int>(v + 1);
+  }
+  return Status::ok();
+}
+
+int SqliteStore::schemaVersion() const {
+  std::lock_guard lock(mu_);
+  return version_;
+}
+
+Status SqliteStore::saveFinding(const Finding& f) {
+  std::lock_guard lock(mu_);
+  RIPOSTE_RETURN_IF_ERROR(exec("BEGIN"));
+  auto fail = [&](Status s) {
+    (void)exec("ROLLBACK");
+    return s;
+  };
+  {
+    Stmt s(db_,
+           "INSERT OR REPLACE INTO findings(id, detector, entity_type, entity, severity, score, "
+           "reason, action, first_seen, last_seen, event_count, labels, created) "
+           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!s.status().isOk()) return fail(s.status());
+    s.bind(1, f.id).bind(2, f.detector).bind(3, std::string(targetTypeName(f.entity.type)))
+        .bind(4, f.entity.value).bind(5, int64_t{f.severity}).bind(6, f.score).bind(7, f.reason)
+        .bind(8, f.suggested_action).bind(9, f.first_seen.micros).bind(10, f.last_seen.micros)
+        .bind(11, int64_t{f.event_count}).bind(12, nlohmann::json(f.labels).dump())
+        .bind(13, Timestamp::now().micros);
+    if (Status st = s.run(); !st.isOk()) return fail(st);
+  }
+  for (const auto& e : f.evidence) {
+    Stmt s(db_,
+           "INSERT INTO events(finding_id, ts, tz, source, offset, raw, fields) VALUES (?,?,?,?,?,?,?)");
+    if (!s.status().isOk()) return fail(s.status());
+    s.bind(1, f.id).bind(2, e.timestamp.micros).bind(3, int64_t{e.timestamp.offset_minutes})
+        .bind(4, e.source).bind(5, static_cast<int64_t>(e.offset)).bind(6, e.raw)
+        .bind(7, e.fields_json);
+    if (Status st = s.run(); !st.isOk()) return fail(st);
+  }
+  return exec("COMMIT");
+}
+
+Status SqliteStore::saveDecision(const Decision& d) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, std::string("INSERT OR REPLACE INTO decisions(") + kDecisionColumns +
+                  ", updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, d.id).bind(2, d.action).bind(3, std::string(targetTypeName(d.target.type)))
+      .bind(4, d.target.value).bind(5, d.detector).bind(6, d.reason).bind(7, d.finding_id)
+      .bind(8, int64_t{d.events}).bind(9, d.first_seen.micros)
+      .bind(10, int64_t{d.first_seen.offset_minutes}).bind(11, d.last_seen.micros)
+      .bind(12, int64_t{d.last_seen.offset_minutes}).bind(13, d.created.micros)
+      .bind(14, d.expires.micros).bind(15, std::string(decisionStateName(d.state)))
+      .bind(16, d.origin).bind(17, Timestamp::now().micros);
+  return s.run();
+}
+
+Status SqliteStore::updateDecisionState(const std::string& id, DecisionState state) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "UPDATE decisions SET state = ?, updated = ? WHERE id = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, std::string(decisionStateName(state))).bind(2, Timestamp::now().micros).bind(3, id);
+  RIPOSTE_RETURN_IF_ERROR(s.run());
+  if (sqlite3_changes(db_) == 0) return Status::notFound("decision " + id);
+  return Status::ok();
+}
+
+Result<std::vector<Decision>> SqliteStore::queryDecisions(const std::string& where,
+                                                          const std::vector<std::string>& binds,
+                                                          size_t limit) {
+  Stmt s(db_, std::string("SELECT ") + kDecisionColumns + " FROM decisions " + where +
+                  " ORDER BY created, id LIMIT " + std::to_string(limit));
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  for (size_t i = 0; i < binds.size(); ++i) s.bind(static_cast<int>(i + 1), binds[i]);
+  std::vector<Decision> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(readDecision(s));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::vector<Decision>> SqliteStore::listDecisions(const DecisionFilter& filter) {
+  std::lock_guard lock(mu_);
+  std::string where;
+  std::vector<std::string> binds;
+  if (filter.state) {
+    where += "state = ?";
+    binds.emplace_back(decisionStateName(*filter.state));
+  }
+  if (filter.target) {
+    where += std::string(where.empty() ? "" : " AND ") + "target = ?";
+    binds.push_back(*filter.target);
+  }
+  return queryDecisions(where.empty() ? "" : "WHERE " + where, binds, filter.limit);
+}
+
+Result<std::vector<Decision>> SqliteStore::expiredDecisions(Timestamp now) {
+  std::lock_guard lock(mu_);
+  return queryDecisions("WHERE state = 'active' AND expires <= " + std::to_string(now.micros), {},
+                        100000);
+}
+
+Result<int64_t> SqliteStore::countFindings() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT COUNT(*) FROM findings");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  if (s.step() != SQLITE_ROW) return Status::ioError(sqlite3_errmsg(db_));
+  return s.i64(0);
+}
+
+Status SqliteStore::appendAudit(AuditEntry& e) {
+  std::lock_guard lock(mu_);
+  RIPOSTE_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  auto fail = [&](Status s) {
+    (void)exec("ROLLBACK");
+    return s;
+  };
+  {
+    Stmt last(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    if (!last.status().isOk()) return fail(last.status());
+    if (last.step() == SQLITE_ROW) {
+      e.seq = last.i64(0) + 1;
+      e.prev_hash = last.text(1);
+    } else {
+      e.seq = 1;
+      e.prev_hash.clear();
+    }
+  }
+  if (!e.time.isSet()) e.time = Timestamp::now();
+  e.hash = auditEntryHash(e);
+  Stmt s(db_,
+         "INSERT INTO audit(seq, time, actor, kind, target, reason, details, prev_hash, hash) "
+         "VALUES (?,?,?,?,?,?,?,?,?)");
+  if (!s.status().isOk()) return fail(s.status());
+  s.bind(1, e.seq).bind(2, e.time.micros).bind(3, e.actor).bind(4, e.kind).bind(5, e.target)
+      .bind(6, e.reason).bind(7, e.details_json).bind(8, e.prev_hash).bind(9, e.hash);
+  if (Status st = s.run(); !st.isOk()) return fail(st);
+  return exec("COMMIT");
+}
+
+Result<std::vector<AuditEntry>> SqliteStore::listAudit(int64_t after_seq, size_t limit) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT seq, time, actor, kind, target, reason, details, prev_hash, hash FROM audit "
+         "WHERE seq > ? ORDER BY seq LIMIT ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, after_seq).bind(2, static_cast<int64_t>(limit));
+  std::vector<AuditEntry> out;
+  while (s.step() == SQLITE_ROW) {
+    AuditEntry e;
+    e.seq = s.i64(0);
+    e.time = {s.i64(1), 0};
+    e.actor = s.text(2);
+    e.kind = s.text(3);
+    e.target = s.text(4);
+    e.reason = s.text(5);
+    e.details_json = s.text(6);
+    e.prev_hash = s.text(7);
+    e.hash = s.text(8);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Status SqliteStore::saveOffset(const std::string& source, const std::string& file, uint64_t inode,
+                               uint64_t offset) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "INSERT INTO source_offsets(source, file, inode, offset, updated) VALUES (?,?,?,?,?) "
+         "ON CONFLICT(source, file) DO UPDATE SET inode = excluded.inode, offset = "
+         "excluded.offset, updated = excluded.updated");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, source).bind(2, file).bind(3, static_cast<int64_t>(inode))
+      .bind(4, static_cast<int64_t>(offset)).bind(5, Timestamp::now().micros);
+  return s.run();
+}
+
+Result<std::optional<std::pair<uint64_t, uint64_t>>> SqliteStore::loadOffset(
+    const std::string& source, const std::string& file) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT inode, offset FROM source_offsets WHERE source = ? AND file = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, source).bind(2, file);
+  if (s.step() != SQLITE_ROW) return std::optional<std::pair<uint64_t, uint64_t>>{};
+  return std::optional<std::pair<uint64_t, uint64_t>>{
+      std::make_pair(static_cast<uint64_t>(s.i64(0)), static_cast<uint64_t>(s.i64(1)))};
+}
+
+} // namespace riposte
