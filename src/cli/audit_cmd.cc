@@ -26,11 +26,12 @@ Result<std::vector<AuditEntry>> readAll(Context& ctx, const std::string& config)
   return all;
 }
 
-} // namespace
+}  // namespace
 
 void addAuditCommands(CLI::App& app, Context& ctx) {
   auto* audit = app.add_subcommand("audit", "The hash-chained audit log");
   audit->require_subcommand(1);
+  audit->fallthrough();  // --config may follow the sub-command
   auto config = std::make_shared<std::string>();
   audit->add_option("--config,-c", *config, "configuration file (names the store)");
 
@@ -83,4 +84,4 @@ void addAuditCommands(CLI::App& app, Context& ctx) {
   });
 }
 
-} // namespace riposte::cli
+}  // namespace riposte::cli

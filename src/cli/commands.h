@@ -25,4 +25,4 @@ void addConfigCommands(CLI::App& app, Context& ctx);
 void addDecisionCommands(CLI::App& app, Context& ctx);
 void addAuditCommands(CLI::App& app, Context& ctx);
 
-} // namespace riposte::cli
+}  // namespace riposte::cli

@@ -26,4 +26,4 @@ void addConfigCommands(CLI::App& app, Context& ctx) {
   });
 }
 
-} // namespace riposte::cli
+}  // namespace riposte::cli

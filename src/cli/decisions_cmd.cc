@@ -15,11 +15,12 @@ Result<StorePtr> storeFor(Context& ctx, const std::string& config) {
   return openStore(*cfg, ctx.registries);
 }
 
-} // namespace
+}  // namespace
 
 void addDecisionCommands(CLI::App& app, Context& ctx) {
   auto* dec = app.add_subcommand("decisions", "List, add and delete decisions in the store");
   dec->require_subcommand(1);
+  dec->fallthrough();  // --config may follow the sub-command
   auto config = std::make_shared<std::string>();
   dec->add_option("--config,-c", *config, "configuration file (names the store)");
 
@@ -106,7 +107,8 @@ void addDecisionCommands(CLI::App& app, Context& ctx) {
     d.first_seen = d.last_seen = d.created = now;
     d.expires = now + *dur;
     const char* user = std::getenv("USER");
-    if (Status st = (*engine)->addManualDecision(d, std::string("cli:") + (user ? user : "unknown"));
+    if (Status st =
+            (*engine)->addManualDecision(d, std::string("cli:") + (user ? user : "unknown"));
         !st.isOk()) {
       std::fprintf(stderr, "riposte decisions add: %s\n", st.toString().c_str());
       ctx.exit_code = 1;
@@ -154,4 +156,4 @@ void addDecisionCommands(CLI::App& app, Context& ctx) {
   });
 }
 
-} // namespace riposte::cli
+}  // namespace riposte::cli

@@ -8,8 +8,9 @@ namespace riposte::cli {
 
 Result<Config> loadConfigOrDefault(Context& ctx, const std::string& path) {
   std::vector<ConfigDiagnostic> diags;
-  auto cfg = path.empty() ? parseConfig(defaultConfigYaml(), "<built-in defaults>", &ctx.registries, &diags)
-                          : loadConfig(path, &ctx.registries, &diags);
+  auto cfg = path.empty()
+                 ? parseConfig(defaultConfigYaml(), "<built-in defaults>", &ctx.registries, &diags)
+                 : loadConfig(path, &ctx.registries, &diags);
   if (!cfg) {
     for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.toString().c_str());
     if (diags.empty()) std::fprintf(stderr, "%s\n", cfg.status().toString().c_str());
@@ -17,7 +18,7 @@ Result<Config> loadConfigOrDefault(Context& ctx, const std::string& path) {
   return cfg;
 }
 
-} // namespace riposte::cli
+}  // namespace riposte::cli
 
 int main(int argc, char** argv) {
   using namespace riposte;
@@ -26,10 +27,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "riposte: %s\n", st.toString().c_str());
     return 70;
   }
-  CLI::App app{"Riposte: automated incident response driven by threat intelligence.\n"
-               "Reads security events, decides within microseconds, acts with audited, "
-               "reversible actions.",
-               "riposte"};
+  CLI::App app{
+      "Riposte: automated incident response driven by threat intelligence.\n"
+      "Reads security events, decides within microseconds, acts with audited, "
+      "reversible actions.",
+      "riposte"};
   app.set_version_flag("-V,--version", std::string("riposte ") + RIPOSTE_VERSION);
   app.require_subcommand(1);
   std::string log_level = "warn";

@@ -24,14 +24,14 @@ void addReplayCommand(CLI::App& app, Context& ctx) {
       "Prints one JSON object per decision on stdout and a summary on stderr.");
   cmd->add_option("--config,-c", o->config, "configuration file (default: built-in defaults)");
   cmd->add_option("--type,-t", o->type, "parser for every file (default: detected per file)");
-  cmd->add_option("--year", o->year, "year for syslog lines without one")->check(CLI::Range(1970, 9999));
+  cmd->add_option("--year", o->year, "year for syslog lines without one")
+      ->check(CLI::Range(1970, 9999));
   cmd->add_option("--db", o->db, "SQLite file to keep findings, decisions and audit in")
       ->capture_default_str();
   cmd->add_flag("--allowlist-own", o->allowlist_own,
                 "also allowlist this machine's own addresses (off: logs come from elsewhere)");
   cmd->add_flag("--apply", o->apply, "run the configured actions (default: decide only)");
-  cmd->add_option("files", o->files, "log files (plain or gzip; - for standard input)")
-      ->required();
+  cmd->add_option("files", o->files, "log files (plain or gzip; - for standard input)")->required();
   cmd->callback([&ctx, o] {
     auto cfg = loadConfigOrDefault(ctx, o->config);
     if (!cfg) {
@@ -79,20 +79,19 @@ void addReplayCommand(CLI::App& app, Context& ctx) {
     const auto& s = summary->stats;
     const double rate = summary->seconds > 0 ? static_cast<double>(s.lines) / summary->seconds : 0;
     std::string parsers;
-    for (const auto& [f, p] : summary->parser_per_file) parsers += (parsers.empty() ? "" : ", ") + p;
-    std::fprintf(stderr,
-                 "replay: %llu lines read, %llu parsed, %llu skipped, %llu unparsed, "
-                 "%llu findings, %llu decisions (%llu allowlisted, %llu already active) "
-                 "in %.3f s, %.0f lines/s [parser: %s]\n",
-                 static_cast<unsigned long long>(s.lines), static_cast<unsigned long long>(s.parsed),
-                 static_cast<unsigned long long>(s.skipped),
-                 static_cast<unsigned long long>(s.unparsed),
-                 static_cast<unsigned long long>(s.findings),
-                 static_cast<unsigned long long>(s.decisions),
-                 static_cast<unsigned long long>(s.allowlisted),
-                 static_cast<unsigned long long>(s.duplicates), summary->seconds, rate,
-                 parsers.c_str());
+    for (const auto& [f, p] : summary->parser_per_file)
+      parsers += (parsers.empty() ? "" : ", ") + p;
+    std::fprintf(
+        stderr,
+        "replay: %llu lines read, %llu parsed, %llu skipped, %llu unparsed, "
+        "%llu findings, %llu decisions (%llu allowlisted, %llu already active) "
+        "in %.3f s, %.0f lines/s [parser: %s]\n",
+        static_cast<unsigned long long>(s.lines), static_cast<unsigned long long>(s.parsed),
+        static_cast<unsigned long long>(s.skipped), static_cast<unsigned long long>(s.unparsed),
+        static_cast<unsigned long long>(s.findings), static_cast<unsigned long long>(s.decisions),
+        static_cast<unsigned long long>(s.allowlisted),
+        static_cast<unsigned long long>(s.duplicates), summary->seconds, rate, parsers.c_str());
   });
 }
 
-} // namespace riposte::cli
+}  // namespace riposte::cli

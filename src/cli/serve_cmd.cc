@@ -10,7 +10,7 @@ namespace riposte::cli {
 namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void onSignal(int) { g_stop.store(true); }
-} // namespace
+}  // namespace
 
 void addServeCommand(CLI::App& app, Context& ctx) {
   auto config = std::make_shared<std::string>();
@@ -38,4 +38,4 @@ void addServeCommand(CLI::App& app, Context& ctx) {
   });
 }
 
-} // namespace riposte::cli
+}  // namespace riposte::cli

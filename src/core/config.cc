@@ -29,11 +29,12 @@ std::string childPath(const std::string& path, const std::string& key) {
   return path.empty() ? key : path + "." + key;
 }
 
-const std::set<std::string> kTopKeys = {"engine", "store", "sources", "detectors", "response",
-                                        "actions", "intel", "api"};
+const std::set<std::string> kTopKeys = {"engine",   "store",   "sources", "detectors",
+                                        "response", "actions", "intel",   "api"};
 const std::set<std::string> kEngineKeys = {"log_level", "log_format", "dry_run", "data_dir"};
 const std::set<std::string> kStoreKeys = {"type", "path"};
-const std::set<std::string> kSourceKeys = {"name", "type", "path", "paths", "parser", "start_at", "year"};
+const std::set<std::string> kSourceKeys = {"name",   "type",     "path", "paths",
+                                           "parser", "start_at", "year"};
 const std::set<std::string> kResponseKeys = {"default_duration", "allowlist",
                                              "allowlist_own_addresses"};
 
@@ -68,8 +69,8 @@ std::vector<ComponentConfig> readComponents(const YAML::Node& root, const std::s
       const auto* entry = registry->find(c.type);
       if (entry == nullptr) {
         rd.error(n["type"], path + ".type",
-                 "unknown " + registry->category() + " type '" + c.type + "' (known: " +
-                     registry->namesJoined() + ")");
+                 "unknown " + registry->category() + " type '" + c.type +
+                     "' (known: " + registry->namesJoined() + ")");
       } else if (entry->validate) {
         entry->validate(c, rd);
       }
@@ -79,7 +80,7 @@ std::vector<ComponentConfig> readComponents(const YAML::Node& root, const std::s
   return out;
 }
 
-} // namespace
+}  // namespace
 
 std::string ConfigDiagnostic::toString() const {
   std::string s = file.empty() ? "<config>" : file;
@@ -133,9 +134,8 @@ std::string ConfigReader::getString(const YAML::Node& map, const std::string& pa
   return n.Scalar();
 }
 
-int64_t ConfigReader::getInt(const YAML::Node& map, const std::string& path,
-                             const std::string& key, int64_t def, int64_t min,
-                             int64_t max) const {
+int64_t ConfigReader::getInt(const YAML::Node& map, const std::string& path, const std::string& key,
+                             int64_t def, int64_t min, int64_t max) const {
   const YAML::Node n = map[key];
   if (!n) return def;
   int64_t v = 0;
@@ -179,8 +179,7 @@ Duration ConfigReader::getDuration(const YAML::Node& map, const std::string& pat
   return *d;
 }
 
-std::vector<std::string> ConfigReader::getStringList(const YAML::Node& map,
-                                                     const std::string& path,
+std::vector<std::string> ConfigReader::getStringList(const YAML::Node& map, const std::string& path,
                                                      const std::string& key) const {
   std::vector<std::string> out;
   const YAML::Node n = map[key];
@@ -247,8 +246,8 @@ Result<std::string> substituteEnv(const std::string& text, const std::string& fi
         out += def;
       } else {
         return Status::invalidArgument(file + ":" + std::to_string(lineOf(text, i)) +
-                                       ": environment variable '" + inner +
-                                       "' is not set (use ${" + inner + ":-default} for a default)");
+                                       ": environment variable '" + inner + "' is not set (use ${" +
+                                       inner + ":-default} for a default)");
       }
       i = close + 1;
       continue;
@@ -296,7 +295,8 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
     if (const YAML::Node e = root["engine"]) {
       if (rd.checkKeys(e, "engine", kEngineKeys)) {
         c.log_level = rd.getString(e, "engine", "log_level", c.log_level);
-        static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+        static const std::set<std::string> kLevels = {"trace", "debug", "info",
+                                                      "warn",  "error", "off"};
         if (kLevels.count(c.log_level) == 0) {
           rd.error(e["log_level"], "engine.log_level",
                    "must be one of trace, debug, info, warn, error, off");
@@ -315,8 +315,8 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
         c.store_path = rd.getString(s, "store", "path", c.store_path);
         if (registries != nullptr && registries->stores.find(c.store_type) == nullptr) {
           rd.error(s["type"], "store.type",
-                   "unknown store type '" + c.store_type + "' (known: " +
-                       registries->stores.namesJoined() + ")");
+                   "unknown store type '" + c.store_type +
+                       "' (known: " + registries->stores.namesJoined() + ")");
         }
       }
     }
@@ -334,8 +334,8 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
         if (registries != nullptr && !sc.parser.empty() &&
             registries->parsers.find(sc.parser) == nullptr) {
           rd.error(n["parser"], comp.path + ".parser",
-                   "unknown parser '" + sc.parser + "' (known: " +
-                       registries->parsers.namesJoined() + ")");
+                   "unknown parser '" + sc.parser +
+                       "' (known: " + registries->parsers.namesJoined() + ")");
         }
         const std::string start = rd.getString(n, comp.path, "start_at", "end");
         if (start != "beginning" && start != "end") {
@@ -351,8 +351,8 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
     }
     c.detectors = readComponents(root, "detectors", rd,
                                  registries != nullptr ? &registries->detectors : nullptr);
-    c.actions = readComponents(root, "actions", rd,
-                               registries != nullptr ? &registries->actions : nullptr);
+    c.actions =
+        readComponents(root, "actions", rd, registries != nullptr ? &registries->actions : nullptr);
     if (const YAML::Node r = root["response"]) {
       if (rd.checkKeys(r, "response", kResponseKeys)) {
         c.default_duration = rd.getDuration(r, "response", "default_duration", c.default_duration);
@@ -394,4 +394,4 @@ Result<Config> loadConfig(const std::string& path, const Registries* registries,
   return parseConfig(ss.str(), path, registries, diagnostics);
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -9,11 +9,9 @@ namespace {
 constexpr std::array<std::string_view, 5> kStateNames = {"pending-approval", "active", "expired",
                                                          "revoked", "failed"};
 constexpr std::array<std::string_view, 4> kTargetNames = {"ip", "cidr", "user", "host"};
-} // namespace
+}  // namespace
 
-std::string_view decisionStateName(DecisionState s) {
-  return kStateNames[static_cast<size_t>(s)];
-}
+std::string_view decisionStateName(DecisionState s) { return kStateNames[static_cast<size_t>(s)]; }
 
 std::optional<DecisionState> decisionStateFromName(std::string_view name) {
   for (size_t i = 0; i < kStateNames.size(); ++i) {
@@ -47,4 +45,4 @@ std::string Decision::toJson() const {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-} // namespace riposte
+}  // namespace riposte

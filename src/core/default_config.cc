@@ -25,4 +25,4 @@ response:
 )yaml";
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -43,25 +43,23 @@ constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
 };
 
 constexpr std::array<std::string_view, kEventKindCount> kKindNames = {
-    "unknown", "auth", "ssh", "http", "firewall", "ids_alert", "flow", "dns", "tls", "file",
-    "generic"};
+    "unknown", "auth", "ssh", "http", "firewall", "ids_alert",
+    "flow",    "dns",  "tls", "file", "generic"};
 
 // Fields whose values are numbers in ECS; written as JSON numbers when they parse as such.
 bool isNumericField(Field f) {
   switch (f) {
-  case Field::kSourcePort:
-  case Field::kDestinationPort:
-  case Field::kProcessPid:
-  case Field::kHttpStatus:
-  case Field::kHttpBytes:
-  case Field::kEventSeverity:
-    return true;
-  default:
-    return false;
+    case Field::kSourcePort:
+    case Field::kDestinationPort:
+    case Field::kProcessPid:
+    case Field::kHttpStatus:
+    case Field::kHttpBytes:
+    case Field::kEventSeverity: return true;
+    default: return false;
   }
 }
 
-} // namespace
+}  // namespace
 
 std::string_view fieldName(Field f) { return kFieldNames[static_cast<size_t>(f)]; }
 
@@ -146,8 +144,23 @@ std::string Event::toJson() const {
 }
 
 EvidenceEvent EvidenceEvent::from(const Event& e) {
-  return {e.timestamp(), std::string(e.origin().source), e.origin().offset, std::string(e.raw()),
-          e.toJson()};
+  EvidenceEvent ev;
+  ev.assign(e);
+  return ev;
 }
 
-} // namespace riposte
+EvidenceEvent EvidenceEvent::withFields(const Event& e) {
+  EvidenceEvent ev = from(e);
+  ev.fields_json = e.toJson();
+  return ev;
+}
+
+void EvidenceEvent::assign(const Event& e) {
+  timestamp = e.timestamp();
+  source.assign(e.origin().source);
+  offset = e.origin().offset;
+  raw.assign(e.raw());
+  fields_json.clear();
+}
+
+}  // namespace riposte

@@ -23,4 +23,4 @@ std::string newId(Timestamp at) {
   return out;
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -42,7 +42,8 @@ std::optional<std::string> canonicalIp(std::string_view text) {
 Result<Cidr> Cidr::parse(std::string_view text) {
   const auto slash = text.find('/');
   auto ip = IpAddress::parse(text.substr(0, slash));
-  if (!ip) return Status::invalidArgument("'" + std::string(text) + "' is not an IP address or CIDR");
+  if (!ip)
+    return Status::invalidArgument("'" + std::string(text) + "' is not an IP address or CIDR");
   const int max = ip->v6 ? 128 : 32;
   int prefix = max;
   if (slash != std::string_view::npos) {
@@ -94,4 +95,4 @@ bool CidrList::contains(std::string_view ip_text) const {
   return ip && contains(*ip);
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -13,11 +13,10 @@ namespace {
 
 // One JSON object per line: {"time":..., "level":..., "logger":..., "msg":...}.
 class JsonFormatter : public spdlog::formatter {
-public:
+ public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                        msg.time.time_since_epoch())
-                        .count();
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(msg.time.time_since_epoch()).count();
     nlohmann::ordered_json j;
     j["time"] = formatRfc3339Utc(Timestamp{us, 0});
     j["level"] = std::string(spdlog::level::to_string_view(msg.level).data(),
@@ -32,13 +31,14 @@ public:
   }
 };
 
-} // namespace
+}  // namespace
 
 Status initLogging(const std::string& level, const std::string& format) {
   auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") {
     return Status::invalidArgument("unknown log level '" + level + "'");
   }
+  spdlog::drop("riposte");
   auto logger = spdlog::stderr_logger_mt("riposte");
   spdlog::set_default_logger(logger);
   spdlog::set_level(lvl);
@@ -52,4 +52,4 @@ Status initLogging(const std::string& level, const std::string& format) {
   return Status::ok();
 }
 
-} // namespace riposte
+}  // namespace riposte

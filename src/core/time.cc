@@ -49,7 +49,8 @@ std::string format(Timestamp ts, bool utc) {
   int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", y, m, d,
                         static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
                         static_cast<int>(sod % 60));
-  if (frac != 0) n += std::snprintf(buf + n, sizeof buf - n, ".%06lld", static_cast<long long>(frac));
+  if (frac != 0)
+    n += std::snprintf(buf + n, sizeof buf - n, ".%06lld", static_cast<long long>(frac));
   if (utc || offset == 0) {
     if (utc) {
       std::snprintf(buf + n, sizeof buf - n, "Z");
@@ -63,7 +64,7 @@ std::string format(Timestamp ts, bool utc) {
   return buf;
 }
 
-} // namespace
+}  // namespace
 
 Timestamp Timestamp::now() {
   const auto t = std::chrono::system_clock::now().time_since_epoch();
@@ -164,13 +165,20 @@ Result<Duration> parseDuration(std::string_view s) {
     unit = s.substr(p, u - p);
     p = u;
     int64_t mult = 0;
-    if (unit == "us") mult = 1;
-    else if (unit == "ms") mult = 1000;
-    else if (unit == "s") mult = 1'000'000;
-    else if (unit == "m") mult = 60'000'000;
-    else if (unit == "h") mult = 3'600'000'000;
-    else if (unit == "d") mult = 86'400'000'000;
-    else if (unit == "w") mult = 7 * 86'400'000'000;
+    if (unit == "us")
+      mult = 1;
+    else if (unit == "ms")
+      mult = 1000;
+    else if (unit == "s")
+      mult = 1'000'000;
+    else if (unit == "m")
+      mult = 60'000'000;
+    else if (unit == "h")
+      mult = 3'600'000'000;
+    else if (unit == "d")
+      mult = 86'400'000'000;
+    else if (unit == "w")
+      mult = 7 * 86'400'000'000;
     else {
       return Status::invalidArgument("bad duration '" + std::string(s) + "': unit '" +
                                      std::string(unit) + "' is not one of us, ms, s, m, h, d, w");
@@ -187,8 +195,8 @@ std::string formatDuration(Duration d) {
   const struct {
     int64_t mult;
     const char* unit;
-  } kUnits[] = {{86'400'000'000, "d"}, {3'600'000'000, "h"}, {60'000'000, "m"}, {1'000'000, "s"},
-                {1000, "ms"},          {1, "us"}};
+  } kUnits[] = {{86'400'000'000, "d"}, {3'600'000'000, "h"}, {60'000'000, "m"},
+                {1'000'000, "s"},      {1000, "ms"},         {1, "us"}};
   for (const auto& u : kUnits) {
     if (us >= u.mult) {
       out += std::to_string(us / u.mult) + u.unit;
@@ -209,4 +217,4 @@ int inferSyslogYear(unsigned month, unsigned day, std::optional<int> explicit_ye
   return daysFromCivil(ref_year, month, day) > ref_day + 2 ? ref_year - 1 : ref_year;
 }
 
-} // namespace riposte
+}  // namespace riposte

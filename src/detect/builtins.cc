@@ -20,4 +20,4 @@ Status registerDetectBuiltins(Registries& r) {
   return Status::ok();
 }
 
-} // namespace riposte
+}  // namespace riposte

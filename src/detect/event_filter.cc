@@ -34,4 +34,4 @@ bool EventFilter::matches(const Event& e) const {
   return true;
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -6,9 +6,9 @@
 namespace riposte {
 
 ThresholdConfig ThresholdConfig::fromConfig(const ComponentConfig& c, const ConfigReader& rd) {
-  static const std::set<std::string> kKeys = {"name",  "type",     "kinds",  "outcome",
-                                              "actions", "key",    "threshold", "window",
-                                              "severity", "action", "labels", "max_evidence"};
+  static const std::set<std::string> kKeys = {"name",     "type",   "kinds",     "outcome",
+                                              "actions",  "key",    "threshold", "window",
+                                              "severity", "action", "labels",    "max_evidence"};
   ThresholdConfig t;
   rd.checkKeys(c.node, c.path, kKeys);
   t.name = c.name;
@@ -45,8 +45,13 @@ void ThresholdDetector::onEvent(const Event& event, const FindingSink& sink) {
     st.hits.pop_front();
     if (!st.evidence.empty()) st.evidence.erase(st.evidence.begin());
   }
-  if (st.evidence.size() < cfg_.max_evidence) st.evidence.push_back(EvidenceEvent::from(event));
-  if (st.total < cfg_.threshold) return;
+  if (st.total < cfg_.threshold) {
+    if (st.evidence.size() < cfg_.max_evidence) st.evidence.push_back(EvidenceEvent::from(event));
+    return;
+  }
+  // The triggering event is kept with its parsed fields.
+  if (st.evidence.size() >= cfg_.max_evidence && !st.evidence.empty()) st.evidence.pop_back();
+  if (cfg_.max_evidence > 0) st.evidence.push_back(EvidenceEvent::withFields(event));
 
   Finding f;
   f.id = newId(now);
@@ -79,4 +84,4 @@ void ThresholdDetector::expire(Timestamp now) {
   }
 }
 
-} // namespace riposte
+}  // namespace riposte

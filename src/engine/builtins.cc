@@ -17,4 +17,4 @@ Status registerBuiltins(Registries& r) {
   return Status::ok();
 }
 
-} // namespace riposte
+}  // namespace riposte

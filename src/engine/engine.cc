@@ -9,7 +9,7 @@ namespace riposte {
 namespace {
 // How often (in event time) detectors drop stale per-entity state.
 constexpr Duration kDetectorExpiryEvery = std::chrono::seconds(60);
-} // namespace
+}  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Registries& registries,
                                                Store* store, EngineOptions options) {
@@ -65,15 +65,15 @@ void Engine::process(Parser& parser, const ParseContext& ctx, const SourceLine& 
   event_.setRaw(line.text);
   event_.setOrigin(line.file, line.offset);
   switch (parser.parse(line.text, ctx, event_)) {
-  case ParseResult::kParsed: ++stats_.parsed; break;
-  case ParseResult::kSkip: ++stats_.skipped; return;
-  case ParseResult::kUnrecognised:
-    ++stats_.unparsed;
-    if (stats_.unparsed <= 10) {
-      spdlog::debug("{} (byte {}): {} did not recognise the line", line.file, line.offset,
-                    parser.name());
-    }
-    return;
+    case ParseResult::kParsed: ++stats_.parsed; break;
+    case ParseResult::kSkip: ++stats_.skipped; return;
+    case ParseResult::kUnrecognised:
+      ++stats_.unparsed;
+      if (stats_.unparsed <= 10) {
+        spdlog::debug("{} (byte {}): {} did not recognise the line", line.file, line.offset,
+                      parser.name());
+      }
+      return;
   }
   for (auto& d : detectors_) d->onEvent(event_, sink_);
   const Timestamp now = event_.timestamp();
@@ -108,21 +108,21 @@ void Engine::onFinding(Finding&& f) {
   Decision d;
   const Timestamp now = options_.decide_at_event_time ? f.last_seen : Timestamp::now();
   switch (policy_->decide(f, now, d)) {
-  case PolicyOutcome::kAllowlisted: {
-    ++stats_.allowlisted;
-    Decision refused;
-    refused.target = f.entity;
-    refused.detector = f.detector;
-    refused.finding_id = f.id;
-    refused.reason = f.reason;
-    refused.origin = options_.actor;
-    audit("decision.refused.allowlisted", refused, "target is allowlisted");
-    spdlog::info("{} not acted on: allowlisted ({})", f.entity.value, f.detector);
-    return;
-  }
-  case PolicyOutcome::kAlreadyActive: ++stats_.duplicates; return;
-  case PolicyOutcome::kNotEnforceable: return;
-  case PolicyOutcome::kDecided: break;
+    case PolicyOutcome::kAllowlisted: {
+      ++stats_.allowlisted;
+      Decision refused;
+      refused.target = f.entity;
+      refused.detector = f.detector;
+      refused.finding_id = f.id;
+      refused.reason = f.reason;
+      refused.origin = options_.actor;
+      audit("decision.refused.allowlisted", refused, "target is allowlisted");
+      spdlog::info("{} not acted on: allowlisted ({})", f.entity.value, f.detector);
+      return;
+    }
+    case PolicyOutcome::kAlreadyActive: ++stats_.duplicates; return;
+    case PolicyOutcome::kNotEnforceable: return;
+    case PolicyOutcome::kDecided: break;
   }
   d.origin = options_.actor;
   ++stats_.decisions;
@@ -222,4 +222,4 @@ Status Engine::addManualDecision(Decision d, const std::string& actor) {
   return Status::ok();
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -42,7 +42,7 @@ Result<std::vector<std::string>> sampleLines(const std::string& path) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 Result<std::string> detectParser(const Registries& registries,
                                  const std::vector<std::string>& sample, const ParseContext& ctx) {
@@ -120,9 +120,8 @@ Result<ReplaySummary> replay(Engine& engine, const Registries& registries,
     if (failed) return Status::ioError(path + ": read error: " + err);
   }
   summary.stats = engine.stats();
-  summary.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }
 
-} // namespace riposte
+}  // namespace riposte

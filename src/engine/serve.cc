@@ -80,4 +80,4 @@ Status serve(const Config& config, const Registries& registries, const std::atom
   return Status::ok();
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -40,4 +40,4 @@ bool allDigits(std::string_view s) {
   return true;
 }
 
-} // namespace riposte::ingest
+}  // namespace riposte::ingest

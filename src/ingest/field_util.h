@@ -21,4 +21,4 @@ inline bool endsWith(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
 }
 
-} // namespace riposte::ingest
+}  // namespace riposte::ingest

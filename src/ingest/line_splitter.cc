@@ -9,15 +9,16 @@ std::string_view chomp(std::string_view s) {
   if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
   return s;
 }
-} // namespace
+}  // namespace
 
 size_t LineSplitter::feed(std::string_view chunk, const Sink& sink) {
   size_t n = 0;
   size_t pos = 0;
   while (pos < chunk.size()) {
     const void* nl = std::memchr(chunk.data() + pos, '\n', chunk.size() - pos);
-    const size_t end = nl == nullptr ? chunk.size()
-                                     : static_cast<size_t>(static_cast<const char*>(nl) - chunk.data());
+    const size_t end = nl == nullptr
+                           ? chunk.size()
+                           : static_cast<size_t>(static_cast<const char*>(nl) - chunk.data());
     const std::string_view piece = chunk.substr(pos, end - pos);
     const uint64_t piece_off = next_ + pos;
     if (nl == nullptr) {
@@ -82,4 +83,4 @@ void LineSplitter::reset(uint64_t offset) {
   committed_ = offset;
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -118,7 +118,7 @@ bool parse5424(std::string_view s, size_t p, SyslogHeader& out) {
   return !out.program.empty();
 }
 
-} // namespace
+}  // namespace
 
 bool parseSyslogHeader(std::string_view s, const ParseContext& ctx, SyslogHeader& out) {
   size_t p = 0;
@@ -192,4 +192,4 @@ bool parseSyslogHeader(std::string_view s, const ParseContext& ctx, SyslogHeader
   return parseTag(s, p, out);
 }
 
-} // namespace riposte
+}  // namespace riposte

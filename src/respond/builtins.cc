@@ -22,4 +22,4 @@ Status registerRespondBuiltins(Registries& r) {
   return Status::ok();
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -11,10 +11,10 @@ namespace riposte {
 
 std::string_view policyOutcomeName(PolicyOutcome o) {
   switch (o) {
-  case PolicyOutcome::kDecided: return "decided";
-  case PolicyOutcome::kAllowlisted: return "allowlisted";
-  case PolicyOutcome::kAlreadyActive: return "already-active";
-  case PolicyOutcome::kNotEnforceable: return "not-enforceable";
+    case PolicyOutcome::kDecided: return "decided";
+    case PolicyOutcome::kAllowlisted: return "allowlisted";
+    case PolicyOutcome::kAlreadyActive: return "already-active";
+    case PolicyOutcome::kNotEnforceable: return "not-enforceable";
   }
   return "unknown";
 }
@@ -93,4 +93,4 @@ Status Policy::allowlistOwnAddresses() {
   return Status::ok();
 }
 
-} // namespace riposte
+}  // namespace riposte

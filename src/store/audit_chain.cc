@@ -57,4 +57,4 @@ Status verifyAuditChain(const std::vector<AuditEntry>& entries) {
   return Status::ok();
 }
 
-} // namespace riposte
+}  // namespace riposte

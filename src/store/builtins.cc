@@ -16,4 +16,4 @@ Status registerStoreBuiltins(Registries& r) {
   return Status::ok();
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -1,6 +1,7 @@
 #include "support/test_support.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,8 +57,8 @@ std::vector<std::string> readLines(const fs::path& p) {
 
 TempDir::TempDir() {
   std::random_device rd;
-  path_ = fs::temp_directory_path() / ("riposte-test-" + std::to_string(getpid()) + "-" +
-                                       std::to_string(rd()));
+  path_ = fs::temp_directory_path() /
+          ("riposte-test-" + std::to_string(getpid()) + "-" + std::to_string(rd()));
   fs::create_directories(path_);
 }
 
@@ -74,16 +75,14 @@ std::string drain(int fd) {
   while ((n = read(fd, buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
   return s;
 }
-} // namespace
+}  // namespace
 
 CommandResult runRiposte(const std::vector<std::string>& args, const std::string& stdin_data) {
   TempDir tmp;
   const fs::path in = tmp.path() / "stdin";
   const fs::path out = tmp.path() / "stdout";
   const fs::path err = tmp.path() / "stderr";
-  {
-    std::ofstream(in, std::ios::binary) << stdin_data;
-  }
+  { std::ofstream(in, std::ios::binary) << stdin_data; }
   std::vector<std::string> argv_s;
   argv_s.emplace_back(RIPOSTE_BINARY);
   argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -114,4 +113,59 @@ CommandResult runRiposte(const std::vector<std::string>& args, const std::string
   return r;
 }
 
-} // namespace riposte::testing
+BackgroundRiposte::BackgroundRiposte(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_s;
+  argv_s.emplace_back(RIPOSTE_BINARY);
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string out = (dir_.path() / "stdout").string();
+  const std::string err = (dir_.path() / "stderr").string();
+  pid_ = fork();
+  if (pid_ == 0) {
+    const int fo = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int fe = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int fi = open("/dev/null", O_RDONLY);
+    dup2(fi, 0);
+    dup2(fo, 1);
+    dup2(fe, 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+}
+
+BackgroundRiposte::~BackgroundRiposte() {
+  if (running()) stop(SIGKILL);
+}
+
+bool BackgroundRiposte::running() {
+  if (pid_ <= 0 || status_ != -1) return false;
+  int st = 0;
+  const pid_t r = waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return false;
+  }
+  return true;
+}
+
+int BackgroundRiposte::stop(int sig, int timeout_ms) {
+  if (!running()) return status_;
+  kill(pid_, sig);
+  waitFor([this] { return !running(); }, timeout_ms);
+  return status_;
+}
+
+std::string BackgroundRiposte::err() const { return readFile(dir_.path() / "stderr"); }
+std::string BackgroundRiposte::out() const { return readFile(dir_.path() / "stdout"); }
+
+bool waitFor(const std::function<bool()>& pred, int timeout_ms) {
+  for (int waited = 0; waited <= timeout_ms; waited += 50) {
+    if (pred()) return true;
+    usleep(50 * 1000);
+  }
+  return pred();
+}
+
+}  // namespace riposte::testing

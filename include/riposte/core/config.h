@@ -3,7 +3,8 @@
 // Loading reads the file, substitutes ${VAR} from the environment, parses YAML, then checks every
 // key against the schema of its section (and of each component's factory). All problems are
 // collected as ConfigDiagnostics naming the key path and the line:column, so one run of
-// `riposte config check FILE` shows every mistake. Nothing is applied unless the whole file is valid.
+// `riposte config check FILE` shows every mistake. Nothing is applied unless the whole file is
+// valid.
 //
 // Thread safety: a loaded Config is immutable and may be shared read-only.
 #pragma once
@@ -23,8 +24,8 @@ namespace riposte {
 
 struct ConfigDiagnostic {
   std::string file;
-  int line = 0;    // 1-based, 0 when unknown
-  int column = 0;  // 1-based
+  int line = 0;      // 1-based, 0 when unknown
+  int column = 0;    // 1-based
   std::string path;  // key path, e.g. "sources[0].parser"
   std::string message;
 
@@ -34,8 +35,9 @@ struct ConfigDiagnostic {
 // Collects diagnostics while a document is checked; typed getters record an error and return a
 // default when a value is missing or malformed.
 class ConfigReader {
-public:
-  ConfigReader(std::string file, std::vector<ConfigDiagnostic>* out) : file_(std::move(file)), out_(out) {}
+ public:
+  ConfigReader(std::string file, std::vector<ConfigDiagnostic>* out)
+      : file_(std::move(file)), out_(out) {}
 
   void error(const YAML::Node& at, const std::string& path, const std::string& message) const;
 
@@ -57,7 +59,7 @@ public:
   const std::string& file() const { return file_; }
   bool failed() const { return !out_->empty(); }
 
-private:
+ private:
   std::string file_;
   std::vector<ConfigDiagnostic>* out_;
 };
@@ -121,4 +123,4 @@ Result<std::string> substituteEnv(const std::string& text, const std::string& fi
 // The built-in configuration used when no file is given (YAML text, validated like a file).
 const char* defaultConfigYaml();
 
-} // namespace riposte
+}  // namespace riposte

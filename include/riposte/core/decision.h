@@ -36,4 +36,4 @@ struct Decision {
   std::string toJson() const;
 };
 
-} // namespace riposte
+}  // namespace riposte

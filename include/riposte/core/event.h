@@ -87,7 +87,7 @@ struct EventOrigin {
 };
 
 class Event {
-public:
+ public:
   Event();
 
   // Resets for the next line; keeps buffers.
@@ -126,7 +126,7 @@ public:
   // ECS-shaped JSON object of the fields that are set (for storage and output).
   std::string toJson() const;
 
-private:
+ private:
   std::string_view raw_;
   EventKind kind_ = EventKind::kUnknown;
   Timestamp timestamp_;
@@ -137,15 +137,20 @@ private:
   std::vector<std::pair<std::string, std::string>> extra_;
 };
 
-// A copy of an event kept as evidence for a finding.
+// A copy of an event kept as evidence for a finding: the raw line and where it came from
+// (cheap to take on the hot path). The parsed fields are kept only where a detector asks for
+// them (withFields), e.g. for the event that triggered a finding.
 struct EvidenceEvent {
   Timestamp timestamp;
   std::string source;
   uint64_t offset = 0;
   std::string raw;
-  std::string fields_json;  // Event::toJson() at the time
+  std::string fields_json;  // Event::toJson(), or empty
 
   static EvidenceEvent from(const Event& e);
+  static EvidenceEvent withFields(const Event& e);
+  // Overwrites this copy with `e`, reusing the strings' capacity.
+  void assign(const Event& e);
 };
 
-} // namespace riposte
+}  // namespace riposte

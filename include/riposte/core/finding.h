@@ -13,11 +13,11 @@ namespace riposte {
 
 struct Finding {
   std::string id;
-  std::string detector;     // detector or rule name, e.g. "ssh-bruteforce"
-  Target entity;            // who the finding is about
-  int severity = 0;         // 0 (info) .. 10 (critical)
-  double score = 0;         // detector-specific confidence in [0, 1]
-  std::string reason;       // human-readable
+  std::string detector;  // detector or rule name, e.g. "ssh-bruteforce"
+  Target entity;         // who the finding is about
+  int severity = 0;      // 0 (info) .. 10 (critical)
+  double score = 0;      // detector-specific confidence in [0, 1]
+  std::string reason;    // human-readable
   std::string suggested_action = "block";
   Timestamp first_seen;
   Timestamp last_seen;
@@ -26,4 +26,4 @@ struct Finding {
   std::vector<EvidenceEvent> evidence;  // the events behind it (bounded)
 };
 
-} // namespace riposte
+}  // namespace riposte

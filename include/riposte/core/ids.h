@@ -14,4 +14,4 @@ namespace riposte {
 
 std::string newId(Timestamp at = Timestamp::now());
 
-} // namespace riposte
+}  // namespace riposte

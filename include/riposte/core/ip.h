@@ -45,7 +45,7 @@ std::optional<std::string> canonicalIp(std::string_view text);
 
 // A set of ranges checked linearly; for allowlists of modest size.
 class CidrList {
-public:
+ public:
   Status add(std::string_view text);
   void add(const Cidr& c) { ranges_.push_back(c); }
   bool contains(const IpAddress& ip) const;
@@ -53,8 +53,8 @@ public:
   size_t size() const { return ranges_.size(); }
   const std::vector<Cidr>& ranges() const { return ranges_; }
 
-private:
+ private:
   std::vector<Cidr> ranges_;
 };
 
-} // namespace riposte
+}  // namespace riposte

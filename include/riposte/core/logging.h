@@ -12,4 +12,4 @@ namespace riposte {
 // level: trace, debug, info, warn, error, off. format: text or json.
 Status initLogging(const std::string& level, const std::string& format);
 
-} // namespace riposte
+}  // namespace riposte

@@ -30,8 +30,9 @@ struct FactoryContext {
   Store* store = nullptr;  // may be null (e.g. replay without a store)
 };
 
-template <typename Product> class Registry {
-public:
+template <typename Product>
+class Registry {
+ public:
   using Create = std::function<Result<std::unique_ptr<Product>>(const ComponentConfig&,
                                                                 const FactoryContext&)>;
   // Validates the component's keys (other than name/type) and records diagnostics.
@@ -50,7 +51,8 @@ public:
     if (entries_.count(name) != 0) {
       return Status::alreadyExists(category_ + " '" + name + "' is registered twice");
     }
-    entries_.emplace(name, Entry{name, std::move(description), std::move(create), std::move(validate)});
+    entries_.emplace(name,
+                     Entry{name, std::move(description), std::move(create), std::move(validate)});
     return Status::ok();
   }
 
@@ -83,11 +85,10 @@ public:
 
   const std::string& category() const { return category_; }
 
-private:
+ private:
   std::string category_;
   std::map<std::string, Entry> entries_;
 };
-
 
 struct Registries {
   Registry<Source> sources{"source"};
@@ -100,4 +101,4 @@ struct Registries {
 // Fills every registry with the built-in components. Defined in src/engine/builtins.cc.
 Status registerBuiltins(Registries& r);
 
-} // namespace riposte
+}  // namespace riposte

@@ -32,15 +32,19 @@ enum class StatusCode {
 std::string_view statusCodeName(StatusCode code);
 
 class [[nodiscard]] Status {
-public:
+ public:
   Status() = default;
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status ok() { return {}; }
-  static Status invalidArgument(std::string msg) { return {StatusCode::kInvalidArgument, std::move(msg)}; }
+  static Status invalidArgument(std::string msg) {
+    return {StatusCode::kInvalidArgument, std::move(msg)};
+  }
   static Status parseError(std::string msg) { return {StatusCode::kParseError, std::move(msg)}; }
   static Status notFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
-  static Status alreadyExists(std::string msg) { return {StatusCode::kAlreadyExists, std::move(msg)}; }
+  static Status alreadyExists(std::string msg) {
+    return {StatusCode::kAlreadyExists, std::move(msg)};
+  }
   static Status failedPrecondition(std::string msg) {
     return {StatusCode::kFailedPrecondition, std::move(msg)};
   }
@@ -65,15 +69,16 @@ public:
   // Returns a copy whose message is prefixed with `context: `.
   Status withContext(std::string_view context) const;
 
-private:
+ private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
 };
 
-template <typename T> class [[nodiscard]] Result {
-public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {       // NOLINT(google-explicit-constructor)
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
+  Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).isOk() && "Result built from an OK Status has no value");
   }
 
@@ -92,15 +97,15 @@ public:
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-private:
+ private:
   std::variant<T, Status> v_;
 };
 
-} // namespace riposte
+}  // namespace riposte
 
 // Returns early from the enclosing function when `expr` yields a non-OK Status.
-#define RIPOSTE_RETURN_IF_ERROR(expr)                                                              \
-  do {                                                                                             \
-    ::riposte::Status riposte_status_ = (expr);                                                    \
-    if (!riposte_status_.isOk()) return riposte_status_;                                           \
+#define RIPOSTE_RETURN_IF_ERROR(expr)                    \
+  do {                                                   \
+    ::riposte::Status riposte_status_ = (expr);          \
+    if (!riposte_status_.isOk()) return riposte_status_; \
   } while (0)

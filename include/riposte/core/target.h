@@ -21,4 +21,4 @@ struct Target {
   bool operator==(const Target&) const = default;
 };
 
-} // namespace riposte
+}  // namespace riposte

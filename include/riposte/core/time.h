@@ -60,4 +60,4 @@ std::string formatDuration(Duration d);
 int inferSyslogYear(unsigned month, unsigned day, std::optional<int> explicit_year,
                     Timestamp reference);
 
-} // namespace riposte
+}  // namespace riposte

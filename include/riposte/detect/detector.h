@@ -19,7 +19,7 @@ namespace riposte {
 using FindingSink = std::function<void(Finding&&)>;
 
 class Detector {
-public:
+ public:
   virtual ~Detector() = default;
   virtual std::string_view name() const = 0;
   // Looks at one event; calls `sink` for each finding.
@@ -30,4 +30,4 @@ public:
 
 using DetectorPtr = std::unique_ptr<Detector>;
 
-} // namespace riposte
+}  // namespace riposte

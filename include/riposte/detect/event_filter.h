@@ -14,21 +14,24 @@
 namespace riposte {
 
 class EventFilter {
-public:
+ public:
   // Reads `kinds`, `outcome` and `actions` from a detector's config map.
   static EventFilter fromConfig(const ComponentConfig& c, const ConfigReader& rd);
 
   bool matches(const Event& e) const;
 
-  void allowKind(EventKind k) { kinds_[static_cast<size_t>(k)] = true; any_kind_ = false; }
+  void allowKind(EventKind k) {
+    kinds_[static_cast<size_t>(k)] = true;
+    any_kind_ = false;
+  }
   void setOutcome(std::string o) { outcome_ = std::move(o); }
   void addAction(std::string a) { actions_.push_back(std::move(a)); }
 
-private:
+ private:
   bool any_kind_ = true;
   std::array<bool, kEventKindCount> kinds_{};
   std::string outcome_;
   std::vector<std::string> actions_;
 };
 
-} // namespace riposte
+}  // namespace riposte

@@ -46,7 +46,7 @@ struct ThresholdConfig {
 };
 
 class ThresholdDetector : public Detector {
-public:
+ public:
   explicit ThresholdDetector(ThresholdConfig cfg) : cfg_(std::move(cfg)) {}
 
   std::string_view name() const override { return cfg_.name; }
@@ -55,7 +55,7 @@ public:
 
   size_t trackedKeys() const { return state_.size(); }
 
-private:
+ private:
   struct Hit {
     Timestamp ts;
     uint32_t count;
@@ -70,4 +70,4 @@ private:
   StringMap<KeyState> state_;
 };
 
-} // namespace riposte
+}  // namespace riposte

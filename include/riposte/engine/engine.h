@@ -48,7 +48,7 @@ struct EngineStats {
 };
 
 class Engine {
-public:
+ public:
   using DecisionListener = std::function<void(const Decision&)>;
 
   static Result<std::unique_ptr<Engine>> create(const Config& config, const Registries& registries,
@@ -75,9 +75,12 @@ public:
   const Config& config() const { return config_; }
   Policy& policy() { return *policy_; }
 
-private:
+ private:
   Engine(Config config, const Registries& registries, Store* store, EngineOptions options)
-      : config_(std::move(config)), registries_(registries), store_(store), options_(std::move(options)) {}
+      : config_(std::move(config)),
+        registries_(registries),
+        store_(store),
+        options_(std::move(options)) {}
 
   void onFinding(Finding&& f);
   void enforce(const Decision& d);
@@ -98,4 +101,4 @@ private:
   Timestamp last_detector_expiry_;
 };
 
-} // namespace riposte
+}  // namespace riposte

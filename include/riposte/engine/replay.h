@@ -15,8 +15,8 @@ namespace riposte {
 
 struct ReplayOptions {
   std::vector<std::string> files;
-  std::string type;          // parser name; empty = detect per file
-  std::optional<int> year;   // year for syslog lines without one
+  std::string type;         // parser name; empty = detect per file
+  std::optional<int> year;  // year for syslog lines without one
 };
 
 struct ReplaySummary {
@@ -34,4 +34,4 @@ Result<ReplaySummary> replay(Engine& engine, const Registries& registries,
 Result<std::string> detectParser(const Registries& registries,
                                  const std::vector<std::string>& sample, const ParseContext& ctx);
 
-} // namespace riposte
+}  // namespace riposte

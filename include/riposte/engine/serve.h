@@ -25,4 +25,4 @@ Status serve(const Config& config, const Registries& registries, const std::atom
 // Opens the store the configuration names.
 Result<StorePtr> openStore(const Config& config, const Registries& registries);
 
-} // namespace riposte
+}  // namespace riposte

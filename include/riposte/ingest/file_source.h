@@ -21,7 +21,7 @@ namespace riposte {
 class Store;
 
 class FileSource : public Source {
-public:
+ public:
   struct Options {
     std::string name;
     std::vector<std::string> patterns;
@@ -39,7 +39,7 @@ public:
   // Writes the current offsets to the OffsetStore (also done by poll when lines were read).
   Status saveOffsets();
 
-private:
+ private:
   struct Tail {
     std::string path;
     int fd = -1;
@@ -60,4 +60,4 @@ private:
   std::vector<char> buf_;
 };
 
-} // namespace riposte
+}  // namespace riposte

@@ -15,7 +15,7 @@
 namespace riposte {
 
 class LineSplitter {
-public:
+ public:
   using Sink = std::function<void(std::string_view line, uint64_t offset, bool truncated)>;
 
   explicit LineSplitter(size_t max_line = 1 << 20) : max_line_(max_line) {}
@@ -32,14 +32,14 @@ public:
   uint64_t committedOffset() const { return committed_; }
   uint64_t truncatedLines() const { return truncated_; }
 
-private:
+ private:
   size_t max_line_;
   std::string partial_;
   uint64_t partial_start_ = 0;  // offset of partial_'s first byte
   uint64_t next_ = 0;           // offset of the next byte fed
   uint64_t committed_ = 0;
-  bool skipping_ = false;       // inside the remainder of an over-long line
+  bool skipping_ = false;  // inside the remainder of an over-long line
   uint64_t truncated_ = 0;
 };
 
-} // namespace riposte
+}  // namespace riposte

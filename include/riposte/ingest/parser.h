@@ -24,7 +24,7 @@ struct ParseContext {
 };
 
 class Parser {
-public:
+ public:
   virtual ~Parser() = default;
   virtual std::string_view name() const = 0;
   // `line` has no trailing newline. The event has been cleared; raw and origin are set.
@@ -33,4 +33,4 @@ public:
 
 using ParserPtr = std::unique_ptr<Parser>;
 
-} // namespace riposte
+}  // namespace riposte

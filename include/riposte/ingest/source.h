@@ -32,7 +32,7 @@ struct SourceStats {
 };
 
 class Source {
-public:
+ public:
   virtual ~Source() = default;
   virtual std::string_view name() const = 0;
   // Reads what is available (at most `max_lines`), calling `sink` per line. Returns the number
@@ -43,4 +43,4 @@ public:
 
 using SourcePtr = std::unique_ptr<Source>;
 
-} // namespace riposte
+}  // namespace riposte

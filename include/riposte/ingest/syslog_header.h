@@ -16,16 +16,16 @@
 namespace riposte {
 
 struct SyslogHeader {
-  int pri = -1;                  // -1 when absent
+  int pri = -1;  // -1 when absent
   Timestamp timestamp;
   std::string_view timestamp_text;
   std::string_view host;
-  std::string_view program;      // "sshd", "sshd-session", "kernel"...
-  std::string_view pid;          // may be empty
-  std::string_view message;      // the rest of the line after "TAG[PID]: "
+  std::string_view program;  // "sshd", "sshd-session", "kernel"...
+  std::string_view pid;      // may be empty
+  std::string_view message;  // the rest of the line after "TAG[PID]: "
 };
 
 // Returns false when the line does not start with a syslog header.
 bool parseSyslogHeader(std::string_view line, const ParseContext& ctx, SyslogHeader& out);
 
-} // namespace riposte
+}  // namespace riposte

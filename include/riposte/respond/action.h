@@ -15,7 +15,7 @@
 namespace riposte {
 
 class Action {
-public:
+ public:
   virtual ~Action() = default;
   virtual std::string_view name() const = 0;
   virtual Status apply(const Decision& d) = 0;
@@ -30,4 +30,4 @@ public:
 
 using ActionPtr = std::unique_ptr<Action>;
 
-} // namespace riposte
+}  // namespace riposte

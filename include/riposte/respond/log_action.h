@@ -14,7 +14,7 @@
 namespace riposte {
 
 class LogAction : public Action {
-public:
+ public:
   static Result<std::unique_ptr<LogAction>> create(std::string name, const std::string& path);
   ~LogAction() override;
 
@@ -22,8 +22,9 @@ public:
   Status apply(const Decision& d) override;
   Status undo(const Decision& d) override;
 
-private:
-  LogAction(std::string name, std::FILE* f, bool owned) : name_(std::move(name)), file_(f), owned_(owned) {}
+ private:
+  LogAction(std::string name, std::FILE* f, bool owned)
+      : name_(std::move(name)), file_(f), owned_(owned) {}
   Status write(std::string_view verb, const Decision& d);
 
   std::string name_;
@@ -31,4 +32,4 @@ private:
   bool owned_;
 };
 
-} // namespace riposte
+}  // namespace riposte

@@ -30,7 +30,7 @@ struct PolicyConfig {
 };
 
 class Policy {
-public:
+ public:
   explicit Policy(PolicyConfig cfg) : cfg_(std::move(cfg)) {}
 
   // Decides on a finding at time `now` (the finding's last event in a replay).
@@ -48,9 +48,9 @@ public:
 
   const PolicyConfig& config() const { return cfg_; }
 
-private:
+ private:
   PolicyConfig cfg_;
   StringMap<Timestamp> active_;  // target value -> expiry
 };
 
-} // namespace riposte
+}  // namespace riposte

@@ -17,7 +17,7 @@ struct sqlite3;
 namespace riposte {
 
 class SqliteStore : public Store {
-public:
+ public:
   // `path` may be ":memory:".
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
   ~SqliteStore() override;
@@ -36,13 +36,13 @@ public:
   Result<std::vector<AuditEntry>> listAudit(int64_t after_seq, size_t limit) override;
   Status saveOffset(const std::string& source, const std::string& file, uint64_t inode,
                     uint64_t offset) override;
-  Result<std::optional<std::pair<uint64_t, uint64_t>>> loadOffset(
-      const std::string& source, const std::string& file) override;
+  Result<std::optional<std::pair<uint64_t, uint64_t>>> loadOffset(const std::string& source,
+                                                                  const std::string& file) override;
 
   // Direct SQL for tests (e.g. to tamper with the audit table behind the store's back).
   Status execForTest(const std::string& sql);
 
-private:
+ private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   Status migrate();
   Status exec(const std::string& sql);
@@ -54,4 +54,4 @@ private:
   int version_ = 0;
 };
 
-} // namespace riposte
+}  // namespace riposte

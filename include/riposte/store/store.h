@@ -20,10 +20,10 @@
 namespace riposte {
 
 struct AuditEntry {
-  int64_t seq = 0;          // assigned by the store, 1-based, gap-free
+  int64_t seq = 0;  // assigned by the store, 1-based, gap-free
   Timestamp time;
-  std::string actor;        // engine | cli:<user> | api:<user>
-  std::string kind;         // decision.created, decision.expired, action.applied, ...
+  std::string actor;  // engine | cli:<user> | api:<user>
+  std::string kind;   // decision.created, decision.expired, action.applied, ...
   std::string target;
   std::string reason;
   std::string details_json;  // evidence and context
@@ -38,7 +38,7 @@ struct DecisionFilter {
 };
 
 class Store {
-public:
+ public:
   virtual ~Store() = default;
 
   virtual int schemaVersion() const = 0;
@@ -72,4 +72,4 @@ std::string auditEntryHash(const AuditEntry& e);
 // reordered.
 Status verifyAuditChain(const std::vector<AuditEntry>& entries);
 
-} // namespace riposte
+}  // namespace riposte

@@ -162,7 +162,7 @@ ParseResult parseRepeated(std::string_view m, Event& ev) {
   return r;
 }
 
-} // namespace
+}  // namespace
 
 bool SshdParser::isSshdProgram(std::string_view p) {
   return p == "sshd" || p == "sshd-session" || p == "sshd-auth";
@@ -235,7 +235,8 @@ ParseResult SshdParser::parseMessage(std::string_view m, Event& ev) {
   }
 
   // --- connection ends: "<verb> <id>" ---
-  for (std::string_view verb : {"Connection closed by ", "Disconnected from ", "Connection reset by "}) {
+  for (std::string_view verb :
+       {"Connection closed by ", "Disconnected from ", "Connection reset by "}) {
     if (!eat(m, verb)) continue;
     std::string_view qualifier;
     if (!connectionId(m, ev, qualifier)) return ParseResult::kUnrecognised;
@@ -255,9 +256,11 @@ ParseResult SshdParser::parseMessage(std::string_view m, Event& ev) {
     return ParseResult::kParsed;
   }
   if (eat(m, "Disconnecting ")) {
-    // "Disconnecting authenticating user root 203.0.113.5 port 51240: Too many authentication failures"
+    // "Disconnecting authenticating user root 203.0.113.5 port 51240: Too many authentication
+    // failures"
     const size_t colon = m.rfind(": ");
-    std::string_view reason = colon == std::string_view::npos ? std::string_view{} : m.substr(colon + 2);
+    std::string_view reason =
+        colon == std::string_view::npos ? std::string_view{} : m.substr(colon + 2);
     std::string_view id = colon == std::string_view::npos ? m : m.substr(0, colon);
     std::string_view qualifier;
     if (!connectionId(id, ev, qualifier)) return ParseResult::kUnrecognised;
@@ -394,10 +397,10 @@ ParseResult SshdParser::parseMessage(std::string_view m, Event& ev) {
   }
   for (std::string_view info :
        {"pam_unix(sshd:auth): check pass;", "PAM service(sshd) ignoring max retries",
-        "Write failed:", "Read error from remote host", "Server listening on",
-        "Received signal", "pam_unix(sshd:account)", "Starting session:",
-        "Close session:", "Transferred:", "Received SIGHUP", "Connection closed by remote host",
-        "Timeout, client not responding", "syslogin_perform_logout", "pam_systemd("}) {
+        "Write failed:", "Read error from remote host", "Server listening on", "Received signal",
+        "pam_unix(sshd:account)", "Starting session:", "Close session:", "Transferred:",
+        "Received SIGHUP", "Connection closed by remote host", "Timeout, client not responding",
+        "syslogin_perform_logout", "pam_systemd("}) {
     if (startsWith(m, info)) {
       mark(ev, EventKind::kSsh, act::kInfo);
       return ParseResult::kParsed;
@@ -406,4 +409,4 @@ ParseResult SshdParser::parseMessage(std::string_view m, Event& ev) {
   return ParseResult::kUnrecognised;
 }
 
-} // namespace riposte
+}  // namespace riposte

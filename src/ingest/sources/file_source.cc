@@ -56,8 +56,10 @@ Status FileSource::openTail(Tail& t, bool at_end) {
     if (saved.isOk() && saved->has_value()) {
       const auto [inode, offset] = **saved;
       // Resume only in the same file, and only if it did not shrink meanwhile.
-      if (inode == t.inode && offset <= static_cast<uint64_t>(st.st_size)) start = offset;
-      else if (inode != t.inode) start = 0;  // rotated while we were down: read the new file whole
+      if (inode == t.inode && offset <= static_cast<uint64_t>(st.st_size))
+        start = offset;
+      else if (inode != t.inode)
+        start = 0;  // rotated while we were down: read the new file whole
     }
   }
   t.read_pos = start;
@@ -138,4 +140,4 @@ Status FileSource::saveOffsets() {
   return Status::ok();
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -22,8 +22,8 @@ LogAction::~LogAction() {
 }
 
 Status LogAction::write(std::string_view verb, const Decision& d) {
-  const std::string line = "{\"log_action\":\"" + std::string(verb) + "\",\"decision\":" +
-                           d.toJson() + "}\n";
+  const std::string line =
+      "{\"log_action\":\"" + std::string(verb) + "\",\"decision\":" + d.toJson() + "}\n";
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
     return Status::ioError("log action '" + name_ + "': write failed");
   }
@@ -33,4 +33,4 @@ Status LogAction::write(std::string_view verb, const Decision& d) {
 Status LogAction::apply(const Decision& d) { return write("would-enforce", d); }
 Status LogAction::undo(const Decision& d) { return write("would-undo", d); }
 
-} // namespace riposte
+}  // namespace riposte

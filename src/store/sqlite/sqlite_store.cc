@@ -51,7 +51,7 @@ CREATE TABLE source_offsets (
 
 // RAII prepared statement.
 class Stmt {
-public:
+ public:
   Stmt(sqlite3* db, const std::string& sql) : db_(db) {
     rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s_, nullptr);
   }
@@ -60,8 +60,9 @@ public:
   Stmt& operator=(const Stmt&) = delete;
 
   Status status() const {
-    return rc_ == SQLITE_OK ? Status::ok()
-                            : Status::internal(std::string("sqlite prepare: ") + sqlite3_errmsg(db_));
+    return rc_ == SQLITE_OK
+               ? Status::ok()
+               : Status::internal(std::string("sqlite prepare: ") + sqlite3_errmsg(db_));
   }
   Stmt& bind(int i, const std::string& v) {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -84,12 +85,13 @@ public:
   }
   std::string text(int col) const {
     const auto* p = sqlite3_column_text(s_, col);
-    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p),
-                                                      static_cast<size_t>(sqlite3_column_bytes(s_, col)));
+    return p == nullptr ? std::string()
+                        : std::string(reinterpret_cast<const char*>(p),
+                                      static_cast<size_t>(sqlite3_column_bytes(s_, col)));
   }
   int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
 
-private:
+ private:
   sqlite3* db_;
   sqlite3_stmt* s_ = nullptr;
   int rc_;
@@ -118,15 +120,14 @@ Decision readDecision(const Stmt& s) {
   return d;
 }
 
-} // namespace
+}  // namespace
 
 int SqliteStore::latestSchemaVersion() { return static_cast<int>(migrations().size()); }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -160,8 +161,9 @@ Status SqliteStore::execForTest(const std::string& sql) {
 
 Status SqliteStore::migrate() {
   std::lock_guard lock(mu_);
-  RIPOSTE_RETURN_IF_ERROR(exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)"));
+  RIPOSTE_RETURN_IF_ERROR(
+      exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied "
+           "INTEGER NOT NULL)"));
   {
     Stmt s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
     RIPOSTE_RETURN_IF_ERROR(s.status());
@@ -208,19 +210,32 @@ Status SqliteStore::saveFinding(const Finding& f) {
            "reason, action, first_seen, last_seen, event_count, labels, created) "
            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!s.status().isOk()) return fail(s.status());
-    s.bind(1, f.id).bind(2, f.detector).bind(3, std::string(targetTypeName(f.entity.type)))
-        .bind(4, f.entity.value).bind(5, int64_t{f.severity}).bind(6, f.score).bind(7, f.reason)
-        .bind(8, f.suggested_action).bind(9, f.first_seen.micros).bind(10, f.last_seen.micros)
-        .bind(11, int64_t{f.event_count}).bind(12, nlohmann::json(f.labels).dump())
+    s.bind(1, f.id)
+        .bind(2, f.detector)
+        .bind(3, std::string(targetTypeName(f.entity.type)))
+        .bind(4, f.entity.value)
+        .bind(5, int64_t{f.severity})
+        .bind(6, f.score)
+        .bind(7, f.reason)
+        .bind(8, f.suggested_action)
+        .bind(9, f.first_seen.micros)
+        .bind(10, f.last_seen.micros)
+        .bind(11, int64_t{f.event_count})
+        .bind(12, nlohmann::json(f.labels).dump())
         .bind(13, Timestamp::now().micros);
     if (Status st = s.run(); !st.isOk()) return fail(st);
   }
   for (const auto& e : f.evidence) {
     Stmt s(db_,
-           "INSERT INTO events(finding_id, ts, tz, source, offset, raw, fields) VALUES (?,?,?,?,?,?,?)");
+           "INSERT INTO events(finding_id, ts, tz, source, offset, raw, fields) VALUES "
+           "(?,?,?,?,?,?,?)");
     if (!s.status().isOk()) return fail(s.status());
-    s.bind(1, f.id).bind(2, e.timestamp.micros).bind(3, int64_t{e.timestamp.offset_minutes})
-        .bind(4, e.source).bind(5, static_cast<int64_t>(e.offset)).bind(6, e.raw)
+    s.bind(1, f.id)
+        .bind(2, e.timestamp.micros)
+        .bind(3, int64_t{e.timestamp.offset_minutes})
+        .bind(4, e.source)
+        .bind(5, static_cast<int64_t>(e.offset))
+        .bind(6, e.raw)
         .bind(7, e.fields_json);
     if (Status st = s.run(); !st.isOk()) return fail(st);
   }
@@ -232,13 +247,23 @@ Status SqliteStore::saveDecision(const Decision& d) {
   Stmt s(db_, std::string("INSERT OR REPLACE INTO decisions(") + kDecisionColumns +
                   ", updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   RIPOSTE_RETURN_IF_ERROR(s.status());
-  s.bind(1, d.id).bind(2, d.action).bind(3, std::string(targetTypeName(d.target.type)))
-      .bind(4, d.target.value).bind(5, d.detector).bind(6, d.reason).bind(7, d.finding_id)
-      .bind(8, int64_t{d.events}).bind(9, d.first_seen.micros)
-      .bind(10, int64_t{d.first_seen.offset_minutes}).bind(11, d.last_seen.micros)
-      .bind(12, int64_t{d.last_seen.offset_minutes}).bind(13, d.created.micros)
-      .bind(14, d.expires.micros).bind(15, std::string(decisionStateName(d.state)))
-      .bind(16, d.origin).bind(17, Timestamp::now().micros);
+  s.bind(1, d.id)
+      .bind(2, d.action)
+      .bind(3, std::string(targetTypeName(d.target.type)))
+      .bind(4, d.target.value)
+      .bind(5, d.detector)
+      .bind(6, d.reason)
+      .bind(7, d.finding_id)
+      .bind(8, int64_t{d.events})
+      .bind(9, d.first_seen.micros)
+      .bind(10, int64_t{d.first_seen.offset_minutes})
+      .bind(11, d.last_seen.micros)
+      .bind(12, int64_t{d.last_seen.offset_minutes})
+      .bind(13, d.created.micros)
+      .bind(14, d.expires.micros)
+      .bind(15, std::string(decisionStateName(d.state)))
+      .bind(16, d.origin)
+      .bind(17, Timestamp::now().micros);
   return s.run();
 }
 
@@ -319,8 +344,15 @@ Status SqliteStore::appendAudit(AuditEntry& e) {
          "INSERT INTO audit(seq, time, actor, kind, target, reason, details, prev_hash, hash) "
          "VALUES (?,?,?,?,?,?,?,?,?)");
   if (!s.status().isOk()) return fail(s.status());
-  s.bind(1, e.seq).bind(2, e.time.micros).bind(3, e.actor).bind(4, e.kind).bind(5, e.target)
-      .bind(6, e.reason).bind(7, e.details_json).bind(8, e.prev_hash).bind(9, e.hash);
+  s.bind(1, e.seq)
+      .bind(2, e.time.micros)
+      .bind(3, e.actor)
+      .bind(4, e.kind)
+      .bind(5, e.target)
+      .bind(6, e.reason)
+      .bind(7, e.details_json)
+      .bind(8, e.prev_hash)
+      .bind(9, e.hash);
   if (Status st = s.run(); !st.isOk()) return fail(st);
   return exec("COMMIT");
 }
@@ -357,8 +389,11 @@ Status SqliteStore::saveOffset(const std::string& source, const std::string& fil
          "ON CONFLICT(source, file) DO UPDATE SET inode = excluded.inode, offset = "
          "excluded.offset, updated = excluded.updated");
   RIPOSTE_RETURN_IF_ERROR(s.status());
-  s.bind(1, source).bind(2, file).bind(3, static_cast<int64_t>(inode))
-      .bind(4, static_cast<int64_t>(offset)).bind(5, Timestamp::now().micros);
+  s.bind(1, source)
+      .bind(2, file)
+      .bind(3, static_cast<int64_t>(inode))
+      .bind(4, static_cast<int64_t>(offset))
+      .bind(5, Timestamp::now().micros);
   return s.run();
 }
 
@@ -373,4 +408,4 @@ Result<std::optional<std::pair<uint64_t, uint64_t>>> SqliteStore::loadOffset(
       std::make_pair(static_cast<uint64_t>(s.i64(0)), static_cast<uint64_t>(s.i64(1)))};
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -10,7 +10,7 @@ namespace riposte {
 namespace {
 
 class ConfigTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override { ASSERT_TRUE(registerBuiltins(reg_).isOk()); }
 
   Result<Config> parse(const std::string& yaml) {
@@ -73,7 +73,9 @@ TEST_F(ConfigTest, MalformedYamlNamesLineAndColumn) {
 }
 
 TEST_F(ConfigTest, UnknownKeysAreReportedWithPathAndPosition) {
-  auto c = parse("engine:\n  log_level: info\n  colour: blue\ndetectors:\n  - type: threshold\n    treshold: 5\n");
+  auto c = parse(
+      "engine:\n  log_level: info\n  colour: blue\ndetectors:\n  - type: threshold\n    treshold: "
+      "5\n");
   ASSERT_FALSE(c.isOk());
   ASSERT_EQ(diags_.size(), 2u);
   EXPECT_EQ(diags_[0].path, "engine.colour");
@@ -103,9 +105,9 @@ response:
   ASSERT_FALSE(c.isOk());
   std::vector<std::string> paths;
   for (const auto& d : diags_) paths.push_back(d.path);
-  EXPECT_EQ(paths, (std::vector<std::string>{"engine.log_level", "engine.log_format",
-                                             "sources[0].parser", "sources[0]", "detectors[0].type",
-                                             "response.default_duration", "response.allowlist[0]"}));
+  EXPECT_EQ(paths, (std::vector<std::string>{
+                       "engine.log_level", "engine.log_format", "sources[0].parser", "sources[0]",
+                       "detectors[0].type", "response.default_duration", "response.allowlist[0]"}));
   for (const auto& d : diags_) EXPECT_GT(d.line, 0) << d.toString();
 }
 
@@ -163,5 +165,5 @@ TEST(Registry, DuplicateNamesAreRefused) {
             std::string::npos);
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

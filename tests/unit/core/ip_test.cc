@@ -44,5 +44,5 @@ TEST(Ip, CidrList) {
   EXPECT_FALSE(l.contains("garbage"));
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

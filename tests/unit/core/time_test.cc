@@ -61,5 +61,5 @@ TEST(Time, CivilDaysRoundTrip) {
   EXPECT_EQ(daysFromCivil(1969, 12, 31), -1);
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

@@ -8,7 +8,7 @@ namespace riposte {
 namespace {
 
 class ThresholdTest : public ::testing::Test {
-protected:
+ protected:
   ThresholdTest() {
     cfg_.name = "bf";
     cfg_.filter.allowKind(EventKind::kAuth);
@@ -99,5 +99,5 @@ TEST_F(ThresholdTest, EvidenceIsBounded) {
   EXPECT_EQ(findings_[0].event_count, 100u);
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

@@ -28,7 +28,9 @@ std::vector<std::string> pollAll(FileSource& src) {
 TEST(LineSplitter, SplitsAcrossChunksWithOffsets) {
   LineSplitter s;
   std::vector<std::pair<std::string, uint64_t>> got;
-  auto sink = [&](std::string_view l, uint64_t off, bool) { got.emplace_back(std::string(l), off); };
+  auto sink = [&](std::string_view l, uint64_t off, bool) {
+    got.emplace_back(std::string(l), off);
+  };
   s.feed("ab", sink);
   s.feed("c\r\nde", sink);
   s.feed("f\n\ng", sink);
@@ -127,5 +129,5 @@ TEST(FileSource, RotationWhileStoppedReadsTheNewFileWhole) {
   EXPECT_EQ(pollAll(again), (std::vector<std::string>{"new-1"}));
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

@@ -20,7 +20,7 @@ struct Parsed {
 };
 
 class SshdParserTest : public ::testing::Test {
-protected:
+ protected:
   ParseResult parse(const std::string& line) {
     lines_.push_back(line);  // keep the text alive for the event's views
     ev_.clear();
@@ -123,15 +123,33 @@ TEST_F(SshdParserTest, LoghubOpenSshGroundTruth) {
   RIPOSTE_REQUIRE_CORPUS(log, "loghub/OpenSSH/OpenSSH_2k.log");
   RIPOSTE_REQUIRE_CORPUS(csv, "loghub/OpenSSH/OpenSSH_2k.log_structured.csv");
   const std::map<std::string, std::string> action = {
-      {"E1", "auth_success"},        {"E2", "connection_closed"},   {"E3", "no_identification"},
-      {"E4", "max_auth_attempts"},   {"E5", "max_auth_attempts"},   {"E6", "received_disconnect"},
-      {"E7", "received_disconnect"}, {"E8", "auth_failed"},         {"E9", "auth_failed"},
-      {"E10", "auth_failed"},        {"E11", "info"},               {"E12", "info"},
-      {"E13", "invalid_user"},       {"E14", "auth_failed"},        {"E15", "pam_auth_failure"},
-      {"E16", "pam_auth_failure"},   {"E17", "pam_auth_failure"},   {"E18", "info"},
-      {"E19", "pam_auth_failure"},   {"E20", "pam_auth_failure"},   {"E21", "info"},
-      {"E22", "session_closed"},     {"E23", "session_opened"},     {"E24", "received_disconnect"},
-      {"E25", "received_disconnect"}, {"E26", "received_disconnect"}, {"E27", "reverse_mapping_failed"},
+      {"E1", "auth_success"},
+      {"E2", "connection_closed"},
+      {"E3", "no_identification"},
+      {"E4", "max_auth_attempts"},
+      {"E5", "max_auth_attempts"},
+      {"E6", "received_disconnect"},
+      {"E7", "received_disconnect"},
+      {"E8", "auth_failed"},
+      {"E9", "auth_failed"},
+      {"E10", "auth_failed"},
+      {"E11", "info"},
+      {"E12", "info"},
+      {"E13", "invalid_user"},
+      {"E14", "auth_failed"},
+      {"E15", "pam_auth_failure"},
+      {"E16", "pam_auth_failure"},
+      {"E17", "pam_auth_failure"},
+      {"E18", "info"},
+      {"E19", "pam_auth_failure"},
+      {"E20", "pam_auth_failure"},
+      {"E21", "info"},
+      {"E22", "session_closed"},
+      {"E23", "session_opened"},
+      {"E24", "received_disconnect"},
+      {"E25", "received_disconnect"},
+      {"E26", "received_disconnect"},
+      {"E27", "reverse_mapping_failed"},
   };
   const auto lines = readLines(log);
   const auto rows = readLines(csv);
@@ -190,7 +208,8 @@ TEST_F(SshdParserTest, CrowdsecHubParserAssertions) {
         R"re(^results\["s01-parse"\]\["crowdsecurity/sshd(?:-success)?-logs"\]\[(\d+)\]\.Evt\.(Meta|Parsed)\["([^"]+)"\] == "(.*)"$)re");
     for (const auto& a : readLines(*assert_file)) {
       std::smatch m;
-      if (std::regex_match(a, m, re)) results[std::stoi(m[1])][m[2].str() + "." + m[3].str()] = m[4];
+      if (std::regex_match(a, m, re))
+        results[std::stoi(m[1])][m[2].str() + "." + m[3].str()] = m[4];
     }
     ASSERT_FALSE(results.empty()) << dir;
     size_t line_idx = 0;
@@ -264,5 +283,5 @@ TEST(SyslogHeader, YearForms) {
   EXPECT_FALSE(parseSyslogHeader("hello world", ctx, h));
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

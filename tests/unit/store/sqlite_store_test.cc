@@ -152,5 +152,5 @@ TEST(SqliteStore, OffsetsRoundTrip) {
   EXPECT_EQ((*o)->second, 10u);
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte
