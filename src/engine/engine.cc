@@ -105,6 +105,10 @@ void Engine::onFinding(Finding&& f) {
       spdlog::error("storing finding {}: {}", f.id, st.toString());
     }
   }
+  if (f.shadow) {
+    ++stats_.shadow;  // evaluated and counted: "would have acted"
+    return;
+  }
   Decision d;
   const Timestamp now = options_.decide_at_event_time ? f.last_seen : Timestamp::now();
   switch (policy_->decide(f, now, d)) {

@@ -61,7 +61,7 @@ PolicyOutcome Policy::decide(const Finding& f, Timestamp now, Decision& out) {
   out.first_seen = f.first_seen;
   out.last_seen = f.last_seen;
   out.created = now;
-  out.expires = now + cfg_.default_duration;
+  out.expires = now + (f.duration.count() > 0 ? f.duration : cfg_.default_duration);
   out.state = DecisionState::kActive;
   active_[out.target.value] = out.expires;
   return PolicyOutcome::kDecided;

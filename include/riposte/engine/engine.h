@@ -39,6 +39,7 @@ struct EngineStats {
   uint64_t skipped = 0;
   uint64_t unparsed = 0;
   uint64_t findings = 0;
+  uint64_t shadow = 0;  // findings of shadow-mode rules (never acted on)
   uint64_t decisions = 0;
   uint64_t allowlisted = 0;
   uint64_t duplicates = 0;

@@ -1,0 +1,94 @@
+// Condition: a compiled boolean expression over an event's fields — the selection part of a rule.
+//
+// Built once by the rule loader: field names are resolved to ids, lists become hash sets,
+// regular expressions are compiled (PCRE2 with JIT), numbers are parsed. Evaluation does not
+// allocate.
+//
+// Thread safety: evaluate() uses per-condition scratch buffers (regex match data, lower-case
+// copies), so a compiled condition is used by one thread; each shard has its own rule set.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "riposte/core/event.h"
+#include "riposte/core/ip.h"
+#include "riposte/core/string_hash.h"
+
+namespace riposte::rules {
+
+// A field as rules name it: an ECS field Riposte knows by id, or an extra field by name.
+struct FieldRef {
+  std::optional<Field> id;
+  std::string name;
+
+  static FieldRef of(std::string_view name);
+  std::string_view get(const Event& e) const { return id ? e.get(*id) : e.getByName(name); }
+};
+
+enum class Op {
+  kEquals,
+  kIn,          // any of a set
+  kContains,    // any of the substrings
+  kStartsWith,  // any of the prefixes
+  kEndsWith,    // any of the suffixes
+  kRegex,       // any of the patterns
+  kCidr,        // address within any range
+  kGt,
+  kGte,
+  kLt,
+  kLte,
+  kExists,
+};
+
+std::optional<Op> opFromName(std::string_view name);
+std::string_view opName(Op op);
+
+class Regex;  // PCRE2 pattern, defined in condition.cc
+
+struct Predicate {
+  FieldRef field;
+  Op op = Op::kEquals;
+  bool nocase = false;
+  bool exists = true;              // for kExists
+  std::vector<std::string> values;  // lower-cased when nocase
+  StringSet set;                    // kEquals/kIn
+  std::vector<std::shared_ptr<Regex>> regexes;
+  CidrList cidrs;
+  double number = 0;
+
+  bool eval(const Event& e, std::string& scratch) const;
+};
+
+class Condition {
+public:
+  enum class Kind { kAll, kAny, kNot, kPredicate, kTrue };
+
+  static Condition all(std::vector<Condition> c) { return Condition(Kind::kAll, std::move(c)); }
+  static Condition any(std::vector<Condition> c) { return Condition(Kind::kAny, std::move(c)); }
+  static Condition negate(Condition c);
+  static Condition predicate(Predicate p);
+  static Condition alwaysTrue() { return Condition(Kind::kTrue, {}); }
+
+  bool eval(const Event& e) const;
+  Kind kind() const { return kind_; }
+  // Number of predicates in the tree (for statistics).
+  size_t size() const;
+
+private:
+  Condition(Kind k, std::vector<Condition> c) : kind_(k), children_(std::move(c)) {}
+
+  Kind kind_;
+  std::vector<Condition> children_;
+  std::shared_ptr<Predicate> pred_;
+  mutable std::string scratch_;
+};
+
+// Compiles a PCRE2 pattern; the error names the offset of the problem.
+Result<std::shared_ptr<Regex>> compileRegex(const std::string& pattern, bool nocase);
+bool regexMatches(const Regex& r, std::string_view subject);
+
+} // namespace riposte::rules

@@ -1,0 +1,74 @@
+// Rule and RuleSet: the compiled form of Riposte's YAML rules (see docs/rules.md).
+//
+// A rule is a selection (Condition), an optional aggregation keyed by fields (trigger, count in
+// a sliding window, distinct count, leaky bucket with blackhole), and an outcome (severity,
+// action, duration, labels, reason template). A RuleSet indexes rules by event kind so an event
+// only meets the rules that can match it.
+//
+// Thread safety: a RuleSet is immutable after loading, but its conditions keep scratch buffers:
+// each shard loads its own.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "riposte/core/event.h"
+#include "riposte/core/time.h"
+#include "riposte/detect/rules/condition.h"
+
+namespace riposte::rules {
+
+enum class RuleMode { kEnabled, kDisabled, kShadow };
+std::string_view ruleModeName(RuleMode m);
+
+enum class AggregationType { kTrigger, kCount, kDistinct, kLeaky };
+
+struct Aggregation {
+  AggregationType type = AggregationType::kTrigger;
+  std::vector<FieldRef> key;    // default: source.ip
+  uint32_t threshold = 1;       // count/distinct: events or values; leaky: capacity
+  Duration window{0};           // count/distinct: sliding window
+  Duration leak{0};             // leaky: one event leaks out every `leak`
+  Duration blackhole{0};        // after a finding, the key is ignored this long
+  std::optional<FieldRef> distinct;  // only events with a new value of this field count
+  uint8_t ipv6_prefix = 0;      // group IPv6 keys by this prefix (e.g. 64); 0 = whole address
+};
+
+struct Rule {
+  std::string id;
+  std::string name;
+  std::string description;
+  std::string file;  // where it was defined
+  int line = 0;
+  RuleMode mode = RuleMode::kEnabled;
+  std::vector<EventKind> kinds;  // empty = every kind
+  Condition condition = Condition::alwaysTrue();
+  Aggregation aggregation;
+  int severity = 5;
+  std::string action = "block";
+  Duration duration{0};  // 0 = the response default
+  std::vector<std::string> labels;
+  std::string reason;  // template: {rule}, {count}, {key}, {<field name>}
+};
+
+class RuleSet {
+public:
+  explicit RuleSet(std::vector<Rule> rules);
+
+  const std::vector<Rule>& rules() const { return rules_; }
+  // Indices of the enabled/shadow rules that can match events of `kind`.
+  const std::vector<size_t>& forKind(EventKind kind) const {
+    return by_kind_[static_cast<size_t>(kind)];
+  }
+  const Rule* find(std::string_view id) const;
+
+private:
+  std::vector<Rule> rules_;
+  std::array<std::vector<size_t>, kEventKindCount> by_kind_;
+};
+
+using RuleSetPtr = std::shared_ptr<const RuleSet>;
+
+} // namespace riposte::rules

@@ -1,0 +1,182 @@
+#include "riposte/detect/rules/rule_engine.h"
+
+#include "riposte/core/ids.h"
+#include "riposte/core/ip.h"
+
+namespace riposte::rules {
+
+RuleEngine::RuleEngine(std::string name, std::vector<Rule> rules)
+    : name_(std::move(name)), set_(std::move(rules)) {
+  state_.resize(set_.rules().size());
+  stats_.resize(set_.rules().size());
+}
+
+const std::string& RuleEngine::keyOf(const Rule& r, const Event& e) {
+  key_buf_.clear();
+  for (size_t i = 0; i < r.aggregation.key.size(); ++i) {
+    if (i > 0) key_buf_ += '\x1f';
+    std::string_view v = r.aggregation.key[i].get(e);
+    if (r.aggregation.ipv6_prefix > 0 && v.find(':') != std::string_view::npos) {
+      auto c = Cidr::parse(std::string(v) + "/" + std::to_string(r.aggregation.ipv6_prefix));
+      if (c) {
+        key_buf_ += c->toString();
+        continue;
+      }
+    }
+    key_buf_ += v;
+  }
+  return key_buf_;
+}
+
+void RuleEngine::onEvent(const Event& e, const FindingSink& sink) {
+  const auto& idx = set_.forKind(e.kind());
+  for (size_t i : idx) {
+    const Rule& r = set_.rules()[i];
+    if (!r.condition.eval(e)) continue;
+    ++stats_[i].matches;
+    evaluate(i, r, e, sink);
+  }
+}
+
+void RuleEngine::evaluate(size_t idx, const Rule& r, const Event& e, const FindingSink& sink) {
+  const std::string& key = keyOf(r, e);
+  if (key.empty() || key.find_first_not_of('\x1f') == std::string::npos) return;
+  auto& map = state_[idx];
+  auto it = map.find(key);
+  if (it == map.end()) it = map.emplace(key, KeyState{}).first;
+  KeyState& st = it->second;
+  const Timestamp now = e.timestamp();
+  const Aggregation& a = r.aggregation;
+  if (st.blackhole_until.isSet() && now < st.blackhole_until) return;
+  const uint32_t n = e.repeat();
+
+  // Distinct: an already-seen value does not count.
+  if (a.distinct) {
+    const std::string_view v = a.distinct->get(e);
+    if (a.type == AggregationType::kDistinct || a.type == AggregationType::kCount) {
+      while (!st.values.empty() && now - st.values.front().first > a.window) st.values.pop_front();
+    }
+    for (const auto& [t, seen] : st.values) {
+      if (seen == v) return;
+    }
+    st.values.emplace_back(now, std::string(v));
+  }
+
+  bool fired = false;
+  switch (a.type) {
+  case AggregationType::kTrigger:
+    st.count = n;
+    st.first = now;
+    fired = true;
+    break;
+  case AggregationType::kCount:
+  case AggregationType::kDistinct:
+    for (uint32_t i = 0; i < n; ++i) st.hits.push_back(now);
+    while (!st.hits.empty() && now - st.hits.front() > a.window) st.hits.pop_front();
+    st.count = static_cast<uint32_t>(st.hits.size());
+    st.first = st.hits.front();
+    fired = st.count >= a.threshold;
+    break;
+  case AggregationType::kLeaky: {
+    if (st.last.isSet()) {
+      const double leaked = static_cast<double>((now - st.last).count()) /
+                            static_cast<double>(a.leak.count());
+      st.level = std::max(0.0, st.level - leaked);
+      if (st.level == 0) {
+        st.count = 0;
+        st.evidence.clear();
+      }
+    }
+    if (st.count == 0) st.first = now;
+    st.last = now;
+    st.level += n;
+    st.count += n;
+    fired = st.level > a.threshold;  // capacity C overflows on event C+1
+    break;
+  }
+  }
+  if (!fired) {
+    if (st.evidence.size() < max_evidence_) st.evidence.push_back(EvidenceEvent::from(e));
+    return;
+  }
+  fire(r, key, st, e, sink, idx);
+}
+
+void RuleEngine::fire(const Rule& r, const std::string& key, KeyState& st, const Event& e,
+                      const FindingSink& sink, size_t idx) {
+  const Timestamp now = e.timestamp();
+  Finding f;
+  f.id = newId(now);
+  f.detector = r.id;
+  const FieldRef& k0 = r.aggregation.key.front();
+  std::string_view entity = k0.get(e);
+  if (r.aggregation.ipv6_prefix > 0 && entity.find(':') != std::string_view::npos) {
+    f.entity = {TargetType::kCidr, key.substr(0, key.find('\x1f'))};
+  } else if (k0.id == Field::kSourceIp || k0.id == Field::kDestinationIp) {
+    f.entity = {TargetType::kIp, std::string(entity)};
+  } else if (k0.id == Field::kUserName) {
+    f.entity = {TargetType::kUser, std::string(entity)};
+  } else {
+    f.entity = {TargetType::kHost, std::string(entity)};
+  }
+  f.severity = r.severity;
+  f.score = 1.0;
+  f.suggested_action = r.action;
+  f.duration = r.duration;
+  f.shadow = r.mode == RuleMode::kShadow;
+  f.first_seen = st.first.isSet() ? st.first : now;
+  f.last_seen = now;
+  f.event_count = st.count;
+  f.labels = r.labels;
+  // Reason template: {rule} {count} {key} {<field>}
+  std::string reason;
+  const std::string& t = r.reason;
+  for (size_t i = 0; i < t.size();) {
+    if (t[i] == '{') {
+      const size_t close = t.find('}', i);
+      if (close != std::string::npos) {
+        const std::string_view name(t.data() + i + 1, close - i - 1);
+        if (name == "rule") reason += r.id;
+        else if (name == "count") reason += std::to_string(st.count);
+        else if (name == "key") reason += std::string(entity);
+        else reason += e.getByName(name);
+        i = close + 1;
+        continue;
+      }
+    }
+    reason += t[i++];
+  }
+  f.reason = std::move(reason);
+  f.evidence = std::move(st.evidence);
+  f.evidence.push_back(EvidenceEvent::withFields(e));
+  ++stats_[idx].findings;
+  const Duration blackhole = r.aggregation.blackhole;
+  // Restart the key; keep only the blackhole.
+  st = KeyState{};
+  if (blackhole.count() > 0) {
+    st.blackhole_until = now + blackhole;
+  } else {
+    state_[idx].erase(key);
+  }
+  sink(std::move(f));
+}
+
+void RuleEngine::expire(Timestamp now) {
+  for (size_t i = 0; i < state_.size(); ++i) {
+    const Aggregation& a = set_.rules()[i].aggregation;
+    const Duration horizon = std::max({a.window, a.leak * std::max<int64_t>(1, a.threshold) * 2,
+                                       a.blackhole});
+    for (auto it = state_[i].begin(); it != state_[i].end();) {
+      const KeyState& st = it->second;
+      const Timestamp last = std::max({st.last, st.hits.empty() ? Timestamp{} : st.hits.back(),
+                                       st.blackhole_until});
+      if (now - last > horizon) {
+        it = state_[i].erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+} // namespace riposte::rules
