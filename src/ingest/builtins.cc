@@ -1,10 +1,29 @@
 // Registers the built-in components of the ingest area.
+#include <memory>
+
 #include "riposte/core/registry.h"
+#include "riposte/ingest/access_log_parser.h"
 
 namespace riposte {
 
+namespace {
+
+template <typename P, typename... Args>
+Registry<Parser>::Create parserFactory(Args... args) {
+  return [=](const ComponentConfig&, const FactoryContext&) -> Result<std::unique_ptr<Parser>> {
+    return std::unique_ptr<Parser>(std::make_unique<P>(args...));
+  };
+}
+
+} // namespace
+
 Status registerIngestBuiltins(Registries& r) {
-  (void)r;
+  RIPOSTE_RETURN_IF_ERROR(r.parsers.add(
+      "nginx", "nginx access (combined/common, optional vhost) and error logs",
+      parserFactory<AccessLogParser>(std::string("nginx"))));
+  RIPOSTE_RETURN_IF_ERROR(r.parsers.add(
+      "apache", "Apache access (combined/common, optional vhost) and error logs",
+      parserFactory<AccessLogParser>(std::string("apache"))));
   return Status::ok();
 }
 
