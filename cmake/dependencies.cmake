@@ -20,3 +20,7 @@ set(RIPOSTE_DEPS
     OpenSSL::Crypto
     ZLIB::ZLIB
     Threads::Threads)
+
+# simdjson parses EVE and other JSON input on the hot path.
+find_package(simdjson REQUIRED)
+list(APPEND RIPOSTE_DEPS simdjson::simdjson)

@@ -3,6 +3,7 @@
 
 #include "riposte/core/registry.h"
 #include "riposte/ingest/access_log_parser.h"
+#include "riposte/ingest/eve_parser.h"
 
 namespace riposte {
 
@@ -24,6 +25,8 @@ Status registerIngestBuiltins(Registries& r) {
   RIPOSTE_RETURN_IF_ERROR(r.parsers.add(
       "apache", "Apache access (combined/common, optional vhost) and error logs",
       parserFactory<AccessLogParser>(std::string("apache"))));
+  RIPOSTE_RETURN_IF_ERROR(r.parsers.add("eve", "Suricata EVE JSON (alert, flow, http, dns, tls, fileinfo, ssh)",
+                                        parserFactory<EveParser>()));
   return Status::ok();
 }
 

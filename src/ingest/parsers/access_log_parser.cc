@@ -123,24 +123,7 @@ ParseResult AccessLogParser::parse(std::string_view line, const ParseContext& ct
 }
 
 void AccessLogParser::setTarget(std::string_view target, bool owned, Event& out) {
-  if (target.empty()) return;
-  const size_t q = target.find('?');
-  const std::string_view path = target.substr(0, q);
-  if (owned) {
-    out.setOwned(Field::kUrlOriginal, target);
-    if (q != std::string_view::npos) out.setOwned(Field::kUrlQuery, target.substr(q + 1));
-  } else {
-    out.set(Field::kUrlOriginal, target);
-    if (q != std::string_view::npos) out.set(Field::kUrlQuery, target.substr(q + 1));
-  }
-  if (path.find('%') != std::string_view::npos) {
-    percentDecode(path, decoded_);
-    out.setOwned(Field::kUrlPath, decoded_);
-  } else if (owned) {
-    out.setOwned(Field::kUrlPath, path);
-  } else {
-    out.set(Field::kUrlPath, path);
-  }
+  setUrlFields(out, target, owned, decoded_);
 }
 
 void AccessLogParser::setRequest(std::string_view request, bool escaped, Event& out) {

@@ -86,11 +86,16 @@ inline bool isCanonicalIpv4(std::string_view s) {
   return parts == 4;
 }
 
-// Sets an address field in canonical text: a view when the text is already canonical IPv4,
-// otherwise the canonical form in the field's owned buffer. False when `text` is no address.
-inline bool setIpField(Event& ev, Field f, std::string_view text) {
+// Sets an address field in canonical text: a view when the text is already canonical IPv4
+// (a copy when `owned`, for text that does not outlive the event), otherwise the canonical
+// form in the field's owned buffer. False when `text` is no address.
+inline bool setIpField(Event& ev, Field f, std::string_view text, bool owned = false) {
   if (isCanonicalIpv4(text)) {
-    ev.set(f, text);
+    if (owned) {
+      ev.setOwned(f, text);
+    } else {
+      ev.set(f, text);
+    }
     return true;
   }
   auto ip = IpAddress::parse(text);
@@ -116,6 +121,59 @@ inline void percentDecode(std::string_view in, std::string& out) {
       out.push_back(c);
     }
   }
+}
+
+// Sets url.original, url.query (both as written) and url.path (percent-decoded) from a request
+// target. `owned` copies the values (when `target` does not outlive the event); `scratch` is
+// the caller's buffer for decoding.
+inline void setUrlFields(Event& ev, std::string_view target, bool owned, std::string& scratch) {
+  if (target.empty()) return;
+  const size_t q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  if (owned) {
+    ev.setOwned(Field::kUrlOriginal, target);
+    if (q != std::string_view::npos) ev.setOwned(Field::kUrlQuery, target.substr(q + 1));
+  } else {
+    ev.set(Field::kUrlOriginal, target);
+    if (q != std::string_view::npos) ev.set(Field::kUrlQuery, target.substr(q + 1));
+  }
+  if (path.find('%') != std::string_view::npos) {
+    percentDecode(path, scratch);
+    ev.setOwned(Field::kUrlPath, scratch);
+  } else if (owned) {
+    ev.setOwned(Field::kUrlPath, path);
+  } else {
+    ev.set(Field::kUrlPath, path);
+  }
+}
+
+// Lower-case network.transport for the common protocol names, as a literal (no copy); other
+// names are lower-cased into the field's buffer.
+inline void setTransport(Event& ev, std::string_view proto) {
+  static constexpr std::string_view kKnown[] = {"tcp", "udp", "icmp", "ipv6-icmp", "sctp", "gre",
+                                                "esp", "ah"};
+  for (std::string_view k : kKnown) {
+    if (k.size() != proto.size()) continue;
+    bool eq = true;
+    for (size_t i = 0; i < k.size(); ++i) {
+      const char c = proto[i];
+      if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c) != k[i]) {
+        eq = false;
+        break;
+      }
+    }
+    if (eq) {
+      ev.set(Field::kNetworkTransport, k);
+      return;
+    }
+  }
+  char buf[32];
+  const size_t n = proto.size() < sizeof buf ? proto.size() : sizeof buf;
+  for (size_t i = 0; i < n; ++i) {
+    const char c = proto[i];
+    buf[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+  }
+  ev.setOwned(Field::kNetworkTransport, std::string_view(buf, n));
 }
 
 // Undoes the escaping web servers apply inside quoted log fields: nginx `\xXX`, Apache `\"`,
