@@ -4,6 +4,7 @@
 #include "riposte/core/registry.h"
 #include "riposte/ingest/access_log_parser.h"
 #include "riposte/ingest/eve_parser.h"
+#include "riposte/ingest/iptables_parser.h"
 
 namespace riposte {
 
@@ -27,6 +28,8 @@ Status registerIngestBuiltins(Registries& r) {
       parserFactory<AccessLogParser>(std::string("apache"))));
   RIPOSTE_RETURN_IF_ERROR(r.parsers.add("eve", "Suricata EVE JSON (alert, flow, http, dns, tls, fileinfo, ssh)",
                                         parserFactory<EveParser>()));
+  RIPOSTE_RETURN_IF_ERROR(r.parsers.add("iptables", "iptables/nftables kernel LOG lines (IN= OUT= SRC= DST= …)",
+                                        parserFactory<IptablesParser>()));
   return Status::ok();
 }
 
