@@ -315,14 +315,14 @@ inline size_t findClosingQuote(std::string_view s, size_t p, bool& escaped) {
   escaped = false;
   while (p < s.size()) {
     const void* hit = std::memchr(s.data() + p, '"', s.size() - p);
-    const void* bs = std::memchr(s.data() + p, '\\', s.size() - p);
     if (hit == nullptr) return std::string_view::npos;
     const size_t q = static_cast<size_t>(static_cast<const char*>(hit) - s.data());
-    if (bs == nullptr || static_cast<const char*>(bs) > static_cast<const char*>(hit)) return q;
-    // A backslash before the quote: skip the escape pair and continue.
+    // Only the span before the quote can hold the backslash that would escape it.
+    const void* bs = std::memchr(s.data() + p, '\\', q - p);
+    if (bs == nullptr) return q;
+    // Skip the escape pair and continue after it.
     escaped = true;
-    const size_t b = static_cast<size_t>(static_cast<const char*>(bs) - s.data());
-    p = b + 2;
+    p = static_cast<size_t>(static_cast<const char*>(bs) - s.data()) + 2;
   }
   return std::string_view::npos;
 }
