@@ -5,6 +5,7 @@
 #include "riposte/ingest/access_log_parser.h"
 #include "riposte/ingest/eve_parser.h"
 #include "riposte/ingest/iptables_parser.h"
+#include "riposte/ingest/zeek_parser.h"
 
 namespace riposte {
 
@@ -30,6 +31,8 @@ Status registerIngestBuiltins(Registries& r) {
                                         parserFactory<EveParser>()));
   RIPOSTE_RETURN_IF_ERROR(r.parsers.add("iptables", "iptables/nftables kernel LOG lines (IN= OUT= SRC= DST= …)",
                                         parserFactory<IptablesParser>()));
+  RIPOSTE_RETURN_IF_ERROR(r.parsers.add("zeek", "Zeek logs, JSON or TSV with #fields headers (conn, ssh, http, dns, notice)",
+                                        parserFactory<ZeekParser>()));
   return Status::ok();
 }
 
