@@ -1,10 +1,13 @@
 // Registers the built-in components of the ingest area.
 #include <memory>
 
+#include <yaml-cpp/yaml.h>
+
 #include "riposte/core/registry.h"
 #include "riposte/ingest/access_log_parser.h"
 #include "riposte/ingest/eve_parser.h"
 #include "riposte/ingest/iptables_parser.h"
+#include "riposte/ingest/json_parser.h"
 #include "riposte/ingest/zeek_parser.h"
 
 namespace riposte {
@@ -33,6 +36,24 @@ Status registerIngestBuiltins(Registries& r) {
                                         parserFactory<IptablesParser>()));
   RIPOSTE_RETURN_IF_ERROR(r.parsers.add("zeek", "Zeek logs, JSON or TSV with #fields headers (conn, ssh, http, dns, notice)",
                                         parserFactory<ZeekParser>()));
+  RIPOSTE_RETURN_IF_ERROR(r.parsers.add(
+      "json", "generic JSON objects as ECS (dotted or nested keys); optional `fields:` renaming map",
+      [](const ComponentConfig& cfg, const FactoryContext&) -> Result<std::unique_ptr<Parser>> {
+        std::map<std::string, std::string, std::less<>> mapping;
+        const YAML::Node fields = cfg.node ? cfg.node["fields"] : YAML::Node();
+        if (fields) {
+          if (!fields.IsMap()) {
+            return Status::invalidArgument(cfg.path + ".fields: expected a map of source key to ECS name");
+          }
+          for (const auto& kv : fields) {
+            if (!kv.first.IsScalar() || !kv.second.IsScalar()) {
+              return Status::invalidArgument(cfg.path + ".fields: keys and values must be strings");
+            }
+            mapping.emplace(kv.first.as<std::string>(), kv.second.as<std::string>());
+          }
+        }
+        return std::unique_ptr<Parser>(std::make_unique<JsonParser>(std::move(mapping)));
+      }));
   return Status::ok();
 }
 
