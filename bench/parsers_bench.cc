@@ -15,6 +15,8 @@
 #include "riposte/ingest/access_log_parser.h"
 #include "riposte/ingest/eve_parser.h"
 #include "riposte/ingest/iptables_parser.h"
+#include "riposte/ingest/json_parser.h"
+#include "riposte/ingest/zeek_parser.h"
 
 namespace {
 
@@ -157,6 +159,44 @@ std::vector<std::string> iptablesLines() {
   return v;
 }
 
+std::vector<std::string> zeekConnLines() {
+  Rng rng(11);
+  std::vector<std::string> v;
+  char buf[1024];
+  static const char* states[] = {"SF", "S0", "REJ", "RSTR", "SH"};
+  for (size_t i = 0; i < kLines; ++i) {
+    const std::string src = ipv4(rng);
+    const std::string dst = ipv4(rng);
+    std::snprintf(buf, sizeof buf,
+                  "1521911%03u.%06u\tC%08xTvM3Zf5x8fl\t%s\t%u\t%s\t%u\ttcp\t-\t0.%06u\t%u\t%u\t%s\t-\t-"
+                  "\t0\tShADTdtr\t10\t730\t6\t342\t-",
+                  rng() % 1000, rng() % 1000000, rng(), src.c_str(), 1024 + rng() % 60000,
+                  dst.c_str(), rng() % 65536, rng() % 1000000, rng() % 5000, rng() % 5000,
+                  states[rng() % 5]);
+    v.emplace_back(buf);
+  }
+  return v;
+}
+
+// ECS-shaped NDJSON as Event::toJson() writes it (HTTP ingest, Redis streams).
+std::vector<std::string> ecsJsonLines() {
+  Rng rng(13);
+  std::vector<std::string> v;
+  char buf[1024];
+  for (size_t i = 0; i < kLines; ++i) {
+    const std::string src = ipv4(rng);
+    std::snprintf(buf, sizeof buf,
+                  "{\"@timestamp\":\"2024-03-03T10:15:%02u.%06uZ\",\"event.kind\":\"auth\","
+                  "\"event.action\":\"ssh_failed_password\",\"event.outcome\":\"failure\","
+                  "\"source\":{\"ip\":\"%s\",\"port\":%u},\"user.name\":\"user%u\","
+                  "\"host.name\":\"web1\",\"process\":{\"name\":\"sshd\",\"pid\":%u}}",
+                  rng() % 60, rng() % 1000000, src.c_str(), 1024 + rng() % 60000, rng() % 100,
+                  rng() % 65536);
+    v.emplace_back(buf);
+  }
+  return v;
+}
+
 template <typename P>
 void runParser(benchmark::State& state, P& parser, const std::vector<std::string>& lines) {
   Event ev;
@@ -199,6 +239,28 @@ void BM_Iptables(benchmark::State& state) {
   runParser(state, p, lines);
 }
 BENCHMARK(BM_Iptables);
+
+void BM_ZeekConnTsv(benchmark::State& state) {
+  static const auto lines = zeekConnLines();
+  riposte::ZeekParser p;
+  Event ev;
+  const ParseContext ctx;
+  const std::string header =
+      "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\t"
+      "orig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\t"
+      "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents";
+  p.parse("#path\tconn", ctx, ev);
+  p.parse(header, ctx, ev);
+  runParser(state, p, lines);
+}
+BENCHMARK(BM_ZeekConnTsv);
+
+void BM_EcsJson(benchmark::State& state) {
+  static const auto lines = ecsJsonLines();
+  riposte::JsonParser p;
+  runParser(state, p, lines);
+}
+BENCHMARK(BM_EcsJson);
 
 } // namespace
 

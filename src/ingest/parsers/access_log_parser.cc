@@ -23,17 +23,12 @@ std::string_view nextToken(std::string_view s, size_t& p) {
 }
 
 bool looksLikeIp(std::string_view t) {
+  if (isCanonicalIpv4(t)) return true;
   if (t.empty() || t.size() > 45) return false;
   // Cheap pre-check before inet_pton: only hex digits, dots and colons.
-  bool colon = false;
   for (char c : t) {
-    if (c == ':') {
-      colon = true;
-    } else if (c != '.' && !isHex(c)) {
-      return false;
-    }
+    if (c != ':' && c != '.' && !isHex(c)) return false;
   }
-  if (!colon && isCanonicalIpv4(t)) return true;
   return IpAddress::parse(t).has_value();
 }
 
