@@ -10,8 +10,10 @@
 // destination.port from the virtual host. Kind kHttp, event.dataset `<name>.access`.
 //
 // Error-log lines of both servers are recognised too (`<name>.error`): the client address,
-// level (`log.level`), message, and for nginx the request and host; Apache `AH01617`/`AH01618`
-// basic-auth failures set user.name and event.outcome=failure. Error lines naming a client are
+// level (`log.level`), message, and for nginx the request, the Host header (url.domain) and the
+// server name (extra `nginx.error.server`). Basic-auth failures (Apache `AH01617`/`AH01618`,
+// nginx `user "x" was not found` / `password mismatch`) set user.name, event.action and
+// event.outcome=failure. Error lines naming a client are
 // kHttp, others kGeneric.
 //
 // Values are views into the line except decoded ones (unescaped fields, the decoded path,

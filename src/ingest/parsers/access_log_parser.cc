@@ -318,6 +318,12 @@ ParseResult AccessLogParser::parseApacheError(std::string_view line, Event& out)
         out.set(Field::kEventAction, "http_auth_user_not_found");
         out.set(Field::kEventOutcome, "failure");
       }
+    } else if (code == "AH00126" && msg.starts_with("Invalid URI in request ")) {
+      // Path-traversal probes (CVE-2021-41773) end up here: "Invalid URI in request GET /… HTTP/1.1"
+      std::string_view req = msg.substr(std::string_view("Invalid URI in request ").size());
+      while (!req.empty() && req.back() == ' ') req.remove_suffix(1);
+      setRequest(req, false, out);
+      out.set(Field::kEventAction, "http_invalid_uri");
     } else if (code == "AH01617" && msg.starts_with("user ")) {
       // "user NAME: authentication failure for \"URI\": Password Mismatch"
       constexpr std::string_view kFailure = ": authentication failure for \"";
@@ -369,6 +375,22 @@ ParseResult AccessLogParser::parseNginxError(std::string_view line, Event& out) 
   out.set(Field::kEventDataset, dataset_error_);
   out.set(Field::kMessage, msg);
   out.setExtra("log.level", level);
+  // Basic-auth failures: `user "NAME" was not found in "FILE"`, `user "NAME": password mismatch`.
+  if (msg.starts_with("user \"")) {
+    const size_t ue = msg.find('"', 6);
+    if (ue != std::string_view::npos) {
+      const std::string_view rest = msg.substr(ue + 1);
+      if (rest.starts_with(" was not found in ")) {
+        out.set(Field::kUserName, msg.substr(6, ue - 6));
+        out.set(Field::kEventAction, "http_auth_user_not_found");
+        out.set(Field::kEventOutcome, "failure");
+      } else if (rest.starts_with(": password mismatch")) {
+        out.set(Field::kUserName, msg.substr(6, ue - 6));
+        out.set(Field::kEventAction, "http_auth_password_mismatch");
+        out.set(Field::kEventOutcome, "failure");
+      }
+    }
+  }
   bool client = false;
   // ", "-separated "key: value" pairs; request and host values are quoted.
   size_t q = 0;
@@ -394,7 +416,9 @@ ParseResult AccessLogParser::parseNginxError(std::string_view line, Event& out) 
     } else if (key == "request") {
       setRequest(value, esc, out);
     } else if (key == "host" && !esc) {
-      out.set(Field::kUrlDomain, value);
+      out.set(Field::kUrlDomain, value);  // the Host header
+    } else if (key == "server") {
+      out.setExtra("nginx.error.server", value);  // the server block's name ("_" for catch-all)
     }
     if (v + 2 > tail.size() || tail.substr(v, 2) != ", ") break;
     q = v + 2;

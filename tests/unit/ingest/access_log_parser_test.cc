@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <regex>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -279,6 +280,63 @@ TEST(AccessLogParser, RejectsGarbageWithoutCrashing) {
                          std::string(1 << 20, '%') + " HTTP/1.1\" 200 1 \"-\" \"x\"";
   EXPECT_EQ(parseLine(p, longpath, ev), ParseResult::kParsed);
   EXPECT_EQ(ev.get(Field::kUrlPath).size(), (1u << 20) + 1);
+}
+
+} // namespace
+} // namespace riposte
+
+namespace riposte {
+namespace {
+
+// Every event in the alerts of the hub's web scenario cases carries the parsed metadata
+// CrowdSec's nginx/apache2 parsers produced for its line: some line of the case's log must
+// parse here to the same values.
+TEST(AccessLogParser, CrowdsecScenarioEventsAreReproduced) {
+  auto root = testing::corporaDir();
+  if (!root || !std::filesystem::exists(*root / "crowdsec-hub/tests")) {
+    GTEST_SKIP() << "corpora absent: crowdsec-hub/tests not found (set RIPOSTE_CORPORA)";
+  }
+  static const std::regex kLogType(R"re(^log_type:\s*(\S+))re");
+  static const std::regex kLogFile(R"re(^log_file:\s*(\S+))re");
+  const std::map<std::string, std::string> keys = {
+      {"source_ip", "source.ip"},          {"http_path", "url.original"},
+      {"http_status", "http.response.status_code"}, {"http_user_agent", "user_agent.original"},
+      {"http_verb", "http.request.method"}, {"target_fqdn", "url.domain"},
+      {"username", "user.name"},           {"timestamp", "@timestamp"}};
+  int cases = 0;
+  int events = 0;
+  int values = 0;
+  for (const auto& dir : std::filesystem::directory_iterator(*root / "crowdsec-hub/tests")) {
+    std::string type;
+    std::string file;
+    for (const auto& l : testing::readLines(dir.path() / "config.yaml")) {
+      std::smatch m;
+      if (std::regex_match(l, m, kLogType)) type = m[1];
+      if (std::regex_match(l, m, kLogFile)) file = m[1];
+    }
+    if ((type != "nginx" && type != "apache2") || !std::filesystem::exists(dir.path() / "scenario.assert")) {
+      continue;
+    }
+    AccessLogParser p(type == "nginx" ? "nginx" : "apache");
+    const auto st = testing::checkScenarioEvents(
+        p, dir.path(), file, keys, ParseContext{},
+        [&](const std::map<std::string, std::string>& meta, std::map<std::string, std::string>& want) {
+          // In nginx error lines the hub's target_fqdn is the server name, not the Host header.
+          auto lt = meta.find("log_type");
+          auto it = want.find("url.domain");
+          if (type == "nginx" && lt != meta.end() && lt->second == "http_error-log" && it != want.end()) {
+            want["nginx.error.server"] = it->second;
+            want.erase(it);
+          }
+        });
+    events += st.events;
+    values += st.values;
+    ++cases;
+  }
+  std::cout << "[hub scenarios] " << cases << " web cases, " << events << " alert events ("
+            << values << " metadata values) reproduced\n";
+  EXPECT_GE(cases, 15);
+  EXPECT_GT(events, 50);
 }
 
 } // namespace

@@ -129,10 +129,19 @@ TEST(EveParser, ElasticSampleAgainstIndependentJsonReading) {
   EXPECT_GT(n, 10);
 }
 
-TEST(EveParser, CrowdsecEveDetectCaseParsesEveryAlert) {
+TEST(EveParser, CrowdsecEveDetectScenarioEvents) {
   RIPOSTE_REQUIRE_CORPUS(log, "crowdsec-hub/tests/suricata-eve-detect/suricata-eve-detect.log");
   EveParser p;
   for (const auto& line : testing::readLines(log)) checkAgainstJson(p, line);
+  const auto st = testing::checkScenarioEvents(
+      p, log.parent_path(), log.filename().string(),
+      {{"source_ip", "source.ip"},
+       {"suricata_rule_severity", "event.severity"},
+       {"suricata_flow_id", "suricata.eve.flow_id"},
+       {"suricata_alert_signature_id", "rule.id"},
+       {"timestamp", "@timestamp"}});
+  EXPECT_EQ(st.events, 4);
+  EXPECT_GE(st.values, 16);
 }
 
 TEST(EveParser, FixtureEdgeCases) {

@@ -13,6 +13,7 @@
 
 #include <map>
 #include <optional>
+#include <functional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@
 #include <set>
 
 #include "riposte/core/event.h"
+#include "riposte/core/time.h"
 #include "riposte/ingest/parser.h"
 #include "support/test_support.h"
 
@@ -219,6 +221,82 @@ inline CheckStats runHubCase(Parser& parser, const std::filesystem::path& dir,
             << rejected_events << " rejected as by the hub; " << st.passed << "/" << st.checked
             << " mapped assertions pass (" << dated
             << " timestamps); hub keys without a Riposte field: " << un << "\n";
+  return st;
+}
+
+struct ScenarioStats {
+  int events = 0;  // alert events reproduced
+  int values = 0;  // metadata values compared
+};
+
+// Every event in the alerts of a hub scenario case (scenario.assert) carries the metadata
+// CrowdSec's parsers produced for its line: some line of the case's log must parse here to the
+// same values. `keys` maps GetMeta names to ECS names ("@timestamp" compares instants);
+// `adjust` may rewrite one event's expectations (given all its metadata, mapped or not).
+inline ScenarioStats checkScenarioEvents(
+    Parser& parser, const std::filesystem::path& dir, const std::string& log,
+    const std::map<std::string, std::string>& keys, const ParseContext& ctx = ParseContext{},
+    const std::function<void(const std::map<std::string, std::string>& meta,
+                             std::map<std::string, std::string>& want)>& adjust = {}) {
+  static const std::regex kMeta(
+      R"re(^results\[(\d+)\]\.Overflow\.Alert\.Events\[(\d+)\]\.GetMeta\("([^"]+)"\) == "((?:[^"\\]|\\.)*)"$)re");
+  std::map<std::pair<int, int>, std::map<std::string, std::string>> meta;
+  for (const auto& l : readLines(dir / "scenario.assert")) {
+    std::smatch m;
+    if (std::regex_match(l, m, kMeta)) {
+      meta[{std::stoi(m[1]), std::stoi(m[2])}][m[3]] = unquoteGo(m[4]);
+    }
+  }
+  // Snapshot of each parsed line: the values by ECS name. (Copying an Event would keep views
+  // into the source event's owned buffers, so values are copied out as strings.)
+  struct Parsed {
+    int64_t micros = 0;
+    std::map<std::string, std::string> values;
+  };
+  std::vector<Parsed> parsed;
+  for (const auto& l : readLines(dir / log)) {
+    if (l.empty()) continue;
+    Event ev;
+    if (parseLine(parser, l, ev, ctx) != ParseResult::kParsed) {
+      ADD_FAILURE() << "unparsed: " << l;
+      continue;
+    }
+    Parsed p{ev.timestamp().micros, {}};
+    for (size_t i = 0; i < kFieldCount; ++i) {
+      p.values[std::string(fieldName(static_cast<Field>(i)))] = std::string(ev.get(static_cast<Field>(i)));
+    }
+    for (const auto& [k, v] : ev.extra()) p.values[k] = v;
+    parsed.push_back(std::move(p));
+  }
+  ScenarioStats st;
+  for (const auto& [id, all_meta] : meta) {
+    std::map<std::string, std::string> want;
+    for (const auto& [k, v] : all_meta) {
+      if (auto it = keys.find(k); it != keys.end()) want[it->second] = v;
+    }
+    if (adjust) adjust(all_meta, want);
+    bool found = false;
+    for (const auto& ev : parsed) {
+      bool all = true;
+      for (const auto& [field, value] : want) {
+        if (field == "@timestamp") {
+          const auto t = parseRfc3339(value);
+          all = all && t && ev.micros == t->micros;
+        } else {
+          auto it = ev.values.find(field);
+          all = all && (it == ev.values.end() ? "" : it->second) == (value == "-" ? "" : value);
+        }
+      }
+      if (all) {
+        found = true;
+        break;
+      }
+    }
+    EXPECT_TRUE(found) << dir.filename().string() << ": no line parses to alert " << id.first
+                       << " event " << id.second;
+    ++st.events;
+    st.values += static_cast<int>(want.size());
+  }
   return st;
 }
 

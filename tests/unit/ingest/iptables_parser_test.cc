@@ -66,6 +66,21 @@ TEST(IptablesParser, CrowdsecIptablesParserAssert) {
   EXPECT_EQ(checked, 3);
 }
 
+TEST(IptablesParser, CrowdsecScanScenarioEvents) {
+  RIPOSTE_REQUIRE_CORPUS(log, "crowdsec-hub/tests/iptables-scan-multi-port/iptables-scan-multi-port.log");
+  IptablesParser p;
+  ParseContext ctx;
+  ctx.year = 2026;  // the year CrowdSec gave these year-less lines when the asserts were made
+  const auto st = testing::checkScenarioEvents(p, log.parent_path(), log.filename().string(),
+                                               {{"source_ip", "source.ip"},
+                                                {"machine", "host.name"},
+                                                {"service", "network.transport"},
+                                                {"timestamp", "@timestamp"}},
+                                               ctx);
+  EXPECT_EQ(st.events, 32);
+  EXPECT_EQ(st.values, 128);
+}
+
 TEST(IptablesParser, CrowdsecScanCaseParsesEveryLine) {
   RIPOSTE_REQUIRE_CORPUS(log, "crowdsec-hub/tests/iptables-scan-multi-port/iptables-scan-multi-port.log");
   IptablesParser p;
