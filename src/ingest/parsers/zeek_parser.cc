@@ -389,7 +389,30 @@ struct ZeekParser::Impl {
     char num[32];
     std::string_view path_value;
     for (auto [k, v] : obj) {
-      const Col c = column(k);
+      Col c = column(k);
+      if (c == Col::kOther && k == "id" && v.type() == dom::element_type::OBJECT) {
+        // Some shippers nest the connection id: {"id":{"orig_h":…,"orig_p":…,…}}.
+        dom::object id;
+        if (v.get_object().get(id) != simdjson::SUCCESS) continue;
+        for (auto [ik, iv] : id) {
+          std::string_view t;
+          if (iv.type() == dom::element_type::STRING) {
+            if (iv.get_string().get(t) != simdjson::SUCCESS) continue;
+          } else if (iv.type() == dom::element_type::INT64 || iv.type() == dom::element_type::UINT64) {
+            uint64_t n = 0;
+            if (iv.get_uint64().get(n) != simdjson::SUCCESS) continue;
+            const auto r = std::to_chars(num, num + sizeof num, n);
+            t = std::string_view(num, static_cast<size_t>(r.ptr - num));
+          } else {
+            continue;
+          }
+          if (ik == "orig_h") apply(Col::kOrigH, t, true, out);
+          if (ik == "orig_p") apply(Col::kOrigP, t, true, out);
+          if (ik == "resp_h") apply(Col::kRespH, t, true, out);
+          if (ik == "resp_p") apply(Col::kRespP, t, true, out);
+        }
+        continue;
+      }
       if (c == Col::kOther) continue;
       std::string_view text;
       switch (v.type()) {

@@ -251,6 +251,18 @@ TEST(ZeekParser, FixtureTsvEscapesAndUnset) {
   EXPECT_EQ(ev.get(Field::kUrlPath), "/a\tb/c");
 }
 
+TEST(ZeekParser, NestedConnectionId) {
+  ZeekParser p;
+  Event ev;
+  ASSERT_EQ(parseLine(p, R"({"ts":1700000000,"id":{"orig_h":"2001:db8:0:0::1","orig_p":5555,"resp_h":"192.0.2.1","resp_p":22},"auth_success":false})", ev),
+            ParseResult::kParsed);
+  EXPECT_EQ(ev.kind(), EventKind::kSsh);
+  EXPECT_EQ(ev.get(Field::kSourceIp), "2001:db8::1");
+  EXPECT_EQ(ev.get(Field::kSourcePort), "5555");
+  EXPECT_EQ(ev.get(Field::kDestinationPort), "22");
+  EXPECT_EQ(ev.get(Field::kEventOutcome), "failure");
+}
+
 TEST(ZeekParser, RejectsBadInput) {
   ZeekParser p;
   Event ev;
