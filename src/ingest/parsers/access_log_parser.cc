@@ -161,8 +161,12 @@ void AccessLogParser::setRequest(std::string_view request, bool escaped, Event& 
 
 ParseResult AccessLogParser::parseAccess(std::string_view line, Event& out) {
   // [vhost[:port]] client ident user [time] "request" status bytes ["referrer" "agent" ...]
-  const size_t lb = line.find(" [");
-  if (lb == std::string_view::npos || lb > 512) return ParseResult::kUnrecognised;
+  // " [" ends the head; the first '[' must be it (the head holds no brackets).
+  const size_t bracket = line.find('[');
+  if (bracket == std::string_view::npos || bracket == 0 || bracket > 512 || line[bracket - 1] != ' ') {
+    return ParseResult::kUnrecognised;
+  }
+  const size_t lb = bracket - 1;
   const std::string_view head = line.substr(0, lb);
   std::string_view tok[4];
   size_t n = 0;
