@@ -221,6 +221,22 @@ inline void unescapeLogField(std::string_view in, std::string& out) {
   }
 }
 
+// Undoes only `\xNN` escapes (Zeek's TSV writer escapes separators and non-printables so;
+// other backslashes are literal).
+inline void unescapeHex(std::string_view in, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '\\' && i + 3 < in.size() && in[i + 1] == 'x' && isHex(in[i + 2]) &&
+        isHex(in[i + 3])) {
+      out.push_back(static_cast<char>(hexValue(in[i + 2]) * 16 + hexValue(in[i + 3])));
+      i += 3;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+}
+
 // Seconds of the day from "hh:mm:ss" at s[p..p+8).
 inline bool parseClock(std::string_view s, size_t p, int& secs) {
   int h = 0;

@@ -364,7 +364,7 @@ struct ZeekParser::Impl {
       p = e + 1;
       if (c == Col::kOther || v.empty() || v == unset_field || v == empty_field) continue;
       if (v.find("\\x") != std::string_view::npos) {
-        unescapeLogField(v, unescaped);
+        unescapeHex(v, unescaped);
         apply(c, unescaped, true, out);
       } else {
         apply(c, v, false, out);
