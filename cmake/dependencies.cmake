@@ -22,3 +22,7 @@ set(RIPOSTE_DEPS
     ZLIB::ZLIB
     PkgConfig::PCRE2
     Threads::Threads)
+
+# simdjson parses EVE and other JSON input on the hot path.
+find_package(simdjson REQUIRED)
+list(APPEND RIPOSTE_DEPS simdjson::simdjson)

@@ -106,7 +106,7 @@ struct Config {
   YAML::Node api;
 };
 
-class Registries;
+struct Registries;
 
 // Loads and validates. On failure the Status message lists every diagnostic, one per line.
 // `registries` (optional) lets each component's factory validate its own keys.
