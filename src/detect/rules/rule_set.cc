@@ -4,9 +4,9 @@ namespace riposte::rules {
 
 std::string_view ruleModeName(RuleMode m) {
   switch (m) {
-  case RuleMode::kEnabled: return "enabled";
-  case RuleMode::kDisabled: return "disabled";
-  case RuleMode::kShadow: return "shadow";
+    case RuleMode::kEnabled: return "enabled";
+    case RuleMode::kDisabled: return "disabled";
+    case RuleMode::kShadow: return "shadow";
   }
   return "?";
 }
@@ -30,4 +30,4 @@ const Rule* RuleSet::find(std::string_view id) const {
   return nullptr;
 }
 
-} // namespace riposte::rules
+}  // namespace riposte::rules
