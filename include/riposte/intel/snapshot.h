@@ -1,0 +1,113 @@
+// Snapshot: an immutable, compact index of every active indicator, built once by
+// SnapshotBuilder and then only read.
+//
+// One structure per type: open-addressing tables of 64-bit slots (32-bit fingerprint + entry
+// number) for IPv4 (the address itself is the fingerprint), IPv6, domains, URLs, e-mail addresses
+// and hashes (digests kept as bytes, not hex); a longest-prefix structure for CIDRs (sorted
+// range boundaries with a /16 first-level index for IPv4) that yields every enclosing CIDR; and
+// domain look-ups that also find listed parent domains (a.b.evil.com hits evil.com) from one
+// right-to-left hash pass. Metadata is an interned, per-indicator 16-byte entry plus a 24-byte
+// record per source; strings (sources, references, tag sets) are interned.
+//
+// The match* functions are the hot path: they never allocate (given an `out` vector with
+// capacity), never lock, and append one Hit per matching indicator. describe() and lookup() are
+// the convenient, allocating slow path (CLI, API, findings).
+//
+// Thread safety: immutable; every const member may be called concurrently from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "riposte/core/ip.h"
+#include "riposte/core/time.h"
+#include "riposte/intel/indicator.h"
+
+namespace riposte::intel {
+
+struct SnapshotData;  // the indexes, defined in src/intel/snapshot_data.h
+
+// A matching indicator: a handle into the snapshot that produced it.
+struct Hit {
+  uint32_t entry = 0;
+  uint8_t score = 0;  // 0-100, combined over every source
+  IndicatorType type = IndicatorType::kIpv4;
+};
+
+// One source's report of an indicator.
+struct SourceReport {
+  std::string source;
+  uint8_t confidence = 0;
+  Timestamp first_seen;
+  Timestamp last_seen;
+  Timestamp valid_until;  // unset = no expiry
+  Tlp tlp = Tlp::kUnknown;
+  std::string reference;
+  std::vector<std::string> tags;
+};
+
+struct IndicatorMatch {
+  IndicatorType type = IndicatorType::kIpv4;
+  std::string value;
+  uint8_t score = 0;
+  Timestamp valid_until;  // latest expiry over the sources, unset when one has none
+  std::vector<SourceReport> sources;
+};
+
+struct SnapshotStats {
+  size_t indicators = 0;
+  size_t source_reports = 0;
+  std::map<std::string, size_t> per_type;    // type name → indicators
+  std::map<std::string, size_t> per_source;  // source → indicators it reports
+  size_t memory_bytes = 0;                   // heap held by the indexes and metadata
+};
+
+class Snapshot {
+public:
+  explicit Snapshot(std::unique_ptr<SnapshotData> data);
+  ~Snapshot();
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  // An empty snapshot (what a store holds before its first load).
+  static std::shared_ptr<const Snapshot> empty();
+
+  // ---- hot path: append hits to `out`, return how many were appended ----
+  // IPv4 address (host order): the exact address and every enclosing CIDR.
+  size_t matchIpv4(uint32_t addr, std::vector<Hit>& out) const;
+  size_t matchIp(const IpAddress& ip, std::vector<Hit>& out) const;
+  // A normalised domain and each listed parent domain.
+  size_t matchDomain(std::string_view domain, std::vector<Hit>& out) const;
+  size_t matchUrl(std::string_view normalised_url, std::vector<Hit>& out) const;
+  size_t matchEmail(std::string_view normalised_email, std::vector<Hit>& out) const;
+  // `digest` holds hashLength(type) bytes.
+  size_t matchHash(IndicatorType type, const uint8_t* digest, std::vector<Hit>& out) const;
+  // Dispatch on a normalised value (CIDR values match the exact CIDR and enclosing CIDRs).
+  size_t matchValue(const NormalisedValue& value, std::vector<Hit>& out) const;
+
+  // ---- slow path ----
+  // Classifies and normalises `raw`, then returns every matching indicator; a URL also matches
+  // on its host (domain or IP), an e-mail address on its domain.
+  std::vector<IndicatorMatch> lookup(std::string_view raw) const;
+  IndicatorMatch describe(const Hit& hit) const;
+
+  size_t size() const;
+  SnapshotStats stats() const;
+  Timestamp builtAt() const;
+  // Earliest expiry among the indicators (unset when none expires): when to rebuild next.
+  Timestamp nextExpiry() const;
+  // Calls `fn` once per (indicator, source), e.g. to persist the snapshot.
+  void forEachIndicator(const std::function<void(const Indicator&)>& fn) const;
+
+private:
+  size_t matchCidrs(const IpAddress& ip, std::vector<Hit>& out) const;
+
+  std::unique_ptr<SnapshotData> d_;
+};
+
+}  // namespace riposte::intel
