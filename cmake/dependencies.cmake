@@ -10,6 +10,7 @@ find_package(CLI11 REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(ZLIB REQUIRED)
+find_package(simdjson REQUIRED)
 
 set(RIPOSTE_DEPS
     yaml-cpp
@@ -19,4 +20,5 @@ set(RIPOSTE_DEPS
     SQLite::SQLite3
     OpenSSL::Crypto
     ZLIB::ZLIB
+    simdjson::simdjson
     Threads::Threads)

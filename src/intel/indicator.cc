@@ -289,10 +289,7 @@ Result<NormalisedValue> normalise(IndicatorType type, std::string_view raw) {
 Result<NormalisedValue> classify(std::string_view raw) {
   const std::string_view s = trim(raw);
   if (s.empty()) return Status::invalidArgument("empty indicator value");
-  if (looksLikeIp(s)) {
-    auto ip = normaliseIp(s);
-    if (ip) return ip;
-  }
+  if (looksLikeIp(s)) return normaliseIp(s);
   if (s.find("://") != std::string_view::npos) return normalise(IndicatorType::kUrl, s);
   if (s.find('@') != std::string_view::npos && s.find('/') == std::string_view::npos) {
     return normalise(IndicatorType::kEmail, s);
