@@ -227,16 +227,25 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
   for (const auto& t : tag_sets_) d->tag_sets.add(t);
 
   std::array<size_t, kIndicatorTypeCount> counts{};
+  std::array<size_t, 3> string_bytes{};
   size_t occ_total = 0;
   for (const Group& g : groups_) {
     ++counts[static_cast<size_t>(g.type)];
     occ_total += g.occs.size();
+    if (const int k = stringKind(g.type); k >= 0) string_bytes[static_cast<size_t>(k)] += g.value.size() + 6;
   }
-  d->entries.reserve(groups_.size());
+  d->entries.reserve(std::min<size_t>(groups_.size(), kMaxEntries));
   d->occs.reserve(occ_total);
   d->v6_keys.reserve(counts[static_cast<size_t>(IndicatorType::kIpv6)]);
-  for (IndicatorType t : {IndicatorType::kMd5, IndicatorType::kSha1, IndicatorType::kSha256}) {
-    d->hash_keys[static_cast<size_t>(hashKind(t))].reserve(counts[static_cast<size_t>(t)] * hashLength(t));
+  d->v4.init(counts[static_cast<size_t>(IndicatorType::kIpv4)]);
+  d->v6.init(counts[static_cast<size_t>(IndicatorType::kIpv6)]);
+  static constexpr IndicatorType kStr[] = {IndicatorType::kDomain, IndicatorType::kUrl, IndicatorType::kEmail};
+  static constexpr IndicatorType kHash[] = {IndicatorType::kMd5, IndicatorType::kSha1, IndicatorType::kSha256};
+  for (size_t k = 0; k < 3; ++k) {
+    d->string_tables[k].init(counts[static_cast<size_t>(kStr[k])]);
+    d->string_keys[k].reserve(string_bytes[k]);
+    d->hash_tables[k].init(counts[static_cast<size_t>(kHash[k])]);
+    d->hash_keys[k].reserve(counts[static_cast<size_t>(kHash[k])]);
   }
 
   std::vector<double> weights(sources_.size(), options_.default_source.weight);
@@ -248,6 +257,11 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
 
   uint32_t next_expiry = 0;
   for (Group& g : groups_) {
+    if (d->entries.size() >= kMaxEntries ||
+        (stringKind(g.type) >= 0 && g.value.size() > StringKeys::kMaxLength)) {
+      ++report_.invalid;  // beyond what the compact slots address
+      continue;
+    }
     Entry en;
     en.type = g.type;
     en.occ_begin = static_cast<uint32_t>(d->occs.size());
@@ -280,11 +294,17 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
     next_expiry = earlierSet(next_expiry, until);
     const auto entry_id = static_cast<uint32_t>(d->entries.size());
     switch (g.type) {
-      case IndicatorType::kIpv4: en.key = g.v4; break;
-      case IndicatorType::kIpv6:
-        en.key = static_cast<uint32_t>(d->v6_keys.size());
-        d->v6_keys.push_back(IpAddress::parse(g.value)->bytes);
+      case IndicatorType::kIpv4:
+        en.key = g.v4;
+        d->v4.insert(mix64(g.v4), v4Slot(g.v4, en.score, entry_id));
         break;
+      case IndicatorType::kIpv6: {
+        const auto bytes = IpAddress::parse(g.value)->bytes;
+        en.key = d->v6_keys.add(bytes.data(), entry_id);
+        const uint64_t h = hashV6(bytes.data());
+        d->v6.insert(h, keyedSlot(h, en.score, en.key));
+        break;
+      }
       case IndicatorType::kCidr4: {
         auto c = Cidr::parse(g.value);
         uint32_t* tag = nullptr;
@@ -299,64 +319,32 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
       }
       case IndicatorType::kDomain:
       case IndicatorType::kUrl:
-      case IndicatorType::kEmail:
-        en.key = d->string_keys[static_cast<size_t>(stringKind(g.type))].add(g.value);
+      case IndicatorType::kEmail: {
+        const auto k = static_cast<size_t>(stringKind(g.type));
+        en.key = d->string_keys[k].add(g.value, entry_id);
+        const uint64_t h = g.type == IndicatorType::kDomain ? hashDomain(g.value) : hashString(g.value);
+        d->string_tables[k].insert(h, keyedSlot(h, en.score, en.key));
         break;
+      }
       case IndicatorType::kMd5:
       case IndicatorType::kSha1:
       case IndicatorType::kSha256: {
-        auto& keys = d->hash_keys[static_cast<size_t>(hashKind(g.type))];
-        const size_t len = hashLength(g.type);
-        en.key = static_cast<uint32_t>(keys.size() / len);
-        keys.resize(keys.size() + len);
-        hexDecode(g.value, keys.data() + keys.size() - len);
+        const auto k = static_cast<size_t>(hashKind(g.type));
+        uint8_t digest[32];
+        hexDecode(g.value, digest);
+        en.key = d->hash_keys[k].add(digest, entry_id);
+        const uint64_t h = hashDigest(digest);
+        d->hash_tables[k].insert(h, keyedSlot(h, en.score, en.key));
         break;
       }
     }
     d->entries.push_back(en);
     // Free the builder's copy as we go: the peak stays near one copy of the data.
     std::vector<Occ>().swap(g.occs);
+    std::string().swap(g.value);
   }
   d->next_expiry = next_expiry == 0 ? Timestamp{} : Timestamp::fromSeconds(next_expiry);
-
-  // Indexes.
-  d->v4.init(counts[static_cast<size_t>(IndicatorType::kIpv4)]);
-  d->v6.init(counts[static_cast<size_t>(IndicatorType::kIpv6)]);
-  for (int k = 0; k < 3; ++k) {
-    static constexpr IndicatorType kStr[] = {IndicatorType::kDomain, IndicatorType::kUrl, IndicatorType::kEmail};
-    static constexpr IndicatorType kHash[] = {IndicatorType::kMd5, IndicatorType::kSha1, IndicatorType::kSha256};
-    d->string_tables[static_cast<size_t>(k)].init(counts[static_cast<size_t>(kStr[k])]);
-    d->hash_tables[static_cast<size_t>(k)].init(counts[static_cast<size_t>(kHash[k])]);
-    d->string_keys[static_cast<size_t>(k)].shrink();
-  }
-  for (uint32_t e = 0; e < d->entries.size(); ++e) {
-    const Entry& en = d->entries[e];
-    switch (en.type) {
-      case IndicatorType::kIpv4: d->v4.insert(mix64(en.key), en.key, e); break;
-      case IndicatorType::kIpv6: {
-        const uint64_t h = hashV6(d->v6_keys[en.key].data());
-        d->v6.insert(h, static_cast<uint32_t>(h >> 32), e);
-        break;
-      }
-      case IndicatorType::kDomain:
-      case IndicatorType::kUrl:
-      case IndicatorType::kEmail: {
-        const auto k = static_cast<size_t>(stringKind(en.type));
-        const uint64_t h = hashString(d->string_keys[k].get(en.key));
-        d->string_tables[k].insert(h, static_cast<uint32_t>(h >> 32), e);
-        break;
-      }
-      case IndicatorType::kMd5:
-      case IndicatorType::kSha1:
-      case IndicatorType::kSha256: {
-        const auto k = static_cast<size_t>(hashKind(en.type));
-        const uint64_t h = hashDigest(d->hash_keys[k].data() + size_t{en.key} * hashLength(en.type));
-        d->hash_tables[k].insert(h, static_cast<uint32_t>(h >> 32), e);
-        break;
-      }
-      default: break;
-    }
-  }
+  for (auto& k : d->string_keys) k.shrink();
   d->cidr4.build();
   d->cidr6.build();
   for (size_t i = 0; i < d->cidr4.nodes().size(); ++i) {

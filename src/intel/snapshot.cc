@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "intel/snapshot_data.h"
 
@@ -79,15 +80,40 @@ std::shared_ptr<const Snapshot> Snapshot::empty() {
 
 size_t Snapshot::matchIpv4(uint32_t addr, std::vector<Hit>& out) const {
   const size_t before = out.size();
-  const auto& entries = d_->entries;
-  d_->v4.find(mix64(addr), addr, [&](uint32_t e) {
-    out.push_back(Hit{e, entries[e].score, IndicatorType::kIpv4});
+  d_->v4.probe(mix64(addr), [&](uint64_t s) {
+    if (v4SlotIp(s) != addr) return false;
+    out.push_back(Hit{v4SlotEntry(s), v4SlotScore(s), IndicatorType::kIpv4});
     return true;
   });
   for (int32_t n = d_->cidr4.find(addr); n >= 0;) {
     const auto& node = d_->cidr4.node(n);
-    out.push_back(Hit{node.entry, entries[node.entry].score, IndicatorType::kCidr4});
+    out.push_back(Hit{node.entry, d_->entries[node.entry].score, IndicatorType::kCidr4});
     n = node.parent;
+  }
+  return out.size() - before;
+}
+
+namespace {
+constexpr size_t kBatchChunk = 32;
+// Keeps the compiler from dropping loads whose values only matter for their cache effect.
+inline void keep(uint64_t v) { asm volatile("" : : "r"(v)); }
+}  // namespace
+
+size_t Snapshot::matchIpv4Batch(const uint32_t* addrs, size_t n, std::vector<BatchHit>& out) const {
+  const size_t before = out.size();
+  thread_local std::vector<Hit> hits;
+  for (size_t base = 0; base < n; base += kBatchChunk) {
+    const size_t end = std::min(n, base + kBatchChunk);
+    uint64_t acc = 0;
+    for (size_t i = base; i < end; ++i) acc += d_->v4.peekFilter(mix64(addrs[i])) + d_->cidr4.peekBucket(addrs[i]);
+    keep(acc);
+    for (size_t i = base; i < end; ++i) acc += d_->v4.peek(mix64(addrs[i])) + d_->cidr4.peekBoundary(addrs[i]);
+    keep(acc);
+    for (size_t i = base; i < end; ++i) {
+      hits.clear();
+      matchIpv4(addrs[i], hits);
+      for (const Hit& h : hits) out.push_back(BatchHit{static_cast<uint32_t>(i), h});
+    }
   }
   return out.size() - before;
 }
@@ -107,64 +133,92 @@ size_t Snapshot::matchIp(const IpAddress& ip, std::vector<Hit>& out) const {
   if (!ip.v6) return matchIpv4(ip.v4(), out);
   const size_t before = out.size();
   const uint64_t h = hashV6(ip.bytes.data());
-  d_->v6.find(h, static_cast<uint32_t>(h >> 32), [&](uint32_t e) {
-    const Entry& en = d_->entries[e];
-    if (d_->v6_keys[en.key] != ip.bytes) return false;
-    out.push_back(Hit{e, en.score, IndicatorType::kIpv6});
+  d_->v6.probe(h, [&](uint64_t s) {
+    if (!keyedSlotTag(s, h)) return false;
+    const uint32_t ref = keyedSlotRef(s);
+    if (std::memcmp(d_->v6_keys.key(ref), ip.bytes.data(), 16) != 0) return false;
+    out.push_back(Hit{d_->v6_keys.entry(ref), keyedSlotScore(s), IndicatorType::kIpv6});
     return true;
   });
   matchCidrs(ip, out);
   return out.size() - before;
 }
 
-size_t Snapshot::matchDomain(std::string_view s, std::vector<Hit>& out) const {
-  const size_t before = out.size();
-  const SlotTable& table = d_->string_tables[0];
-  const StringPool& pool = d_->string_keys[0];
-  auto probe = [&](std::string_view v, uint64_t h) {
-    table.find(h, static_cast<uint32_t>(h >> 32), [&](uint32_t e) {
-      const Entry& en = d_->entries[e];
-      if (pool.get(en.key) != v) return false;
-      out.push_back(Hit{e, en.score, IndicatorType::kDomain});
-      return true;
-    });
-  };
-  uint64_t h = kFnvSeed;
-  bool seen_dot = false;
-  for (size_t i = s.size(); i-- > 0;) {
-    const char c = s[i];
-    if (c == '.') {
-      if (seen_dot) probe(s.substr(i + 1), mix64(h));  // the bare TLD is never listed
-      seen_dot = true;
-    }
-    h ^= static_cast<uint8_t>(c);
-    h *= kFnvPrime;
-  }
-  if (seen_dot) probe(s, mix64(h));
-  return out.size() - before;
+namespace {
+
+// One probe of a string table: the hit, if the string is listed.
+inline void probeString(const SnapshotData& d, size_t kind, IndicatorType type, std::string_view v,
+                        uint64_t h, std::vector<Hit>& out) {
+  const StringKeys& keys = d.string_keys[kind];
+  d.string_tables[kind].probe(h, [&](uint64_t s) {
+    if (!keyedSlotTag(s, h)) return false;
+    const uint32_t ref = keyedSlotRef(s);
+    if (keys.get(ref) != v) return false;
+    out.push_back(Hit{keys.entry(ref), keyedSlotScore(s), type});
+    return true;
+  });
 }
 
-namespace {
-size_t matchString(const SnapshotData& d, int kind, IndicatorType type, std::string_view v,
-                   std::vector<Hit>& out) {
+}  // namespace
+
+size_t Snapshot::matchDomain(std::string_view s, std::vector<Hit>& out) const {
   const size_t before = out.size();
-  const uint64_t h = hashString(v);
-  d.string_tables[static_cast<size_t>(kind)].find(h, static_cast<uint32_t>(h >> 32), [&](uint32_t e) {
-    const Entry& en = d.entries[e];
-    if (d.string_keys[static_cast<size_t>(kind)].get(en.key) != v) return false;
-    out.push_back(Hit{e, en.score, type});
-    return true;
+  forEachDomainSuffix(s, [&](std::string_view suffix, uint64_t h) {
+    probeString(*d_, 0, IndicatorType::kDomain, suffix, h, out);
   });
   return out.size() - before;
 }
-}  // namespace
+
+size_t Snapshot::matchDomainBatch(const std::string_view* domains, size_t n,
+                                  std::vector<BatchHit>& out) const {
+  const size_t before = out.size();
+  const SlotTable& table = d_->string_tables[0];
+  const StringKeys& keys = d_->string_keys[0];
+  struct Probe {
+    std::string_view suffix;
+    uint64_t hash;
+    uint32_t index;
+  };
+  thread_local std::vector<Probe> probes;
+  for (size_t base = 0; base < n; base += kBatchChunk) {
+    const size_t end = std::min(n, base + kBatchChunk);
+    probes.clear();
+    for (size_t i = base; i < end; ++i) {
+      forEachDomainSuffix(domains[i], [&](std::string_view sfx, uint64_t h) {
+        probes.push_back(Probe{sfx, h, static_cast<uint32_t>(i)});
+      });
+    }
+    uint64_t acc = 0;
+    for (const Probe& p : probes) acc += table.peekFilter(p.hash);
+    keep(acc);
+    for (const Probe& p : probes) acc += table.peek(p.hash);
+    keep(acc);
+    for (const Probe& p : probes) {  // the key records of first slots whose tags match
+      const uint64_t s = table.peek(p.hash);
+      if (s != 0 && keyedSlotTag(s, p.hash)) acc += keys.entry(keyedSlotRef(s));
+    }
+    keep(acc);
+    // Parents come before the name itself, as in matchDomain().
+    thread_local std::vector<Hit> hits;
+    for (const Probe& p : probes) {
+      hits.clear();
+      probeString(*d_, 0, IndicatorType::kDomain, p.suffix, p.hash, hits);
+      for (const Hit& h : hits) out.push_back(BatchHit{p.index, h});
+    }
+  }
+  return out.size() - before;
+}
 
 size_t Snapshot::matchUrl(std::string_view url, std::vector<Hit>& out) const {
-  return matchString(*d_, 1, IndicatorType::kUrl, url, out);
+  const size_t before = out.size();
+  probeString(*d_, 1, IndicatorType::kUrl, url, hashString(url), out);
+  return out.size() - before;
 }
 
 size_t Snapshot::matchEmail(std::string_view email, std::vector<Hit>& out) const {
-  return matchString(*d_, 2, IndicatorType::kEmail, email, out);
+  const size_t before = out.size();
+  probeString(*d_, 2, IndicatorType::kEmail, email, hashString(email), out);
+  return out.size() - before;
 }
 
 size_t Snapshot::matchHash(IndicatorType type, const uint8_t* digest, std::vector<Hit>& out) const {
@@ -173,13 +227,44 @@ size_t Snapshot::matchHash(IndicatorType type, const uint8_t* digest, std::vecto
   const size_t len = hashLength(type);
   const size_t before = out.size();
   const uint64_t h = hashDigest(digest);
-  const auto& keys = d_->hash_keys[static_cast<size_t>(kind)];
-  d_->hash_tables[static_cast<size_t>(kind)].find(h, static_cast<uint32_t>(h >> 32), [&](uint32_t e) {
-    const Entry& en = d_->entries[e];
-    if (std::memcmp(keys.data() + size_t{en.key} * len, digest, len) != 0) return false;
-    out.push_back(Hit{e, en.score, type});
+  const FixedKeys& keys = d_->hash_keys[static_cast<size_t>(kind)];
+  d_->hash_tables[static_cast<size_t>(kind)].probe(h, [&](uint64_t s) {
+    if (!keyedSlotTag(s, h)) return false;
+    const uint32_t ref = keyedSlotRef(s);
+    if (std::memcmp(keys.key(ref), digest, len) != 0) return false;
+    out.push_back(Hit{keys.entry(ref), keyedSlotScore(s), type});
     return true;
   });
+  return out.size() - before;
+}
+
+size_t Snapshot::matchHashBatch(IndicatorType type, const uint8_t* const* digests, size_t n,
+                                std::vector<BatchHit>& out) const {
+  const int kind = hashKind(type);
+  if (kind < 0) return 0;
+  const size_t before = out.size();
+  thread_local std::vector<Hit> hits;
+  const SlotTable& table = d_->hash_tables[static_cast<size_t>(kind)];
+  const FixedKeys& keys = d_->hash_keys[static_cast<size_t>(kind)];
+  for (size_t base = 0; base < n; base += kBatchChunk) {
+    const size_t end = std::min(n, base + kBatchChunk);
+    uint64_t acc = 0;
+    for (size_t i = base; i < end; ++i) acc += table.peekFilter(hashDigest(digests[i]));
+    keep(acc);
+    for (size_t i = base; i < end; ++i) acc += table.peek(hashDigest(digests[i]));
+    keep(acc);
+    for (size_t i = base; i < end; ++i) {
+      const uint64_t h = hashDigest(digests[i]);
+      const uint64_t s = table.peek(h);
+      if (s != 0 && keyedSlotTag(s, h)) acc += keys.key(keyedSlotRef(s))[0];
+    }
+    keep(acc);
+    for (size_t i = base; i < end; ++i) {
+      hits.clear();
+      matchHash(type, digests[i], hits);
+      for (const Hit& h : hits) out.push_back(BatchHit{static_cast<uint32_t>(i), h});
+    }
+  }
   return out.size() - before;
 }
 
@@ -263,8 +348,10 @@ std::string entryValue(const SnapshotData& d, const Entry& en) {
   switch (en.type) {
     case IndicatorType::kIpv4: return ipv4Text(en.key);
     case IndicatorType::kIpv6: {
-      U128* tag = nullptr;
-      return ipv6Text(keyOf(d.v6_keys[en.key], tag));
+      IpAddress ip;
+      ip.v6 = true;
+      std::memcpy(ip.bytes.data(), d.v6_keys.key(en.key), 16);
+      return ip.toString();
     }
     case IndicatorType::kCidr4: {
       const auto& n = d.cidr4.node(static_cast<int32_t>(en.key));
@@ -281,9 +368,7 @@ std::string entryValue(const SnapshotData& d, const Entry& en) {
     case IndicatorType::kMd5:
     case IndicatorType::kSha1:
     case IndicatorType::kSha256: {
-      const size_t len = hashLength(en.type);
-      return toHex(d.hash_keys[static_cast<size_t>(hashKind(en.type))].data() + size_t{en.key} * len,
-                   len);
+      return toHex(d.hash_keys[static_cast<size_t>(hashKind(en.type))].key(en.key), hashLength(en.type));
     }
   }
   return {};

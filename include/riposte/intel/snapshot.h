@@ -87,6 +87,18 @@ public:
   size_t matchEmail(std::string_view normalised_email, std::vector<Hit>& out) const;
   // `digest` holds hashLength(type) bytes.
   size_t matchHash(IndicatorType type, const uint8_t* digest, std::vector<Hit>& out) const;
+  // Batched look-ups: the same hits as calling the match function for each value in turn,
+  // appended in batch order with the position of the value. A batch first touches the memory
+  // every look-up needs (independent loads the CPU overlaps) and then matches, so a batch runs
+  // several times faster than one look-up after the other when the tables are not in cache.
+  struct BatchHit {
+    uint32_t index = 0;  // position of the value in the batch
+    Hit hit;
+  };
+  size_t matchIpv4Batch(const uint32_t* addrs, size_t n, std::vector<BatchHit>& out) const;
+  size_t matchDomainBatch(const std::string_view* domains, size_t n, std::vector<BatchHit>& out) const;
+  size_t matchHashBatch(IndicatorType type, const uint8_t* const* digests, size_t n,
+                        std::vector<BatchHit>& out) const;
   // Dispatch on a normalised value (CIDR values match the exact CIDR and enclosing CIDRs).
   size_t matchValue(const NormalisedValue& value, std::vector<Hit>& out) const;
 
