@@ -107,8 +107,6 @@ size_t Snapshot::matchIpv4Batch(const uint32_t* addrs, size_t n, std::vector<Bat
     uint64_t acc = 0;
     for (size_t i = base; i < end; ++i) acc += d_->v4.peekFilter(mix64(addrs[i])) + d_->cidr4.peekBucket(addrs[i]);
     keep(acc);
-    for (size_t i = base; i < end; ++i) acc += d_->v4.peek(mix64(addrs[i])) + d_->cidr4.peekBoundary(addrs[i]);
-    keep(acc);
     for (size_t i = base; i < end; ++i) {
       hits.clear();
       matchIpv4(addrs[i], hits);

@@ -1,17 +1,23 @@
 // Snapshot: an immutable, compact index of every active indicator, built once by
 // SnapshotBuilder and then only read.
 //
-// One structure per type: open-addressing tables of 64-bit slots (32-bit fingerprint + entry
-// number) for IPv4 (the address itself is the fingerprint), IPv6, domains, URLs, e-mail addresses
-// and hashes (digests kept as bytes, not hex); a longest-prefix structure for CIDRs (sorted
-// range boundaries with a /16 first-level index for IPv4) that yields every enclosing CIDR; and
-// domain look-ups that also find listed parent domains (a.b.evil.com hits evil.com) from one
-// right-to-left hash pass. Metadata is an interned, per-indicator 16-byte entry plus a 24-byte
-// record per source; strings (sources, references, tag sets) are interned.
+// One structure per type: open-addressing tables of 64-bit slots at load ≤ 1/2, each fronted by
+// a blocked Bloom filter (8 bits per key) so that values that are not listed rarely touch the
+// table. An IPv4 slot holds the address, the score and the entry number, so an IPv4 look-up
+// reads one slot; the other slots hold a 25-bit hash tag, the score and a reference to the key
+// record (IPv6 addresses and digests as bytes, not hex; strings length-prefixed), which is read
+// once to confirm a hit. CIDRs (v4 and v6) are sorted range boundaries with a first-level index
+// on the top 16 bits; every CIDR names its enclosing parent, so one search yields every matching
+// CIDR. Domain look-ups hash the name label by label from the right, finding listed parents
+// (a.b.evil.com hits evil.com) in one pass. Metadata: a 16-byte entry per indicator and a 24-byte
+// record per source report; source names, references and tag sets are interned. Tables of
+// 2 MiB and more are mapped with transparent huge pages requested. Limits: 2^25 − 2 indicators,
+// strings of at most 65535 bytes (the builder counts anything beyond as invalid).
 //
-// The match* functions are the hot path: they never allocate (given an `out` vector with
-// capacity), never lock, and append one Hit per matching indicator. describe() and lookup() are
-// the convenient, allocating slow path (CLI, API, findings).
+// The match* functions are the hot path: they never lock and, given an `out` vector with
+// capacity, never allocate; they append one Hit per matching indicator. The *Batch functions
+// give the same hits for a batch of values with their memory accesses overlapped. describe() and
+// lookup() are the convenient, allocating slow path (CLI, API, findings).
 //
 // Thread safety: immutable; every const member may be called concurrently from any thread.
 #pragma once

@@ -149,6 +149,96 @@ TEST(IntelStore, CidrIndexAgreesWithLinearScan) {
   }
 }
 
+TEST(IntelStore, BatchedLookupsMatchSingleLookups) {
+  std::mt19937_64 rng(11);
+  BuildOptions o = opts();
+  o.apply_known_good = false;
+  SnapshotBuilder b(o);
+  std::vector<uint32_t> ips;
+  std::vector<std::string> names;
+  std::vector<std::array<uint8_t, 32>> digests;
+  auto hex = [](const std::array<uint8_t, 32>& d) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string s;
+    for (uint8_t c : d) {
+      s += kHex[c >> 4];
+      s += kHex[c & 15];
+    }
+    return s;
+  };
+  for (int i = 0; i < 3000; ++i) {
+    const auto ip = static_cast<uint32_t>(rng());
+    ips.push_back(ip);
+    Indicator x;
+    x.source = "s";
+    x.type = IndicatorType::kIpv4;
+    x.value = IpAddress{false, {uint8_t(ip >> 24), uint8_t(ip >> 16), uint8_t(ip >> 8), uint8_t(ip)}}.toString();
+    if (i % 3 == 0) b.add(x);
+    if (i % 7 == 0) {
+      x.type = IndicatorType::kCidr4;
+      x.value = Cidr::parse(x.value + "/" + std::to_string(16 + i % 13))->toString();
+      b.add(x);
+    }
+    names.push_back("h" + std::to_string(i % 50) + ".d" + std::to_string(i) + ".example" + std::to_string(i % 5) + ".net");
+    if (i % 4 == 0) {
+      x.type = IndicatorType::kDomain;
+      x.value = names.back().substr(names.back().find('.') + 1);  // the parent
+      b.add(x);
+    }
+    std::array<uint8_t, 32> d{};
+    for (auto& c : d) c = static_cast<uint8_t>(rng());
+    digests.push_back(d);
+    if (i % 2 == 0) {
+      x.type = IndicatorType::kSha256;
+      x.value = hex(d);
+      b.add(x);
+    }
+  }
+  auto s = b.build();
+  auto key = [](uint32_t index, const Hit& h) { return std::to_string(index) + ":" + std::to_string(h.entry) + ":" + std::to_string(h.score); };
+  std::vector<Snapshot::BatchHit> batch;
+  std::vector<Hit> single;
+  std::vector<std::string> want, got;
+  s->matchIpv4Batch(ips.data(), ips.size(), batch);
+  for (const auto& bh : batch) got.push_back(key(bh.index, bh.hit));
+  for (uint32_t i = 0; i < ips.size(); ++i) {
+    single.clear();
+    s->matchIpv4(ips[i], single);
+    for (const auto& h : single) want.push_back(key(i, h));
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_GT(want.size(), 1000u);
+
+  std::vector<std::string_view> views(names.begin(), names.end());
+  batch.clear();
+  got.clear();
+  want.clear();
+  s->matchDomainBatch(views.data(), views.size(), batch);
+  for (const auto& bh : batch) got.push_back(key(bh.index, bh.hit));
+  for (uint32_t i = 0; i < views.size(); ++i) {
+    single.clear();
+    s->matchDomain(views[i], single);
+    for (const auto& h : single) want.push_back(key(i, h));
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(want.size(), 750u);
+
+  std::vector<const uint8_t*> ptrs;
+  for (const auto& d : digests) ptrs.push_back(d.data());
+  batch.clear();
+  got.clear();
+  want.clear();
+  s->matchHashBatch(IndicatorType::kSha256, ptrs.data(), ptrs.size(), batch);
+  for (const auto& bh : batch) got.push_back(key(bh.index, bh.hit));
+  for (uint32_t i = 0; i < ptrs.size(); ++i) {
+    single.clear();
+    s->matchHash(IndicatorType::kSha256, ptrs[i], single);
+    for (const auto& h : single) want.push_back(key(i, h));
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(want.size(), 1500u);
+}
+
 TEST(IntelStore, MergesSourcesAndScores) {
   BuildOptions o = opts();
   o.sources["trusted"] = SourcePolicy{1.0, 90};
