@@ -131,7 +131,8 @@ std::vector<ArraySpan> recoverArray(std::string_view doc, std::string_view key, 
       return out;
     }
     const size_t end = skipValue(doc, i);
-    if (end == std::string_view::npos) return out;
+    // No closing, or no progress (a stray ',' '}' or ']' where an element should start).
+    if (end == std::string_view::npos || end == i) return out;
     out.push_back(ArraySpan{doc.substr(i, end - i), i});
     i = skipSpace(doc, end);
     if (i < doc.size() && doc[i] == ',') ++i;

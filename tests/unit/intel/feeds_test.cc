@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "riposte/intel/builder.h"
@@ -538,6 +539,56 @@ TEST(IntelFeed, FormatNames) {
   EXPECT_FALSE(feedFormatFromName("xml"));
   auto r = parseFeed(FeedFormat::kList, "45.12.0.1\n", opts("x"));
   EXPECT_EQ(r.indicators.size(), 1u);
+}
+
+}  // namespace
+}  // namespace riposte::intel
+
+namespace riposte::intel {
+namespace {
+
+// Every prefix (at a stride) and a few corruptions of real payloads: never a crash, and what is
+// kept is always a subset of what the whole document gives.
+TEST(IntelFeed, TruncatedAndCorruptedCorporaNeverCrash) {
+  struct Case {
+    const char* file;
+    FeedFormat format;
+  };
+  const Case cases[] = {
+      {"stix-taxii/cti-stix2-json-schemas/examples/threat-reports/apt1.json", FeedFormat::kStix},
+      {"misp/pymisp/57c4445b-c548-4654-af0b-4be3950d210f.json", FeedFormat::kMisp},
+      {"blocklists/abusech/feodotracker_ipblocklist.csv", FeedFormat::kCsv},
+      {"blocklists/firehol/spamhaus_drop.netset", FeedFormat::kList},
+  };
+  for (const auto& c : cases) {
+    auto path = riposte::testing::corpusFile(c.file);
+    if (!path) GTEST_SKIP() << "corpora absent: " << c.file;
+    const std::string text = readFile(*path);
+    FeedOptions o = opts("fuzz");
+    o.column = "dst_ip";
+    const auto whole = parseFeed(c.format, text, o);
+    std::set<std::string> all;
+    for (const auto& i : whole.indicators) all.insert(i.value);
+    ASSERT_FALSE(all.empty()) << c.file;
+    const size_t stride = std::max<size_t>(1, text.size() / 400);
+    for (size_t cut = 0; cut < text.size(); cut += stride) {
+      for (int variant = 0; variant < 3; ++variant) {
+        std::string damaged = text.substr(0, cut);
+        if (variant == 1) damaged += "\"}]}{,\\";
+        if (variant == 2 && !damaged.empty()) damaged[damaged.size() / 2] = '\x01';
+        const auto r = parseFeed(c.format, damaged, o);
+        if (variant == 2) continue;  // a corrupted byte may change a value
+        // A line cut short is still a line ("1.4.0.0/1"): line formats cannot tell, so their
+        // last value is exempt. JSON formats only ever keep complete elements.
+        const bool lines = c.format == FeedFormat::kList || c.format == FeedFormat::kCsv;
+        const size_t checked = lines && !r.indicators.empty() ? r.indicators.size() - 1 : r.indicators.size();
+        for (size_t k = 0; k < checked; ++k) {
+          const auto& i = r.indicators[k];
+          ASSERT_TRUE(all.count(i.value)) << c.file << " cut at " << cut << ": " << i.value;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
