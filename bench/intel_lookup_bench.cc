@@ -72,7 +72,8 @@ std::string label(uint64_t h, size_t len) {
 }
 
 std::string domain(uint64_t stream, uint64_t i) {
-  static constexpr std::array<const char*, 8> kTlds = {"com", "net", "org", "info", "ru", "cn", "xyz", "top"};
+  static constexpr std::array<const char*, 8> kTlds = {"com", "net", "org", "info",
+                                                       "ru",  "cn",  "xyz", "top"};
   const uint64_t h = rnd(stream, i);
   return label(h, 9) + "." + label(h >> 45, 6) + "." + kTlds[(h >> 61) & 7];
 }
@@ -127,7 +128,8 @@ const Data& data() {
     for (size_t q = 0; q < kQueries; ++q) {
       const bool hit = q % 2 == 0;
       const uint64_t pick = rnd(9, q);
-      out.ip_queries[q] = hit ? static_cast<uint32_t>(rnd(1, pick % kIpv4)) : static_cast<uint32_t>(rnd(101, q));
+      out.ip_queries[q] =
+          hit ? static_cast<uint32_t>(rnd(1, pick % kIpv4)) : static_cast<uint32_t>(rnd(101, q));
       // Hits are listed domains or one of their subdomains (parent matching).
       std::string dom = hit ? domain(3, pick % kDomains) : domain(103, q);
       if (q % 4 == 0) dom = "www." + dom;
@@ -136,7 +138,8 @@ const Data& data() {
       out.hash_queries[q] = hit ? digest(4, pick % kHashes) : digest(104, q);
     }
     out.domain_queries.reserve(kQueries);
-    for (const auto& [off, len] : spans) out.domain_queries.emplace_back(out.domain_arena.data() + off, len);
+    for (const auto& [off, len] : spans)
+      out.domain_queries.emplace_back(out.domain_arena.data() + off, len);
 
     malloc_trim(0);
     const size_t before = rssBytes();
@@ -174,13 +177,15 @@ const Data& data() {
       }
       out.snapshot = b.build();
     }
-    out.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out.build_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     malloc_trim(0);
     const size_t after = rssBytes();
     out.indicators = out.snapshot->size();
-    out.rss_per_indicator = static_cast<double>(after - before) / static_cast<double>(out.indicators);
-    out.heap_per_indicator =
-        static_cast<double>(out.snapshot->stats().memory_bytes) / static_cast<double>(out.indicators);
+    out.rss_per_indicator =
+        static_cast<double>(after - before) / static_cast<double>(out.indicators);
+    out.heap_per_indicator = static_cast<double>(out.snapshot->stats().memory_bytes) /
+                             static_cast<double>(out.indicators);
     return out;
   }();
   return d;
@@ -196,7 +201,8 @@ void addStoreCounters(benchmark::State& state, const Data& d) {
 // Look-ups one after the other, each on its own.
 enum Kind { kIpv4Q, kDomainQ, kSha256Q, kMixedQ };
 
-template <Kind kKind> void BM_Lookup(benchmark::State& state) {
+template <Kind kKind>
+void BM_Lookup(benchmark::State& state) {
   const Data& d = data();
   const auto& snap = *d.snapshot;
   std::vector<Hit> hits;
@@ -209,13 +215,16 @@ template <Kind kKind> void BM_Lookup(benchmark::State& state) {
     switch (k) {
       case kIpv4Q: found += snap.matchIpv4(d.ip_queries[q], hits) != 0; break;
       case kDomainQ: found += snap.matchDomain(d.domain_queries[q], hits) != 0; break;
-      default: found += snap.matchHash(IndicatorType::kSha256, d.hash_queries[q].data(), hits) != 0; break;
+      default:
+        found += snap.matchHash(IndicatorType::kSha256, d.hash_queries[q].data(), hits) != 0;
+        break;
     }
     q = (q + 1) & (kQueries - 1);
     benchmark::DoNotOptimize(hits.data());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
-  state.counters["hit_ratio"] = static_cast<double>(found) / static_cast<double>(state.iterations());
+  state.counters["hit_ratio"] =
+      static_cast<double>(found) / static_cast<double>(state.iterations());
   if (kKind == kMixedQ) addStoreCounters(state, d);
 }
 BENCHMARK_TEMPLATE(BM_Lookup, kIpv4Q)->Name("BM_LookupIpv4");
@@ -227,7 +236,8 @@ BENCHMARK_TEMPLATE(BM_Lookup, kMixedQ)->Name("BM_LookupMixed");
 // batch of kBatch values of each kind used; items_per_second counts values.
 constexpr size_t kBatch = 64;
 
-template <Kind kKind> void BM_LookupBatch(benchmark::State& state) {
+template <Kind kKind>
+void BM_LookupBatch(benchmark::State& state) {
   const Data& d = data();
   const auto& snap = *d.snapshot;
   std::vector<riposte::intel::Snapshot::BatchHit> hits;
@@ -307,7 +317,8 @@ void BM_ParsePlainList1M(benchmark::State& state) {
 BENCHMARK(BM_ParsePlainList1M)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 std::string stixBundle(size_t count) {
-  std::string out = R"({"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[)";
+  std::string out =
+      R"({"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[)";
   out.reserve(count * 520);
   for (size_t i = 0; i < count; ++i) {
     const uint64_t h = rnd(6, i);
@@ -316,7 +327,8 @@ std::string stixBundle(size_t count) {
       case 0: pattern = "[ipv4-addr:value = '" + ipText(static_cast<uint32_t>(h)) + "']"; break;
       case 1: pattern = "[domain-name:value = '" + domain(6, i) + "']"; break;
       case 2:
-        pattern = "[url:value = 'http://" + domain(7, i) + "/" + label(h, 8) + ".php' AND network-traffic:dst_port = 80]";
+        pattern = "[url:value = 'http://" + domain(7, i) + "/" + label(h, 8) +
+                  ".php' AND network-traffic:dst_port = 80]";
         break;
       default:
         pattern = "[file:hashes.'SHA-256' = '" + hex(digest(6, i)) + "'] OR [file:hashes.MD5 = '" +
@@ -324,9 +336,10 @@ std::string stixBundle(size_t count) {
         break;
     }
     char id[64];
-    std::snprintf(id, sizeof id, "indicator--%08x-%04x-4%03x-8%03x-%012llx", static_cast<unsigned>(h),
-                  static_cast<unsigned>((h >> 32) & 0xffff), static_cast<unsigned>((h >> 48) & 0xfff),
-                  static_cast<unsigned>(i & 0xfff), static_cast<unsigned long long>(i));
+    std::snprintf(id, sizeof id, "indicator--%08x-%04x-4%03x-8%03x-%012llx",
+                  static_cast<unsigned>(h), static_cast<unsigned>((h >> 32) & 0xffff),
+                  static_cast<unsigned>((h >> 48) & 0xfff), static_cast<unsigned>(i & 0xfff),
+                  static_cast<unsigned long long>(i));
     if (i != 0) out += ',';
     out += R"({"type":"indicator","spec_version":"2.1","id":")";
     out += id;
@@ -335,7 +348,8 @@ std::string stixBundle(size_t count) {
     out += std::to_string(h % 101);
     out += R"(,"pattern_type":"stix","pattern":")";
     out += pattern;
-    out += R"(","valid_from":"2024-05-08T09:00:00Z","valid_until":"2030-05-08T09:00:00Z","labels":["c2"]})";
+    out +=
+        R"(","valid_from":"2024-05-08T09:00:00Z","valid_until":"2030-05-08T09:00:00Z","labels":["c2"]})";
   }
   out += "]}";
   return out;

@@ -76,7 +76,8 @@ void addIntelCommands(CLI::App& app) {
   });
 
   CLI::App* lookup = intel->add_subcommand("lookup", "Every indicator matching a value (JSON)");
-  lookup->add_option("VALUE", args->value, "IP, CIDR, domain, URL, hash or e-mail address")->required();
+  lookup->add_option("VALUE", args->value, "IP, CIDR, domain, URL, hash or e-mail address")
+      ->required();
   lookup->add_option("--db", args->db, "Intel database (SQLite)")->capture_default_str();
   lookup->callback([args] {
     auto r = intel::lookupInDb(args->db, args->value);

@@ -232,15 +232,18 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
   for (const Group& g : groups_) {
     ++counts[static_cast<size_t>(g.type)];
     occ_total += g.occs.size();
-    if (const int k = stringKind(g.type); k >= 0) string_bytes[static_cast<size_t>(k)] += g.value.size() + 6;
+    if (const int k = stringKind(g.type); k >= 0)
+      string_bytes[static_cast<size_t>(k)] += g.value.size() + 6;
   }
   d->entries.reserve(std::min<size_t>(groups_.size(), kMaxEntries));
   d->occs.reserve(occ_total);
   d->v6_keys.reserve(counts[static_cast<size_t>(IndicatorType::kIpv6)]);
   d->v4.init(counts[static_cast<size_t>(IndicatorType::kIpv4)]);
   d->v6.init(counts[static_cast<size_t>(IndicatorType::kIpv6)]);
-  static constexpr IndicatorType kStr[] = {IndicatorType::kDomain, IndicatorType::kUrl, IndicatorType::kEmail};
-  static constexpr IndicatorType kHash[] = {IndicatorType::kMd5, IndicatorType::kSha1, IndicatorType::kSha256};
+  static constexpr IndicatorType kStr[] = {IndicatorType::kDomain, IndicatorType::kUrl,
+                                           IndicatorType::kEmail};
+  static constexpr IndicatorType kHash[] = {IndicatorType::kMd5, IndicatorType::kSha1,
+                                            IndicatorType::kSha256};
   for (size_t k = 0; k < 3; ++k) {
     d->string_tables[k].init(counts[static_cast<size_t>(kStr[k])]);
     d->string_keys[k].reserve(string_bytes[k]);
@@ -266,14 +269,15 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
     en.type = g.type;
     en.occ_begin = static_cast<uint32_t>(d->occs.size());
     en.occ_count = static_cast<uint16_t>(std::min<size_t>(g.occs.size(), 65535));
-    const double half_life_s =
-        std::max(1.0, static_cast<double>(options_.half_life[static_cast<size_t>(g.type)].count()) / 1e6);
+    const double half_life_s = std::max(
+        1.0, static_cast<double>(options_.half_life[static_cast<size_t>(g.type)].count()) / 1e6);
     double miss = 1.0;
     uint32_t until = g.occs.empty() ? 0 : g.occs.front().valid_until;
     for (size_t i = 0; i < en.occ_count; ++i) {
       const Occ& o = g.occs[i];
       const uint32_t seen = o.last_seen != 0 ? o.last_seen : o.first_seen;
-      const double age = seen == 0 ? 0.0 : std::max<double>(0.0, static_cast<double>(now_s_ - seen));
+      const double age =
+          seen == 0 ? 0.0 : std::max<double>(0.0, static_cast<double>(now_s_ - seen));
       const double w = std::clamp(weights[o.source], 0.0, 1.0);
       const double s = w * (o.confidence / 100.0) * std::exp2(-age / half_life_s);
       miss *= 1.0 - std::clamp(s, 0.0, 1.0);
@@ -322,7 +326,8 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
       case IndicatorType::kEmail: {
         const auto k = static_cast<size_t>(stringKind(g.type));
         en.key = d->string_keys[k].add(g.value, entry_id);
-        const uint64_t h = g.type == IndicatorType::kDomain ? hashDomain(g.value) : hashString(g.value);
+        const uint64_t h =
+            g.type == IndicatorType::kDomain ? hashDomain(g.value) : hashString(g.value);
         d->string_tables[k].insert(h, keyedSlot(h, en.score, en.key));
         break;
       }

@@ -27,14 +27,15 @@ Result<std::string> readWhole(const std::filesystem::path& p) {
 nlohmann::json toJson(const IndicatorMatch& m) {
   nlohmann::json sources = nlohmann::json::array();
   for (const auto& s : m.sources) {
-    sources.push_back({{"source", s.source},
-                       {"confidence", s.confidence},
-                       {"first_seen", timeJson(s.first_seen)},
-                       {"last_seen", timeJson(s.last_seen)},
-                       {"valid_until", timeJson(s.valid_until)},
-                       {"tlp", s.tlp == Tlp::kUnknown ? nlohmann::json(nullptr) : nlohmann::json(tlpName(s.tlp))},
-                       {"reference", s.reference},
-                       {"tags", s.tags}});
+    sources.push_back(
+        {{"source", s.source},
+         {"confidence", s.confidence},
+         {"first_seen", timeJson(s.first_seen)},
+         {"last_seen", timeJson(s.last_seen)},
+         {"valid_until", timeJson(s.valid_until)},
+         {"tlp", s.tlp == Tlp::kUnknown ? nlohmann::json(nullptr) : nlohmann::json(tlpName(s.tlp))},
+         {"reference", s.reference},
+         {"tags", s.tags}});
   }
   return {{"type", indicatorTypeName(m.type)},
           {"value", m.value},
@@ -84,7 +85,8 @@ Result<nlohmann::json> loadFeedFile(LoadRequest req) {
   if (!data) return data.status();
   ParseResult parsed = parseFeed(req.format, *data, req.options);
   if (!parsed.report.status.isOk()) {
-    return parsed.report.status.withContext("intel load '" + req.file.string() + "' (nothing changed)");
+    return parsed.report.status.withContext("intel load '" + req.file.string() +
+                                            "' (nothing changed)");
   }
   auto db = IntelDb::open(req.db_path);
   if (!db) return db.status();
@@ -106,7 +108,8 @@ Result<nlohmann::json> loadFeedFile(LoadRequest req) {
                         {"snapshot", toJson(snapshot->stats())}};
 }
 
-Result<std::shared_ptr<const Snapshot>> snapshotFromDb(const std::string& db_path, BuildOptions build) {
+Result<std::shared_ptr<const Snapshot>> snapshotFromDb(const std::string& db_path,
+                                                       BuildOptions build) {
   auto db = IntelDb::open(db_path);
   if (!db) return db.status();
   auto rows = db->load();

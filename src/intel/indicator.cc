@@ -55,13 +55,15 @@ bool looksLikeIp(std::string_view s) {
 
 Result<NormalisedValue> normaliseIp(std::string_view raw) {
   auto cidr = Cidr::parse(raw);
-  if (!cidr) return Status::invalidArgument("'" + std::string(raw) + "' is not an IP address or CIDR");
+  if (!cidr)
+    return Status::invalidArgument("'" + std::string(raw) + "' is not an IP address or CIDR");
   const bool v6 = cidr->base.v6;
   // IPv4-mapped IPv6 CIDRs (::ffff:a.b.c.d/n) were folded to v4 by IpAddress::parse with the
   // v6 prefix length; bring the prefix back into the v4 range.
   if (!v6 && raw.find(':') != std::string_view::npos && cidr->prefix > 32) {
     if (cidr->prefix < 96) {
-      return Status::invalidArgument("'" + std::string(raw) + "' mixes IPv4-mapped and short prefix");
+      return Status::invalidArgument("'" + std::string(raw) +
+                                     "' mixes IPv4-mapped and short prefix");
     }
     auto again = Cidr::parse(cidr->base.toString() + "/" + std::to_string(cidr->prefix - 96));
     if (!again) return again.status();
@@ -76,8 +78,8 @@ Result<NormalisedValue> normaliseIp(std::string_view raw) {
 
 bool validDomainChars(std::string_view s) {
   for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                    c == '.';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -185,7 +187,8 @@ std::optional<std::string> normaliseUrl(std::string_view raw) {
   }
   const size_t auth_end = s.find_first_of("/?#");
   std::string_view authority = s.substr(0, auth_end);
-  std::string_view rest = auth_end == std::string_view::npos ? std::string_view{} : s.substr(auth_end);
+  std::string_view rest =
+      auth_end == std::string_view::npos ? std::string_view{} : s.substr(auth_end);
   std::string userinfo;
   if (const size_t at = authority.rfind('@'); at != std::string_view::npos) {
     userinfo = std::string(authority.substr(0, at + 1));
@@ -219,7 +222,8 @@ std::optional<std::string> normaliseUrl(std::string_view raw) {
     if (ec != std::errc() || ptr != port.data() + port.size() || p > 65535) return std::nullopt;
     if (p != defaultPort(scheme)) host += ":" + std::to_string(p);
   }
-  if (const size_t hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
+  if (const size_t hash = rest.find('#'); hash != std::string_view::npos)
+    rest = rest.substr(0, hash);
   std::string out;
   out.reserve(scheme.size() + 3 + userinfo.size() + host.size() + rest.size() + 1);
   out += scheme;
@@ -238,7 +242,8 @@ std::optional<std::string> normaliseEmail(std::string_view raw) {
   if (at == std::string_view::npos || at == 0) return std::nullopt;
   const std::string_view local = s.substr(0, at);
   for (char c : local) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == '@' || c == '<' || c == '>') return std::nullopt;
+    if (static_cast<unsigned char>(c) <= ' ' || c == '@' || c == '<' || c == '>')
+      return std::nullopt;
   }
   auto domain = normaliseDomain(s.substr(at + 1));
   if (!domain) return std::nullopt;

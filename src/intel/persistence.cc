@@ -17,13 +17,14 @@ Status exec(sqlite3* db, const char* sql) {
   if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    return Status::ioError(std::string("intel db: ") + msg + " (in: " + std::string(sql).substr(0, 60) + ")");
+    return Status::ioError(std::string("intel db: ") + msg +
+                           " (in: " + std::string(sql).substr(0, 60) + ")");
   }
   return Status::ok();
 }
 
 class Stmt {
-public:
+ public:
   Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
   ~Stmt() { sqlite3_finalize(s_); }
   Stmt(const Stmt&) = delete;
@@ -31,7 +32,7 @@ public:
   bool ok() const { return rc_ == SQLITE_OK; }
   sqlite3_stmt* get() const { return s_; }
 
-private:
+ private:
   sqlite3_stmt* s_ = nullptr;
   int rc_ = SQLITE_ERROR;
 };
@@ -51,12 +52,14 @@ Timestamp columnTime(sqlite3_stmt* s, int i) {
 
 std::string columnText(sqlite3_stmt* s, int i) {
   const auto* t = sqlite3_column_text(s, i);
-  return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(s, i)))
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<size_t>(sqlite3_column_bytes(s, i)))
            : std::string();
 }
 
 // Writes rows produced by `each` (which calls the given sink per indicator) in one transaction.
-template <typename Each> Status replaceAll(sqlite3* db, Each&& each) {
+template <typename Each>
+Status replaceAll(sqlite3* db, Each&& each) {
   RIPOSTE_RETURN_IF_ERROR(ensureIntelSchema(db));
   RIPOSTE_RETURN_IF_ERROR(exec(db, "BEGIN IMMEDIATE"));
   auto fail = [db](Status st) {
@@ -87,7 +90,8 @@ template <typename Each> Status replaceAll(sqlite3* db, Each&& each) {
     bindTime(s, 7, i.valid_until);
     const std::string_view tlp = tlpName(i.tlp);
     sqlite3_bind_text(s, 8, tlp.data(), static_cast<int>(tlp.size()), SQLITE_STATIC);
-    sqlite3_bind_text(s, 9, i.reference.data(), static_cast<int>(i.reference.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 9, i.reference.data(), static_cast<int>(i.reference.size()),
+                      SQLITE_TRANSIENT);
     if (i.tags.empty()) {
       sqlite3_bind_null(s, 10);
     } else {
@@ -143,7 +147,9 @@ Result<std::vector<Indicator>> loadIndicators(sqlite3* db) {
     Indicator i;
     const std::string type = columnText(s, 0);
     auto t = indicatorTypeFromName(type);
-    if (!t) return Status::parseError("intel db: row " + std::to_string(row) + ": unknown type '" + type + "'");
+    if (!t)
+      return Status::parseError("intel db: row " + std::to_string(row) + ": unknown type '" + type +
+                                "'");
     i.type = *t;
     i.value = columnText(s, 1);
     i.source = columnText(s, 2);
@@ -158,7 +164,8 @@ Result<std::vector<Indicator>> loadIndicators(sqlite3* db) {
     if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
       auto tags = nlohmann::json::parse(columnText(s, 9), nullptr, false);
       if (tags.is_discarded() || !tags.is_array()) {
-        return Status::parseError("intel db: row " + std::to_string(row) + " (" + i.value + "): bad tags");
+        return Status::parseError("intel db: row " + std::to_string(row) + " (" + i.value +
+                                  "): bad tags");
       }
       for (const auto& tag : tags) {
         if (tag.is_string()) i.tags.push_back(tag.get<std::string>());
@@ -172,8 +179,10 @@ Result<std::vector<Indicator>> loadIndicators(sqlite3* db) {
 
 Result<IntelDb> IntelDb::open(const std::string& path) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
-    Status st = Status::ioError("intel db: cannot open '" + path + "': " + (db ? sqlite3_errmsg(db) : "out of memory"));
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    Status st = Status::ioError("intel db: cannot open '" + path +
+                                "': " + (db ? sqlite3_errmsg(db) : "out of memory"));
     sqlite3_close(db);
     return st;
   }

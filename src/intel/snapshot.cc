@@ -105,7 +105,8 @@ size_t Snapshot::matchIpv4Batch(const uint32_t* addrs, size_t n, std::vector<Bat
   for (size_t base = 0; base < n; base += kBatchChunk) {
     const size_t end = std::min(n, base + kBatchChunk);
     uint64_t acc = 0;
-    for (size_t i = base; i < end; ++i) acc += d_->v4.peekFilter(mix64(addrs[i])) + d_->cidr4.peekBucket(addrs[i]);
+    for (size_t i = base; i < end; ++i)
+      acc += d_->v4.peekFilter(mix64(addrs[i])) + d_->cidr4.peekBucket(addrs[i]);
     keep(acc);
     for (size_t i = base; i < end; ++i) {
       hits.clear();
@@ -366,7 +367,8 @@ std::string entryValue(const SnapshotData& d, const Entry& en) {
     case IndicatorType::kMd5:
     case IndicatorType::kSha1:
     case IndicatorType::kSha256: {
-      return toHex(d.hash_keys[static_cast<size_t>(hashKind(en.type))].key(en.key), hashLength(en.type));
+      return toHex(d.hash_keys[static_cast<size_t>(hashKind(en.type))].key(en.key),
+                   hashLength(en.type));
     }
   }
   return {};
@@ -410,7 +412,8 @@ SnapshotStats Snapshot::stats() const {
   for (const Entry& en : d_->entries) ++per_type[static_cast<size_t>(en.type)];
   for (const Occurrence& o : d_->occs) ++per_source[o.source];
   for (size_t i = 0; i < kIndicatorTypeCount; ++i) {
-    if (per_type[i] != 0) s.per_type[std::string(indicatorTypeName(static_cast<IndicatorType>(i)))] = per_type[i];
+    if (per_type[i] != 0)
+      s.per_type[std::string(indicatorTypeName(static_cast<IndicatorType>(i)))] = per_type[i];
   }
   for (size_t i = 0; i < per_source.size(); ++i) {
     if (per_source[i] != 0) s.per_source[d_->sources[i]] = per_source[i];

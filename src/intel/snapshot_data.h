@@ -66,7 +66,8 @@ inline uint64_t hashBytes(const char* p, size_t n) {
 // Hashes a domain label by label from the right: calls f(suffix, hash) for every suffix of at
 // least two labels (the parents, then the name itself), all in one pass. A listed domain is
 // stored under the hash this gives for the whole name.
-template <typename F> inline void forEachDomainSuffix(std::string_view s, F&& f) {
+template <typename F>
+inline void forEachDomainSuffix(std::string_view s, F&& f) {
   uint64_t h = kFnvSeed;
   size_t end = s.size();
   int labels = 0;
@@ -80,7 +81,9 @@ template <typename F> inline void forEachDomainSuffix(std::string_view s, F&& f)
   }
 }
 
-inline uint64_t hashString(std::string_view s) { return mix64(hashBytes(s.data(), s.size()) ^ kFnvSeed); }
+inline uint64_t hashString(std::string_view s) {
+  return mix64(hashBytes(s.data(), s.size()) ^ kFnvSeed);
+}
 
 inline uint64_t hashDomain(std::string_view s) {
   uint64_t out = 0;
@@ -99,8 +102,9 @@ inline uint64_t hashV6(const uint8_t* b) { return hashDigest(b) ^ mix64(hashDige
 // Zero-initialised array for the big look-up tables. Arrays of 2 MiB or more are mapped
 // directly and advised to use transparent huge pages: the tables are probed at random, and
 // 4 KiB pages would cost a TLB miss on almost every probe.
-template <typename T> class BigArray {
-public:
+template <typename T>
+class BigArray {
+ public:
   BigArray() = default;
   BigArray(const BigArray&) = delete;
   BigArray& operator=(const BigArray&) = delete;
@@ -116,13 +120,15 @@ public:
     const size_t bytes = n * sizeof(T);
     if (bytes >= kHuge) {
       map_bytes_ = ((bytes + kHuge - 1) / kHuge) * kHuge + kHuge;
-      void* p = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      void* p =
+          mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (p != MAP_FAILED) {
         base_ = p;
         const auto addr = reinterpret_cast<uintptr_t>(p);
         const uintptr_t aligned = (addr + kHuge - 1) & ~uintptr_t{kHuge - 1};
         data_ = reinterpret_cast<T*>(aligned);
-        madvise(reinterpret_cast<void*>(aligned), ((bytes + kHuge - 1) / kHuge) * kHuge, MADV_HUGEPAGE);
+        madvise(reinterpret_cast<void*>(aligned), ((bytes + kHuge - 1) / kHuge) * kHuge,
+                MADV_HUGEPAGE);
         size_ = n;
         return;
       }
@@ -138,7 +144,7 @@ public:
   bool empty() const { return size_ == 0; }
   size_t bytes() const { return map_bytes_ != 0 ? map_bytes_ : size_ * sizeof(T); }
 
-private:
+ private:
   static constexpr size_t kHuge = size_t{2} << 20;
   void release() {
     if (base_ != nullptr) {
@@ -167,7 +173,7 @@ private:
 // positives, and one cache-resident access instead of a DRAM probe for most values that are not
 // listed (the common case for events).
 class BlockedBloom {
-public:
+ public:
   void init(size_t n) {
     size_t words = 1;
     while (words * 8 < n) words <<= 1;
@@ -182,7 +188,7 @@ public:
   uint64_t peek(uint64_t h) const { return words_[index(h)]; }
   size_t bytes() const { return words_.bytes(); }
 
-private:
+ private:
   size_t index(uint64_t h) const { return (h >> 20) & mask_; }
   static uint64_t bits(uint64_t h) {
     return (uint64_t{1} << ((h >> 40) & 63)) | (uint64_t{1} << ((h >> 46) & 63)) |
@@ -195,7 +201,7 @@ private:
 // Open addressing with linear probing over 64-bit slots (0 = empty), load ≤ 1/2. What a slot
 // holds is up to the caller; see v4Slot() and keyedSlot().
 class SlotTable {
-public:
+ public:
   void init(size_t n) {
     size_t cap = 16;
     while (cap < n * 2) cap <<= 1;
@@ -210,7 +216,8 @@ public:
     slots_[pos] = slot;
   }
   // Calls f(slot) for every occupied slot on the probe path until f returns true.
-  template <typename F> void probe(uint64_t hash, F&& f) const {
+  template <typename F>
+  void probe(uint64_t hash, F&& f) const {
     if (slots_.empty() || !bloom_.mayContain(hash)) return;
     size_t pos = hash & mask_;
     for (;;) {
@@ -227,7 +234,7 @@ public:
   }
   size_t bytes() const { return slots_.bytes() + bloom_.bytes(); }
 
-private:
+ private:
   BigArray<uint64_t> slots_;
   BlockedBloom bloom_;
   size_t mask_ = 0;
@@ -252,7 +259,7 @@ inline uint32_t keyedSlotRef(uint64_t s) { return static_cast<uint32_t>(s) - 1; 
 
 // Fixed-size keys (IPv6 addresses, digests) with their entry number: [key][entry u32].
 class FixedKeys {
-public:
+ public:
   explicit FixedKeys(size_t key_len = 0) : len_(key_len) {}
   void reserve(size_t n) { recs_.reserve(n * (len_ + 4)); }
   uint32_t add(const uint8_t* key, uint32_t entry) {
@@ -272,7 +279,7 @@ public:
   size_t keyLength() const { return len_; }
   size_t bytes() const { return recs_.capacity(); }
 
-private:
+ private:
   size_t len_;
   std::vector<uint8_t> recs_;
 };
@@ -280,7 +287,7 @@ private:
 // Strings with their entry number, back to back: [entry u32][length u16][bytes]; addressed by
 // byte offset.
 class StringKeys {
-public:
+ public:
   static constexpr size_t kMaxLength = 65535;
   void reserve(size_t bytes) { blob_.reserve(bytes); }
   uint32_t add(std::string_view s, uint32_t entry) {
@@ -305,13 +312,13 @@ public:
   void shrink() { blob_.shrink_to_fit(); }
   size_t bytes() const { return blob_.capacity(); }
 
-private:
+ private:
   std::string blob_;
 };
 
 // Concatenated strings addressed by index (interned references and tag sets).
 class StringPool {
-public:
+ public:
   uint32_t add(std::string_view s) {
     blob_.append(s);
     offsets_.push_back(static_cast<uint32_t>(blob_.size()));
@@ -327,7 +334,7 @@ public:
   }
   size_t bytes() const { return blob_.capacity() + offsets_.capacity() * sizeof(uint32_t); }
 
-private:
+ private:
   std::string blob_;
   std::vector<uint32_t> offsets_{0};
 };
@@ -378,8 +385,9 @@ inline uint32_t top16(U128 x) { return static_cast<uint32_t>(x.hi >> 48); }
 // All CIDRs of one family as sorted range boundaries: boundary i covers [starts[i], starts[i+1])
 // and names the innermost CIDR there (or −1); each CIDR names its enclosing parent, so one
 // search yields every matching CIDR. A 2^16-entry first-level index narrows the search.
-template <typename K> class CidrIndex {
-public:
+template <typename K>
+class CidrIndex {
+ public:
   struct Node {
     K base{};
     K last{};
@@ -409,10 +417,12 @@ public:
       const int32_t t = stack.back();
       stack.pop_back();
       K nx{};
-      if (nextKey(nodes_[static_cast<size_t>(t)].last, &nx)) emit(nx, stack.empty() ? -1 : stack.back());
+      if (nextKey(nodes_[static_cast<size_t>(t)].last, &nx))
+        emit(nx, stack.empty() ? -1 : stack.back());
     };
     for (size_t i = 0; i < nodes_.size(); ++i) {
-      while (!stack.empty() && nodes_[static_cast<size_t>(stack.back())].last < nodes_[i].base) pop();
+      while (!stack.empty() && nodes_[static_cast<size_t>(stack.back())].last < nodes_[i].base)
+        pop();
       nodes_[i].parent = stack.empty() ? -1 : stack.back();
       emit(nodes_[i].base, static_cast<int32_t>(i));
       stack.push_back(static_cast<int32_t>(i));
@@ -462,7 +472,7 @@ public:
            bucket_.capacity() * sizeof(uint32_t);
   }
 
-private:
+ private:
   struct Boundary {
     K start;
     int32_t inner;  // innermost CIDR from `start` on, or -1
@@ -474,7 +484,7 @@ private:
 
 // One indicator: 16 bytes.
 struct Entry {
-  uint32_t key = 0;  // IPv4 address, CIDR node, FixedKeys index or StringKeys offset
+  uint32_t key = 0;        // IPv4 address, CIDR node, FixedKeys index or StringKeys offset
   uint32_t occ_begin = 0;  // first source report in SnapshotData::occs
   uint16_t occ_count = 0;
   IndicatorType type = IndicatorType::kIpv4;

@@ -47,19 +47,19 @@ struct BuildOptions {
 };
 
 struct BuildReport {
-  size_t added = 0;                // reports given to add()
-  size_t indicators = 0;           // distinct indicators in the snapshot
-  size_t merged = 0;               // reports merged into an indicator already seen
+  size_t added = 0;       // reports given to add()
+  size_t indicators = 0;  // distinct indicators in the snapshot
+  size_t merged = 0;      // reports merged into an indicator already seen
   size_t dropped_expired = 0;
   size_t dropped_revoked = 0;
   size_t dropped_not_yet_valid = 0;
   size_t rejected_known_good = 0;
-  size_t invalid = 0;              // values that are not normalised values of their type
+  size_t invalid = 0;  // values that are not normalised values of their type
   std::map<std::string, size_t> rejected_by_reason;  // known-good reason → count
 };
 
 class SnapshotBuilder {
-public:
+ public:
   explicit SnapshotBuilder(BuildOptions options = {});
   ~SnapshotBuilder();
 
@@ -71,7 +71,7 @@ public:
   std::shared_ptr<const Snapshot> build();
   const BuildReport& report() const { return report_; }
 
-private:
+ private:
   struct Occ {
     uint32_t first_seen = 0;
     uint32_t last_seen = 0;
@@ -89,8 +89,8 @@ private:
     std::vector<Occ> occs;
   };
 
-  uint32_t intern(std::vector<std::string>& pool,
-                  std::unordered_map<std::string, uint32_t>& index, std::string_view s);
+  uint32_t intern(std::vector<std::string>& pool, std::unordered_map<std::string, uint32_t>& index,
+                  std::string_view s);
   uint32_t internTags(const std::vector<std::string>& tags);
   Group* findOrCreate(IndicatorType type, std::string_view value, bool* created);
 

@@ -25,9 +25,9 @@ nlohmann::json toJson(const SnapshotStats& stats);
 struct LoadRequest {
   std::filesystem::path file;
   FeedFormat format = FeedFormat::kList;
-  FeedOptions options;     // options.source defaults to the file name without extension
+  FeedOptions options;  // options.source defaults to the file name without extension
   std::string db_path;
-  BuildOptions build;      // build.now unset = now
+  BuildOptions build;  // build.now unset = now
 };
 
 // Parses the file and replaces that source's indicators in the database with them (the other

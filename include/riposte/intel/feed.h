@@ -38,42 +38,42 @@ std::string_view feedFormatName(FeedFormat f);  // "list", "csv", "otx", "misp",
 std::optional<FeedFormat> feedFormatFromName(std::string_view name);
 
 struct FeedOptions {
-  std::string source;                   // stamped on every indicator (required)
-  std::optional<uint8_t> confidence;    // for items that carry none
-  std::vector<std::string> tags;        // added to every indicator
-  Tlp tlp = Tlp::kUnknown;              // for items that carry none
-  std::optional<IndicatorType> type;    // list/csv: every value is of this type (else guessed)
+  std::string source;                 // stamped on every indicator (required)
+  std::optional<uint8_t> confidence;  // for items that carry none
+  std::vector<std::string> tags;      // added to every indicator
+  Tlp tlp = Tlp::kUnknown;            // for items that carry none
+  std::optional<IndicatorType> type;  // list/csv: every value is of this type (else guessed)
   // list
-  bool every_token = false;             // take every white-space separated token of a line
+  bool every_token = false;  // take every white-space separated token of a line
   // csv
-  std::string column;                   // value column by header name …
-  int column_index = -1;                // … or by 0-based index
+  std::string column;     // value column by header name …
+  int column_index = -1;  // … or by 0-based index
   char delimiter = ',';
   std::vector<std::string> tag_columns;  // cells become tags (split on ',')
   std::string first_seen_column;
   std::string last_seen_column;
   std::string reference_column;
   // misp
-  bool require_to_ids = true;           // skip attributes not flagged for detection
+  bool require_to_ids = true;  // skip attributes not flagged for detection
   // all
   size_t max_error_samples = 50;
 };
 
 struct ParseError {
-  std::string where;   // "line 12", "objects[3] (indicator--…)"
+  std::string where;  // "line 12", "objects[3] (indicator--…)"
   std::string reason;
 };
 
 struct ParseReport {
-  size_t items = 0;       // lines, rows, objects or attributes examined
-  size_t indicators = 0;  // indicators produced
-  size_t skipped = 0;     // valid items without a usable indicator
-  size_t errors = 0;      // malformed items
-  size_t unsupported_patterns = 0;  // STIX patterns that yield no indicator
-  size_t broadened_patterns = 0;    // STIX patterns matched more widely than written
+  size_t items = 0;                       // lines, rows, objects or attributes examined
+  size_t indicators = 0;                  // indicators produced
+  size_t skipped = 0;                     // valid items without a usable indicator
+  size_t errors = 0;                      // malformed items
+  size_t unsupported_patterns = 0;        // STIX patterns that yield no indicator
+  size_t broadened_patterns = 0;          // STIX patterns matched more widely than written
   std::map<std::string, size_t> reasons;  // reason → count, for skips and errors
   std::vector<ParseError> samples;        // the first errors, with their location
-  Status status;          // document-level failure (not JSON, missing column…)
+  Status status;                          // document-level failure (not JSON, missing column…)
 
   // Counts an error of category `kind` ("invalid value", "bad JSON"…) and keeps a sample
   // "<kind>: <detail>" with its location while fewer than `max_samples` are kept.

@@ -51,16 +51,16 @@ Tlp tlpFromName(std::string_view name);
 
 struct Indicator {
   IndicatorType type = IndicatorType::kIpv4;
-  std::string value;                 // normalised (see above)
-  std::string source;                // feed name, e.g. "otx", "spamhaus-drop"
-  std::optional<uint8_t> confidence; // 0-100; unset when the feed gives none
-  Timestamp first_seen;              // unset (0) when unknown
+  std::string value;                  // normalised (see above)
+  std::string source;                 // feed name, e.g. "otx", "spamhaus-drop"
+  std::optional<uint8_t> confidence;  // 0-100; unset when the feed gives none
+  Timestamp first_seen;               // unset (0) when unknown
   Timestamp last_seen;
-  Timestamp valid_from;              // STIX valid_from; unset when the feed gives none
-  Timestamp valid_until;             // unset = no expiry
+  Timestamp valid_from;   // STIX valid_from; unset when the feed gives none
+  Timestamp valid_until;  // unset = no expiry
   std::vector<std::string> tags;
   Tlp tlp = Tlp::kUnknown;
-  std::string reference;             // pulse id, MISP event uuid, STIX id, list entry id
+  std::string reference;  // pulse id, MISP event uuid, STIX id, list entry id
   bool revoked = false;
 };
 

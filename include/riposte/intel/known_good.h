@@ -31,7 +31,7 @@ struct KnownGoodOptions {
 };
 
 class KnownGood {
-public:
+ public:
   KnownGood();  // built-in ranges only
   // Errors name the configured CIDR or domain that does not parse.
   static Result<KnownGood> create(const KnownGoodOptions& options);
@@ -43,7 +43,7 @@ public:
   std::optional<std::string_view> checkCidr(const Cidr& cidr) const;
   std::optional<std::string_view> checkDomain(std::string_view domain) const;
 
-private:
+ private:
   struct Range {
     Cidr cidr;
     std::string_view reason;

@@ -28,7 +28,7 @@ Result<std::vector<Indicator>> loadIndicators(sqlite3* db);
 
 // An intel database in a file of its own (WAL mode).
 class IntelDb {
-public:
+ public:
   static Result<IntelDb> open(const std::string& path);
   IntelDb(IntelDb&& other) noexcept;
   IntelDb& operator=(IntelDb&& other) noexcept;
@@ -38,7 +38,7 @@ public:
   Result<std::vector<Indicator>> load() { return loadIndicators(db_); }
   sqlite3* handle() const { return db_; }
 
-private:
+ private:
   explicit IntelDb(sqlite3* db) : db_(db) {}
   sqlite3* db_ = nullptr;
 };

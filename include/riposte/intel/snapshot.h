@@ -74,7 +74,7 @@ struct SnapshotStats {
 };
 
 class Snapshot {
-public:
+ public:
   explicit Snapshot(std::unique_ptr<SnapshotData> data);
   ~Snapshot();
   Snapshot(const Snapshot&) = delete;
@@ -102,7 +102,8 @@ public:
     Hit hit;
   };
   size_t matchIpv4Batch(const uint32_t* addrs, size_t n, std::vector<BatchHit>& out) const;
-  size_t matchDomainBatch(const std::string_view* domains, size_t n, std::vector<BatchHit>& out) const;
+  size_t matchDomainBatch(const std::string_view* domains, size_t n,
+                          std::vector<BatchHit>& out) const;
   size_t matchHashBatch(IndicatorType type, const uint8_t* const* digests, size_t n,
                         std::vector<BatchHit>& out) const;
   // Dispatch on a normalised value (CIDR values match the exact CIDR and enclosing CIDRs).
@@ -122,7 +123,7 @@ public:
   // Calls `fn` once per (indicator, source), e.g. to persist the snapshot.
   void forEachIndicator(const std::function<void(const Indicator&)>& fn) const;
 
-private:
+ private:
   size_t matchCidrs(const IpAddress& ip, std::vector<Hit>& out) const;
 
   std::unique_ptr<SnapshotData> d_;

@@ -20,10 +20,12 @@
 namespace riposte::intel {
 
 class Store {
-public:
+ public:
   Store();
 
-  std::shared_ptr<const Snapshot> snapshot() const { return current_.load(std::memory_order_acquire); }
+  std::shared_ptr<const Snapshot> snapshot() const {
+    return current_.load(std::memory_order_acquire);
+  }
   // Incremented on every publish.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
@@ -33,7 +35,7 @@ public:
   // returns the error (with "intel reload" context).
   Status reload(const std::function<Result<std::shared_ptr<const Snapshot>>()>& build);
 
-private:
+ private:
   std::atomic<std::shared_ptr<const Snapshot>> current_;
   std::atomic<uint64_t> generation_{0};
 };

@@ -42,7 +42,8 @@ bool readRecord(std::string_view data, size_t& pos, char delim, std::vector<std:
       }
       continue;
     }
-    if (c == '"' && !was_quoted && std::all_of(cell.begin(), cell.end(), [](char x) { return x == ' '; })) {
+    if (c == '"' && !was_quoted &&
+        std::all_of(cell.begin(), cell.end(), [](char x) { return x == ' '; })) {
       cell.clear();
       quoted = true;
       was_quoted = true;
@@ -77,7 +78,8 @@ int findColumn(const std::vector<std::string>& header, const std::string& name) 
 ParseResult parseCsv(std::string_view data, const FeedOptions& o) {
   ParseResult r;
   if (o.column.empty() && o.column_index < 0) {
-    r.report.status = Status::invalidArgument("csv feed '" + o.source + "': no value column configured");
+    r.report.status =
+        Status::invalidArgument("csv feed '" + o.source + "': no value column configured");
     return r;
   }
   std::vector<std::string> header;
@@ -142,8 +144,9 @@ ParseResult parseCsv(std::string_view data, const FeedOptions& o) {
       if (!last_comment_cells.empty()) {
         useHeader(std::move(last_comment_cells));
       } else {
-        r.report.status = Status::invalidArgument("csv feed '" + o.source + "': column '" + o.column +
-                                                  "' not found in a header before " + where);
+        r.report.status =
+            Status::invalidArgument("csv feed '" + o.source + "': column '" + o.column +
+                                    "' not found in a header before " + where);
         return r;
       }
     }

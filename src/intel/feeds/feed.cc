@@ -19,7 +19,8 @@ std::optional<FeedFormat> feedFormatFromName(std::string_view name) {
     if (feedFormatName(f) == name) return f;
   }
   if (name == "taxii" || name == "stix2") return FeedFormat::kStix;
-  if (name == "text" || name == "txt" || name == "netset" || name == "ipset") return FeedFormat::kList;
+  if (name == "text" || name == "txt" || name == "netset" || name == "ipset")
+    return FeedFormat::kList;
   return std::nullopt;
 }
 

@@ -84,8 +84,10 @@ size_t skipValue(std::string_view doc, size_t i) {
     }
     switch (c) {
       case '"': in_string = true; break;
-      case '{': case '[': ++depth; break;
-      case '}': case ']':
+      case '{':
+      case '[': ++depth; break;
+      case '}':
+      case ']':
         if (depth == 0) return i;  // end of the enclosing container: a scalar ended here
         if (--depth == 0) return i + 1;
         break;
@@ -99,7 +101,8 @@ size_t skipValue(std::string_view doc, size_t i) {
 }
 
 size_t skipSpace(std::string_view doc, size_t i) {
-  while (i < doc.size() && (doc[i] == ' ' || doc[i] == '\n' || doc[i] == '\r' || doc[i] == '\t')) ++i;
+  while (i < doc.size() && (doc[i] == ' ' || doc[i] == '\n' || doc[i] == '\r' || doc[i] == '\t'))
+    ++i;
   return i;
 }
 
@@ -159,8 +162,8 @@ void parseJsonDocument(std::string_view data, std::string_view format,
     if (spans.empty()) continue;
     simdjson::dom::parser item_parser;
     for (size_t i = 0; i < spans.size(); ++i) {
-      const std::string where =
-          std::string(key) + "[" + std::to_string(i) + "] at byte " + std::to_string(spans[i].offset);
+      const std::string where = std::string(key) + "[" + std::to_string(i) + "] at byte " +
+                                std::to_string(spans[i].offset);
       element item;
       const auto e = item_parser.parse(spans[i].text.data(), spans[i].text.size()).get(item);
       if (e != simdjson::SUCCESS) {
@@ -173,9 +176,9 @@ void parseJsonDocument(std::string_view data, std::string_view format,
     if (!complete) {
       const size_t at = spans.back().offset + spans.back().text.size();
       ++report.items;
-      report.error(std::string(key) + "[" + std::to_string(spans.size()) + "] at byte " +
-                       std::to_string(at),
-                   "truncated", "the document ends inside this element", max_samples);
+      report.error(
+          std::string(key) + "[" + std::to_string(spans.size()) + "] at byte " + std::to_string(at),
+          "truncated", "the document ends inside this element", max_samples);
     }
     return;
   }

@@ -41,7 +41,8 @@ std::vector<std::pair<IndicatorType, std::string_view>> mispValues(std::string_v
   if (type == "ip-src|port" || type == "ip-dst|port") return {{IndicatorType::kIpv4, part(0)}};
   if (type == "domain" || type == "hostname") return {{IndicatorType::kDomain, value}};
   if (type == "hostname|port") return {{IndicatorType::kDomain, part(0)}};
-  if (type == "domain|ip") return {{IndicatorType::kDomain, part(0)}, {IndicatorType::kIpv4, part(1)}};
+  if (type == "domain|ip")
+    return {{IndicatorType::kDomain, part(0)}, {IndicatorType::kIpv4, part(1)}};
   if (type == "url") return {{IndicatorType::kUrl, value}};
   if (type == "md5") return {{IndicatorType::kMd5, value}};
   if (type == "sha1") return {{IndicatorType::kSha1, value}};
@@ -49,12 +50,13 @@ std::vector<std::pair<IndicatorType, std::string_view>> mispValues(std::string_v
   if (type == "filename|md5") return {{IndicatorType::kMd5, part(1)}};
   if (type == "filename|sha1") return {{IndicatorType::kSha1, part(1)}};
   if (type == "filename|sha256") return {{IndicatorType::kSha256, part(1)}};
-  if (type == "email" || type == "email-src" || type == "email-dst") return {{IndicatorType::kEmail, value}};
+  if (type == "email" || type == "email-src" || type == "email-dst")
+    return {{IndicatorType::kEmail, value}};
   return {};
 }
 
 class MispParser {
-public:
+ public:
   MispParser(const FeedOptions& o, ParseResult& r) : o_(o), r_(r) {}
 
   void document(element doc) {
@@ -68,7 +70,8 @@ public:
       } else if (auto attrs = feeds::field(*resp, "Attribute")) {
         attributes(*attrs, "response.Attribute[", nullptr);
       } else {
-        r_.report.status = Status::parseError("MISP 'response' holds neither events nor 'Attribute'");
+        r_.report.status =
+            Status::parseError("MISP 'response' holds neither events nor 'Attribute'");
       }
       return;
     }
@@ -93,7 +96,7 @@ public:
     }
   }
 
-private:
+ private:
   void events(element arr, const std::string& prefix) {
     simdjson::dom::array a;
     if (arr.get(a) != simdjson::SUCCESS) return;
@@ -131,8 +134,8 @@ private:
     simdjson::dom::array a;
     if (arr.get(a) != simdjson::SUCCESS) {
       ++r_.report.items;
-      r_.report.error(prefix.substr(0, prefix.size() - 1), "bad event", "'Attribute' is not an array",
-                      o_.max_error_samples);
+      r_.report.error(prefix.substr(0, prefix.size() - 1), "bad event",
+                      "'Attribute' is not an array", o_.max_error_samples);
       return;
     }
     size_t i = 0;
@@ -146,7 +149,8 @@ private:
     const auto uuid = feeds::str(a, "uuid");
     const std::string loc = uuid ? where + " (uuid " + std::string(*uuid) + ")" : where;
     if (!a.is_object() || !type || !value) {
-      r_.report.error(loc, "missing field", "an attribute needs 'type' and 'value'", o_.max_error_samples);
+      r_.report.error(loc, "missing field", "an attribute needs 'type' and 'value'",
+                      o_.max_error_samples);
       return;
     }
     const auto parts = mispValues(*type, *value);

@@ -29,7 +29,7 @@ std::optional<IndicatorType> otxType(std::string_view t) {
 }
 
 class OtxParser {
-public:
+ public:
   OtxParser(const FeedOptions& o, ParseResult& r) : o_(o), r_(r) {}
 
   void document(element doc) {
@@ -49,8 +49,8 @@ public:
     } else if (feeds::field(doc, "indicator")) {
       row(doc, "indicator", nullptr);
     } else {
-      r_.report.status = Status::parseError(
-          "OTX document has no 'results', 'indicators' or 'indicator' field");
+      r_.report.status =
+          Status::parseError("OTX document has no 'results', 'indicators' or 'indicator' field");
     }
   }
 
@@ -62,7 +62,7 @@ public:
     }
   }
 
-private:
+ private:
   void items(element arr, const std::string& prefix) {
     simdjson::dom::array a;
     if (arr.get(a) != simdjson::SUCCESS) return;
@@ -82,8 +82,8 @@ private:
     simdjson::dom::array a;
     if (!inds || inds->get(a) != simdjson::SUCCESS) {
       ++r_.report.items;
-      r_.report.error(where + " (pulse " + ctx.id + ")", "bad pulse", "'indicators' is not an array",
-                      o_.max_error_samples);
+      r_.report.error(where + " (pulse " + ctx.id + ")", "bad pulse",
+                      "'indicators' is not an array", o_.max_error_samples);
       return;
     }
     size_t j = 0;

@@ -23,7 +23,7 @@ Tlp predefinedTlp(std::string_view id) {
 }
 
 class StixParser {
-public:
+ public:
   StixParser(const FeedOptions& o, ParseResult& r) : o_(o), r_(r) {}
 
   void document(element doc) {
@@ -41,7 +41,8 @@ public:
     } else if (doc.is_object() && !feeds::field(doc, "type")) {
       return;  // an empty TAXII envelope is {}
     } else {
-      r_.report.status = Status::parseError("STIX document is not a bundle, an envelope or an indicator");
+      r_.report.status =
+          Status::parseError("STIX document is not a bundle, an envelope or an indicator");
       return;
     }
     // First pass: marking definitions, and the newest version of each object id.
@@ -165,7 +166,7 @@ public:
     }
   }
 
-private:
+ private:
   const FeedOptions& o_;
   ParseResult& r_;
   std::unordered_map<std::string, Tlp> markings_;

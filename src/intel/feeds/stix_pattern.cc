@@ -7,7 +7,19 @@
 namespace riposte::intel {
 namespace {
 
-enum class Tok { kEnd, kLBracket, kRBracket, kLParen, kRParen, kComma, kString, kTyped, kNumber, kOp, kWord };
+enum class Tok {
+  kEnd,
+  kLBracket,
+  kRBracket,
+  kLParen,
+  kRParen,
+  kComma,
+  kString,
+  kTyped,
+  kNumber,
+  kOp,
+  kWord
+};
 
 struct Token {
   Tok kind = Tok::kEnd;
@@ -21,7 +33,8 @@ Status syntax(size_t pos, const std::string& what) {
 
 bool wordStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool wordChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == ':' || c == '.';
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == ':' ||
+         c == '.';
 }
 
 // Reads a '…' literal starting at s[i] == '\''; returns the unescaped text.
@@ -69,11 +82,26 @@ Result<std::vector<Token>> tokenize(std::string_view s) {
     Token t;
     t.pos = i;
     switch (c) {
-      case '[': t.kind = Tok::kLBracket; ++i; break;
-      case ']': t.kind = Tok::kRBracket; ++i; break;
-      case '(': t.kind = Tok::kLParen; ++i; break;
-      case ')': t.kind = Tok::kRParen; ++i; break;
-      case ',': t.kind = Tok::kComma; ++i; break;
+      case '[':
+        t.kind = Tok::kLBracket;
+        ++i;
+        break;
+      case ']':
+        t.kind = Tok::kRBracket;
+        ++i;
+        break;
+      case '(':
+        t.kind = Tok::kLParen;
+        ++i;
+        break;
+      case ')':
+        t.kind = Tok::kRParen;
+        ++i;
+        break;
+      case ',':
+        t.kind = Tok::kComma;
+        ++i;
+        break;
       case '\'': {
         auto str = readString(s, i);
         if (!str) return str.status();
@@ -81,7 +109,10 @@ Result<std::vector<Token>> tokenize(std::string_view s) {
         t.text = std::move(*str);
         break;
       }
-      case '=': case '!': case '<': case '>': {
+      case '=':
+      case '!':
+      case '<':
+      case '>': {
         size_t j = i + 1;
         if (j < s.size() && (s[j] == '=' || (c == '<' && s[j] == '>'))) ++j;
         t.kind = Tok::kOp;
@@ -99,10 +130,11 @@ Result<std::vector<Token>> tokenize(std::string_view s) {
           t.text = std::move(*str);
           break;
         }
-        if (std::isdigit(static_cast<unsigned char>(c)) || (c == '-' && i + 1 < s.size() &&
-                                                            std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
+        if (std::isdigit(static_cast<unsigned char>(c)) ||
+            (c == '-' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
           size_t j = i + 1;
-          while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == '.')) ++j;
+          while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == '.'))
+            ++j;
           t.kind = Tok::kNumber;
           t.text = std::string(s.substr(i, j - i));
           i = j;
@@ -235,7 +267,7 @@ std::optional<std::string> literalRegex(std::string_view re) {
 }
 
 class Parser {
-public:
+ public:
   explicit Parser(std::vector<Token> toks) : t_(std::move(toks)) {}
 
   Result<Ex> pattern() {
@@ -245,7 +277,7 @@ public:
     return e;
   }
 
-private:
+ private:
   const Token& peek() const { return t_[i_]; }
   bool isWord(std::string_view w) const { return peek().kind == Tok::kWord && peek().text == w; }
   Token next() { return t_[i_ < t_.size() - 1 ? i_++ : i_]; }
@@ -373,7 +405,8 @@ private:
     }
     if (isWord("EXISTS")) {
       next();
-      if (peek().kind != Tok::kWord) return syntax(peek().pos, "expected an object path after EXISTS");
+      if (peek().kind != Tok::kWord)
+        return syntax(peek().pos, "expected an object path after EXISTS");
       next();
       return unsupported("EXISTS");
     }
@@ -494,7 +527,8 @@ Result<PatternValues> extractStixPattern(std::string_view pattern) {
   }
   out.broadened = e->broadened;
   out.partial = e->partial;
-  if (out.values.empty()) out.unsupported = e->unsupported.empty() ? "no indicator values" : e->unsupported;
+  if (out.values.empty())
+    out.unsupported = e->unsupported.empty() ? "no indicator values" : e->unsupported;
   return out;
 }
 

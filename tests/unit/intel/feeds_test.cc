@@ -3,8 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "riposte/intel/builder.h"
 #include "riposte/intel/feed.h"
@@ -225,7 +225,8 @@ TEST(IntelFeedOtx, SubscribedPulsesWithPagination) {
   EXPECT_EQ(r.report.items, 4u);
   ASSERT_EQ(r.indicators.size(), 4u);
   EXPECT_EQ(r.next_page,
-            "https://otx.alienvault.com/api/v1/pulses/subscribed?limit=1&modified_since=2022-01-01T23%3A01%3A01Z&page=2");
+            "https://otx.alienvault.com/api/v1/pulses/"
+            "subscribed?limit=1&modified_since=2022-01-01T23%3A01%3A01Z&page=2");
   const Indicator* md5 = find(r, "177add288b289d43236d2dba33e65956");
   ASSERT_NE(md5, nullptr);
   EXPECT_EQ(md5->type, IndicatorType::kMd5);
@@ -252,7 +253,8 @@ TEST(IntelFeedOtx, IndicatorsExport) {
   auto pages = mockBodies(mock, "/api/v1/indicators/export");
   ASSERT_EQ(pages.size(), 2u);
   // The rule order in the mock file: page 2 (empty) first, then the first page.
-  const std::string& first = pages[0].find("info.3000uc.com") != std::string::npos ? pages[0] : pages[1];
+  const std::string& first =
+      pages[0].find("info.3000uc.com") != std::string::npos ? pages[0] : pages[1];
   auto r = parseOtx(first, opts("otx"));
   ASSERT_EQ(r.indicators.size(), 2u);
   EXPECT_EQ(r.indicators[0].type, IndicatorType::kDomain);
@@ -263,7 +265,8 @@ TEST(IntelFeedOtx, IndicatorsExport) {
 }
 
 TEST(IntelFeedOtx, UnsupportedTypesInactiveAndBadRows) {
-  const std::string data = R"({"results":[{"id":"aaaaaaaaaaaaaaaaaaaaaaaa","tlp":"amber","tags":["t"],
+  const std::string data =
+      R"({"results":[{"id":"aaaaaaaaaaaaaaaaaaaaaaaa","tlp":"amber","tags":["t"],
     "modified":"2024-01-02T00:00:00","indicators":[
       {"id":1,"indicator":"CVE-2021-44228","type":"CVE"},
       {"id":2,"indicator":"45.12.0.9","type":"IPv4","is_active":0,"expiration":"2024-01-03T00:00:00"},
@@ -301,7 +304,8 @@ TEST(IntelFeedOtx, TruncatedPageKeepsCompleteIndicators) {
 }
 
 TEST(IntelFeedOtx, GarbageNeverCrashes) {
-  for (std::string_view bad : {"", "{", "[", "null", "42", "{\"results\": 7}", "\xff\xfe", "{\"results\":[1,\"x\",[]]}"}) {
+  for (std::string_view bad :
+       {"", "{", "[", "null", "42", "{\"results\": 7}", "\xff\xfe", "{\"results\":[1,\"x\",[]]}"}) {
     auto r = parseOtx(bad, opts("otx"));
     EXPECT_TRUE(r.indicators.empty()) << bad;
     EXPECT_TRUE(!r.report.status.isOk() || r.report.errors > 0 || r.report.items == 0) << bad;
@@ -320,7 +324,8 @@ TEST(IntelFeedMisp, EventsRestSearchPages) {
   EXPECT_EQ(p1.report.reasons.at("unsupported MISP type filename"), 1u);
   ASSERT_EQ(p1.indicators.size(), 1u);  // the sha256 of the file object
   EXPECT_EQ(p1.indicators[0].type, IndicatorType::kSha256);
-  EXPECT_EQ(p1.indicators[0].value, "f33c27745f2bd87344be790465ef984a972fd539dc83bd4f61d4242c607ef1ee");
+  EXPECT_EQ(p1.indicators[0].value,
+            "f33c27745f2bd87344be790465ef984a972fd539dc83bd4f61d4242c607ef1ee");
   EXPECT_EQ(p1.indicators[0].reference, "4edb20c7-8175-484d-bdcd-fce6872c1ef3");
   EXPECT_EQ(p1.indicators[0].last_seen, Timestamp::fromSeconds(1621589548));
 
@@ -366,16 +371,19 @@ TEST(IntelFeedMisp, PymispEventFileHashes) {
   ASSERT_EQ(r.indicators.size(), 3u);
   EXPECT_EQ(find(r, "0749bae92ca336a02c83d126e04ec628")->type, IndicatorType::kMd5);
   EXPECT_EQ(find(r, "77b0c41b7d340b8a3d903f21347bbf06aa766b5b")->type, IndicatorType::kSha1);
-  const Indicator* sha = find(r, "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68");
+  const Indicator* sha =
+      find(r, "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68");
   ASSERT_NE(sha, nullptr);
   EXPECT_EQ(sha->tlp, Tlp::kClear);
   EXPECT_EQ(sha->reference, "57c4445b-c548-4654-af0b-4be3950d210f");
-  EXPECT_NE(std::find(sha->tags.begin(), sha->tags.end(), "ms-caro-malware:malware-type=\"Ransom\""),
-            sha->tags.end());
+  EXPECT_NE(
+      std::find(sha->tags.begin(), sha->tags.end(), "ms-caro-malware:malware-type=\"Ransom\""),
+      sha->tags.end());
 }
 
 TEST(IntelFeedMisp, FeedEventAndDeletedAttributes) {
-  RIPOSTE_REQUIRE_CORPUS(ev, "misp/misp-3.x-test-feeds/misp/56bf399d-c46c-4fdb-a9cf-d9bb02de0b81.json");
+  RIPOSTE_REQUIRE_CORPUS(ev,
+                         "misp/misp-3.x-test-feeds/misp/56bf399d-c46c-4fdb-a9cf-d9bb02de0b81.json");
   auto r = parseMisp(readFile(ev), opts("circl-osint"));
   EXPECT_TRUE(r.report.status.isOk());
   EXPECT_EQ(r.report.items, 1u);
@@ -402,7 +410,9 @@ TEST(IntelFeedMisp, FeedEventAndDeletedAttributes) {
 TEST(IntelFeedMisp, TruncatedEventKeepsCompleteAttributes) {
   RIPOSTE_REQUIRE_CORPUS(ev, "misp/pymisp/57c4445b-c548-4654-af0b-4be3950d210f.json");
   const std::string text = readFile(ev);
-  const std::string cut = text.substr(0, text.find("\"value\": \"b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68"));
+  const std::string cut = text.substr(
+      0,
+      text.find("\"value\": \"b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68"));
   auto r = parseMisp(cut, opts("circl"));
   EXPECT_FALSE(r.report.status.isOk());
   EXPECT_EQ(r.indicators.size(), 2u);  // md5 and sha1 are before the cut
@@ -412,7 +422,8 @@ TEST(IntelFeedMisp, TruncatedEventKeepsCompleteAttributes) {
 // ---------------------------------------------------------------- STIX
 
 TEST(IntelFeedStix, Apt1Report) {
-  RIPOSTE_REQUIRE_CORPUS(apt1, "stix-taxii/cti-stix2-json-schemas/examples/threat-reports/apt1.json");
+  RIPOSTE_REQUIRE_CORPUS(apt1,
+                         "stix-taxii/cti-stix2-json-schemas/examples/threat-reports/apt1.json");
   auto r = parseStix(readFile(apt1), opts("mandiant"));
   EXPECT_TRUE(r.report.status.isOk());
   EXPECT_EQ(r.report.items, 76u);
@@ -443,7 +454,8 @@ TEST(IntelFeedStix, DocumentationExamples) {
   auto h = parseStix(readFile(hash), opts("stix"));
   ASSERT_EQ(h.indicators.size(), 1u);
   EXPECT_EQ(h.indicators[0].type, IndicatorType::kSha256);
-  EXPECT_EQ(h.indicators[0].value, "ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c");
+  EXPECT_EQ(h.indicators[0].value,
+            "ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c");
   auto m = parseStix(readFile(mark), opts("stix"));
   ASSERT_EQ(m.indicators.size(), 1u);
   EXPECT_EQ(m.indicators[0].tlp, Tlp::kAmber);
@@ -520,7 +532,8 @@ TEST(IntelFeedStix, ValidityRevocationConfidence) {
 }
 
 TEST(IntelFeedStix, TruncatedBundleKeepsCompleteObjects) {
-  RIPOSTE_REQUIRE_CORPUS(apt1, "stix-taxii/cti-stix2-json-schemas/examples/threat-reports/apt1.json");
+  RIPOSTE_REQUIRE_CORPUS(apt1,
+                         "stix-taxii/cti-stix2-json-schemas/examples/threat-reports/apt1.json");
   const std::string text = readFile(apt1);
   const std::string cut = text.substr(0, text.find("msnhome.org"));
   auto r = parseStix(cut, opts("mandiant"));
@@ -581,7 +594,8 @@ TEST(IntelFeed, TruncatedAndCorruptedCorporaNeverCrash) {
         // A line cut short is still a line ("1.4.0.0/1"): line formats cannot tell, so their
         // last value is exempt. JSON formats only ever keep complete elements.
         const bool lines = c.format == FeedFormat::kList || c.format == FeedFormat::kCsv;
-        const size_t checked = lines && !r.indicators.empty() ? r.indicators.size() - 1 : r.indicators.size();
+        const size_t checked =
+            lines && !r.indicators.empty() ? r.indicators.size() - 1 : r.indicators.size();
         for (size_t k = 0; k < checked; ++k) {
           const auto& i = r.indicators[k];
           ASSERT_TRUE(all.count(i.value)) << c.file << " cut at " << cut << ": " << i.value;

@@ -19,7 +19,8 @@ TEST(IntelIndicator, ClassifiesEveryType) {
   EXPECT_EQ(cls("198.51.100.77/24"), (NormalisedValue{IndicatorType::kCidr4, "198.51.100.0/24"}));
   EXPECT_EQ(cls("2001:db8:abcd::1/32"), (NormalisedValue{IndicatorType::kCidr6, "2001:db8::/32"}));
   EXPECT_EQ(cls("10.1.2.3/32"), (NormalisedValue{IndicatorType::kIpv4, "10.1.2.3"}));
-  EXPECT_EQ(cls("Evil.Example.COM."), (NormalisedValue{IndicatorType::kDomain, "evil.example.com"}));
+  EXPECT_EQ(cls("Evil.Example.COM."),
+            (NormalisedValue{IndicatorType::kDomain, "evil.example.com"}));
   EXPECT_EQ(cls("HTTP://Evil.Example.com:80/a/B?x=1#frag"),
             (NormalisedValue{IndicatorType::kUrl, "http://evil.example.com/a/B?x=1"}));
   EXPECT_EQ(cls("https://evil.example.com:8443"),
@@ -50,10 +51,11 @@ TEST(IntelIndicator, RejectsBadValues) {
   EXPECT_FALSE(classify("not a value").isOk());
   EXPECT_FALSE(normalise(IndicatorType::kMd5, "abc").isOk());
   EXPECT_FALSE(normalise(IndicatorType::kSha256, "zz").isOk());
-  EXPECT_FALSE(normalise(IndicatorType::kDomain, "com").isOk());          // bare TLD
-  EXPECT_FALSE(normalise(IndicatorType::kDomain, "1.2.3.999").isOk());    // broken IP
+  EXPECT_FALSE(normalise(IndicatorType::kDomain, "com").isOk());        // bare TLD
+  EXPECT_FALSE(normalise(IndicatorType::kDomain, "1.2.3.999").isOk());  // broken IP
   EXPECT_FALSE(normalise(IndicatorType::kDomain, "bad..example").isOk());
-  EXPECT_FALSE(normalise(IndicatorType::kDomain, "ex\xc3\xa4mple.com").isOk());  // IDN needs punycode
+  EXPECT_FALSE(
+      normalise(IndicatorType::kDomain, "ex\xc3\xa4mple.com").isOk());  // IDN needs punycode
   EXPECT_FALSE(normalise(IndicatorType::kIpv4, "999.1.1.1").isOk());
   EXPECT_FALSE(normalise(IndicatorType::kEmail, "no-at-sign").isOk());
   auto err = normalise(IndicatorType::kIpv4, "example.org");
@@ -114,7 +116,8 @@ TEST(IntelKnownGood, BuiltinsAndConfigured) {
   EXPECT_FALSE(custom->check(IndicatorType::kIpv4, "198.51.100.1"));
   EXPECT_EQ(custom->check(IndicatorType::kIpv4, "8.8.8.8"), "configured-cidr");
   EXPECT_EQ(custom->check(IndicatorType::kDomain, "mail.example.com"), "configured-domain");
-  EXPECT_EQ(custom->check(IndicatorType::kUrl, "https://www.example.com:8443/x"), "configured-domain");
+  EXPECT_EQ(custom->check(IndicatorType::kUrl, "https://www.example.com:8443/x"),
+            "configured-domain");
   EXPECT_FALSE(custom->check(IndicatorType::kDomain, "notexample.com"));
   o.cidrs = {"bogus"};
   auto bad = KnownGood::create(o);

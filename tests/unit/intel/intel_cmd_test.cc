@@ -41,12 +41,15 @@ TEST(IntelCli, LoadLookupStats) {
   riposte::testing::TempDir dir;
   const std::string db = (dir.path() / "intel.db").string();
   const std::string list = (dir.path() / "drop.txt").string();
-  std::ofstream(list) << "; Spamhaus DROP\n45.12.0.0/16 ; SBL1\n45.13.0.0/16 ; SBL2\n10.0.0.0/8 ; SBL3\n";
+  std::ofstream(list)
+      << "; Spamhaus DROP\n45.12.0.0/16 ; SBL1\n45.13.0.0/16 ; SBL2\n10.0.0.0/8 ; SBL3\n";
   const std::string stix = (dir.path() / "bundle.json").string();
-  std::ofstream(stix) << R"({"type":"bundle","id":"bundle--1","objects":[{"type":"indicator","id":"indicator--1",
+  std::ofstream(stix)
+      << R"({"type":"bundle","id":"bundle--1","objects":[{"type":"indicator","id":"indicator--1",
     "pattern":"[ipv4-addr:value = '45.12.3.4']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z","confidence":90}]})";
 
-  CliRun load = run({"intel", "load", list, "--format", "list", "--db", db, "--source", "spamhaus-drop"});
+  CliRun load =
+      run({"intel", "load", list, "--format", "list", "--db", db, "--source", "spamhaus-drop"});
   ASSERT_EQ(load.code, 0) << load.err;
   auto j = nlohmann::json::parse(load.out);
   EXPECT_EQ(j["parse"]["indicators"], 3);
@@ -89,7 +92,10 @@ TEST(IntelCli, LoadLookupStats) {
 
   // Reloading a source replaces its indicators; a broken file changes nothing.
   std::ofstream(list, std::ios::trunc) << "45.14.0.0/16\n";
-  ASSERT_EQ(run({"intel", "load", list, "--format", "list", "--db", db, "--source", "spamhaus-drop"}).code, 0);
+  ASSERT_EQ(
+      run({"intel", "load", list, "--format", "list", "--db", db, "--source", "spamhaus-drop"})
+          .code,
+      0);
   std::ofstream(stix, std::ios::trunc) << R"({"type":"bundle","objects":[{"type":"indic)";
   CliRun broken = run({"intel", "load", stix, "--format", "stix", "--db", db});
   EXPECT_EQ(broken.code, 2);

@@ -46,16 +46,21 @@ std::shared_ptr<const Snapshot> sample() {
 
 std::string describeAll(const Snapshot& s) {
   std::string out;
-  for (const char* v : {"45.12.0.1", "2a01:4f8::5", "a.evil.example.net", "http://evil.example.net/x",
-                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-                        "bad@evil.example.net"}) {
+  for (const char* v :
+       {"45.12.0.1", "2a01:4f8::5", "a.evil.example.net", "http://evil.example.net/x",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "bad@evil.example.net"}) {
     for (const auto& m : s.lookup(v)) {
-      out += std::string(indicatorTypeName(m.type)) + " " + m.value + " score=" + std::to_string(m.score) +
+      out += std::string(indicatorTypeName(m.type)) + " " + m.value +
+             " score=" + std::to_string(m.score) +
              " until=" + std::to_string(m.valid_until.seconds()) + "\n";
       for (const auto& r : m.sources) {
-        out += "  " + r.source + " c=" + std::to_string(r.confidence) + " fs=" + std::to_string(r.first_seen.seconds()) +
-               " ls=" + std::to_string(r.last_seen.seconds()) + " vu=" + std::to_string(r.valid_until.seconds()) +
-               " tlp=" + std::string(tlpName(r.tlp)) + " ref=" + r.reference + " tags=" + std::to_string(r.tags.size()) + "\n";
+        out += "  " + r.source + " c=" + std::to_string(r.confidence) +
+               " fs=" + std::to_string(r.first_seen.seconds()) +
+               " ls=" + std::to_string(r.last_seen.seconds()) +
+               " vu=" + std::to_string(r.valid_until.seconds()) +
+               " tlp=" + std::string(tlpName(r.tlp)) + " ref=" + r.reference +
+               " tags=" + std::to_string(r.tags.size()) + "\n";
       }
     }
   }
@@ -102,15 +107,16 @@ TEST(IntelPersistence, SharedConnectionAndBadRows) {
   auto rows = loadIndicators(db);
   ASSERT_TRUE(rows);
   EXPECT_EQ(rows->size(), 7u);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE intel_indicators SET tags='{not json' WHERE source='feodo'", nullptr,
-                         nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE intel_indicators SET tags='{not json' WHERE source='feodo'",
+                         nullptr, nullptr, nullptr),
             SQLITE_OK);
   auto bad = loadIndicators(db);
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.status().message().find("45.12.0.1"), std::string::npos);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE intel_indicators SET tags=NULL, type='ipv7' WHERE source='feodo'", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "UPDATE intel_indicators SET tags=NULL, type='ipv7' WHERE source='feodo'",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
   bad = loadIndicators(db);
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.status().message().find("ipv7"), std::string::npos);

@@ -10,7 +10,8 @@ std::vector<std::string> values(std::string_view p) {
   EXPECT_TRUE(r.isOk()) << p << ": " << r.status().toString();
   std::vector<std::string> out;
   if (!r) return out;
-  for (const auto& v : r->values) out.push_back(std::string(indicatorTypeName(v.type)) + ":" + v.value);
+  for (const auto& v : r->values)
+    out.push_back(std::string(indicatorTypeName(v.type)) + ":" + v.value);
   return out;
 }
 
@@ -39,20 +40,23 @@ TEST(IntelStixPattern, Comparisons) {
             V{"sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709"});
   EXPECT_EQ(values("[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']"),
             V{"md5:d41d8cd98f00b204e9800998ecf8427e"});
-  EXPECT_EQ(values("[file:hashes.SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']"),
+  EXPECT_EQ(values("[file:hashes.SHA256 = "
+                   "'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']"),
             V{"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"});
   EXPECT_EQ(values("[url:value = 'http://x/it\\'s']"), V{"url:http://x/it's"});
 }
 
 TEST(IntelStixPattern, BooleanStructure) {
   auto r = extractStixPattern(
-      "[ipv4-addr:value = '45.12.0.1' OR ipv4-addr:value = '45.12.0.2'] OR ([domain-name:value = 'a.example.net'])");
+      "[ipv4-addr:value = '45.12.0.1' OR ipv4-addr:value = '45.12.0.2'] OR ([domain-name:value = "
+      "'a.example.net'])");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->values.size(), 3u);
   EXPECT_FALSE(r->broadened);
   EXPECT_FALSE(r->partial);
 
-  r = extractStixPattern("[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e' AND file:name = 'a.exe']");
+  r = extractStixPattern(
+      "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e' AND file:name = 'a.exe']");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->values.size(), 1u);
   EXPECT_TRUE(r->broadened);
@@ -63,37 +67,48 @@ TEST(IntelStixPattern, BooleanStructure) {
   EXPECT_TRUE(r->partial);
 
   // Duplicates collapse; comments are ignored.
-  EXPECT_EQ(values("/* c */ [ipv4-addr:value = '45.12.0.1'] OR [ipv4-addr:value = '45.12.0.1'] // end"),
-            V{"ipv4:45.12.0.1"});
+  EXPECT_EQ(
+      values("/* c */ [ipv4-addr:value = '45.12.0.1'] OR [ipv4-addr:value = '45.12.0.1'] // end"),
+      V{"ipv4:45.12.0.1"});
 }
 
 TEST(IntelStixPattern, UnsupportedWithReasons) {
   EXPECT_NE(unsupported("[ipv4-addr:value != '45.12.0.1']").find("!="), std::string::npos);
   EXPECT_NE(unsupported("[ipv4-addr:value NOT = '45.12.0.1']").find("NOT"), std::string::npos);
-  EXPECT_NE(unsupported("[x509-certificate:issuer = 'CN=WEBMAIL' AND x509-certificate:serial_number = '4c']")
-                .find("x509"),
+  EXPECT_NE(
+      unsupported(
+          "[x509-certificate:issuer = 'CN=WEBMAIL' AND x509-certificate:serial_number = '4c']")
+          .find("x509"),
+      std::string::npos);
+  EXPECT_NE(unsupported("[ipv4-addr:value = '45.12.0.1'] AND [domain-name:value = 'a.example.net']")
+                .find("AND"),
             std::string::npos);
-  EXPECT_NE(unsupported("[ipv4-addr:value = '45.12.0.1'] AND [domain-name:value = 'a.example.net']").find("AND"),
+  EXPECT_NE(unsupported("[ipv4-addr:value = '45.12.0.1'] REPEATS 5 TIMES").find("REPEATS"),
             std::string::npos);
-  EXPECT_NE(unsupported("[ipv4-addr:value = '45.12.0.1'] REPEATS 5 TIMES").find("REPEATS"), std::string::npos);
-  EXPECT_NE(unsupported("[ipv4-addr:value = '45.12.0.1'] WITHIN 300 SECONDS").find("WITHIN"), std::string::npos);
-  EXPECT_NE(unsupported("[ipv4-addr:value = '45.12.0.1'] START t'2016-06-01T00:00:00Z' STOP t'2016-07-01T00:00:00Z'")
+  EXPECT_NE(unsupported("[ipv4-addr:value = '45.12.0.1'] WITHIN 300 SECONDS").find("WITHIN"),
+            std::string::npos);
+  EXPECT_NE(unsupported("[ipv4-addr:value = '45.12.0.1'] START t'2016-06-01T00:00:00Z' STOP "
+                        "t'2016-07-01T00:00:00Z'")
                 .find("START"),
             std::string::npos);
-  EXPECT_NE(unsupported("[domain-name:value MATCHES '^.*evil$']").find("MATCHES"), std::string::npos);
+  EXPECT_NE(unsupported("[domain-name:value MATCHES '^.*evil$']").find("MATCHES"),
+            std::string::npos);
   EXPECT_NE(unsupported("[url:value LIKE 'http://x/%']").find("LIKE"), std::string::npos);
-  EXPECT_NE(unsupported("[network-traffic:dst_port = 22]").find("network-traffic"), std::string::npos);
+  EXPECT_NE(unsupported("[network-traffic:dst_port = 22]").find("network-traffic"),
+            std::string::npos);
   EXPECT_NE(unsupported("[ipv4-addr:value = 'nonsense']").find("invalid"), std::string::npos);
   EXPECT_NE(unsupported("[EXISTS windows-registry-key:values]").find("EXISTS"), std::string::npos);
-  EXPECT_NE(unsupported("[file:extensions.'windows-pebinary-ext'.sections[*].entropy > 7.0]").find("path"),
+  EXPECT_NE(unsupported("[file:extensions.'windows-pebinary-ext'.sections[*].entropy > 7.0]")
+                .find("path"),
             std::string::npos);
 }
 
 TEST(IntelStixPattern, SyntaxErrorsNameTheOffset) {
-  for (std::string_view bad : {"", "[", "[ipv4-addr:value = '1.2.3.4'", "[ipv4-addr:value '1.2.3.4']",
-                               "[ipv4-addr:value = '1.2.3.4]", "ipv4-addr:value = '1.2.3.4'",
-                               "[ipv4-addr:value IN ('a', ]", "[a:b = 'x'] )", "[a:b = 'x'] /* open",
-                               "[ipv4-addr:value = 'x'] WITHIN SECONDS"}) {
+  for (std::string_view bad :
+       {"", "[", "[ipv4-addr:value = '1.2.3.4'", "[ipv4-addr:value '1.2.3.4']",
+        "[ipv4-addr:value = '1.2.3.4]", "ipv4-addr:value = '1.2.3.4'",
+        "[ipv4-addr:value IN ('a', ]", "[a:b = 'x'] )", "[a:b = 'x'] /* open",
+        "[ipv4-addr:value = 'x'] WITHIN SECONDS"}) {
     auto r = extractStixPattern(bad);
     ASSERT_FALSE(r.isOk()) << bad;
     EXPECT_EQ(r.status().code(), StatusCode::kParseError);

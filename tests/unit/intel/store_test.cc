@@ -37,10 +37,11 @@ std::vector<IndicatorMatch> look(const Snapshot& s, std::string_view v) { return
 
 TEST(IntelStore, ExactMatchesPerType) {
   SnapshotBuilder b(opts());
-  for (const char* v : {"8.8.4.4", "2a00:1450::1", "evil.example.net", "http://evil.example.net/x",
-                        "d41d8cd98f00b204e9800998ecf8427e", "da39a3ee5e6b4b0d3255bfef95601890afd80709",
-                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-                        "bad@evil.example.net"}) {
+  for (const char* v :
+       {"8.8.4.4", "2a00:1450::1", "evil.example.net", "http://evil.example.net/x",
+        "d41d8cd98f00b204e9800998ecf8427e", "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "bad@evil.example.net"}) {
     b.add(ind(v, "feed"));
   }
   auto s = b.build();
@@ -52,7 +53,8 @@ TEST(IntelStore, ExactMatchesPerType) {
   EXPECT_EQ(look(*s, "D41D8CD98F00B204E9800998ECF8427E").at(0).type, IndicatorType::kMd5);
   EXPECT_TRUE(look(*s, "d41d8cd98f00b204e9800998ecf8427f").empty());
   EXPECT_EQ(look(*s, "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709").at(0).type, IndicatorType::kSha1);
-  EXPECT_EQ(look(*s, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855").size(), 1u);
+  EXPECT_EQ(look(*s, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855").size(),
+            1u);
   // A URL matches itself and its listed host.
   auto url = look(*s, "HTTP://Evil.Example.NET:80/x#top");
   ASSERT_EQ(url.size(), 2u);
@@ -172,14 +174,17 @@ TEST(IntelStore, BatchedLookupsMatchSingleLookups) {
     Indicator x;
     x.source = "s";
     x.type = IndicatorType::kIpv4;
-    x.value = IpAddress{false, {uint8_t(ip >> 24), uint8_t(ip >> 16), uint8_t(ip >> 8), uint8_t(ip)}}.toString();
+    x.value =
+        IpAddress{false, {uint8_t(ip >> 24), uint8_t(ip >> 16), uint8_t(ip >> 8), uint8_t(ip)}}
+            .toString();
     if (i % 3 == 0) b.add(x);
     if (i % 7 == 0) {
       x.type = IndicatorType::kCidr4;
       x.value = Cidr::parse(x.value + "/" + std::to_string(16 + i % 13))->toString();
       b.add(x);
     }
-    names.push_back("h" + std::to_string(i % 50) + ".d" + std::to_string(i) + ".example" + std::to_string(i % 5) + ".net");
+    names.push_back("h" + std::to_string(i % 50) + ".d" + std::to_string(i) + ".example" +
+                    std::to_string(i % 5) + ".net");
     if (i % 4 == 0) {
       x.type = IndicatorType::kDomain;
       x.value = names.back().substr(names.back().find('.') + 1);  // the parent
@@ -195,7 +200,9 @@ TEST(IntelStore, BatchedLookupsMatchSingleLookups) {
     }
   }
   auto s = b.build();
-  auto key = [](uint32_t index, const Hit& h) { return std::to_string(index) + ":" + std::to_string(h.entry) + ":" + std::to_string(h.score); };
+  auto key = [](uint32_t index, const Hit& h) {
+    return std::to_string(index) + ":" + std::to_string(h.entry) + ":" + std::to_string(h.score);
+  };
   std::vector<Snapshot::BatchHit> batch;
   std::vector<Hit> single;
   std::vector<std::string> want, got;
@@ -410,7 +417,11 @@ TEST(IntelStore, LookupsContinueDuringReloads) {
     }
   });
   for (int r = 0; r < 20; ++r) {
-    ASSERT_TRUE(store.reload([&]() -> Result<std::shared_ptr<const Snapshot>> { return make(1000 + r * 100); }).isOk());
+    ASSERT_TRUE(store
+                    .reload([&]() -> Result<std::shared_ptr<const Snapshot>> {
+                      return make(1000 + r * 100);
+                    })
+                    .isOk());
   }
   while (lookups.load() < 1000) std::this_thread::yield();
   stop = true;
