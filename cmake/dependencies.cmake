@@ -11,6 +11,8 @@ find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(ZLIB REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# simdjson parses EVE, feeds and other JSON input on the hot path.
+find_package(simdjson REQUIRED)
 
 set(RIPOSTE_DEPS
     yaml-cpp
@@ -21,8 +23,6 @@ set(RIPOSTE_DEPS
     OpenSSL::Crypto
     ZLIB::ZLIB
     PkgConfig::PCRE2
+    simdjson::simdjson
     Threads::Threads)
 
-# simdjson parses EVE and other JSON input on the hot path.
-find_package(simdjson REQUIRED)
-list(APPEND RIPOSTE_DEPS simdjson::simdjson)

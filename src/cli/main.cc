@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/intel_cmd.h"
 #include "riposte/core/logging.h"
 
 namespace riposte::cli {
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   cli::addDecisionCommands(app, ctx);
   cli::addAuditCommands(app, ctx);
   cli::addRulesCommands(app, ctx);
+  cli::addIntelCommands(app);
   app.parse_complete_callback([&] {
     if (Status st = initLogging(log_level, "text"); !st.isOk()) {
       throw CLI::ValidationError("--log-level", st.message());

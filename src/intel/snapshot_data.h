@@ -1,0 +1,559 @@
+// The indexes behind an intel Snapshot (private to src/intel): open-addressing slot tables,
+// string pools, and the CIDR range index. Built once by SnapshotBuilder, then read-only.
+//
+// Thread safety: immutable once built; concurrent reads are safe.
+#pragma once
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "riposte/core/time.h"
+#include "riposte/intel/indicator.h"
+
+namespace riposte::intel {
+
+inline uint64_t mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+inline constexpr uint64_t kFnvSeed = 0xcbf29ce484222325ULL;
+
+// Word-at-a-time hash of a byte string (not the final mix).
+inline uint64_t hashBytes(const char* p, size_t n) {
+  uint64_t acc = 0x9ae16a3b2f90404fULL ^ (n * 0xc3a5c85c97cb3127ULL);
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    acc = (acc ^ w) * 0x87c37b91114253d5ULL;
+    acc ^= acc >> 29;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    // 1-7 bytes read as (possibly overlapping) 4- or 1-byte loads: no byte-wise copy through
+    // the stack, which would stall store forwarding.
+    uint64_t w;
+    if (n >= 4) {
+      uint32_t a;
+      uint32_t b;
+      std::memcpy(&a, p, 4);
+      std::memcpy(&b, p + n - 4, 4);
+      w = a | (uint64_t{b} << 32);
+    } else {
+      w = uint64_t{static_cast<uint8_t>(p[0])} | (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) |
+          (uint64_t{static_cast<uint8_t>(p[n - 1])} << 16);
+    }
+    acc = (acc ^ w) * 0x4cf5ad432745937fULL;
+    acc ^= acc >> 31;
+  }
+  return acc;
+}
+
+// Hashes a domain label by label from the right: calls f(suffix, hash) for every suffix of at
+// least two labels (the parents, then the name itself), all in one pass. A listed domain is
+// stored under the hash this gives for the whole name.
+template <typename F>
+inline void forEachDomainSuffix(std::string_view s, F&& f) {
+  uint64_t h = kFnvSeed;
+  size_t end = s.size();
+  int labels = 0;
+  for (;;) {
+    const size_t dot = end == 0 ? std::string_view::npos : s.rfind('.', end - 1);
+    const size_t start = dot == std::string_view::npos ? 0 : dot + 1;
+    h = mix64(h ^ hashBytes(s.data() + start, end - start));
+    if (++labels >= 2) f(s.substr(start), h);
+    if (dot == std::string_view::npos) return;
+    end = dot;
+  }
+}
+
+inline uint64_t hashString(std::string_view s) {
+  return mix64(hashBytes(s.data(), s.size()) ^ kFnvSeed);
+}
+
+inline uint64_t hashDomain(std::string_view s) {
+  uint64_t out = 0;
+  forEachDomainSuffix(s, [&](std::string_view, uint64_t h) { out = h; });
+  return out;
+}
+
+inline uint64_t hashDigest(const uint8_t* d) {
+  uint64_t x;
+  std::memcpy(&x, d, 8);
+  return mix64(x ^ 0x9e3779b97f4a7c15ULL);
+}
+
+inline uint64_t hashV6(const uint8_t* b) { return hashDigest(b) ^ mix64(hashDigest(b + 8)); }
+
+// Zero-initialised array for the big look-up tables. Arrays of 2 MiB or more are mapped
+// directly and advised to use transparent huge pages: the tables are probed at random, and
+// 4 KiB pages would cost a TLB miss on almost every probe.
+template <typename T>
+class BigArray {
+ public:
+  BigArray() = default;
+  BigArray(const BigArray&) = delete;
+  BigArray& operator=(const BigArray&) = delete;
+  BigArray(BigArray&& o) noexcept { swap(o); }
+  BigArray& operator=(BigArray&& o) noexcept {
+    swap(o);
+    return *this;
+  }
+  ~BigArray() { release(); }
+
+  void allocate(size_t n) {
+    release();
+    const size_t bytes = n * sizeof(T);
+    if (bytes >= kHuge) {
+      map_bytes_ = ((bytes + kHuge - 1) / kHuge) * kHuge + kHuge;
+      void* p =
+          mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p != MAP_FAILED) {
+        base_ = p;
+        const auto addr = reinterpret_cast<uintptr_t>(p);
+        const uintptr_t aligned = (addr + kHuge - 1) & ~uintptr_t{kHuge - 1};
+        data_ = reinterpret_cast<T*>(aligned);
+        madvise(reinterpret_cast<void*>(aligned), ((bytes + kHuge - 1) / kHuge) * kHuge,
+                MADV_HUGEPAGE);
+        size_ = n;
+        return;
+      }
+      map_bytes_ = 0;
+    }
+    data_ = static_cast<T*>(std::calloc(n == 0 ? 1 : n, sizeof(T)));
+    if (data_ == nullptr) throw std::bad_alloc();
+    size_ = n;
+  }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  size_t bytes() const { return map_bytes_ != 0 ? map_bytes_ : size_ * sizeof(T); }
+
+ private:
+  static constexpr size_t kHuge = size_t{2} << 20;
+  void release() {
+    if (base_ != nullptr) {
+      munmap(base_, map_bytes_);
+    } else {
+      std::free(data_);
+    }
+    data_ = nullptr;
+    base_ = nullptr;
+    size_ = 0;
+    map_bytes_ = 0;
+  }
+  void swap(BigArray& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(base_, o.base_);
+    std::swap(size_, o.size_);
+    std::swap(map_bytes_, o.map_bytes_);
+  }
+  T* data_ = nullptr;
+  void* base_ = nullptr;
+  size_t size_ = 0;
+  size_t map_bytes_ = 0;
+};
+
+// Blocked Bloom filter, 8 bits per key, 4 bits set in one 64-bit word: about 2-3 % false
+// positives, and one cache-resident access instead of a DRAM probe for most values that are not
+// listed (the common case for events).
+class BlockedBloom {
+ public:
+  void init(size_t n) {
+    size_t words = 1;
+    while (words * 8 < n) words <<= 1;
+    words_.allocate(words);
+    mask_ = words - 1;
+  }
+  void add(uint64_t h) { words_[index(h)] |= bits(h); }
+  bool mayContain(uint64_t h) const {
+    const uint64_t b = bits(h);
+    return (words_[index(h)] & b) == b;
+  }
+  uint64_t peek(uint64_t h) const { return words_[index(h)]; }
+  size_t bytes() const { return words_.bytes(); }
+
+ private:
+  size_t index(uint64_t h) const { return (h >> 20) & mask_; }
+  static uint64_t bits(uint64_t h) {
+    return (uint64_t{1} << ((h >> 40) & 63)) | (uint64_t{1} << ((h >> 46) & 63)) |
+           (uint64_t{1} << ((h >> 52) & 63)) | (uint64_t{1} << ((h >> 58) & 63));
+  }
+  BigArray<uint64_t> words_;
+  size_t mask_ = 0;
+};
+
+// Open addressing with linear probing over 64-bit slots (0 = empty), load ≤ 1/2. What a slot
+// holds is up to the caller; see v4Slot() and keyedSlot().
+class SlotTable {
+ public:
+  void init(size_t n) {
+    size_t cap = 16;
+    while (cap < n * 2) cap <<= 1;
+    slots_.allocate(cap);
+    mask_ = cap - 1;
+    bloom_.init(n);
+  }
+  void insert(uint64_t hash, uint64_t slot) {
+    bloom_.add(hash);
+    size_t pos = hash & mask_;
+    while (slots_[pos] != 0) pos = (pos + 1) & mask_;
+    slots_[pos] = slot;
+  }
+  // Calls f(slot) for every occupied slot on the probe path until f returns true.
+  template <typename F>
+  void probe(uint64_t hash, F&& f) const {
+    if (slots_.empty() || !bloom_.mayContain(hash)) return;
+    size_t pos = hash & mask_;
+    for (;;) {
+      const uint64_t s = slots_[pos];
+      if (s == 0 || f(s)) return;
+      pos = (pos + 1) & mask_;
+    }
+  }
+  // Plain loads of what probe() reads (for batched look-ups): the filter word, and the first
+  // slot when the filter lets the value through (0 otherwise).
+  uint64_t peekFilter(uint64_t hash) const { return slots_.empty() ? 0 : bloom_.peek(hash); }
+  uint64_t peek(uint64_t hash) const {
+    return slots_.empty() || !bloom_.mayContain(hash) ? 0 : slots_[hash & mask_];
+  }
+  size_t bytes() const { return slots_.bytes() + bloom_.bytes(); }
+
+ private:
+  BigArray<uint64_t> slots_;
+  BlockedBloom bloom_;
+  size_t mask_ = 0;
+};
+
+// IPv4 slot: the address (32 bits) | score (7 bits) | entry + 1 (25 bits).
+inline constexpr uint32_t kMaxEntries = (uint32_t{1} << 25) - 2;
+inline uint64_t v4Slot(uint32_t ip, uint8_t score, uint32_t entry) {
+  return (uint64_t{ip} << 32) | (uint64_t{score} << 25) | (uint64_t{entry} + 1);
+}
+inline uint32_t v4SlotIp(uint64_t s) { return static_cast<uint32_t>(s >> 32); }
+inline uint8_t v4SlotScore(uint64_t s) { return static_cast<uint8_t>((s >> 25) & 0x7f); }
+inline uint32_t v4SlotEntry(uint64_t s) { return (static_cast<uint32_t>(s) & 0x1ffffff) - 1; }
+
+// Keyed slot: the top 25 bits of the hash as a tag | score (7 bits) | record reference + 1.
+inline uint64_t keyedSlot(uint64_t hash, uint8_t score, uint32_t ref) {
+  return ((hash >> 39) << 39) | (uint64_t{score} << 32) | (uint64_t{ref} + 1);
+}
+inline bool keyedSlotTag(uint64_t s, uint64_t hash) { return (s >> 39) == (hash >> 39); }
+inline uint8_t keyedSlotScore(uint64_t s) { return static_cast<uint8_t>((s >> 32) & 0x7f); }
+inline uint32_t keyedSlotRef(uint64_t s) { return static_cast<uint32_t>(s) - 1; }
+
+// Fixed-size keys (IPv6 addresses, digests) with their entry number: [key][entry u32].
+class FixedKeys {
+ public:
+  explicit FixedKeys(size_t key_len = 0) : len_(key_len) {}
+  void reserve(size_t n) { recs_.reserve(n * (len_ + 4)); }
+  uint32_t add(const uint8_t* key, uint32_t entry) {
+    const auto idx = static_cast<uint32_t>(recs_.size() / (len_ + 4));
+    recs_.insert(recs_.end(), key, key + len_);
+    uint8_t e[4];
+    std::memcpy(e, &entry, 4);
+    recs_.insert(recs_.end(), e, e + 4);
+    return idx;
+  }
+  const uint8_t* key(uint32_t i) const { return recs_.data() + size_t{i} * (len_ + 4); }
+  uint32_t entry(uint32_t i) const {
+    uint32_t e;
+    std::memcpy(&e, key(i) + len_, 4);
+    return e;
+  }
+  size_t keyLength() const { return len_; }
+  size_t bytes() const { return recs_.capacity(); }
+
+ private:
+  size_t len_;
+  std::vector<uint8_t> recs_;
+};
+
+// Strings with their entry number, back to back: [entry u32][length u16][bytes]; addressed by
+// byte offset.
+class StringKeys {
+ public:
+  static constexpr size_t kMaxLength = 65535;
+  void reserve(size_t bytes) { blob_.reserve(bytes); }
+  uint32_t add(std::string_view s, uint32_t entry) {
+    const auto off = static_cast<uint32_t>(blob_.size());
+    const auto len = static_cast<uint16_t>(s.size());
+    blob_.append(reinterpret_cast<const char*>(&entry), 4);
+    blob_.append(reinterpret_cast<const char*>(&len), 2);
+    blob_.append(s);
+    return off;
+  }
+  std::string_view get(uint32_t off) const {
+    uint16_t len;
+    std::memcpy(&len, blob_.data() + off + 4, 2);
+    return std::string_view(blob_.data() + off + 6, len);
+  }
+  uint32_t entry(uint32_t off) const {
+    uint32_t e;
+    std::memcpy(&e, blob_.data() + off, 4);
+    return e;
+  }
+  size_t size() const { return blob_.size(); }
+  void shrink() { blob_.shrink_to_fit(); }
+  size_t bytes() const { return blob_.capacity(); }
+
+ private:
+  std::string blob_;
+};
+
+// Concatenated strings addressed by index (interned references and tag sets).
+class StringPool {
+ public:
+  uint32_t add(std::string_view s) {
+    blob_.append(s);
+    offsets_.push_back(static_cast<uint32_t>(blob_.size()));
+    return static_cast<uint32_t>(offsets_.size() - 2);
+  }
+  std::string_view get(uint32_t i) const {
+    return std::string_view(blob_).substr(offsets_[i], offsets_[i + 1] - offsets_[i]);
+  }
+  size_t size() const { return offsets_.size() - 1; }
+  void shrink() {
+    blob_.shrink_to_fit();
+    offsets_.shrink_to_fit();
+  }
+  size_t bytes() const { return blob_.capacity() + offsets_.capacity() * sizeof(uint32_t); }
+
+ private:
+  std::string blob_;
+  std::vector<uint32_t> offsets_{0};
+};
+
+struct U128 {
+  uint64_t hi = 0;
+  uint64_t lo = 0;
+  auto operator<=>(const U128&) const = default;
+  bool operator==(const U128&) const = default;
+};
+
+inline uint32_t keyOf(const std::array<uint8_t, 16>& b, uint32_t*) {
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+}
+inline U128 keyOf(const std::array<uint8_t, 16>& b, U128*) {
+  U128 k;
+  for (int i = 0; i < 8; ++i) k.hi = (k.hi << 8) | b[static_cast<size_t>(i)];
+  for (int i = 8; i < 16; ++i) k.lo = (k.lo << 8) | b[static_cast<size_t>(i)];
+  return k;
+}
+inline uint32_t lastOf(uint32_t base, int prefix) {
+  return prefix >= 32 ? base : base | (0xffffffffu >> prefix);
+}
+inline U128 lastOf(U128 b, int prefix) {
+  const uint64_t all = ~uint64_t{0};
+  if (prefix <= 64) {
+    b.lo = all;
+    if (prefix < 64) b.hi |= prefix == 0 ? all : (all >> prefix);
+  } else if (prefix < 128) {
+    b.lo |= all >> (prefix - 64);
+  }
+  return b;
+}
+inline bool nextKey(uint32_t x, uint32_t* out) {
+  if (x == 0xffffffffu) return false;
+  *out = x + 1;
+  return true;
+}
+inline bool nextKey(U128 x, U128* out) {
+  if (x.hi == ~uint64_t{0} && x.lo == ~uint64_t{0}) return false;
+  out->lo = x.lo + 1;
+  out->hi = x.hi + (out->lo == 0 ? 1 : 0);
+  return true;
+}
+inline uint32_t top16(uint32_t x) { return x >> 16; }
+inline uint32_t top16(U128 x) { return static_cast<uint32_t>(x.hi >> 48); }
+
+// All CIDRs of one family as sorted range boundaries: boundary i covers [starts[i], starts[i+1])
+// and names the innermost CIDR there (or −1); each CIDR names its enclosing parent, so one
+// search yields every matching CIDR. A 2^16-entry first-level index narrows the search.
+template <typename K>
+class CidrIndex {
+ public:
+  struct Node {
+    K base{};
+    K last{};
+    uint8_t prefix = 0;
+    int32_t parent = -1;
+    uint32_t entry = 0;
+  };
+
+  void add(K base, uint8_t prefix, uint32_t entry) {
+    nodes_.push_back(Node{base, lastOf(base, prefix), prefix, -1, entry});
+  }
+
+  // Sorts the nodes (node numbers change) and builds the boundaries.
+  void build() {
+    std::sort(nodes_.begin(), nodes_.end(), [](const Node& a, const Node& b) {
+      return a.base != b.base ? a.base < b.base : a.prefix < b.prefix;
+    });
+    std::vector<int32_t> stack;
+    auto emit = [this](K pos, int32_t n) {
+      if (!bounds_.empty() && bounds_.back().start == pos) {
+        bounds_.back().inner = n;
+      } else {
+        bounds_.push_back(Boundary{pos, n});
+      }
+    };
+    auto pop = [&]() {
+      const int32_t t = stack.back();
+      stack.pop_back();
+      K nx{};
+      if (nextKey(nodes_[static_cast<size_t>(t)].last, &nx))
+        emit(nx, stack.empty() ? -1 : stack.back());
+    };
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      while (!stack.empty() && nodes_[static_cast<size_t>(stack.back())].last < nodes_[i].base)
+        pop();
+      nodes_[i].parent = stack.empty() ? -1 : stack.back();
+      emit(nodes_[i].base, static_cast<int32_t>(i));
+      stack.push_back(static_cast<int32_t>(i));
+    }
+    while (!stack.empty()) pop();
+    if (!bounds_.empty()) {
+      bucket_.assign(65537, 0);
+      size_t j = 0;
+      for (uint32_t t = 0; t <= 65536; ++t) {
+        while (j < bounds_.size() && top16(bounds_[j].start) < t) ++j;
+        bucket_[t] = static_cast<uint32_t>(j);
+      }
+    }
+    nodes_.shrink_to_fit();
+    bounds_.shrink_to_fit();
+  }
+
+  // Innermost CIDR containing `key`, or −1.
+  int32_t find(K key) const {
+    if (bounds_.empty()) return -1;
+    const uint32_t t = top16(key);
+    // Boundaries of this /16 (or top-16-bit block), then the last one at or before the key.
+    size_t lo = bucket_[t];
+    size_t hi = bucket_[t + 1];
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (key < bounds_[mid].start) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return lo == 0 ? -1 : bounds_[lo - 1].inner;
+  }
+  // Loads what find(key) reads first (for batched look-ups).
+  uint64_t peekBucket(K key) const { return bucket_.empty() ? 0 : bucket_[top16(key)]; }
+  uint64_t peekBoundary(K key) const {
+    if (bucket_.empty()) return 0;
+    const uint32_t i = bucket_[top16(key)];
+    return i < bounds_.size() ? static_cast<uint64_t>(bounds_[i].inner) : 0;
+  }
+
+  const Node& node(int32_t i) const { return nodes_[static_cast<size_t>(i)]; }
+  const std::vector<Node>& nodes() const { return nodes_; }
+  size_t bytes() const {
+    return nodes_.capacity() * sizeof(Node) + bounds_.capacity() * sizeof(Boundary) +
+           bucket_.capacity() * sizeof(uint32_t);
+  }
+
+ private:
+  struct Boundary {
+    K start;
+    int32_t inner;  // innermost CIDR from `start` on, or -1
+  };
+  std::vector<Node> nodes_;
+  std::vector<Boundary> bounds_;
+  std::vector<uint32_t> bucket_;
+};
+
+// One indicator: 16 bytes.
+struct Entry {
+  uint32_t key = 0;        // IPv4 address, CIDR node, FixedKeys index or StringKeys offset
+  uint32_t occ_begin = 0;  // first source report in SnapshotData::occs
+  uint16_t occ_count = 0;
+  IndicatorType type = IndicatorType::kIpv4;
+  uint8_t score = 0;
+  uint32_t valid_until = 0;  // seconds, 0 = none
+};
+static_assert(sizeof(Entry) == 16);
+
+// One source's report: 24 bytes. Times in seconds since the epoch, 0 = unset.
+struct Occurrence {
+  uint32_t first_seen = 0;
+  uint32_t last_seen = 0;
+  uint32_t valid_until = 0;
+  uint32_t reference = 0;  // index into SnapshotData::references
+  uint32_t tags = 0;       // index into SnapshotData::tag_sets ('\x1f'-joined)
+  uint16_t source = 0;
+  uint8_t confidence = 0;
+  uint8_t tlp = 0;
+};
+static_assert(sizeof(Occurrence) == 24);
+
+// Index of a string or hash type in the per-kind arrays below.
+inline int stringKind(IndicatorType t) {
+  switch (t) {
+    case IndicatorType::kDomain: return 0;
+    case IndicatorType::kUrl: return 1;
+    case IndicatorType::kEmail: return 2;
+    default: return -1;
+  }
+}
+inline int hashKind(IndicatorType t) {
+  switch (t) {
+    case IndicatorType::kMd5: return 0;
+    case IndicatorType::kSha1: return 1;
+    case IndicatorType::kSha256: return 2;
+    default: return -1;
+  }
+}
+
+struct SnapshotData {
+  Timestamp built_at;
+  Timestamp next_expiry;
+  std::vector<Entry> entries;
+  std::vector<Occurrence> occs;
+  std::vector<std::string> sources;
+  StringPool references;
+  StringPool tag_sets;
+
+  SlotTable v4;
+  SlotTable v6;
+  FixedKeys v6_keys{16};
+  CidrIndex<uint32_t> cidr4;
+  CidrIndex<U128> cidr6;
+  std::array<SlotTable, 3> string_tables;  // domain, url, email
+  std::array<StringKeys, 3> string_keys;
+  std::array<SlotTable, 3> hash_tables;  // md5, sha1, sha256
+  std::array<FixedKeys, 3> hash_keys{FixedKeys(16), FixedKeys(20), FixedKeys(32)};
+
+  size_t memoryBytes() const {
+    size_t b = sizeof(*this) + entries.capacity() * sizeof(Entry) +
+               occs.capacity() * sizeof(Occurrence) + references.bytes() + tag_sets.bytes() +
+               v4.bytes() + v6.bytes() + v6_keys.bytes() + cidr4.bytes() + cidr6.bytes();
+    for (const auto& s : sources) b += sizeof(s) + s.capacity();
+    for (size_t i = 0; i < 3; ++i) {
+      b += string_tables[i].bytes() + string_keys[i].bytes() + hash_tables[i].bytes() +
+           hash_keys[i].bytes();
+    }
+    return b;
+  }
+};
+
+}  // namespace riposte::intel
