@@ -3,9 +3,11 @@
 #include <filesystem>
 
 #include "riposte/core/registry.h"
+#include "riposte/detect/intel_detector.h"
 #include "riposte/detect/rules/rule_engine.h"
 #include "riposte/detect/rules/rule_loader.h"
 #include "riposte/detect/threshold_detector.h"
+#include "riposte/intel/commands.h"
 
 namespace riposte {
 
@@ -68,6 +70,30 @@ Status registerDetectBuiltins(Registries& r) {
             rd.error(c.node["paths"], c.path + ".paths", d.toString());
           }
         }
+      }));
+  RIPOSTE_RETURN_IF_ERROR(r.detectors.add(
+      "intel", "threat-intel matching of addresses, domains and hashes against the indicator db",
+      [](const ComponentConfig& c, const FactoryContext&) -> Result<DetectorPtr> {
+        std::vector<ConfigDiagnostic> diags;
+        ConfigReader rd("", &diags);
+        IntelDetectorConfig cfg;
+        cfg.name = c.name;
+        const std::string db = rd.getString(c.node, c.path, "db", "var/intel.db");
+        cfg.block_score = static_cast<int>(rd.getInt(c.node, c.path, "block_score", 70, 0, 100));
+        cfg.min_score = static_cast<int>(rd.getInt(c.node, c.path, "min_score", 1, 0, 100));
+        cfg.repeat_after = rd.getDuration(c.node, c.path, "repeat_after", cfg.repeat_after);
+        if (!diags.empty()) return Status::invalidArgument(diags.front().toString());
+        auto snap = intel::snapshotFromDb(db);
+        if (!snap) return snap.status().withContext(c.path + ".db " + db);
+        return DetectorPtr(std::make_unique<IntelDetector>(std::move(cfg), std::move(*snap)));
+      },
+      [](const ComponentConfig& c, const ConfigReader& rd) {
+        rd.checkKeys(c.node, c.path,
+                     {"name", "type", "db", "block_score", "min_score", "repeat_after"});
+        (void)rd.getString(c.node, c.path, "db", "var/intel.db");
+        (void)rd.getInt(c.node, c.path, "block_score", 70, 0, 100);
+        (void)rd.getInt(c.node, c.path, "min_score", 1, 0, 100);
+        (void)rd.getDuration(c.node, c.path, "repeat_after", std::chrono::minutes(10));
       }));
   return Status::ok();
 }

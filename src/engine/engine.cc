@@ -186,7 +186,7 @@ void Engine::tick(Timestamp now) {
       ++stats_.store_errors;
       continue;
     }
-    policy_->noteEnded(d.target);
+    policy_->noteEnded(d);
     audit("decision.expired", d, "expired at " + formatRfc3339(d.expires));
     ++stats_.expired;
   }

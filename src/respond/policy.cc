@@ -46,13 +46,15 @@ bool Policy::isAllowlisted(const Target& t) const {
 PolicyOutcome Policy::decide(const Finding& f, Timestamp now, Decision& out) {
   if (f.entity.value.empty()) return PolicyOutcome::kNotEnforceable;
   if (isAllowlisted(f.entity)) return PolicyOutcome::kAllowlisted;
-  if (auto it = active_.find(f.entity.value); it != active_.end()) {
+  const std::string action = f.suggested_action.empty() ? "block" : f.suggested_action;
+  const std::string key = activeKey(action, f.entity.value);
+  if (auto it = active_.find(key); it != active_.end()) {
     if (it->second > now) return PolicyOutcome::kAlreadyActive;
     active_.erase(it);
   }
   out = Decision{};
   out.id = newId(now);
-  out.action = f.suggested_action.empty() ? "block" : f.suggested_action;
+  out.action = action;
   out.target = f.entity;
   out.detector = f.detector;
   out.reason = f.reason;
@@ -63,13 +65,22 @@ PolicyOutcome Policy::decide(const Finding& f, Timestamp now, Decision& out) {
   out.created = now;
   out.expires = now + (f.duration.count() > 0 ? f.duration : cfg_.default_duration);
   out.state = DecisionState::kActive;
-  active_[out.target.value] = out.expires;
+  active_[key] = out.expires;
   return PolicyOutcome::kDecided;
 }
 
-void Policy::noteActive(const Decision& d) { active_[d.target.value] = d.expires; }
+std::string Policy::activeKey(std::string_view action, std::string_view target) {
+  std::string k(action);
+  k += '\x1f';
+  k += target;
+  return k;
+}
 
-void Policy::noteEnded(const Target& t) { active_.erase(t.value); }
+void Policy::noteActive(const Decision& d) {
+  active_[activeKey(d.action, d.target.value)] = d.expires;
+}
+
+void Policy::noteEnded(const Decision& d) { active_.erase(activeKey(d.action, d.target.value)); }
 
 Status Policy::allowlistOwnAddresses() {
   ifaddrs* ifs = nullptr;

@@ -1,8 +1,9 @@
 // Policy: the step between a finding and a decision.
 //
 // Checks the allowlist (which always wins), drops findings about a target that already has an
-// active decision, and sets the decision's action and expiry (default 4h). Own interface
-// addresses are allowlisted when asked (serve does; replay of other machines' logs does not).
+// active decision with the same action, and sets the decision's action and expiry (default 4h). Own
+// interface addresses are allowlisted when asked (serve does; replay of other machines' logs does
+// not).
 //
 // Thread safety: one Policy per engine, called from the decision thread only.
 #pragma once
@@ -41,7 +42,7 @@ class Policy {
 
   // Keeps the policy's view of active decisions in step with the store.
   void noteActive(const Decision& d);
-  void noteEnded(const Target& t);
+  void noteEnded(const Decision& d);
 
   // Adds this host's own interface addresses to the allowlist.
   Status allowlistOwnAddresses();
@@ -49,8 +50,10 @@ class Policy {
   const PolicyConfig& config() const { return cfg_; }
 
  private:
+  static std::string activeKey(std::string_view action, std::string_view target);
+
   PolicyConfig cfg_;
-  StringMap<Timestamp> active_;  // target value -> expiry
+  StringMap<Timestamp> active_;  // action + target -> expiry
 };
 
 }  // namespace riposte

@@ -1,0 +1,60 @@
+// IntelDetector: the pipeline's threat-intel stage. Checks each event's addresses, domains and
+// file hashes against the indicator snapshot and turns a hit into a finding that carries the
+// indicator, its sources and score. The decision ladder: a hit scoring at or above
+// `block_score` suggests a block, below it an alert.
+//
+// Configuration (under `detectors:`):
+//   - name: intel
+//     type: intel
+//     db: var/intel.db     # indicators written by `riposte intel load`
+//     block_score: 70      # 0..100
+//     min_score: 1         # hits below are ignored
+//     repeat_after: 10m    # one finding per entity and indicator in this time
+//
+// Matching: source.ip (the source is the target), destination.ip (an outbound connection to a
+// listed address: the destination is the target), url.domain / dns.question.name /
+// tls.client.server_name and file.hash.* (the source host is the target, alert only).
+//
+// Thread safety: one instance per shard; the snapshot is shared read-only.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "riposte/core/string_hash.h"
+#include "riposte/detect/detector.h"
+#include "riposte/intel/snapshot.h"
+
+namespace riposte {
+
+struct IntelDetectorConfig {
+  std::string name = "intel";
+  int block_score = 70;
+  int min_score = 1;
+  Duration repeat_after = std::chrono::minutes(10);
+};
+
+class IntelDetector : public Detector {
+public:
+  IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<const intel::Snapshot> snapshot)
+      : cfg_(std::move(cfg)), snapshot_(std::move(snapshot)) {}
+
+  std::string_view name() const override { return cfg_.name; }
+  void onEvent(const Event& event, const FindingSink& sink) override;
+  void expire(Timestamp now) override;
+
+  void setSnapshot(std::shared_ptr<const intel::Snapshot> s) { snapshot_ = std::move(s); }
+
+private:
+  void report(const Event& e, const intel::Hit& hit, std::string_view field, std::string_view value,
+              TargetType target_type, std::string_view target, bool may_block,
+              const FindingSink& sink);
+
+  IntelDetectorConfig cfg_;
+  std::shared_ptr<const intel::Snapshot> snapshot_;
+  std::vector<intel::Hit> hits_;
+  StringMap<Timestamp> recent_;  // "<target>|<indicator entry>" → last finding
+};
+
+} // namespace riposte

@@ -1,0 +1,128 @@
+#include "riposte/detect/intel_detector.h"
+
+#include <nlohmann/json.hpp>
+
+#include "riposte/core/ids.h"
+#include "riposte/core/ip.h"
+
+namespace riposte {
+
+namespace {
+
+int hexNibble(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Hex digest → bytes; false when the text is not `n` bytes of hex.
+bool digest(std::string_view hex, uint8_t* out, size_t n) {
+  if (hex.size() != n * 2) return false;
+  for (size_t i = 0; i < n; ++i) {
+    const int hi = hexNibble(hex[2 * i]);
+    const int lo = hexNibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+} // namespace
+
+void IntelDetector::onEvent(const Event& e, const FindingSink& sink) {
+  if (!snapshot_ || snapshot_->size() == 0) return;
+  const std::string_view src = e.get(Field::kSourceIp);
+  for (Field f : {Field::kSourceIp, Field::kDestinationIp}) {
+    const std::string_view v = e.get(f);
+    if (v.empty()) continue;
+    auto ip = IpAddress::parse(v);
+    if (!ip) continue;
+    hits_.clear();
+    if (snapshot_->matchIp(*ip, hits_) == 0) continue;
+    for (const auto& h : hits_) report(e, h, fieldName(f), v, TargetType::kIp, v, true, sink);
+  }
+  for (Field f : {Field::kUrlDomain, Field::kDnsQuestion, Field::kTlsSni}) {
+    const std::string_view v = e.get(f);
+    if (v.empty()) continue;
+    hits_.clear();
+    if (snapshot_->matchDomain(v, hits_) == 0) continue;
+    for (const auto& h : hits_) report(e, h, fieldName(f), v, TargetType::kIp, src, false, sink);
+  }
+  static constexpr struct {
+    Field field;
+    intel::IndicatorType type;
+    size_t bytes;
+  } kHashes[] = {{Field::kFileHashMd5, intel::IndicatorType::kMd5, 16},
+                 {Field::kFileHashSha1, intel::IndicatorType::kSha1, 20},
+                 {Field::kFileHashSha256, intel::IndicatorType::kSha256, 32}};
+  for (const auto& h : kHashes) {
+    const std::string_view v = e.get(h.field);
+    uint8_t buf[32];
+    if (v.empty() || !digest(v, buf, h.bytes)) continue;
+    hits_.clear();
+    if (snapshot_->matchHash(h.type, buf, hits_) == 0) continue;
+    for (const auto& hit : hits_) {
+      report(e, hit, fieldName(h.field), v, TargetType::kIp, src, false, sink);
+    }
+  }
+}
+
+void IntelDetector::report(const Event& e, const intel::Hit& hit, std::string_view field,
+                           std::string_view value, TargetType target_type, std::string_view target,
+                           bool may_block, const FindingSink& sink) {
+  if (hit.score < cfg_.min_score || target.empty()) return;
+  const Timestamp now = e.timestamp();
+  std::string key(target);
+  key += '|';
+  key += std::to_string(hit.entry);
+  auto it = recent_.find(key);
+  if (it != recent_.end() && now - it->second < cfg_.repeat_after) return;
+  recent_[key] = now;
+
+  const intel::IndicatorMatch m = snapshot_->describe(hit);
+  Finding f;
+  f.id = newId(now);
+  f.detector = cfg_.name;
+  f.entity = {target_type, std::string(target)};
+  f.score = hit.score / 100.0;
+  f.severity = hit.score >= cfg_.block_score ? 8 : 5;
+  f.suggested_action = may_block && hit.score >= cfg_.block_score ? "block" : "alert";
+  f.first_seen = f.last_seen = now;
+  f.event_count = 1;
+  std::string sources;
+  for (const auto& s : m.sources) sources += (sources.empty() ? "" : ", ") + s.source;
+  f.reason = std::string(field) + " " + std::string(value) + " matches " +
+             std::string(intel::indicatorTypeName(m.type)) + " indicator " + m.value + " (score " +
+             std::to_string(hit.score) + ", sources: " + sources + ")";
+  f.labels.push_back("threat-intel");
+  for (const auto& s : m.sources) {
+    for (const auto& t : s.tags) f.labels.push_back(t);
+  }
+  EvidenceEvent ev = EvidenceEvent::withFields(e);
+  nlohmann::json ind;
+  ind["type"] = std::string(intel::indicatorTypeName(m.type));
+  ind["value"] = m.value;
+  ind["score"] = hit.score;
+  ind["sources"] = nlohmann::json::array();
+  for (const auto& s : m.sources) ind["sources"].push_back({{"source", s.source}, {"reference", s.reference}});
+  auto fields = nlohmann::json::parse(ev.fields_json, nullptr, false);
+  if (!fields.is_discarded()) {
+    fields["threat.indicator"] = ind;
+    ev.fields_json = fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  f.evidence.push_back(std::move(ev));
+  sink(std::move(f));
+}
+
+void IntelDetector::expire(Timestamp now) {
+  for (auto it = recent_.begin(); it != recent_.end();) {
+    if (now - it->second > cfg_.repeat_after) {
+      it = recent_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+} // namespace riposte
