@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 namespace riposte {
@@ -125,6 +127,12 @@ Decision readDecision(const Stmt& s) {
 int SqliteStore::latestSchemaVersion() { return static_cast<int>(migrations().size()); }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
+  if (path != ":memory:") {
+    // Zero set-up: the directory of the database file is created when missing.
+    const auto parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
