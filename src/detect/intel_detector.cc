@@ -28,7 +28,7 @@ bool digest(std::string_view hex, uint8_t* out, size_t n) {
   return true;
 }
 
-} // namespace
+}  // namespace
 
 void IntelDetector::onEvent(const Event& e, const FindingSink& sink) {
   if (!snapshot_ || snapshot_->size() == 0) return;
@@ -105,7 +105,8 @@ void IntelDetector::report(const Event& e, const intel::Hit& hit, std::string_vi
   ind["value"] = m.value;
   ind["score"] = hit.score;
   ind["sources"] = nlohmann::json::array();
-  for (const auto& s : m.sources) ind["sources"].push_back({{"source", s.source}, {"reference", s.reference}});
+  for (const auto& s : m.sources)
+    ind["sources"].push_back({{"source", s.source}, {"reference", s.reference}});
   auto fields = nlohmann::json::parse(ev.fields_json, nullptr, false);
   if (!fields.is_discarded()) {
     fields["threat.indicator"] = ind;
@@ -125,4 +126,4 @@ void IntelDetector::expire(Timestamp now) {
   }
 }
 
-} // namespace riposte
+}  // namespace riposte

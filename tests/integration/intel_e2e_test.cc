@@ -29,11 +29,14 @@ TEST(IntelE2E, ListedAddressesAreBlockedOrAlertedByScore) {
   ASSERT_GT(score, 0);
 
   const auto log = dir.path() / "auth.log";
-  std::ofstream(log)
-      << "Mar  3 10:00:00 web1 sshd[1]: Accepted password for bob from 185.220.101.4 port 5000 ssh2\n"
-         "Mar  3 10:00:01 web1 sshd[2]: Failed password for root from 45.155.205.77 port 5001 ssh2\n"
-         "Mar  3 10:00:02 web1 sshd[3]: Failed password for root from 45.155.205.77 port 5002 ssh2\n"
-         "Mar  3 10:00:03 web1 sshd[4]: Accepted password for amy from 198.51.100.8 port 5003 ssh2\n";
+  std::ofstream(log) << "Mar  3 10:00:00 web1 sshd[1]: Accepted password for bob from "
+                        "185.220.101.4 port 5000 ssh2\n"
+                        "Mar  3 10:00:01 web1 sshd[2]: Failed password for root from 45.155.205.77 "
+                        "port 5001 ssh2\n"
+                        "Mar  3 10:00:02 web1 sshd[3]: Failed password for root from 45.155.205.77 "
+                        "port 5002 ssh2\n"
+                        "Mar  3 10:00:03 web1 sshd[4]: Accepted password for amy from 198.51.100.8 "
+                        "port 5003 ssh2\n";
   auto run = [&](int block_score) {
     const auto cfg = dir.path() / ("c" + std::to_string(block_score) + ".yaml");
     std::ofstream(cfg) << "detectors:\n  - name: intel\n    type: intel\n    db: " << db.string()
@@ -59,5 +62,5 @@ TEST(IntelE2E, ListedAddressesAreBlockedOrAlertedByScore) {
                                                          {"45.155.205.77", "alert"}}));
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

@@ -36,7 +36,7 @@ struct IntelDetectorConfig {
 };
 
 class IntelDetector : public Detector {
-public:
+ public:
   IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<const intel::Snapshot> snapshot)
       : cfg_(std::move(cfg)), snapshot_(std::move(snapshot)) {}
 
@@ -46,7 +46,7 @@ public:
 
   void setSnapshot(std::shared_ptr<const intel::Snapshot> s) { snapshot_ = std::move(s); }
 
-private:
+ private:
   void report(const Event& e, const intel::Hit& hit, std::string_view field, std::string_view value,
               TargetType target_type, std::string_view target, bool may_block,
               const FindingSink& sink);
@@ -57,4 +57,4 @@ private:
   StringMap<Timestamp> recent_;  // "<target>|<indicator entry>" → last finding
 };
 
-} // namespace riposte
+}  // namespace riposte

@@ -7,12 +7,14 @@
 // Thread safety: all methods lock an internal mutex; one SqliteStore may be shared.
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <string>
 
 #include "riposte/store/store.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace riposte {
 
@@ -51,6 +53,7 @@ class SqliteStore : public Store {
 
   mutable std::mutex mu_;
   sqlite3* db_;
+  std::map<std::string, sqlite3_stmt*> stmts_;  // prepared once per SQL text
   int version_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -51,13 +52,27 @@ CREATE TABLE source_offsets (
   return kMigrations;
 }
 
-// RAII prepared statement.
+// A prepared statement borrowed from the store's cache (prepared once per SQL text), reset and
+// unbound when the wrapper goes out of scope. Callers hold the store's mutex.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s_, nullptr);
+  Stmt(sqlite3* db, std::map<std::string, sqlite3_stmt*>& cache, const std::string& sql) : db_(db) {
+    auto it = cache.find(sql);
+    if (it != cache.end()) {
+      s_ = it->second;
+      rc_ = SQLITE_OK;
+      return;
+    }
+    rc_ = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
+                             SQLITE_PREPARE_PERSISTENT, &s_, nullptr);
+    if (rc_ == SQLITE_OK) cache.emplace(sql, s_);
   }
-  ~Stmt() { sqlite3_finalize(s_); }
+  ~Stmt() {
+    if (s_ != nullptr) {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
@@ -150,7 +165,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
   return s;
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+SqliteStore::~SqliteStore() {
+  for (auto& [_, st] : stmts_) sqlite3_finalize(st);
+  sqlite3_close(db_);
+}
 
 Status SqliteStore::exec(const std::string& sql) {
   char* err = nullptr;
@@ -173,7 +191,7 @@ Status SqliteStore::migrate() {
       exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied "
            "INTEGER NOT NULL)"));
   {
-    Stmt s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    Stmt s(db_, stmts_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
     RIPOSTE_RETURN_IF_ERROR(s.status());
     if (s.step() == SQLITE_ROW) version_ = static_cast<int>(s.i64(0));
   }
@@ -213,7 +231,7 @@ Status SqliteStore::saveFinding(const Finding& f) {
     return s;
   };
   {
-    Stmt s(db_,
+    Stmt s(db_, stmts_,
            "INSERT OR REPLACE INTO findings(id, detector, entity_type, entity, severity, score, "
            "reason, action, first_seen, last_seen, event_count, labels, created) "
            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
@@ -234,7 +252,7 @@ Status SqliteStore::saveFinding(const Finding& f) {
     if (Status st = s.run(); !st.isOk()) return fail(st);
   }
   for (const auto& e : f.evidence) {
-    Stmt s(db_,
+    Stmt s(db_, stmts_,
            "INSERT INTO events(finding_id, ts, tz, source, offset, raw, fields) VALUES "
            "(?,?,?,?,?,?,?)");
     if (!s.status().isOk()) return fail(s.status());
@@ -252,8 +270,9 @@ Status SqliteStore::saveFinding(const Finding& f) {
 
 Status SqliteStore::saveDecision(const Decision& d) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, std::string("INSERT OR REPLACE INTO decisions(") + kDecisionColumns +
-                  ", updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  Stmt s(db_, stmts_,
+         std::string("INSERT OR REPLACE INTO decisions(") + kDecisionColumns +
+             ", updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   RIPOSTE_RETURN_IF_ERROR(s.status());
   s.bind(1, d.id)
       .bind(2, d.action)
@@ -277,7 +296,7 @@ Status SqliteStore::saveDecision(const Decision& d) {
 
 Status SqliteStore::updateDecisionState(const std::string& id, DecisionState state) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "UPDATE decisions SET state = ?, updated = ? WHERE id = ?");
+  Stmt s(db_, stmts_, "UPDATE decisions SET state = ?, updated = ? WHERE id = ?");
   RIPOSTE_RETURN_IF_ERROR(s.status());
   s.bind(1, std::string(decisionStateName(state))).bind(2, Timestamp::now().micros).bind(3, id);
   RIPOSTE_RETURN_IF_ERROR(s.run());
@@ -288,8 +307,9 @@ Status SqliteStore::updateDecisionState(const std::string& id, DecisionState sta
 Result<std::vector<Decision>> SqliteStore::queryDecisions(const std::string& where,
                                                           const std::vector<std::string>& binds,
                                                           size_t limit) {
-  Stmt s(db_, std::string("SELECT ") + kDecisionColumns + " FROM decisions " + where +
-                  " ORDER BY created, id LIMIT " + std::to_string(limit));
+  Stmt s(db_, stmts_,
+         std::string("SELECT ") + kDecisionColumns + " FROM decisions " + where +
+             " ORDER BY created, id LIMIT " + std::to_string(limit));
   RIPOSTE_RETURN_IF_ERROR(s.status());
   for (size_t i = 0; i < binds.size(); ++i) s.bind(static_cast<int>(i + 1), binds[i]);
   std::vector<Decision> out;
@@ -322,7 +342,7 @@ Result<std::vector<Decision>> SqliteStore::expiredDecisions(Timestamp now) {
 
 Result<int64_t> SqliteStore::countFindings() {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT COUNT(*) FROM findings");
+  Stmt s(db_, stmts_, "SELECT COUNT(*) FROM findings");
   RIPOSTE_RETURN_IF_ERROR(s.status());
   if (s.step() != SQLITE_ROW) return Status::ioError(sqlite3_errmsg(db_));
   return s.i64(0);
@@ -336,7 +356,7 @@ Status SqliteStore::appendAudit(AuditEntry& e) {
     return s;
   };
   {
-    Stmt last(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    Stmt last(db_, stmts_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
     if (!last.status().isOk()) return fail(last.status());
     if (last.step() == SQLITE_ROW) {
       e.seq = last.i64(0) + 1;
@@ -348,7 +368,7 @@ Status SqliteStore::appendAudit(AuditEntry& e) {
   }
   if (!e.time.isSet()) e.time = Timestamp::now();
   e.hash = auditEntryHash(e);
-  Stmt s(db_,
+  Stmt s(db_, stmts_,
          "INSERT INTO audit(seq, time, actor, kind, target, reason, details, prev_hash, hash) "
          "VALUES (?,?,?,?,?,?,?,?,?)");
   if (!s.status().isOk()) return fail(s.status());
@@ -367,7 +387,7 @@ Status SqliteStore::appendAudit(AuditEntry& e) {
 
 Result<std::vector<AuditEntry>> SqliteStore::listAudit(int64_t after_seq, size_t limit) {
   std::lock_guard lock(mu_);
-  Stmt s(db_,
+  Stmt s(db_, stmts_,
          "SELECT seq, time, actor, kind, target, reason, details, prev_hash, hash FROM audit "
          "WHERE seq > ? ORDER BY seq LIMIT ?");
   RIPOSTE_RETURN_IF_ERROR(s.status());
@@ -392,7 +412,7 @@ Result<std::vector<AuditEntry>> SqliteStore::listAudit(int64_t after_seq, size_t
 Status SqliteStore::saveOffset(const std::string& source, const std::string& file, uint64_t inode,
                                uint64_t offset) {
   std::lock_guard lock(mu_);
-  Stmt s(db_,
+  Stmt s(db_, stmts_,
          "INSERT INTO source_offsets(source, file, inode, offset, updated) VALUES (?,?,?,?,?) "
          "ON CONFLICT(source, file) DO UPDATE SET inode = excluded.inode, offset = "
          "excluded.offset, updated = excluded.updated");
@@ -408,7 +428,7 @@ Status SqliteStore::saveOffset(const std::string& source, const std::string& fil
 Result<std::optional<std::pair<uint64_t, uint64_t>>> SqliteStore::loadOffset(
     const std::string& source, const std::string& file) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT inode, offset FROM source_offsets WHERE source = ? AND file = ?");
+  Stmt s(db_, stmts_, "SELECT inode, offset FROM source_offsets WHERE source = ? AND file = ?");
   RIPOSTE_RETURN_IF_ERROR(s.status());
   s.bind(1, source).bind(2, file);
   if (s.step() != SQLITE_ROW) return std::optional<std::pair<uint64_t, uint64_t>>{};
