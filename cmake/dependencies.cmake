@@ -10,6 +10,8 @@ find_package(CLI11 REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(ZLIB REQUIRED)
+pkg_check_modules(NFT REQUIRED IMPORTED_TARGET libnftables)
+find_package(CURL REQUIRED)
 
 set(RIPOSTE_DEPS
     yaml-cpp
@@ -19,4 +21,7 @@ set(RIPOSTE_DEPS
     SQLite::SQLite3
     OpenSSL::Crypto
     ZLIB::ZLIB
+    PkgConfig::NFT
+    CURL::libcurl
+    OpenSSL::SSL
     Threads::Threads)
