@@ -43,9 +43,8 @@ int setMode(Context& ctx, const std::string& config, bool manual, const std::str
   a.actor = m.actor;
   a.kind = manual ? "mode.manual" : "mode.auto";
   a.reason = m.reason;
-  a.details_json = nlohmann::json{{"mode", manual ? "manual" : "auto"},
-                                  {"previous_reason", cur->reason}}
-                       .dump();
+  a.details_json =
+      nlohmann::json{{"mode", manual ? "manual" : "auto"}, {"previous_reason", cur->reason}}.dump();
   if (Status st = (*store)->saveMode(m); !st.isOk()) {
     std::fprintf(stderr, "riposte mode: %s\n", st.toString().c_str());
     return 1;

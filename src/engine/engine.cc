@@ -373,7 +373,11 @@ void Engine::onActionResult(const ActionResult& r) {
     return;
   }
   audit(r.verify_failed ? "action.verify_failed" : "action.failed", d, what);
-  if (store_ != nullptr) (void)store_->updateDecisionState(d.id, DecisionState::kFailed);
+  // An enforcing action that could not act leaves the decision failed; a failed alert does not
+  // change what the decision is (it may be pending approval, or enforced by another action).
+  if (r.enforcing && store_ != nullptr) {
+    (void)store_->updateDecisionState(d.id, DecisionState::kFailed);
+  }
   enterManualMode((r.verify_failed ? "could not verify " : "action failed: ") + what,
                   options_.actor);
 }

@@ -210,6 +210,7 @@ void Executor::runJob(const Job& j) {
     ActionResult r;
     r.op = j.op;
     r.action = name;
+    r.enforcing = a.enforcing();
     r.decisions = j.decisions;
     switch (j.op) {
       case ActionOp::kReconcile: {
@@ -230,7 +231,8 @@ void Executor::runJob(const Job& j) {
       }
       case ActionOp::kNotify: {
         if (std::find(j.notify_to.begin(), j.notify_to.end(), name) == j.notify_to.end()) continue;
-        r.status = callWithRetries(w, [&a, sub = j.subject, text = j.text] { return a.notify(sub, text); }, r);
+        r.status = callWithRetries(
+            w, [&a, sub = j.subject, text = j.text] { return a.notify(sub, text); }, r);
         break;
       }
       case ActionOp::kApply: {
@@ -248,10 +250,12 @@ void Executor::runJob(const Job& j) {
             break;
           }
         }
-        r.status = callWithRetries(w, [&a, d] { return a.apply(d); }, r);
+        r.status = callWithRetries(
+            w, [&a, d] { return a.apply(d); }, r);
         if (r.status.isOk() && opt_.verify_after_apply && a.enforcing()) {
           bool to = false;
-          Status v = callWithTimeout(w, [&a, d] { return a.verify(d); }, to);
+          Status v = callWithTimeout(
+              w, [&a, d] { return a.verify(d); }, to);
           if (!v.isOk()) {
             r.verify_failed = true;
             r.status = v.withContext("verify after apply");
@@ -277,7 +281,8 @@ void Executor::runJob(const Job& j) {
           r.duplicate = true;
           break;
         }
-        r.status = callWithRetries(w, [&a, todo] { return a.applyBatch(todo); }, r);
+        r.status = callWithRetries(
+            w, [&a, todo] { return a.applyBatch(todo); }, r);
         if (r.status.isOk()) {
           std::lock_guard<std::mutex> l(mu_);
           for (const auto& d : todo) applied_.insert(d.id + '\0' + name);
@@ -286,7 +291,8 @@ void Executor::runJob(const Job& j) {
       }
       case ActionOp::kUndo: {
         const Decision& d = j.decisions.front();
-        r.status = callWithRetries(w, [&a, d] { return a.undo(d); }, r);
+        r.status = callWithRetries(
+            w, [&a, d] { return a.undo(d); }, r);
         if (r.status.isOk()) {
           std::lock_guard<std::mutex> l(mu_);
           applied_.erase(d.id + '\0' + name);

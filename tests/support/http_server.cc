@@ -112,9 +112,10 @@ void HttpServer::handle(int fd) {
   }
   const int status = status_;
   const std::string body = status == 200 ? R"({"text":"Success","code":0})" : R"({"text":"error"})";
-  const std::string resp = "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Error") +
-                           "\r\nContent-Type: application/json\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  const std::string resp =
+      "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Error") +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\n\r\n" + body;
   (void)!write(fd, resp.data(), resp.size());
 }
 

@@ -58,7 +58,8 @@ struct ActionResult {
   bool allowlisted = false;    // refused: the target is allowlisted
   bool verify_failed = false;  // apply said OK but verify() did not find the effect
   bool timed_out = false;
-  ReconcileReport reconcile;   // kReconcile
+  bool enforcing = false;     // the action's enforcing()
+  ReconcileReport reconcile;  // kReconcile
 };
 
 class Executor {

@@ -46,7 +46,8 @@ Status runProgram(const std::vector<std::string>& argv, const std::vector<std::s
     return Status::unavailable("exec " + argv[0] + ": " + std::strerror(rc));
   }
   std::string errtext;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(timeout.count());
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::microseconds(timeout.count());
   bool open = true;
   int status = 0;
   bool exited = false;

@@ -53,7 +53,8 @@ const char* setName(bool v6) { return v6 ? "blocked6" : "blocked4"; }
 Result<std::unique_ptr<NftablesAction>> NftablesAction::create(std::string name,
                                                                NftablesConfig cfg) {
   if (cfg.family != "inet" && cfg.family != "ip" && cfg.family != "ip6") {
-    return Status::invalidArgument("nftables action '" + name + "': family must be inet, ip or ip6");
+    return Status::invalidArgument("nftables action '" + name +
+                                   "': family must be inet, ip or ip6");
   }
   for (const auto& h : cfg.hooks) {
     if (h != "input" && h != "forward" && h != "prerouting") {
@@ -140,7 +141,8 @@ Status NftablesAction::applyBatch(const std::vector<Decision>& ds) {
     auto e = elementFor(d.target);
     if (!e) return e.status();
     if (d.expires <= now) continue;  // already over: nothing to enforce
-    elems[e->v6 ? 1 : 0].push_back({{"elem", {{"val", e->val}, {"timeout", remainingSeconds(d, now)}}}});
+    elems[e->v6 ? 1 : 0].push_back(
+        {{"elem", {{"val", e->val}, {"timeout", remainingSeconds(d, now)}}}});
   }
   json cmds = json::array();
   for (int v6 = 0; v6 < 2; ++v6) {
@@ -162,13 +164,12 @@ Status NftablesAction::undo(const Decision& d) {
   auto e = elementFor(d.target);
   if (!e) return e.status();
   RIPOSTE_RETURN_IF_ERROR(ensureSetup());
-  const json cmd = {{"nftables",
-                     json::array({{{"delete",
-                                    {{"element",
-                                      {{"family", cfg_.family},
-                                       {"table", cfg_.table},
-                                       {"name", setName(e->v6)},
-                                       {"elem", json::array({e->val})}}}}}}})}};
+  const json cmd = {{"nftables", json::array({{{"delete",
+                                                {{"element",
+                                                  {{"family", cfg_.family},
+                                                   {"table", cfg_.table},
+                                                   {"name", setName(e->v6)},
+                                                   {"elem", json::array({e->val})}}}}}}})}};
   auto r = run(cmd.dump());
   if (r) return Status::ok();
   // Idempotent: an element that is already gone (expired in the kernel, deleted by hand) is fine.
@@ -200,7 +201,8 @@ Result<std::set<std::string>> NftablesAction::listElements() {
         {"nftables",
          json::array(
              {{{"list",
-                {{"set", {{"family", cfg_.family}, {"table", cfg_.table}, {"name", setName(v6)}}}}}}})}};
+                {{"set",
+                  {{"family", cfg_.family}, {"table", cfg_.table}, {"name", setName(v6)}}}}}}})}};
     auto r = run(cmd.dump());
     if (!r) return r.status();
     json doc = json::parse(*r, nullptr, false);

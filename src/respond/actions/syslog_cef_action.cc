@@ -73,12 +73,12 @@ std::string cefRecord(std::string_view event, const Decision& d) {
   ext += " cs1Label=finding_id cs1=" + cefEscapeValue(d.finding_id);
   ext += " msg=" + cefEscapeValue(d.reason);
   return "CEF:0|Riposte|Riposte|" RIPOSTE_VERSION "|" +
-         cefEscapeHeader(d.detector.empty() ? "manual" : d.detector) + "|" +
-         cefEscapeHeader(name) + "|" + std::to_string(severity) + "|" + ext;
+         cefEscapeHeader(d.detector.empty() ? "manual" : d.detector) + "|" + cefEscapeHeader(name) +
+         "|" + std::to_string(severity) + "|" + ext;
 }
 
 Result<std::unique_ptr<SyslogCefAction>> SyslogCefAction::create(std::string name,
-                                                                  SyslogCefConfig cfg) {
+                                                                 SyslogCefConfig cfg) {
   if (cfg.protocol != "udp" && cfg.protocol != "tcp") {
     return Status::invalidArgument("syslog_cef action '" + name + "': protocol must be udp or tcp");
   }
@@ -95,8 +95,8 @@ SyslogCefAction::~SyslogCefAction() {
 std::string SyslogCefAction::message(int severity, const std::string& msgid,
                                      const std::string& msg) const {
   const int pri = cfg_.facility * 8 + severity;
-  return "<" + std::to_string(pri) + ">1 " + formatRfc3339Utc(Timestamp::now()) + " " +
-         hostName() + " riposte " + std::to_string(getpid()) + " " + msgid + " - " + msg;
+  return "<" + std::to_string(pri) + ">1 " + formatRfc3339Utc(Timestamp::now()) + " " + hostName() +
+         " riposte " + std::to_string(getpid()) + " " + msgid + " - " + msg;
 }
 
 Status SyslogCefAction::send(const std::string& msg) {

@@ -25,8 +25,9 @@ size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
 std::string sentence(std::string_view event, const Decision& d) {
   std::string verb = event == "apply" ? "blocked" : "unblocked";
   if (d.action != "block") verb = std::string(event) + " " + d.action;
-  return "Riposte " + verb + " " + d.target.value + (event == "apply" ? " until " + formatRfc3339Utc(d.expires) : "") +
-         " (" + d.detector + "): " + d.reason;
+  return "Riposte " + verb + " " + d.target.value +
+         (event == "apply" ? " until " + formatRfc3339Utc(d.expires) : "") + " (" + d.detector +
+         "): " + d.reason;
 }
 
 }  // namespace
@@ -52,7 +53,8 @@ Result<std::unique_ptr<WebhookAction>> WebhookAction::create(std::string name, W
     return Status::invalidArgument("webhook action '" + name + "': url must be http(s)://");
   }
   if (cfg.format != "json" && cfg.format != "slack" && cfg.format != "hec") {
-    return Status::invalidArgument("webhook action '" + name + "': format must be json, slack or hec");
+    return Status::invalidArgument("webhook action '" + name +
+                                   "': format must be json, slack or hec");
   }
   if (cfg.format == "hec" && cfg.token.empty()) {
     return Status::invalidArgument("webhook action '" + name + "': hec needs a token");

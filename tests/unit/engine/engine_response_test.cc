@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <random>
 #include <mutex>
+#include <random>
 #include <set>
 
 #include "riposte/core/registry.h"
@@ -110,9 +110,8 @@ response:
   }
 
   void attack(const std::string& ip) {
-    const std::string line =
-        "Feb 12 14:10:22 host1 sshd[16378]: Failed password for root from " + ip +
-        " port 53502 ssh2";
+    const std::string line = "Feb 12 14:10:22 host1 sshd[16378]: Failed password for root from " +
+                             ip + " port 53502 ssh2";
     ParseContext ctx;
     ctx.year = 2026;
     engine_->process(*parser_, ctx, SourceLine{line, "test", 0});

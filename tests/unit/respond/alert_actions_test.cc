@@ -136,12 +136,14 @@ TEST(WebhookAction, FailingWebhookDrivesManualModeAndNotifiesAdmins) {
 actions:
   - name: siem
     type: webhook
-    url: )" + bad.url("/siem") + R"(
+    url: )" + bad.url("/siem") +
+                             R"(
     timeout: 300ms
   - name: admins
     type: webhook
     format: slack
-    url: )" + admins.url("/admins") + R"(
+    url: )" + admins.url("/admins") +
+                             R"(
 response:
   action_attempts: 3
   retry_backoff: 20ms

@@ -206,8 +206,7 @@ TEST(Executor, FullQueueRefusesAndCounts) {
 TEST(Executor, AllowlistIsCheckedAgainBeforeActing) {
   FakeAction a;
   Collected c;
-  Executor x({&a}, fastOptions(), c.cb(),
-             [](const Target& t) { return t.value == "192.0.2.77"; });
+  Executor x({&a}, fastOptions(), c.cb(), [](const Target& t) { return t.value == "192.0.2.77"; });
   ASSERT_TRUE(x.submitApply(decisionFor("192.0.2.77")));
   ASSERT_TRUE(x.submitBatch({decisionFor("192.0.2.77"), decisionFor("192.0.2.78")}));
   x.drain();

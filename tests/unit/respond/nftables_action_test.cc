@@ -83,9 +83,8 @@ TEST_F(NftablesActionTest, BlocksAfterApplyAndFlowsAfterUndo) {
 }
 
 TEST_F(NftablesActionTest, RangesBlockToo) {
-  const Decision d =
-      blockFor(ns_->clientIp().substr(0, ns_->clientIp().rfind('.')) + ".0/30",
-               std::chrono::minutes(5), TargetType::kCidr);
+  const Decision d = blockFor(ns_->clientIp().substr(0, ns_->clientIp().rfind('.')) + ".0/30",
+                              std::chrono::minutes(5), TargetType::kCidr);
   ASSERT_TRUE(action_->apply(d).isOk());
   EXPECT_TRUE(action_->verify(d).isOk());
   EXPECT_FALSE(reachable());
