@@ -120,6 +120,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", cfg.status().toString().c_str());
       return 1;
     }
+    {
+      DecisionFilter f;
+      f.state = DecisionState::kActive;
+      f.limit = 10'000'000;
+      auto t = Clock::now();
+      auto all = (*store)->listDecisions(f);
+      std::printf("  (store listing of %zu active decisions alone: %.3f s)\n",
+                  all ? all->size() : 0, since(t));
+    }
     EngineOptions eo;
     auto t0 = Clock::now();
     auto e = Engine::create(*cfg, reg, store->get(), eo);

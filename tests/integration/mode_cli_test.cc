@@ -39,9 +39,9 @@ TEST(ModeCli, ManualAutoStatusAreAuditedAndPersisted) {
   EXPECT_EQ(j["reason"], "maintenance");
   auto a = runRiposte({"mode", "auto", "--config", cfg.string()});
   ASSERT_EQ(a.exit_code, 0) << a.err;
-  EXPECT_EQ(nlohmann::json::parse(runRiposte({"mode", "status", "--config", cfg.string()}).out)
-                ["mode"],
-            "auto");
+  EXPECT_EQ(
+      nlohmann::json::parse(runRiposte({"mode", "status", "--config", cfg.string()}).out)["mode"],
+      "auto");
   auto show = runRiposte({"audit", "show", "--config", cfg.string()});
   EXPECT_NE(show.out.find("mode.manual"), std::string::npos) << show.out;
   EXPECT_NE(show.out.find("mode.auto"), std::string::npos) << show.out;
@@ -84,16 +84,16 @@ TEST(ModeCli, ServeGoesManualOnFailuresAndResumesOnRequest) {
   // In manual mode a new decision is proposed.
   append(log, failure("203.0.113.10"));
   ASSERT_TRUE(testing::waitFor([&] {
-    auto s = runRiposte({"decisions", "list", "--state", "pending-approval", "--config",
-                         cfg.string()});
+    auto s =
+        runRiposte({"decisions", "list", "--state", "pending-approval", "--config", cfg.string()});
     return s.out.find("203.0.113.10") != std::string::npos;
   })) << serve.err();
   // The SIEM recovers; a person resumes auto mode; the next decision is enforced.
   siem.setStatus(200);
   ASSERT_EQ(runRiposte({"mode", "auto", "--config", cfg.string()}).exit_code, 0);
-  ASSERT_TRUE(testing::waitFor([&] { return serve.err().find("automatic mode resumed") !=
-                                            std::string::npos; }))
-      << serve.err();
+  ASSERT_TRUE(testing::waitFor([&] {
+    return serve.err().find("automatic mode resumed") != std::string::npos;
+  })) << serve.err();
   append(log, failure("203.0.113.11"));
   ASSERT_TRUE(testing::waitFor([&] {
     for (const auto& r : siem.requests()) {
@@ -102,16 +102,16 @@ TEST(ModeCli, ServeGoesManualOnFailuresAndResumesOnRequest) {
     return false;
   })) << serve.err();
   // Approving the proposed decision gets it enforced by the running engine (reconcile).
-  auto pending = runRiposte(
-      {"decisions", "list", "--state", "pending-approval", "--config", cfg.string()});
-  const auto id = nlohmann::json::parse(pending.out.substr(0, pending.out.find('\n')))["id"]
-                      .get<std::string>();
+  auto pending =
+      runRiposte({"decisions", "list", "--state", "pending-approval", "--config", cfg.string()});
+  const auto id =
+      nlohmann::json::parse(pending.out.substr(0, pending.out.find('\n')))["id"].get<std::string>();
   ASSERT_EQ(runRiposte({"decisions", "approve", id, "--config", cfg.string()}).exit_code, 0);
   ASSERT_TRUE(testing::waitFor([&] {
     int n = 0;
     for (const auto& r : siem.requests()) {
-      if (r.body.find("203.0.113.10") != std::string::npos && r.body.find("\"apply\"") !=
-                                                                   std::string::npos) {
+      if (r.body.find("203.0.113.10") != std::string::npos &&
+          r.body.find("\"apply\"") != std::string::npos) {
         ++n;
       }
     }
