@@ -455,7 +455,7 @@ Status Engine::restore() {
   const size_t reapplied = live.size();
   if (!live.empty() && !actions_.empty() && !config_.dry_run) {
     // One batch per action: one transaction for the firewall.
-    if (!executor_->submitBatch(std::move(live))) {
+    if (!executor_->submitBatch(std::move(live), /*enforcing_only=*/true)) {
       return Status::resourceExhausted("restore: action queue full");
     }
   }

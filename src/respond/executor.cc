@@ -128,20 +128,20 @@ bool Executor::push(Job j) {
 }
 
 bool Executor::submitApply(const Decision& d, const std::string& only) {
-  return push(Job{ActionOp::kApply, {d}, only, {}, {}, {}});
+  return push(Job{ActionOp::kApply, {d}, only, {}, {}, {}, false});
 }
 bool Executor::submitUndo(const Decision& d, const std::string& only) {
-  return push(Job{ActionOp::kUndo, {d}, only, {}, {}, {}});
+  return push(Job{ActionOp::kUndo, {d}, only, {}, {}, {}, false});
 }
-bool Executor::submitBatch(std::vector<Decision> ds) {
-  return push(Job{ActionOp::kApplyBatch, std::move(ds), {}, {}, {}, {}});
+bool Executor::submitBatch(std::vector<Decision> ds, bool enforcing_only) {
+  return push(Job{ActionOp::kApplyBatch, std::move(ds), {}, {}, {}, {}, enforcing_only});
 }
 bool Executor::submitReconcile(std::vector<Decision> active) {
-  return push(Job{ActionOp::kReconcile, std::move(active), {}, {}, {}, {}});
+  return push(Job{ActionOp::kReconcile, std::move(active), {}, {}, {}, {}, false});
 }
 bool Executor::submitNotify(const std::string& subject, const std::string& text,
                             const std::vector<std::string>& actions) {
-  return push(Job{ActionOp::kNotify, {}, {}, actions, subject, text});
+  return push(Job{ActionOp::kNotify, {}, {}, actions, subject, text, false});
 }
 
 void Executor::drain() {
@@ -279,6 +279,12 @@ void Executor::runJob(const Job& j) {
         r.decisions = todo;
         if (todo.empty()) {
           r.duplicate = true;
+          break;
+        }
+        if (j.enforcing_only && !a.enforcing()) {
+          std::lock_guard<std::mutex> l(mu_);
+          for (const auto& d : todo) applied_.insert(d.id + '\0' + name);
+          r.duplicate = true;  // nothing done
           break;
         }
         r.status = callWithRetries(

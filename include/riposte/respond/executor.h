@@ -78,8 +78,10 @@ class Executor {
   // False when the queue is full (counted; nothing will run).
   bool submitApply(const Decision& d, const std::string& only = {});
   bool submitUndo(const Decision& d, const std::string& only = {});
-  // Restore: one batch per action (one transaction for actions that support it).
-  bool submitBatch(std::vector<Decision> ds);
+  // Restore / reconcile: one batch per action (one transaction for actions that support it).
+  // With `enforcing_only` (restore after a restart), non-enforcing actions (alerts) are not
+  // called again: their keys are only recorded, so a restart does not re-send every alert.
+  bool submitBatch(std::vector<Decision> ds, bool enforcing_only = false);
   // An admin notification through the named actions (must implement Action::notify).
   bool submitNotify(const std::string& subject, const std::string& text,
                     const std::vector<std::string>& actions);
@@ -100,6 +102,7 @@ class Executor {
     std::string only;
     std::vector<std::string> notify_to;
     std::string subject, text;
+    bool enforcing_only = false;
   };
   class Worker;
 

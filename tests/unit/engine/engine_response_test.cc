@@ -255,7 +255,8 @@ TEST_F(EngineResponseTest, RestoreAppliesActiveDecisionsInOneBatch) {
   engine_->drain();
   EXPECT_EQ(g_fake.batches.load(), 1);
   EXPECT_EQ(g_fake.batch_size.load(), 500u);
-  EXPECT_EQ(count("action.restored"), 2u);  // fw and the log action
+  EXPECT_EQ(count("action.restored"), 1u);  // fw; alerts are not re-sent on restart
+  EXPECT_EQ(testing::readFile(notify_path_).find("would-enforce"), std::string::npos);
   // Restoring again (a second restart of the same process) changes nothing.
   ASSERT_TRUE(engine_->restore().isOk());
   engine_->drain();
