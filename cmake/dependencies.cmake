@@ -13,6 +13,8 @@ find_package(ZLIB REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 # simdjson parses EVE, feeds and other JSON input on the hot path.
 find_package(simdjson REQUIRED)
+pkg_check_modules(NFT REQUIRED IMPORTED_TARGET libnftables)
+find_package(CURL REQUIRED)
 
 set(RIPOSTE_DEPS
     yaml-cpp
@@ -24,5 +26,8 @@ set(RIPOSTE_DEPS
     ZLIB::ZLIB
     PkgConfig::PCRE2
     simdjson::simdjson
+    PkgConfig::NFT
+    CURL::libcurl
+    OpenSSL::SSL
     Threads::Threads)
 

@@ -25,5 +25,6 @@ void addConfigCommands(CLI::App& app, Context& ctx);
 void addDecisionCommands(CLI::App& app, Context& ctx);
 void addAuditCommands(CLI::App& app, Context& ctx);
 void addRulesCommands(CLI::App& app, Context& ctx);
+void addModeCommands(CLI::App& app, Context& ctx);
 
 }  // namespace riposte::cli

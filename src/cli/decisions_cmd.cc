@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/commands.h"
 #include "riposte/core/ids.h"
@@ -154,6 +155,62 @@ void addDecisionCommands(CLI::App& app, Context& ctx) {
       std::printf("%s\n", d.toJson().c_str());
     }
   });
+
+  // Approve / reject a proposed (pending-approval) decision: an explicit, audited step by a
+  // person. A running `serve` enforces approved decisions at its next reconcile.
+  for (const bool approve : {true, false}) {
+    auto id = std::make_shared<std::string>();
+    auto* sub = dec->add_subcommand(approve ? "approve" : "reject",
+                                    approve ? "Approve a pending-approval decision (audited)"
+                                            : "Reject a pending-approval decision (audited)");
+    sub->add_option("id", *id, "decision id")->required();
+    sub->callback([&ctx, config, id, approve] {
+      const char* verb = approve ? "approve" : "reject";
+      auto store = storeFor(ctx, *config);
+      if (!store) {
+        std::fprintf(stderr, "riposte decisions %s: %s\n", verb, store.status().toString().c_str());
+        ctx.exit_code = 1;
+        return;
+      }
+      DecisionFilter f;
+      f.state = DecisionState::kPendingApproval;
+      f.limit = 10'000'000;
+      auto ds = (*store)->listDecisions(f);
+      const Decision* found = nullptr;
+      if (ds) {
+        for (const auto& d : *ds) {
+          if (d.id == *id) found = &d;
+        }
+      }
+      if (found == nullptr) {
+        std::fprintf(stderr, "riposte decisions %s: no pending-approval decision %s\n", verb,
+                     id->c_str());
+        ctx.exit_code = 1;
+        return;
+      }
+      Decision d = *found;
+      d.state = approve ? DecisionState::kActive : DecisionState::kRevoked;
+      if (approve && d.expires <= Timestamp::now()) {
+        std::fprintf(stderr, "riposte decisions approve: %s has already expired\n", id->c_str());
+        ctx.exit_code = 1;
+        return;
+      }
+      if (Status st = (*store)->updateDecisionState(d.id, d.state); !st.isOk()) {
+        std::fprintf(stderr, "riposte decisions %s: %s\n", verb, st.toString().c_str());
+        ctx.exit_code = 1;
+        return;
+      }
+      const char* user = std::getenv("USER");
+      AuditEntry a;
+      a.actor = std::string("cli:") + (user ? user : "unknown");
+      a.kind = approve ? "decision.approved" : "decision.rejected";
+      a.target = d.target.value;
+      a.reason = approve ? "approved by hand" : "rejected by hand";
+      a.details_json = d.toJson();
+      (void)(*store)->appendAudit(a);
+      std::printf("%s\n", d.toJson().c_str());
+    });
+  }
 }
 
 }  // namespace riposte::cli

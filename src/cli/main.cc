@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   cli::addAuditCommands(app, ctx);
   cli::addRulesCommands(app, ctx);
   cli::addIntelCommands(app);
+  cli::addModeCommands(app, ctx);
   app.parse_complete_callback([&] {
     if (Status st = initLogging(log_level, "text"); !st.isOk()) {
       throw CLI::ValidationError("--log-level", st.message());

@@ -35,8 +35,10 @@ const std::set<std::string> kEngineKeys = {"log_level", "log_format", "dry_run",
 const std::set<std::string> kStoreKeys = {"type", "path"};
 const std::set<std::string> kSourceKeys = {"name",   "type",     "path", "paths",
                                            "parser", "start_at", "year"};
-const std::set<std::string> kResponseKeys = {"default_duration", "allowlist",
-                                             "allowlist_own_addresses"};
+const std::set<std::string> kResponseKeys = {
+    "default_duration",  "allowlist",      "allowlist_own_addresses", "max_blocks_per_minute",
+    "max_active_blocks", "notify",         "action_timeout",          "action_attempts",
+    "retry_backoff",     "queue_capacity", "reconcile_interval"};
 
 // Checks a list of components (name + type + factory keys) against a registry.
 template <typename R>
@@ -365,6 +367,27 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
         }
         c.allowlist_own_addresses =
             rd.getBool(r, "response", "allowlist_own_addresses", c.allowlist_own_addresses);
+        c.max_blocks_per_minute = static_cast<uint32_t>(rd.getInt(
+            r, "response", "max_blocks_per_minute", c.max_blocks_per_minute, 0, 10'000'000));
+        c.max_active_blocks = static_cast<uint32_t>(
+            rd.getInt(r, "response", "max_active_blocks", c.max_active_blocks, 0, 100'000'000));
+        c.notify = rd.getStringList(r, "response", "notify");
+        c.action_timeout = rd.getDuration(r, "response", "action_timeout", c.action_timeout);
+        c.action_attempts =
+            static_cast<int>(rd.getInt(r, "response", "action_attempts", c.action_attempts, 1, 20));
+        c.retry_backoff = rd.getDuration(r, "response", "retry_backoff", c.retry_backoff);
+        c.queue_capacity = static_cast<uint32_t>(
+            rd.getInt(r, "response", "queue_capacity", c.queue_capacity, 1, 10'000'000));
+        c.reconcile_interval =
+            rd.getDuration(r, "response", "reconcile_interval", c.reconcile_interval);
+      }
+    }
+    for (size_t i = 0; i < c.notify.size(); ++i) {
+      bool found = false;
+      for (const auto& a : c.actions) found = found || a.name == c.notify[i];
+      if (!found) {
+        rd.error(root["response"]["notify"][i], "response.notify[" + std::to_string(i) + "]",
+                 "no action named '" + c.notify[i] + "'");
       }
     }
     if (const YAML::Node i = root["intel"]) {

@@ -35,10 +35,105 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
   }
   Engine* self = e.get();
   e->sink_ = [self](Finding&& f) { self->onFinding(std::move(f)); };
+  ExecutorOptions xo;
+  xo.queue_capacity = e->config_.queue_capacity;
+  xo.action_timeout = e->config_.action_timeout;
+  xo.max_attempts = e->config_.action_attempts;
+  xo.backoff_initial = e->config_.retry_backoff;
+  std::vector<Action*> raw;
+  for (auto& a : e->actions_) {
+    raw.push_back(a.get());
+    if (a->enforcing()) e->enforcing_.push_back(a.get());
+  }
+  const Policy* policy = e->policy_.get();
+  e->executor_ = std::make_unique<Executor>(
+      std::move(raw), xo, [self](const ActionResult& r) { self->onActionResult(r); },
+      [policy](const Target& t) { return policy->isAllowlisted(t); });
+  e->syncMode();
   return e;
 }
 
-Engine::~Engine() = default;
+Engine::~Engine() { executor_.reset(); }
+
+void Engine::drain() { executor_->drain(); }
+
+EngineStats Engine::stats() const {
+  EngineStats s = stats_;
+  s.action_errors = action_errors_.load();
+  s.actions_applied = actions_applied_.load();
+  s.queue_full = executor_ ? executor_->queueFull() : 0;
+  s.manual_mode = manual_.load();
+  return s;
+}
+
+void Engine::syncMode() {
+  if (store_ == nullptr) return;
+  auto m = store_->loadMode();
+  if (!m) return;
+  const bool was = manual_.exchange(m->manual);
+  if (was != m->manual) {
+    if (m->manual) {
+      spdlog::error("MANUAL MODE: decisions are proposed, not enforced ({})", m->reason);
+    } else {
+      spdlog::warn("automatic mode resumed by {}", m->actor);
+    }
+  }
+}
+
+void Engine::enterManualMode(const std::string& reason, const std::string& actor) {
+  {
+    std::lock_guard<std::mutex> l(mode_mu_);
+    if (manual_.exchange(true)) return;  // already manual
+    if (store_ != nullptr) {
+      EngineMode m;
+      m.manual = true;
+      m.reason = reason;
+      m.actor = actor;
+      m.since = Timestamp::now();
+      if (Status st = store_->saveMode(m); !st.isOk()) {
+        spdlog::error("persisting manual mode: {}", st.toString());
+      }
+      AuditEntry a;
+      a.actor = actor;
+      a.kind = "mode.manual";
+      a.reason = reason;
+      a.details_json = nlohmann::json{{"mode", "manual"}, {"reason", reason}}.dump();
+      (void)store_->appendAudit(a);
+    }
+  }
+  spdlog::error(
+      "MANUAL MODE: {}; decisions are now proposed (pending-approval), not enforced; "
+      "leave with `riposte mode auto`",
+      reason);
+  if (!config_.notify.empty()) {
+    executor_->submitNotify("Riposte switched to manual mode",
+                            "Riposte switched to manual mode: " + reason +
+                                ". New decisions are proposed, not enforced. Review them and run "
+                                "`riposte mode auto` to resume.",
+                            config_.notify);
+  }
+}
+
+Status Engine::leaveManualMode(const std::string& actor) {
+  std::lock_guard<std::mutex> l(mode_mu_);
+  if (store_ != nullptr) {
+    EngineMode m;
+    m.manual = false;
+    m.reason = "resumed by " + actor;
+    m.actor = actor;
+    m.since = Timestamp::now();
+    RIPOSTE_RETURN_IF_ERROR(store_->saveMode(m));
+    AuditEntry a;
+    a.actor = actor;
+    a.kind = "mode.auto";
+    a.reason = m.reason;
+    a.details_json = nlohmann::json{{"mode", "auto"}}.dump();
+    RIPOSTE_RETURN_IF_ERROR(store_->appendAudit(a));
+  }
+  manual_ = false;
+  recent_blocks_.clear();
+  return Status::ok();
+}
 
 Result<Parser*> Engine::parser(const std::string& name) {
   for (auto& [n, p] : parsers_) {
@@ -130,43 +225,195 @@ void Engine::onFinding(Finding&& f) {
   }
   d.origin = options_.actor;
   ++stats_.decisions;
+  const bool propose =
+      !actions_.empty() && !config_.dry_run && (manual_.load() || breakerTrips(Timestamp::now()));
+  if (propose) d.state = DecisionState::kPendingApproval;
   // Durable before acting.
   if (store_ != nullptr) {
     if (Status st = store_->saveDecision(d); !st.isOk()) {
       ++stats_.store_errors;
       spdlog::error("storing decision for {}: {}", d.target.value, st.toString());
     }
-    audit("decision.created", d, d.reason);
+    audit(propose ? "decision.proposed" : "decision.created", d, d.reason);
   }
-  enforce(d);
+  if (propose) {
+    ++stats_.proposed;
+    spdlog::warn("manual mode: decision on {} proposed, not enforced", d.target.value);
+  }
+  enforce(d, propose);
   if (listener_) listener_(d);
 }
 
-void Engine::enforce(const Decision& d) {
+void Engine::enforce(const Decision& d, bool alerts_only) {
   if (actions_.empty()) return;
-  // The allowlist is checked again right before anything touches the world.
+  // The allowlist is checked here and again by the executor right before an action runs.
   if (policy_->isAllowlisted(d.target)) {
     audit("action.refused.allowlisted", d, "target is allowlisted");
     return;
   }
-  for (auto& a : actions_) {
-    if (config_.dry_run) {
-      audit("action.dry_run", d, std::string(a->name()));
-      continue;
+  if (config_.dry_run) {
+    for (auto& a : actions_) audit("action.dry_run", d, std::string(a->name()));
+    return;
+  }
+  if (!alerts_only) {
+    if (!executor_->submitApply(d)) {
+      audit("action.queue_full", d, "action queue full: nothing enforced");
+      if (store_ != nullptr) (void)store_->updateDecisionState(d.id, DecisionState::kFailed);
     }
-    Status st = a->apply(d);
-    if (st.isOk()) {
-      audit("action.applied", d, std::string(a->name()));
-    } else {
-      ++stats_.action_errors;
-      audit("action.failed", d, std::string(a->name()) + ": " + st.toString());
-      spdlog::error("action {} on {} failed: {}", a->name(), d.target.value, st.toString());
+    return;
+  }
+  for (auto& a : actions_) {
+    if (a->enforcing()) continue;
+    if (!executor_->submitApply(d, std::string(a->name()))) {
+      audit("action.queue_full", d, std::string(a->name()) + ": action queue full");
     }
   }
 }
 
+bool Engine::breakerTrips(Timestamp now) {
+  const int64_t minute_ago = now.micros - 60'000'000;
+  while (!recent_blocks_.empty() && recent_blocks_.front() < minute_ago) recent_blocks_.pop_front();
+  std::string why;
+  if (config_.max_blocks_per_minute > 0 && recent_blocks_.size() >= config_.max_blocks_per_minute) {
+    why = "circuit breaker: more than " + std::to_string(config_.max_blocks_per_minute) +
+          " new blocks in one minute";
+  } else if (config_.max_active_blocks > 0 && policy_->activeCount() > config_.max_active_blocks) {
+    why = "circuit breaker: more than " + std::to_string(config_.max_active_blocks) +
+          " active blocks";
+  }
+  if (why.empty()) {
+    recent_blocks_.push_back(now.micros);
+    return false;
+  }
+  ++stats_.breaker_trips;
+  if (store_ != nullptr) {
+    AuditEntry a;
+    a.actor = options_.actor;
+    a.kind = "breaker.tripped";
+    a.reason = why;
+    a.details_json = nlohmann::json{{"recent_blocks", recent_blocks_.size()},
+                                    {"active_blocks", policy_->activeCount()}}
+                         .dump();
+    (void)store_->appendAudit(a);
+  }
+  enterManualMode(why, options_.actor);
+  return true;
+}
+
+void Engine::onActionResult(const ActionResult& r) {
+  if (r.duplicate) return;
+  if (r.op == ActionOp::kNotify) {
+    if (store_ == nullptr) return;
+    AuditEntry a;
+    a.actor = options_.actor;
+    a.kind = r.status.isOk() ? "notify.sent" : "notify.failed";
+    a.reason = r.action + (r.status.isOk() ? "" : ": " + r.status.toString());
+    (void)store_->appendAudit(a);
+    if (!r.status.isOk()) spdlog::error("notification through {} failed", r.action);
+    return;
+  }
+  if (r.op == ActionOp::kReconcile) {
+    if (!r.status.isOk()) {
+      ++action_errors_;
+      spdlog::error("reconcile through {} failed: {}", r.action, r.status.toString());
+      return;
+    }
+    if (r.reconcile.readded + r.reconcile.removed > 0 && store_ != nullptr) {
+      spdlog::warn("reconcile {}: re-added {}, removed {} (drift repaired)", r.action,
+                   r.reconcile.readded, r.reconcile.removed);
+      AuditEntry a;
+      a.actor = options_.actor;
+      a.kind = "action.reconciled";
+      a.reason = r.action + ": re-added " + std::to_string(r.reconcile.readded) + ", removed " +
+                 std::to_string(r.reconcile.removed);
+      (void)store_->appendAudit(a);
+    }
+    return;
+  }
+  if (r.op == ActionOp::kApplyBatch) {
+    if (r.status.isOk()) {
+      actions_applied_ += r.decisions.size();
+      if (store_ != nullptr) {
+        AuditEntry a;
+        a.actor = options_.actor;
+        a.kind = "action.restored";
+        a.reason = r.action + ": " + std::to_string(r.decisions.size()) + " decisions";
+        (void)store_->appendAudit(a);
+      }
+      return;
+    }
+    ++action_errors_;
+    if (store_ != nullptr) {
+      AuditEntry a;
+      a.actor = options_.actor;
+      a.kind = "action.failed";
+      a.reason = r.action + ": batch of " + std::to_string(r.decisions.size()) +
+                 " decisions: " + r.status.toString();
+      (void)store_->appendAudit(a);
+    }
+    enterManualMode("action " + r.action + " failed to restore " +
+                        std::to_string(r.decisions.size()) + " decisions: " + r.status.toString(),
+                    options_.actor);
+    return;
+  }
+  const Decision& d = r.decisions.front();
+  if (r.allowlisted) {
+    audit("action.refused.allowlisted", d, r.action + ": target is allowlisted");
+    return;
+  }
+  if (r.status.isOk()) {
+    if (r.op == ActionOp::kApply) ++actions_applied_;
+    audit(r.op == ActionOp::kApply ? "action.applied" : "action.undone", d, r.action);
+    return;
+  }
+  ++action_errors_;
+  const std::string what = r.action + ": " + r.status.toString() + " (after " +
+                           std::to_string(r.attempts) + " attempt(s))";
+  spdlog::error("action {} {} on {} failed: {}", r.action, actionOpName(r.op), d.target.value,
+                what);
+  if (r.op == ActionOp::kUndo) {
+    audit("action.undo_failed", d, what);
+    enterManualMode("undo through " + what, options_.actor);
+    return;
+  }
+  audit(r.verify_failed ? "action.verify_failed" : "action.failed", d, what);
+  // An enforcing action that could not act leaves the decision failed; a failed alert does not
+  // change what the decision is (it may be pending approval, or enforced by another action).
+  if (r.enforcing && store_ != nullptr) {
+    (void)store_->updateDecisionState(d.id, DecisionState::kFailed);
+  }
+  enterManualMode((r.verify_failed ? "could not verify " : "action failed: ") + what,
+                  options_.actor);
+}
+
+void Engine::reconcile() {
+  // Active decisions were enforced or approved by a person, so this runs in manual mode too:
+  // it is how an approval made with `riposte decisions approve` reaches the firewall.
+  if (store_ == nullptr || actions_.empty() || config_.dry_run) return;
+  DecisionFilter f;
+  f.state = DecisionState::kActive;
+  f.limit = 10'000'000;
+  auto active = store_->listDecisions(f);
+  if (!active) return;
+  // New approvals get applied (idempotent for the rest), then each enforcing action repairs drift.
+  std::vector<Decision> live;
+  const Timestamp now = Timestamp::now();
+  for (auto& d : *active) {
+    if (d.expires > now) live.push_back(std::move(d));
+  }
+  if (!live.empty()) (void)executor_->submitBatch(live);
+  if (!enforcing_.empty()) (void)executor_->submitReconcile(std::move(live));
+}
+
 void Engine::tick(Timestamp now) {
   if (store_ == nullptr) return;
+  syncMode();
+  if (config_.reconcile_interval.count() > 0 &&
+      std::chrono::steady_clock::now() - last_reconcile_ >=
+          std::chrono::microseconds(config_.reconcile_interval.count())) {
+    last_reconcile_ = std::chrono::steady_clock::now();
+    reconcile();
+  }
   auto expired = store_->expiredDecisions(now);
   if (!expired) {
     ++stats_.store_errors;
@@ -174,12 +421,10 @@ void Engine::tick(Timestamp now) {
     return;
   }
   for (auto& d : *expired) {
-    for (auto& a : actions_) {
-      if (config_.dry_run) continue;
-      if (Status st = a->undo(d); !st.isOk()) {
-        ++stats_.action_errors;
-        audit("action.undo_failed", d, std::string(a->name()) + ": " + st.toString());
-      }
+    if (!config_.dry_run && !actions_.empty() && !executor_->submitUndo(d)) {
+      audit("action.queue_full", d,
+            "undo not queued: action queue full (the kernel timeout "
+            "still ends a firewall block)");
     }
     d.state = DecisionState::kExpired;
     if (Status st = store_->updateDecisionState(d.id, DecisionState::kExpired); !st.isOk()) {
@@ -200,12 +445,23 @@ Status Engine::restore() {
   auto active = store_->listDecisions(f);
   if (!active) return active.status();
   const Timestamp now = Timestamp::now();
-  size_t reapplied = 0;
-  for (const auto& d : *active) {
+  std::vector<Decision> live;
+  live.reserve(active->size());
+  for (auto& d : *active) {
     if (d.expires <= now) continue;  // tick() undoes these
     policy_->noteActive(d);
-    enforce(d);
-    ++reapplied;
+    if (policy_->isAllowlisted(d.target)) {
+      audit("action.refused.allowlisted", d, "target is allowlisted (restore)");
+      continue;
+    }
+    live.push_back(std::move(d));
+  }
+  const size_t reapplied = live.size();
+  if (!live.empty() && !actions_.empty() && !config_.dry_run) {
+    // One batch per action: one transaction for the firewall.
+    if (!executor_->submitBatch(std::move(live), /*enforcing_only=*/true)) {
+      return Status::resourceExhausted("restore: action queue full");
+    }
   }
   if (reapplied > 0) spdlog::info("re-applied {} active decisions from the store", reapplied);
   return Status::ok();
@@ -221,7 +477,7 @@ Status Engine::addManualDecision(Decision d, const std::string& actor) {
     audit("decision.created", d, d.reason);
   }
   policy_->noteActive(d);
-  enforce(d);
+  enforce(d);  // a person decided: enforced in manual mode too
   if (listener_) listener_(d);
   return Status::ok();
 }

@@ -119,6 +119,7 @@ Result<ReplaySummary> replay(Engine& engine, const Registries& registries,
     gzclose(f);
     if (failed) return Status::ioError(path + ": read error: " + err);
   }
+  engine.drain();
   summary.stats = engine.stats();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;

@@ -1,10 +1,29 @@
 // Registers the built-in components of the respond area: actions.
+#include <cstdlib>
 #include <set>
 
 #include "riposte/core/registry.h"
+#include "riposte/respond/exec_action.h"
 #include "riposte/respond/log_action.h"
+#include "riposte/respond/nftables_action.h"
+#include "riposte/respond/syslog_cef_action.h"
+#include "riposte/respond/webhook_action.h"
 
 namespace riposte {
+
+namespace {
+
+std::string str(const YAML::Node& n, const char* key, const std::string& def) {
+  return n[key] ? n[key].as<std::string>(def) : def;
+}
+
+Duration dur(const YAML::Node& n, const char* key, Duration def) {
+  if (!n[key]) return def;
+  auto d = parseDuration(n[key].as<std::string>(""));
+  return d ? *d : def;
+}
+
+}  // namespace
 
 Status registerRespondBuiltins(Registries& r) {
   RIPOSTE_RETURN_IF_ERROR(r.actions.add(
@@ -18,6 +37,136 @@ Status registerRespondBuiltins(Registries& r) {
       [](const ComponentConfig& c, const ConfigReader& rd) {
         rd.checkKeys(c.node, c.path, {"name", "type", "path"});
         (void)rd.getString(c.node, c.path, "path", "-");
+      }));
+  RIPOSTE_RETURN_IF_ERROR(r.actions.add(
+      "nftables", "blocks addresses and ranges in nftables sets with per-element timeouts",
+      [](const ComponentConfig& c, const FactoryContext&) -> Result<ActionPtr> {
+        NftablesConfig cfg;
+        const YAML::Node& n = c.node;
+        if (n["table"]) cfg.table = n["table"].as<std::string>();
+        if (n["family"]) cfg.family = n["family"].as<std::string>();
+        if (n["chain_priority"]) cfg.chain_priority = n["chain_priority"].as<int>();
+        if (n["hooks"]) cfg.hooks = n["hooks"].as<std::vector<std::string>>();
+        auto a = NftablesAction::create(c.name, std::move(cfg));
+        if (!a) return a.status();
+        return ActionPtr(std::move(*a));
+      },
+      [](const ComponentConfig& c, const ConfigReader& rd) {
+        rd.checkKeys(c.node, c.path,
+                     {"name", "type", "table", "family", "chain_priority", "hooks"});
+        const std::string table = rd.getString(c.node, c.path, "table", "riposte");
+        if (table.empty() || table.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+                                 std::string::npos) {
+          rd.error(c.node["table"], c.path + ".table", "letters, digits, '_' and '-' only");
+        }
+        const std::string family = rd.getString(c.node, c.path, "family", "inet");
+        if (family != "inet" && family != "ip" && family != "ip6") {
+          rd.error(c.node["family"], c.path + ".family", "must be inet, ip or ip6");
+        }
+        (void)rd.getInt(c.node, c.path, "chain_priority", -10, -1000, 1000);
+        for (const auto& h : rd.getStringList(c.node, c.path, "hooks")) {
+          if (h != "input" && h != "forward" && h != "prerouting") {
+            rd.error(c.node["hooks"], c.path + ".hooks",
+                     "unknown hook '" + h + "' (input, forward, prerouting)");
+          }
+        }
+      }));
+  RIPOSTE_RETURN_IF_ERROR(r.actions.add(
+      "webhook", "HTTP POST: JSON with HMAC signature, Slack-style message, or Splunk HEC",
+      [](const ComponentConfig& c, const FactoryContext&) -> Result<ActionPtr> {
+        WebhookConfig w;
+        w.url = str(c.node, "url", "");
+        w.format = str(c.node, "format", "json");
+        w.secret = str(c.node, "secret", "");
+        w.token = str(c.node, "token", "");
+        w.index = str(c.node, "index", "");
+        w.sourcetype = str(c.node, "sourcetype", w.sourcetype);
+        w.timeout = dur(c.node, "timeout", w.timeout);
+        if (c.node["on_undo"]) w.on_undo = c.node["on_undo"].as<bool>(true);
+        auto a = WebhookAction::create(c.name, std::move(w));
+        if (!a) return a.status();
+        return ActionPtr(std::move(*a));
+      },
+      [](const ComponentConfig& c, const ConfigReader& rd) {
+        rd.checkKeys(c.node, c.path,
+                     {"name", "type", "url", "format", "secret", "token", "index", "sourcetype",
+                      "timeout", "on_undo"});
+        const std::string url = rd.getString(c.node, c.path, "url", "", true);
+        if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+          rd.error(c.node["url"], c.path + ".url", "must start with http:// or https://");
+        }
+        const std::string fmt = rd.getString(c.node, c.path, "format", "json");
+        if (fmt != "json" && fmt != "slack" && fmt != "hec") {
+          rd.error(c.node["format"], c.path + ".format", "must be json, slack or hec");
+        }
+        const std::string token = rd.getString(c.node, c.path, "token", "");
+        if (fmt == "hec" && token.empty()) {
+          rd.error(c.node, c.path + ".token", "a hec webhook needs a token (use ${ENV})");
+        }
+        (void)rd.getString(c.node, c.path, "secret", "");
+        (void)rd.getString(c.node, c.path, "index", "");
+        (void)rd.getString(c.node, c.path, "sourcetype", "");
+        (void)rd.getDuration(c.node, c.path, "timeout", std::chrono::seconds(5));
+        (void)rd.getBool(c.node, c.path, "on_undo", true);
+      }));
+  RIPOSTE_RETURN_IF_ERROR(r.actions.add(
+      "syslog_cef", "RFC 5424 syslog with a CEF payload over UDP or TCP",
+      [](const ComponentConfig& c, const FactoryContext&) -> Result<ActionPtr> {
+        SyslogCefConfig s;
+        const std::string addr = str(c.node, "address", "127.0.0.1:514");
+        const size_t colon = addr.rfind(':');
+        s.host = colon == std::string::npos ? addr : addr.substr(0, colon);
+        if (s.host.size() > 2 && s.host.front() == '[')
+          s.host = s.host.substr(1, s.host.size() - 2);
+        s.port = colon == std::string::npos ? 514 : std::atoi(addr.c_str() + colon + 1);
+        s.protocol = str(c.node, "protocol", "udp");
+        if (c.node["facility"]) s.facility = c.node["facility"].as<int>(10);
+        auto a = SyslogCefAction::create(c.name, std::move(s));
+        if (!a) return a.status();
+        return ActionPtr(std::move(*a));
+      },
+      [](const ComponentConfig& c, const ConfigReader& rd) {
+        rd.checkKeys(c.node, c.path, {"name", "type", "address", "protocol", "facility"});
+        const std::string addr = rd.getString(c.node, c.path, "address", "", true);
+        if (!addr.empty() && addr.rfind(':') == std::string::npos) {
+          rd.error(c.node["address"], c.path + ".address", "must be host:port");
+        }
+        const std::string proto = rd.getString(c.node, c.path, "protocol", "udp");
+        if (proto != "udp" && proto != "tcp") {
+          rd.error(c.node["protocol"], c.path + ".protocol", "must be udp or tcp");
+        }
+        (void)rd.getInt(c.node, c.path, "facility", 10, 0, 23);
+      }));
+  RIPOSTE_RETURN_IF_ERROR(r.actions.add(
+      "exec", "runs a program with arguments (no shell); the decision in its environment",
+      [](const ComponentConfig& c, const FactoryContext&) -> Result<ActionPtr> {
+        ExecConfig e;
+        if (c.node["command"]) e.command = c.node["command"].as<std::vector<std::string>>();
+        if (c.node["undo_command"]) {
+          e.undo_command = c.node["undo_command"].as<std::vector<std::string>>();
+        }
+        e.timeout = dur(c.node, "timeout", e.timeout);
+        if (c.node["enforcing"]) e.enforcing = c.node["enforcing"].as<bool>(false);
+        auto a = ExecAction::create(c.name, std::move(e));
+        if (!a) return a.status();
+        return ActionPtr(std::move(*a));
+      },
+      [](const ComponentConfig& c, const ConfigReader& rd) {
+        rd.checkKeys(c.node, c.path,
+                     {"name", "type", "command", "undo_command", "timeout", "enforcing"});
+        const auto cmd = rd.getStringList(c.node, c.path, "command");
+        if (cmd.empty() || cmd[0].empty() || cmd[0][0] != '/') {
+          rd.error(c.node["command"] ? c.node["command"] : c.node, c.path + ".command",
+                   "a list starting with an absolute program path (no shell is used)");
+        }
+        const auto undo = rd.getStringList(c.node, c.path, "undo_command");
+        if (!undo.empty() && (undo[0].empty() || undo[0][0] != '/')) {
+          rd.error(c.node["undo_command"], c.path + ".undo_command",
+                   "must start with an absolute program path");
+        }
+        (void)rd.getDuration(c.node, c.path, "timeout", std::chrono::seconds(10));
+        (void)rd.getBool(c.node, c.path, "enforcing", false);
       }));
   return Status::ok();
 }

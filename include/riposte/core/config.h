@@ -100,6 +100,16 @@ struct Config {
   Duration default_duration = std::chrono::hours(4);
   std::vector<std::string> allowlist;  // CIDRs or addresses
   bool allowlist_own_addresses = true;
+  // circuit breaker (0 = no cap)
+  uint32_t max_blocks_per_minute = 600;
+  uint32_t max_active_blocks = 200'000;
+  std::vector<std::string> notify;  // action names that receive admin notifications
+  // executor
+  Duration action_timeout = std::chrono::seconds(10);
+  int action_attempts = 3;
+  Duration retry_backoff = std::chrono::milliseconds(200);
+  uint32_t queue_capacity = 10'000;
+  Duration reconcile_interval = std::chrono::seconds(60);
 
   // Sections owned by later subsystems, kept as nodes for their own validation.
   YAML::Node intel;

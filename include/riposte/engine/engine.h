@@ -6,11 +6,23 @@
 // (process()); the long-running form calls tick() with the wall clock so decisions expire and
 // their actions are undone. A decision and its audit entry are stored before any action runs.
 //
-// Thread safety: one thread calls process()/tick(); the Store may be shared.
+// Actions run on the Executor (off this thread, bounded queue, timeout, retries); their results
+// come back through a callback that audits them. When an action fails beyond its retries or its
+// effect cannot be verified, or when the circuit breaker trips (too many new blocks per minute,
+// too many active blocks), the engine switches to manual mode: new decisions are stored as
+// pending-approval and only non-enforcing (alert) actions run; admins are notified through the
+// `response.notify` actions. The mode is persisted in the store; leaving manual mode is an
+// explicit, audited step (`riposte mode auto`), picked up by tick().
+//
+// Thread safety: one thread calls process()/tick()/restore(); the Store may be shared; the
+// executor's callback runs on its dispatcher thread and touches only atomics and the store.
 #pragma once
 
+#include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,6 +32,7 @@
 #include "riposte/ingest/parser.h"
 #include "riposte/ingest/source.h"
 #include "riposte/respond/action.h"
+#include "riposte/respond/executor.h"
 #include "riposte/respond/policy.h"
 #include "riposte/store/store.h"
 
@@ -46,6 +59,11 @@ struct EngineStats {
   uint64_t action_errors = 0;
   uint64_t store_errors = 0;
   uint64_t expired = 0;
+  uint64_t proposed = 0;  // stored pending-approval (manual mode)
+  uint64_t actions_applied = 0;
+  uint64_t queue_full = 0;
+  uint64_t breaker_trips = 0;
+  bool manual_mode = false;
 };
 
 class Engine {
@@ -68,11 +86,20 @@ class Engine {
   // Re-applies every active decision from the store (after a restart), in bulk.
   Status restore();
 
-  // Records a decision taken outside the detectors (CLI, API), through the same path.
+  // Records a decision taken outside the detectors (CLI, API), through the same path. A person
+  // decided, so it is enforced in manual mode too.
   Status addManualDecision(Decision d, const std::string& actor);
 
+  // Waits until every queued action job has run (end of replay, tests).
+  void drain();
+
+  // Manual mode: switch (audited, persisted, admins notified) and query.
+  void enterManualMode(const std::string& reason, const std::string& actor);
+  Status leaveManualMode(const std::string& actor);
+  bool manualMode() const { return manual_.load(); }
+
   void setDecisionListener(DecisionListener l) { listener_ = std::move(l); }
-  const EngineStats& stats() const { return stats_; }
+  EngineStats stats() const;
   const Config& config() const { return config_; }
   Policy& policy() { return *policy_; }
 
@@ -84,8 +111,14 @@ class Engine {
         options_(std::move(options)) {}
 
   void onFinding(Finding&& f);
-  void enforce(const Decision& d);
+  // Queues the decision's actions; `alerts_only` runs only non-enforcing actions.
+  void enforce(const Decision& d, bool alerts_only = false);
   void audit(const std::string& kind, const Decision& d, const std::string& reason);
+  void onActionResult(const ActionResult& r);
+  // True when a new block would exceed a cap (and trips the breaker).
+  bool breakerTrips(Timestamp now);
+  void syncMode();
+  void reconcile();
 
   Config config_;
   const Registries& registries_;
@@ -100,6 +133,14 @@ class Engine {
   FindingSink sink_;
   Event event_;
   Timestamp last_detector_expiry_;
+  std::atomic<bool> manual_{false};
+  std::mutex mode_mu_;
+  std::atomic<uint64_t> action_errors_{0}, actions_applied_{0};
+  std::deque<int64_t> recent_blocks_;  // wall-clock µs of recent enforced decisions
+  std::chrono::steady_clock::time_point last_reconcile_ = std::chrono::steady_clock::now();
+  std::vector<Action*> enforcing_;
+  // Last member: destroyed first, so queued jobs finish while everything they use exists.
+  std::unique_ptr<Executor> executor_;
 };
 
 }  // namespace riposte

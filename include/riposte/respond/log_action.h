@@ -21,6 +21,7 @@ class LogAction : public Action {
   std::string_view name() const override { return name_; }
   Status apply(const Decision& d) override;
   Status undo(const Decision& d) override;
+  Status notify(const std::string& subject, const std::string& text) override;
 
  private:
   LogAction(std::string name, std::FILE* f, bool owned)

@@ -43,6 +43,8 @@ class Policy {
   // Keeps the policy's view of active decisions in step with the store.
   void noteActive(const Decision& d);
   void noteEnded(const Decision& d);
+  // Decisions active as far as the policy knows (the circuit breaker's count).
+  size_t activeCount() const { return active_.size(); }
 
   // Adds this host's own interface addresses to the allowlist.
   Status allowlistOwnAddresses();

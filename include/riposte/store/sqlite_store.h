@@ -41,6 +41,9 @@ class SqliteStore : public Store {
   Result<std::optional<std::pair<uint64_t, uint64_t>>> loadOffset(const std::string& source,
                                                                   const std::string& file) override;
 
+  Result<EngineMode> loadMode() override;
+  Status saveMode(const EngineMode& m) override;
+
   // Direct SQL for tests (e.g. to tamper with the audit table behind the store's back).
   Status execForTest(const std::string& sql);
 

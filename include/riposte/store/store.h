@@ -37,6 +37,15 @@ struct DecisionFilter {
   size_t limit = 1000;
 };
 
+// Whether the engine enforces decisions (auto) or only proposes them (manual: stored as
+// pending-approval, nothing enforced, alerts still sent). Persisted so a restart keeps it.
+struct EngineMode {
+  bool manual = false;
+  std::string reason;
+  std::string actor = "engine";
+  Timestamp since;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -55,6 +64,10 @@ class Store {
   // Appends to the hash chain; fills seq, prev_hash and hash.
   virtual Status appendAudit(AuditEntry& entry) = 0;
   virtual Result<std::vector<AuditEntry>> listAudit(int64_t after_seq, size_t limit) = 0;
+
+  // The engine's mode; leaving manual mode is an explicit, audited step by a person.
+  virtual Result<EngineMode> loadMode() = 0;
+  virtual Status saveMode(const EngineMode& m) = 0;
 
   // Read offsets of tailed files, so a restart neither skips nor repeats lines.
   virtual Status saveOffset(const std::string& source, const std::string& file, uint64_t inode,

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 namespace riposte {
 
@@ -31,6 +32,15 @@ Status LogAction::write(std::string_view verb, const Decision& d) {
 }
 
 Status LogAction::apply(const Decision& d) { return write("would-enforce", d); }
+Status LogAction::notify(const std::string& subject, const std::string& text) {
+  const std::string line =
+      nlohmann::json{{"log_action", "notify"}, {"subject", subject}, {"text", text}}.dump() + "\n";
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
+    return Status::ioError("log action '" + name_ + "': write failed");
+  }
+  return Status::ok();
+}
+
 Status LogAction::undo(const Decision& d) { return write("would-undo", d); }
 
 }  // namespace riposte

@@ -48,6 +48,13 @@ CREATE TABLE source_offsets (
   source TEXT NOT NULL, file TEXT NOT NULL, inode INTEGER NOT NULL, offset INTEGER NOT NULL,
   updated INTEGER NOT NULL, PRIMARY KEY (source, file));
 )sql",
+      // 2: the response slice — the engine's mode (auto | manual), one row.
+      R"sql(
+CREATE TABLE engine_mode (
+  id INTEGER PRIMARY KEY CHECK (id = 1), mode TEXT NOT NULL, reason TEXT NOT NULL,
+  actor TEXT NOT NULL, since INTEGER NOT NULL);
+INSERT INTO engine_mode(id, mode, reason, actor, since) VALUES (1, 'auto', 'initial', 'engine', 0);
+)sql",
   };
   return kMigrations;
 }
@@ -302,6 +309,34 @@ Status SqliteStore::updateDecisionState(const std::string& id, DecisionState sta
   RIPOSTE_RETURN_IF_ERROR(s.run());
   if (sqlite3_changes(db_) == 0) return Status::notFound("decision " + id);
   return Status::ok();
+}
+
+Result<EngineMode> SqliteStore::loadMode() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "SELECT mode, reason, actor, since FROM engine_mode WHERE id = 1");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  EngineMode m;
+  if (s.step() == SQLITE_ROW) {
+    m.manual = s.text(0) == "manual";
+    m.reason = s.text(1);
+    m.actor = s.text(2);
+    m.since = {s.i64(3), 0};
+  }
+  return m;
+}
+
+Status SqliteStore::saveMode(const EngineMode& m) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         "INSERT INTO engine_mode(id, mode, reason, actor, since) VALUES (1, ?, ?, ?, ?) "
+         "ON CONFLICT(id) DO UPDATE SET mode = excluded.mode, reason = excluded.reason, "
+         "actor = excluded.actor, since = excluded.since");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, std::string(m.manual ? "manual" : "auto"))
+      .bind(2, m.reason)
+      .bind(3, m.actor)
+      .bind(4, m.since.micros);
+  return s.run();
 }
 
 Result<std::vector<Decision>> SqliteStore::queryDecisions(const std::string& where,

@@ -1,0 +1,152 @@
+// nftables throughput, measured inside a private network namespace (run as root):
+//   1. N elements added through NftablesAction::applyBatch (one libnftables JSON transaction);
+//   2. the same N elements through `nft -f FILE` (one text batch), side by side;
+//   3. restore of N active decisions from the SQLite store after a restart: Engine::restore()
+//      with the nftables action, until the executor has applied the batch.
+// Usage: build/bench/nftables_bench [N]   (default 100000)
+#include <fcntl.h>
+#include <sched.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "riposte/core/registry.h"
+#include "riposte/engine/engine.h"
+#include "riposte/respond/nftables_action.h"
+#include "riposte/store/sqlite_store.h"
+
+extern char** environ;
+
+using namespace riposte;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Runs a program without a shell; returns its exit status.
+int sh(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) return -1;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string ipFor(int i) {
+  return "10." + std::to_string(100 + i / 65536) + "." + std::to_string((i / 256) % 256) + "." +
+         std::to_string(i % 256);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int n = argc > 1 ? std::atoi(argv[1]) : 100000;
+  const std::string ns = "rp-bench-" + std::to_string(getpid());
+  if (sh({"ip", "netns", "add", ns}) != 0) {
+    std::fprintf(stderr, "cannot create a network namespace (need root)\n");
+    return 1;
+  }
+  const int fd = open(("/var/run/netns/" + ns).c_str(), O_RDONLY);
+  if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
+    std::fprintf(stderr, "setns failed\n");
+    sh({"ip", "netns", "del", ns});
+    return 1;
+  }
+  const Timestamp now = Timestamp::now();
+  std::vector<Decision> ds(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    Decision& d = ds[static_cast<size_t>(i)];
+    d.id = "bench" + std::to_string(i);
+    d.target = {TargetType::kIp, ipFor(i)};
+    d.created = now;
+    d.expires = now + std::chrono::hours(1);
+  }
+  {
+    auto a = NftablesAction::create("fw", NftablesConfig{});
+    if (!a || !(*a)->ensureSetup().isOk()) {
+      std::fprintf(stderr, "nftables setup failed\n");
+      return 1;
+    }
+    auto t0 = Clock::now();
+    Status st = (*a)->applyBatch(ds);
+    const double riposte_s = since(t0);
+    auto els = (*a)->listElements();
+    std::printf("applyBatch   %d elements: %.3f s (%s, %zu in set)\n", n, riposte_s,
+                st.toString().c_str(), els ? els->size() : 0);
+
+    // Same elements through nft -f.
+    sh({"ip", "netns", "exec", ns, "nft", "flush", "set", "inet", "riposte", "blocked4"});
+    const std::string file = "/tmp/" + ns + ".nft";
+    {
+      std::ofstream f(file);
+      f << "add element inet riposte blocked4 { ";
+      for (int i = 0; i < n; ++i) f << (i ? ", " : "") << ipFor(i) << " timeout 3600s";
+      f << " }\n";
+    }
+    t0 = Clock::now();
+    const int rc = sh({"ip", "netns", "exec", ns, "nft", "-f", file});
+    const double nft_s = since(t0);
+    std::filesystem::remove(file);
+    std::printf("nft -f       %d elements: %.3f s (exit %d)\n", n, nft_s, rc);
+    std::printf("ratio applyBatch / nft -f: %.2f\n", riposte_s / nft_s);
+    sh({"ip", "netns", "exec", ns, "nft", "flush", "set", "inet", "riposte", "blocked4"});
+  }
+  {
+    // Restore after a restart: N active decisions in the store.
+    const std::string db = "/tmp/" + ns + ".db";
+    auto store = SqliteStore::open(db);
+    if (!store) return 1;
+    (void)(*store)->execForTest("BEGIN");
+    for (const auto& d : ds) (void)(*store)->saveDecision(d);
+    (void)(*store)->execForTest("COMMIT");
+    Registries reg;
+    (void)registerBuiltins(reg);
+    auto cfg = parseConfig("actions:\n  - name: fw\n    type: nftables\n", "bench.yaml", &reg);
+    if (!cfg) {
+      std::fprintf(stderr, "%s\n", cfg.status().toString().c_str());
+      return 1;
+    }
+    {
+      DecisionFilter f;
+      f.state = DecisionState::kActive;
+      f.limit = 10'000'000;
+      auto t = Clock::now();
+      auto all = (*store)->listDecisions(f);
+      std::printf("  (store listing of %zu active decisions alone: %.3f s)\n",
+                  all ? all->size() : 0, since(t));
+    }
+    EngineOptions eo;
+    auto t0 = Clock::now();
+    auto e = Engine::create(*cfg, reg, store->get(), eo);
+    if (!e) return 1;
+    Status st = (*e)->restore();
+    (*e)->drain();
+    const double restore_s = since(t0);
+    auto a = NftablesAction::create("check", NftablesConfig{});
+    auto els = (*a)->listElements();
+    std::printf("restore      %d active decisions: %.3f s (%s, %zu in set, %llu applied)\n", n,
+                restore_s, st.toString().c_str(), els ? els->size() : 0,
+                static_cast<unsigned long long>((*e)->stats().actions_applied));
+    e->reset();
+    std::filesystem::remove(db);
+    std::filesystem::remove(db + "-wal");
+    std::filesystem::remove(db + "-shm");
+  }
+  close(fd);
+  sh({"ip", "netns", "del", ns});
+  return 0;
+}
