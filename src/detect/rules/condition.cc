@@ -48,11 +48,123 @@ Result<std::shared_ptr<Regex>> compileRegex(const std::string& pattern, bool noc
 
 bool regexMatches(const Regex& r, std::string_view subject) { return r.matches(subject); }
 
-FieldRef FieldRef::of(std::string_view name) {
+namespace {
+
+constexpr std::array<std::pair<std::string_view, Transform>, 8> kTransforms = {{
+    {"lower", Transform::kLower},
+    {"upper", Transform::kUpper},
+    {"urldecode", Transform::kUrlDecode},
+    {"path", Transform::kPath},
+    {"basename", Transform::kBasename},
+    {"extension", Transform::kExtension},
+    {"stem", Transform::kStem},
+    {"length", Transform::kLength},
+}};
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string_view stripQuery(std::string_view v) {
+  const size_t q = v.find('?');
+  return q == std::string_view::npos ? v : v.substr(0, q);
+}
+
+std::string_view basenameOf(std::string_view v) {
+  v = stripQuery(v);
+  const size_t slash = v.rfind('/');
+  return slash == std::string_view::npos ? v : v.substr(slash + 1);
+}
+
+} // namespace
+
+std::optional<Transform> transformFromName(std::string_view name) {
+  for (const auto& [n, t] : kTransforms) {
+    if (n == name) return t;
+  }
+  return std::nullopt;
+}
+
+std::string_view transformName(Transform t) {
+  for (const auto& [n, x] : kTransforms) {
+    if (x == t) return n;
+  }
+  return "?";
+}
+
+FieldRef FieldRef::of(std::string_view spec, std::string* bad) {
   FieldRef f;
-  f.name = std::string(name);
-  f.id = fieldFromName(name);
+  f.spec = std::string(spec);
+  const size_t bar = spec.find('|');
+  f.name = std::string(spec.substr(0, bar));
+  f.id = fieldFromName(f.name);
+  for (size_t pos = bar; pos != std::string_view::npos;) {
+    const size_t next = spec.find('|', pos + 1);
+    const std::string_view t = spec.substr(pos + 1, next == std::string_view::npos ? next : next - pos - 1);
+    if (auto x = transformFromName(t)) {
+      f.transforms.push_back(*x);
+    } else if (bad != nullptr && bad->empty()) {
+      *bad = std::string(t);
+    }
+    pos = next;
+  }
   return f;
+}
+
+std::string_view FieldRef::apply(std::string_view v) const {
+  // Each step reads `v` (the event's value or the other buffer) and writes one buffer.
+  int cur = 0;
+  for (const Transform t : transforms) {
+    std::string& out = buf_[cur];
+    switch (t) {
+    case Transform::kLower:
+    case Transform::kUpper:
+      out.assign(v);
+      for (char& c : out) {
+        if (t == Transform::kLower && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+        if (t == Transform::kUpper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+      }
+      break;
+    case Transform::kUrlDecode:
+      out.clear();
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == '%' && i + 2 < v.size()) {
+          const int hi = hexValue(v[i + 1]);
+          const int lo = hexValue(v[i + 2]);
+          if (hi >= 0 && lo >= 0) {
+            out += static_cast<char>(hi * 16 + lo);
+            i += 2;
+            continue;
+          }
+        }
+        out += v[i] == '+' ? ' ' : v[i];
+      }
+      break;
+    case Transform::kPath: out.assign(stripQuery(v)); break;
+    case Transform::kBasename: out.assign(basenameOf(v)); break;
+    case Transform::kExtension: {
+      const std::string_view b = basenameOf(v);
+      const size_t dot = b.rfind('.');
+      out.clear();
+      if (dot != std::string_view::npos) {
+        for (char c : b.substr(dot + 1)) out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+      }
+      break;
+    }
+    case Transform::kStem: {
+      const std::string_view b = basenameOf(v);
+      out.assign(b.substr(0, b.rfind('.')));
+      break;
+    }
+    case Transform::kLength: out = std::to_string(v.size()); break;
+    }
+    v = out;
+    cur ^= 1;
+  }
+  return v;
 }
 
 namespace {
@@ -187,6 +299,20 @@ bool Condition::eval(const Event& e) const {
     return false;
   }
   return false;
+}
+
+const Predicate* Condition::equalityAnchor() const {
+  auto isAnchor = [](const Condition& c) {
+    return c.kind_ == Kind::kPredicate && (c.pred_->op == Op::kEquals || c.pred_->op == Op::kIn) &&
+           !c.pred_->set.empty() && c.pred_->set.count(std::string_view()) == 0;
+  };
+  if (isAnchor(*this)) return pred_.get();
+  if (kind_ == Kind::kAll) {
+    for (const auto& c : children_) {
+      if (isAnchor(c)) return c.pred_.get();
+    }
+  }
+  return nullptr;
 }
 
 size_t Condition::size() const {

@@ -165,8 +165,9 @@ private:
         } else {
           std::string line;
           while (std::getline(in, line)) {
-            while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-            if (line.empty() || line[0] == '#') continue;
+            // Only the line end is trimmed: a trailing space can be part of a pattern ("<p ").
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
             items.push_back(line);
           }
         }
@@ -212,8 +213,15 @@ private:
     return false;
   }
 
-  FieldRef field(const YAML::Node& at, const std::string& name) {
-    FieldRef f = FieldRef::of(name);
+  FieldRef field(const YAML::Node& at, const std::string& spec) {
+    std::string bad;
+    FieldRef f = FieldRef::of(spec, &bad);
+    const std::string& name = f.name;
+    if (!bad.empty()) {
+      error(at, "R011",
+            "unknown transformation '" + bad +
+                "' (lower, upper, urldecode, path, basename, extension, stem, length)");
+    }
     if (!f.id && name.find('.') == std::string::npos) {
       error(at, "R002", "unknown field '" + name + "'");
     } else if (!f.id) {

@@ -20,13 +20,40 @@
 
 namespace riposte::rules {
 
-// A field as rules name it: an ECS field Riposte knows by id, or an extra field by name.
+// A transformation applied to a field's value before it is matched, written after the field
+// name with a pipe: `url.original|urldecode|lower`. Applied left to right.
+enum class Transform {
+  kLower,      // ASCII lower case
+  kUpper,      // ASCII upper case
+  kUrlDecode,  // %XX and '+' decoded (invalid escapes kept as written)
+  kPath,       // the part of a request target before '?'
+  kBasename,   // the last path segment (query removed)
+  kExtension,  // the basename's extension after the last '.', lower case ("" if none)
+  kStem,       // the basename without its extension
+  kLength,     // the length in bytes, as a decimal number
+};
+
+std::optional<Transform> transformFromName(std::string_view name);
+std::string_view transformName(Transform t);
+
+// A field as rules name it: an ECS field Riposte knows by id, or an extra field by name, with
+// optional transformations. `spec` is the name as written (with transformations).
 struct FieldRef {
   std::optional<Field> id;
   std::string name;
+  std::vector<Transform> transforms;
+  std::string spec;
 
-  static FieldRef of(std::string_view name);
-  std::string_view get(const Event& e) const { return id ? e.get(*id) : e.getByName(name); }
+  // Parses "name|t1|t2"; an unknown transformation's name is returned in `bad`.
+  static FieldRef of(std::string_view spec, std::string* bad = nullptr);
+  std::string_view get(const Event& e) const {
+    const std::string_view v = id ? e.get(*id) : e.getByName(name);
+    return transforms.empty() ? v : apply(v);
+  }
+
+private:
+  std::string_view apply(std::string_view v) const;
+  mutable std::string buf_[2];  // scratch (one shard uses a rule set)
 };
 
 enum class Op {
@@ -77,6 +104,10 @@ public:
   Kind kind() const { return kind_; }
   // Number of predicates in the tree (for statistics).
   size_t size() const;
+  // A predicate every match must satisfy that is an equality test (equals/in, not negated): the
+  // condition itself or a direct child of a top-level `all`. Lets a rule set index the rule by
+  // the field's value. nullptr when there is none.
+  const Predicate* equalityAnchor() const;
 
 private:
   Condition(Kind k, std::vector<Condition> c) : kind_(k), children_(std::move(c)) {}
