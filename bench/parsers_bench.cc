@@ -48,7 +48,9 @@ const char* kAgents[] = {
     "Chrome/122.0.0.0 Safari/537.36",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
     "Gecko) Version/17.3 Mobile/15E148 Safari/604.1",
-    "curl/8.5.0", "Go-http-client/1.1", "python-requests/2.31.0",
+    "curl/8.5.0",
+    "Go-http-client/1.1",
+    "python-requests/2.31.0",
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"};
 const char* kMethods[] = {"GET", "GET", "GET", "GET", "POST", "HEAD"};
 const int kStatus[] = {200, 200, 200, 304, 404, 301, 401, 500};
@@ -70,8 +72,8 @@ std::vector<std::string> nginxLines() {
                   "\"%s\"",
                   ip.c_str(), rng() % 10 == 0 ? "alice" : "-", 1 + rng() % 28, rng() % 24,
                   rng() % 60, rng() % 60, kMethods[rng() % 6], kPaths[rng() % 10],
-                  kStatus[rng() % 8], rng() % 50000,
-                  rng() % 3 == 0 ? "https://example.com/" : "-", kAgents[rng() % 6]);
+                  kStatus[rng() % 8], rng() % 50000, rng() % 3 == 0 ? "https://example.com/" : "-",
+                  kAgents[rng() % 6]);
     v.emplace_back(buf);
   }
   return v;
@@ -89,53 +91,54 @@ std::vector<std::string> eveLines() {
     const unsigned sec = static_cast<unsigned>(rng() % 60);
     const unsigned usec = static_cast<unsigned>(rng() % 1000000);
     switch (rng() % 4) {
-    case 0:
-      std::snprintf(
-          buf, sizeof buf,
-          "{\"timestamp\":\"2024-03-03T10:15:%02u.%06u+0000\",\"flow_id\":%llu,\"in_iface\":"
-          "\"eth0\",\"event_type\":\"alert\",\"src_ip\":\"%s\",\"src_port\":%u,\"dest_ip\":\"%s\","
-          "\"dest_port\":22,\"proto\":\"TCP\",\"app_proto\":\"ssh\",\"community_id\":\"1:"
-          "LQU9qZlK+B5F3KDmev6m5PMibrg=\",\"alert\":{\"action\":\"allowed\",\"gid\":1,"
-          "\"signature_id\":2001219,\"rev\":20,\"signature\":\"ET SCAN Potential SSH Scan\","
-          "\"category\":\"Attempted Information Leak\",\"severity\":2,\"metadata\":{\"created_"
-          "at\":[\"2010_07_30\"],\"updated_at\":[\"2019_07_26\"]}},\"flow\":{\"pkts_toserver\":3,"
-          "\"pkts_toclient\":1,\"bytes_toserver\":206,\"bytes_toclient\":74,\"start\":\"2024-03-"
-          "03T10:15:40.100000+0000\"}}",
-          sec, usec, flow, src.c_str(), 1024 + rng() % 60000, dst.c_str());
-      break;
-    case 1:
-      std::snprintf(
-          buf, sizeof buf,
-          "{\"timestamp\":\"2024-03-03T10:16:%02u.%06u+0000\",\"flow_id\":%llu,\"in_iface\":"
-          "\"eth0\",\"event_type\":\"http\",\"src_ip\":\"%s\",\"src_port\":%u,\"dest_ip\":\"%s\","
-          "\"dest_port\":80,\"proto\":\"TCP\",\"tx_id\":0,\"http\":{\"hostname\":\"www.example."
-          "com\",\"url\":\"%s\",\"http_user_agent\":\"%s\",\"http_content_type\":\"text/html\","
-          "\"http_method\":\"GET\",\"protocol\":\"HTTP/1.1\",\"status\":%d,\"length\":%u}}",
-          sec, usec, flow, src.c_str(), 1024 + rng() % 60000, dst.c_str(), kPaths[rng() % 10],
-          kAgents[rng() % 6], kStatus[rng() % 8], rng() % 50000);
-      break;
-    case 2:
-      std::snprintf(
-          buf, sizeof buf,
-          "{\"timestamp\":\"2024-03-03T10:17:%02u.%06u-0400\",\"flow_id\":%llu,\"event_type\":"
-          "\"flow\",\"src_ip\":\"%s\",\"src_port\":%u,\"dest_ip\":\"%s\",\"dest_port\":443,"
-          "\"proto\":\"TCP\",\"app_proto\":\"tls\",\"flow\":{\"pkts_toserver\":23,\"pkts_"
-          "toclient\":21,\"bytes_toserver\":4884,\"bytes_toclient\":7392,\"start\":\"2024-03-"
-          "03T10:15:41.900000-0400\",\"end\":\"2024-03-03T10:15:58.100000-0400\",\"age\":17,"
-          "\"state\":\"closed\",\"reason\":\"timeout\",\"alerted\":false},\"tcp\":{\"tcp_flags\":"
-          "\"1b\",\"syn\":true,\"fin\":true,\"psh\":true,\"ack\":true,\"state\":\"closed\"}}",
-          sec, usec, flow, src.c_str(), 1024 + rng() % 60000, dst.c_str());
-      break;
-    default:
-      std::snprintf(
-          buf, sizeof buf,
-          "{\"timestamp\":\"2024-03-03T10:18:%02u.%06u+0000\",\"flow_id\":%llu,\"event_type\":"
-          "\"dns\",\"src_ip\":\"%s\",\"src_port\":%u,\"dest_ip\":\"%s\",\"dest_port\":53,"
-          "\"proto\":\"UDP\",\"dns\":{\"type\":\"query\",\"id\":%u,\"rrname\":\"host%u.example."
-          "net\",\"rrtype\":\"A\",\"tx_id\":0}}",
-          sec, usec, flow, src.c_str(), 1024 + rng() % 60000, dst.c_str(), rng() % 65536,
-          rng() % 1000);
-      break;
+      case 0:
+        std::snprintf(
+            buf, sizeof buf,
+            "{\"timestamp\":\"2024-03-03T10:15:%02u.%06u+0000\",\"flow_id\":%llu,\"in_iface\":"
+            "\"eth0\",\"event_type\":\"alert\",\"src_ip\":\"%s\",\"src_port\":%u,\"dest_ip\":\"%"
+            "s\","
+            "\"dest_port\":22,\"proto\":\"TCP\",\"app_proto\":\"ssh\",\"community_id\":\"1:"
+            "LQU9qZlK+B5F3KDmev6m5PMibrg=\",\"alert\":{\"action\":\"allowed\",\"gid\":1,"
+            "\"signature_id\":2001219,\"rev\":20,\"signature\":\"ET SCAN Potential SSH Scan\","
+            "\"category\":\"Attempted Information Leak\",\"severity\":2,\"metadata\":{\"created_"
+            "at\":[\"2010_07_30\"],\"updated_at\":[\"2019_07_26\"]}},\"flow\":{\"pkts_toserver\":3,"
+            "\"pkts_toclient\":1,\"bytes_toserver\":206,\"bytes_toclient\":74,\"start\":\"2024-03-"
+            "03T10:15:40.100000+0000\"}}",
+            sec, usec, flow, src.c_str(), 1024 + rng() % 60000, dst.c_str());
+        break;
+      case 1:
+        std::snprintf(
+            buf, sizeof buf,
+            "{\"timestamp\":\"2024-03-03T10:16:%02u.%06u+0000\",\"flow_id\":%llu,\"in_iface\":"
+            "\"eth0\",\"event_type\":\"http\",\"src_ip\":\"%s\",\"src_port\":%u,\"dest_ip\":\"%s\","
+            "\"dest_port\":80,\"proto\":\"TCP\",\"tx_id\":0,\"http\":{\"hostname\":\"www.example."
+            "com\",\"url\":\"%s\",\"http_user_agent\":\"%s\",\"http_content_type\":\"text/html\","
+            "\"http_method\":\"GET\",\"protocol\":\"HTTP/1.1\",\"status\":%d,\"length\":%u}}",
+            sec, usec, flow, src.c_str(), 1024 + rng() % 60000, dst.c_str(), kPaths[rng() % 10],
+            kAgents[rng() % 6], kStatus[rng() % 8], rng() % 50000);
+        break;
+      case 2:
+        std::snprintf(
+            buf, sizeof buf,
+            "{\"timestamp\":\"2024-03-03T10:17:%02u.%06u-0400\",\"flow_id\":%llu,\"event_type\":"
+            "\"flow\",\"src_ip\":\"%s\",\"src_port\":%u,\"dest_ip\":\"%s\",\"dest_port\":443,"
+            "\"proto\":\"TCP\",\"app_proto\":\"tls\",\"flow\":{\"pkts_toserver\":23,\"pkts_"
+            "toclient\":21,\"bytes_toserver\":4884,\"bytes_toclient\":7392,\"start\":\"2024-03-"
+            "03T10:15:41.900000-0400\",\"end\":\"2024-03-03T10:15:58.100000-0400\",\"age\":17,"
+            "\"state\":\"closed\",\"reason\":\"timeout\",\"alerted\":false},\"tcp\":{\"tcp_flags\":"
+            "\"1b\",\"syn\":true,\"fin\":true,\"psh\":true,\"ack\":true,\"state\":\"closed\"}}",
+            sec, usec, flow, src.c_str(), 1024 + rng() % 60000, dst.c_str());
+        break;
+      default:
+        std::snprintf(
+            buf, sizeof buf,
+            "{\"timestamp\":\"2024-03-03T10:18:%02u.%06u+0000\",\"flow_id\":%llu,\"event_type\":"
+            "\"dns\",\"src_ip\":\"%s\",\"src_port\":%u,\"dest_ip\":\"%s\",\"dest_port\":53,"
+            "\"proto\":\"UDP\",\"dns\":{\"type\":\"query\",\"id\":%u,\"rrname\":\"host%u.example."
+            "net\",\"rrtype\":\"A\",\"tx_id\":0}}",
+            sec, usec, flow, src.c_str(), 1024 + rng() % 60000, dst.c_str(), rng() % 65536,
+            rng() % 1000);
+        break;
     }
     v.emplace_back(buf);
   }
@@ -167,12 +170,12 @@ std::vector<std::string> zeekConnLines() {
   for (size_t i = 0; i < kLines; ++i) {
     const std::string src = ipv4(rng);
     const std::string dst = ipv4(rng);
-    std::snprintf(buf, sizeof buf,
-                  "1521911%03u.%06u\tC%08xTvM3Zf5x8fl\t%s\t%u\t%s\t%u\ttcp\t-\t0.%06u\t%u\t%u\t%s\t-\t-"
-                  "\t0\tShADTdtr\t10\t730\t6\t342\t-",
-                  rng() % 1000, rng() % 1000000, rng(), src.c_str(), 1024 + rng() % 60000,
-                  dst.c_str(), rng() % 65536, rng() % 1000000, rng() % 5000, rng() % 5000,
-                  states[rng() % 5]);
+    std::snprintf(
+        buf, sizeof buf,
+        "1521911%03u.%06u\tC%08xTvM3Zf5x8fl\t%s\t%u\t%s\t%u\ttcp\t-\t0.%06u\t%u\t%u\t%s\t-\t-"
+        "\t0\tShADTdtr\t10\t730\t6\t342\t-",
+        rng() % 1000, rng() % 1000000, rng(), src.c_str(), 1024 + rng() % 60000, dst.c_str(),
+        rng() % 65536, rng() % 1000000, rng() % 5000, rng() % 5000, states[rng() % 5]);
     v.emplace_back(buf);
   }
   return v;
@@ -262,6 +265,6 @@ void BM_EcsJson(benchmark::State& state) {
 }
 BENCHMARK(BM_EcsJson);
 
-} // namespace
+}  // namespace
 
 BENCHMARK_MAIN();

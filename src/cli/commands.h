@@ -24,5 +24,6 @@ void addServeCommand(CLI::App& app, Context& ctx);
 void addConfigCommands(CLI::App& app, Context& ctx);
 void addDecisionCommands(CLI::App& app, Context& ctx);
 void addAuditCommands(CLI::App& app, Context& ctx);
+void addRulesCommands(CLI::App& app, Context& ctx);
 
 }  // namespace riposte::cli

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   cli::addConfigCommands(app, ctx);
   cli::addDecisionCommands(app, ctx);
   cli::addAuditCommands(app, ctx);
+  cli::addRulesCommands(app, ctx);
   app.parse_complete_callback([&] {
     if (Status st = initLogging(log_level, "text"); !st.isOk()) {
       throw CLI::ValidationError("--log-level", st.message());

@@ -15,7 +15,8 @@ namespace {
 // source tree's rules/ this binary was built from.
 std::string resolveRulePath(const std::string& p) {
   if (p != "@bundled") return p;
-  if (const char* env = std::getenv("RIPOSTE_RULES_DIR"); env != nullptr && *env != '\0') return env;
+  if (const char* env = std::getenv("RIPOSTE_RULES_DIR"); env != nullptr && *env != '\0')
+    return env;
   if (std::filesystem::is_directory("rules")) return "rules";
   return RIPOSTE_BUNDLED_RULES_DIR;
 }
@@ -26,7 +27,7 @@ std::vector<std::string> rulePaths(const ComponentConfig& c, const ConfigReader&
   return paths;
 }
 
-} // namespace
+}  // namespace
 
 Status registerDetectBuiltins(Registries& r) {
   RIPOSTE_RETURN_IF_ERROR(r.detectors.add(
@@ -49,7 +50,8 @@ Status registerDetectBuiltins(Registries& r) {
         auto loaded = rules::loadRuleFiles(rulePaths(c, rd));
         std::string errors;
         for (const auto& d : loaded.diagnostics) {
-          if (d.severity == rules::RuleDiagnostic::Severity::kError) errors += "\n  " + d.toString();
+          if (d.severity == rules::RuleDiagnostic::Severity::kError)
+            errors += "\n  " + d.toString();
         }
         if (!errors.empty()) {
           return Status::invalidArgument(c.path + ": rule files rejected:" + errors);
@@ -70,4 +72,4 @@ Status registerDetectBuiltins(Registries& r) {
   return Status::ok();
 }
 
-} // namespace riposte
+}  // namespace riposte

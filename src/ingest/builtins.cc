@@ -23,7 +23,7 @@ Registry<Parser>::Create parserFactory(Args... args) {
   };
 }
 
-} // namespace
+}  // namespace
 
 Status registerIngestBuiltins(Registries& r) {
   RIPOSTE_RETURN_IF_ERROR(r.parsers.add("sshd",
@@ -40,26 +40,31 @@ Status registerIngestBuiltins(Registries& r) {
                       o.offsets = ctx.store;
                       return SourcePtr(std::make_unique<FileSource>(std::move(o)));
                     }));
-  RIPOSTE_RETURN_IF_ERROR(r.parsers.add(
-      "nginx", "nginx access (combined/common, optional vhost) and error logs",
-      parserFactory<AccessLogParser>(std::string("nginx"))));
-  RIPOSTE_RETURN_IF_ERROR(r.parsers.add(
-      "apache", "Apache access (combined/common, optional vhost) and error logs",
-      parserFactory<AccessLogParser>(std::string("apache"))));
-  RIPOSTE_RETURN_IF_ERROR(r.parsers.add("eve", "Suricata EVE JSON (alert, flow, http, dns, tls, fileinfo, ssh)",
-                                        parserFactory<EveParser>()));
-  RIPOSTE_RETURN_IF_ERROR(r.parsers.add("iptables", "iptables/nftables kernel LOG lines (IN= OUT= SRC= DST= …)",
+  RIPOSTE_RETURN_IF_ERROR(
+      r.parsers.add("nginx", "nginx access (combined/common, optional vhost) and error logs",
+                    parserFactory<AccessLogParser>(std::string("nginx"))));
+  RIPOSTE_RETURN_IF_ERROR(
+      r.parsers.add("apache", "Apache access (combined/common, optional vhost) and error logs",
+                    parserFactory<AccessLogParser>(std::string("apache"))));
+  RIPOSTE_RETURN_IF_ERROR(
+      r.parsers.add("eve", "Suricata EVE JSON (alert, flow, http, dns, tls, fileinfo, ssh)",
+                    parserFactory<EveParser>()));
+  RIPOSTE_RETURN_IF_ERROR(r.parsers.add("iptables",
+                                        "iptables/nftables kernel LOG lines (IN= OUT= SRC= DST= …)",
                                         parserFactory<IptablesParser>()));
-  RIPOSTE_RETURN_IF_ERROR(r.parsers.add("zeek", "Zeek logs, JSON or TSV with #fields headers (conn, ssh, http, dns, notice)",
-                                        parserFactory<ZeekParser>()));
   RIPOSTE_RETURN_IF_ERROR(r.parsers.add(
-      "json", "generic JSON objects as ECS (dotted or nested keys); optional `fields:` renaming map",
+      "zeek", "Zeek logs, JSON or TSV with #fields headers (conn, ssh, http, dns, notice)",
+      parserFactory<ZeekParser>()));
+  RIPOSTE_RETURN_IF_ERROR(r.parsers.add(
+      "json",
+      "generic JSON objects as ECS (dotted or nested keys); optional `fields:` renaming map",
       [](const ComponentConfig& cfg, const FactoryContext&) -> Result<std::unique_ptr<Parser>> {
         std::map<std::string, std::string, std::less<>> mapping;
         const YAML::Node fields = cfg.node ? cfg.node["fields"] : YAML::Node();
         if (fields) {
           if (!fields.IsMap()) {
-            return Status::invalidArgument(cfg.path + ".fields: expected a map of source key to ECS name");
+            return Status::invalidArgument(cfg.path +
+                                           ".fields: expected a map of source key to ECS name");
           }
           for (const auto& kv : fields) {
             if (!kv.first.IsScalar() || !kv.second.IsScalar()) {
@@ -73,4 +78,4 @@ Status registerIngestBuiltins(Registries& r) {
   return Status::ok();
 }
 
-} // namespace riposte
+}  // namespace riposte

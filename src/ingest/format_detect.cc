@@ -10,7 +10,7 @@ namespace {
 
 // Lower is preferred on equal scores.
 int preference(std::string_view name) {
-  static constexpr std::string_view kOrder[] = {"eve", "zeek", "sshd", "iptables",
+  static constexpr std::string_view kOrder[] = {"eve",   "zeek",   "sshd", "iptables",
                                                 "nginx", "apache", "json"};
   for (size_t i = 0; i < std::size(kOrder); ++i) {
     if (kOrder[i] == name) return static_cast<int>(i);
@@ -18,7 +18,7 @@ int preference(std::string_view name) {
   return static_cast<int>(std::size(kOrder)) - 1;  // unknown names rank just before json
 }
 
-} // namespace
+}  // namespace
 
 std::optional<DetectedFormat> detectFormat(const Registries& registries,
                                            const std::vector<std::string_view>& sample) {
@@ -45,14 +45,9 @@ std::optional<DetectedFormat> detectFormat(const Registries& registries,
       ev.clear();
       ev.setRaw(l);
       switch (p.parse(l, ctx, ev)) {
-      case ParseResult::kParsed:
-        ++d.parsed;
-        break;
-      case ParseResult::kSkip:
-        ++d.skipped;
-        break;
-      case ParseResult::kUnrecognised:
-        break;
+        case ParseResult::kParsed: ++d.parsed; break;
+        case ParseResult::kSkip: ++d.skipped; break;
+        case ParseResult::kUnrecognised: break;
       }
     }
     if (d.parsed > 0) results.push_back(d);
@@ -63,7 +58,8 @@ std::optional<DetectedFormat> detectFormat(const Registries& registries,
     const size_t ba = b.parsed + b.skipped;
     if (aa != ba) return aa > ba;
     if (a.parsed != b.parsed) return a.parsed > b.parsed;
-    if ((a.parser == "apache" && b.parser == "nginx") || (a.parser == "nginx" && b.parser == "apache")) {
+    if ((a.parser == "apache" && b.parser == "nginx") ||
+        (a.parser == "nginx" && b.parser == "apache")) {
       return apache_errors == (a.parser == "apache");
     }
     return preference(a.parser) < preference(b.parser);
@@ -79,9 +75,10 @@ std::optional<DetectedFormat> detectFormat(const Registries& registries,
       best = &d;
     }
   }
-  if (json != nullptr && (best == nullptr || json->parsed > best->parsed + best->skipped)) best = json;
+  if (json != nullptr && (best == nullptr || json->parsed > best->parsed + best->skipped))
+    best = json;
   if (best == nullptr) return std::nullopt;
   return *best;
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -1,6 +1,6 @@
 // libFuzzer target for the eve parser (see tests/fuzz/CMakeLists.txt and scripts/fuzz).
-#include "riposte/ingest/eve_parser.h"
 #include "fuzz/fuzz_common.h"
+#include "riposte/ingest/eve_parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A fresh parser per input keeps runs reproducible (the Zeek parser keeps header state).

@@ -44,4 +44,4 @@ inline void run(Parser& p, const uint8_t* data, size_t size) {
   if (p.parse(in, ctx, ev) == ParseResult::kParsed) touch(ev);
 }
 
-} // namespace riposte::fuzz
+}  // namespace riposte::fuzz

@@ -30,14 +30,14 @@
 namespace riposte {
 
 class AccessLogParser : public Parser {
-public:
+ public:
   // `name` is the registered name ("nginx" or "apache"); it prefixes event.dataset.
   explicit AccessLogParser(std::string name);
 
   std::string_view name() const override { return name_; }
   ParseResult parse(std::string_view line, const ParseContext& ctx, Event& out) override;
 
-private:
+ private:
   ParseResult parseAccess(std::string_view line, Event& out);
   ParseResult parseApacheError(std::string_view line, Event& out);
   ParseResult parseNginxError(std::string_view line, Event& out);
@@ -52,4 +52,4 @@ private:
   std::string decoded_;  // percent-decoded path
 };
 
-} // namespace riposte
+}  // namespace riposte

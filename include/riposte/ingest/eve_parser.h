@@ -32,7 +32,7 @@
 namespace riposte {
 
 class EveParser : public Parser {
-public:
+ public:
   EveParser();
   ~EveParser() override;
   EveParser(const EveParser&) = delete;
@@ -41,9 +41,9 @@ public:
   std::string_view name() const override { return "eve"; }
   ParseResult parse(std::string_view line, const ParseContext& ctx, Event& out) override;
 
-private:
+ private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-} // namespace riposte
+}  // namespace riposte

@@ -30,4 +30,4 @@ struct DetectedFormat {
 std::optional<DetectedFormat> detectFormat(const Registries& registries,
                                            const std::vector<std::string_view>& sample);
 
-} // namespace riposte
+}  // namespace riposte

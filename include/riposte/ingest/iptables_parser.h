@@ -22,9 +22,9 @@
 namespace riposte {
 
 class IptablesParser : public Parser {
-public:
+ public:
   std::string_view name() const override { return "iptables"; }
   ParseResult parse(std::string_view line, const ParseContext& ctx, Event& out) override;
 };
 
-} // namespace riposte
+}  // namespace riposte

@@ -30,7 +30,7 @@
 namespace riposte {
 
 class JsonParser : public Parser {
-public:
+ public:
   // `mapping`: source key path → ECS name, applied before interpretation.
   explicit JsonParser(std::map<std::string, std::string, std::less<>> mapping = {});
   ~JsonParser() override;
@@ -40,9 +40,9 @@ public:
   std::string_view name() const override { return "json"; }
   ParseResult parse(std::string_view line, const ParseContext& ctx, Event& out) override;
 
-private:
+ private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-} // namespace riposte
+}  // namespace riposte

@@ -35,7 +35,7 @@
 namespace riposte {
 
 class ZeekParser : public Parser {
-public:
+ public:
   ZeekParser();
   ~ZeekParser() override;
   ZeekParser(const ZeekParser&) = delete;
@@ -44,9 +44,9 @@ public:
   std::string_view name() const override { return "zeek"; }
   ParseResult parse(std::string_view line, const ParseContext& ctx, Event& out) override;
 
-private:
+ private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-} // namespace riposte
+}  // namespace riposte

@@ -10,7 +10,7 @@
 namespace riposte::rules {
 
 class Regex {
-public:
+ public:
   Regex(pcre2_code* code) : code_(code), md_(pcre2_match_data_create_from_pattern(code, nullptr)) {}
   ~Regex() {
     pcre2_match_data_free(md_);
@@ -20,12 +20,12 @@ public:
   Regex& operator=(const Regex&) = delete;
 
   bool matches(std::string_view s) const {
-    const int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, md_,
-                               nullptr);
+    const int rc =
+        pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, md_, nullptr);
     return rc >= 0;
   }
 
-private:
+ private:
   pcre2_code* code_;
   pcre2_match_data* md_;
 };
@@ -33,9 +33,9 @@ private:
 Result<std::shared_ptr<Regex>> compileRegex(const std::string& pattern, bool nocase) {
   int err = 0;
   PCRE2_SIZE off = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                   PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | (nocase ? PCRE2_CASELESS : 0),
-                                   &err, &off, nullptr);
+  pcre2_code* code = pcre2_compile(
+      reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+      PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | (nocase ? PCRE2_CASELESS : 0), &err, &off, nullptr);
   if (code == nullptr) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof msg);
@@ -199,7 +199,7 @@ bool parseNumber(std::string_view v, double& out) {
   return ec == std::errc() && p == v.data() + v.size();
 }
 
-} // namespace
+}  // namespace
 
 std::optional<Op> opFromName(std::string_view name) {
   for (const auto& [n, op] : kOps) {
@@ -220,52 +220,49 @@ bool Predicate::eval(const Event& e, std::string& scratch) const {
   if (op == Op::kExists) return v.empty() != exists;
   if (v.empty() && op != Op::kEquals && op != Op::kIn) return false;
   switch (op) {
-  case Op::kEquals:
-  case Op::kIn:
-    return set.count(nocase ? lower(v, scratch) : v) != 0;
-  case Op::kContains: {
-    if (nocase) v = lower(v, scratch);
-    for (const auto& s : values) {
-      if (v.find(s) != std::string_view::npos) return true;
+    case Op::kEquals:
+    case Op::kIn: return set.count(nocase ? lower(v, scratch) : v) != 0;
+    case Op::kContains: {
+      if (nocase) v = lower(v, scratch);
+      for (const auto& s : values) {
+        if (v.find(s) != std::string_view::npos) return true;
+      }
+      return false;
     }
-    return false;
-  }
-  case Op::kStartsWith: {
-    if (nocase) v = lower(v, scratch);
-    for (const auto& s : values) {
-      if (v.substr(0, s.size()) == s) return true;
+    case Op::kStartsWith: {
+      if (nocase) v = lower(v, scratch);
+      for (const auto& s : values) {
+        if (v.substr(0, s.size()) == s) return true;
+      }
+      return false;
     }
-    return false;
-  }
-  case Op::kEndsWith: {
-    if (nocase) v = lower(v, scratch);
-    for (const auto& s : values) {
-      if (v.size() >= s.size() && v.substr(v.size() - s.size()) == s) return true;
+    case Op::kEndsWith: {
+      if (nocase) v = lower(v, scratch);
+      for (const auto& s : values) {
+        if (v.size() >= s.size() && v.substr(v.size() - s.size()) == s) return true;
+      }
+      return false;
     }
-    return false;
-  }
-  case Op::kRegex:
-    for (const auto& r : regexes) {
-      if (r->matches(v)) return true;
+    case Op::kRegex:
+      for (const auto& r : regexes) {
+        if (r->matches(v)) return true;
+      }
+      return false;
+    case Op::kCidr: return cidrs.contains(v);
+    case Op::kGt:
+    case Op::kGte:
+    case Op::kLt:
+    case Op::kLte: {
+      double x = 0;
+      if (!parseNumber(v, x)) return false;
+      switch (op) {
+        case Op::kGt: return x > number;
+        case Op::kGte: return x >= number;
+        case Op::kLt: return x < number;
+        default: return x <= number;
+      }
     }
-    return false;
-  case Op::kCidr:
-    return cidrs.contains(v);
-  case Op::kGt:
-  case Op::kGte:
-  case Op::kLt:
-  case Op::kLte: {
-    double x = 0;
-    if (!parseNumber(v, x)) return false;
-    switch (op) {
-    case Op::kGt: return x > number;
-    case Op::kGte: return x >= number;
-    case Op::kLt: return x < number;
-    default: return x <= number;
-    }
-  }
-  case Op::kExists:
-    break;
+    case Op::kExists: break;
   }
   return false;
 }
@@ -284,19 +281,19 @@ Condition Condition::predicate(Predicate p) {
 
 bool Condition::eval(const Event& e) const {
   switch (kind_) {
-  case Kind::kTrue: return true;
-  case Kind::kPredicate: return pred_->eval(e, scratch_);
-  case Kind::kNot: return !children_[0].eval(e);
-  case Kind::kAll:
-    for (const auto& c : children_) {
-      if (!c.eval(e)) return false;
-    }
-    return true;
-  case Kind::kAny:
-    for (const auto& c : children_) {
-      if (c.eval(e)) return true;
-    }
-    return false;
+    case Kind::kTrue: return true;
+    case Kind::kPredicate: return pred_->eval(e, scratch_);
+    case Kind::kNot: return !children_[0].eval(e);
+    case Kind::kAll:
+      for (const auto& c : children_) {
+        if (!c.eval(e)) return false;
+      }
+      return true;
+    case Kind::kAny:
+      for (const auto& c : children_) {
+        if (c.eval(e)) return true;
+      }
+      return false;
   }
   return false;
 }
@@ -321,4 +318,4 @@ size_t Condition::size() const {
   return n;
 }
 
-} // namespace riposte::rules
+}  // namespace riposte::rules

@@ -77,36 +77,36 @@ void RuleEngine::evaluate(size_t idx, const Rule& r, const Event& e, const Findi
 
   bool fired = false;
   switch (a.type) {
-  case AggregationType::kTrigger:
-    st.count = n;
-    st.first = now;
-    fired = true;
-    break;
-  case AggregationType::kCount:
-  case AggregationType::kDistinct:
-    for (uint32_t i = 0; i < n; ++i) st.hits.push_back(now);
-    while (!st.hits.empty() && now - st.hits.front() > a.window) st.hits.pop_front();
-    st.count = static_cast<uint32_t>(st.hits.size());
-    st.first = st.hits.front();
-    fired = st.count >= a.threshold;
-    break;
-  case AggregationType::kLeaky: {
-    if (st.last.isSet()) {
-      const double leaked = static_cast<double>((now - st.last).count()) /
-                            static_cast<double>(a.leak.count());
-      st.level = std::max(0.0, st.level - leaked);
-      if (st.level == 0) {
-        st.count = 0;
-        st.evidence.clear();
+    case AggregationType::kTrigger:
+      st.count = n;
+      st.first = now;
+      fired = true;
+      break;
+    case AggregationType::kCount:
+    case AggregationType::kDistinct:
+      for (uint32_t i = 0; i < n; ++i) st.hits.push_back(now);
+      while (!st.hits.empty() && now - st.hits.front() > a.window) st.hits.pop_front();
+      st.count = static_cast<uint32_t>(st.hits.size());
+      st.first = st.hits.front();
+      fired = st.count >= a.threshold;
+      break;
+    case AggregationType::kLeaky: {
+      if (st.last.isSet()) {
+        const double leaked =
+            static_cast<double>((now - st.last).count()) / static_cast<double>(a.leak.count());
+        st.level = std::max(0.0, st.level - leaked);
+        if (st.level == 0) {
+          st.count = 0;
+          st.evidence.clear();
+        }
       }
+      if (st.count == 0) st.first = now;
+      st.last = now;
+      st.level += n;
+      st.count += n;
+      fired = st.level > a.threshold;  // capacity C overflows on event C+1
+      break;
     }
-    if (st.count == 0) st.first = now;
-    st.last = now;
-    st.level += n;
-    st.count += n;
-    fired = st.level > a.threshold;  // capacity C overflows on event C+1
-    break;
-  }
   }
   if (!fired) {
     if (st.evidence.size() < max_evidence_) st.evidence.push_back(EvidenceEvent::from(e));
@@ -149,10 +149,14 @@ void RuleEngine::fire(const Rule& r, const std::string& key, KeyState& st, const
       const size_t close = t.find('}', i);
       if (close != std::string::npos) {
         const std::string_view name(t.data() + i + 1, close - i - 1);
-        if (name == "rule") reason += r.id;
-        else if (name == "count") reason += std::to_string(st.count);
-        else if (name == "key") reason += std::string(entity);
-        else reason += e.getByName(name);
+        if (name == "rule")
+          reason += r.id;
+        else if (name == "count")
+          reason += std::to_string(st.count);
+        else if (name == "key")
+          reason += std::string(entity);
+        else
+          reason += e.getByName(name);
         i = close + 1;
         continue;
       }
@@ -177,12 +181,12 @@ void RuleEngine::fire(const Rule& r, const std::string& key, KeyState& st, const
 void RuleEngine::expire(Timestamp now) {
   for (size_t i = 0; i < state_.size(); ++i) {
     const Aggregation& a = set_.rules()[i].aggregation;
-    const Duration horizon = std::max({a.window, a.leak * std::max<int64_t>(1, a.threshold) * 2,
-                                       a.blackhole});
+    const Duration horizon =
+        std::max({a.window, a.leak * std::max<int64_t>(1, a.threshold) * 2, a.blackhole});
     for (auto it = state_[i].begin(); it != state_[i].end();) {
       const KeyState& st = it->second;
-      const Timestamp last = std::max({st.last, st.hits.empty() ? Timestamp{} : st.hits.back(),
-                                       st.blackhole_until});
+      const Timestamp last =
+          std::max({st.last, st.hits.empty() ? Timestamp{} : st.hits.back(), st.blackhole_until});
       if (now - last > horizon) {
         it = state_[i].erase(it);
       } else {
@@ -192,4 +196,4 @@ void RuleEngine::expire(Timestamp now) {
   }
 }
 
-} // namespace riposte::rules
+}  // namespace riposte::rules

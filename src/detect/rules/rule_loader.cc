@@ -27,9 +27,9 @@ std::string RuleDiagnostic::toString() const {
 bool LoadResult::hasErrors() const { return errorCount() > 0; }
 
 size_t LoadResult::errorCount() const {
-  return static_cast<size_t>(std::count_if(diagnostics.begin(), diagnostics.end(), [](const auto& d) {
-    return d.severity == RuleDiagnostic::Severity::kError;
-  }));
+  return static_cast<size_t>(
+      std::count_if(diagnostics.begin(), diagnostics.end(),
+                    [](const auto& d) { return d.severity == RuleDiagnostic::Severity::kError; }));
 }
 
 std::string LoadResult::toJson() const {
@@ -39,30 +39,29 @@ std::string LoadResult::toJson() const {
   j["files_rejected"] = files_rejected;
   j["diagnostics"] = nlohmann::json::array();
   for (const auto& d : diagnostics) {
-    j["diagnostics"].push_back({{"severity", d.severity == RuleDiagnostic::Severity::kError ? "error" : "warning"},
-                                {"code", d.code},
-                                {"file", d.file},
-                                {"line", d.line},
-                                {"column", d.column},
-                                {"rule", d.rule},
-                                {"message", d.message}});
+    j["diagnostics"].push_back(
+        {{"severity", d.severity == RuleDiagnostic::Severity::kError ? "error" : "warning"},
+         {"code", d.code},
+         {"file", d.file},
+         {"line", d.line},
+         {"column", d.column},
+         {"rule", d.rule},
+         {"message", d.message}});
   }
   return j.dump();
 }
 
 namespace {
 
-const std::set<std::string> kRuleKeys = {"id",       "name",   "description", "mode",
-                                         "kinds",    "match",  "aggregate",   "severity",
-                                         "action",   "duration", "labels",    "reason",
-                                         "references"};
-const std::set<std::string> kAggKeys = {"type",      "key",       "threshold", "capacity",
-                                        "window",    "leak",      "blackhole", "distinct",
-                                        "ipv6_prefix"};
+const std::set<std::string> kRuleKeys = {"id",     "name",      "description", "mode",   "kinds",
+                                         "match",  "aggregate", "severity",    "action", "duration",
+                                         "labels", "reason",    "references"};
+const std::set<std::string> kAggKeys = {"type", "key",       "threshold", "capacity",   "window",
+                                        "leak", "blackhole", "distinct",  "ipv6_prefix"};
 
 // Compiles one file's worth of YAML.
 class FileCompiler {
-public:
+ public:
   FileCompiler(std::string file, std::vector<RuleDiagnostic>* diags)
       : file_(std::move(file)), diags_(diags) {}
 
@@ -82,7 +81,8 @@ public:
     }
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string k = it->first.as<std::string>("");
-      if (k != "rules" && k != "lists") error(it->first, "R001", "unknown key '" + k + "' (rules, lists)");
+      if (k != "rules" && k != "lists")
+        error(it->first, "R001", "unknown key '" + k + "' (rules, lists)");
     }
     if (const YAML::Node lists = root["lists"]) readLists(lists);
     const YAML::Node rules = root["rules"];
@@ -101,7 +101,7 @@ public:
     return out;
   }
 
-private:
+ private:
   void add(RuleDiagnostic::Severity sev, const YAML::Node& at, const std::string& code,
            const std::string& msg) {
     RuleDiagnostic d;
@@ -225,7 +225,8 @@ private:
     if (!f.id && name.find('.') == std::string::npos) {
       error(at, "R002", "unknown field '" + name + "'");
     } else if (!f.id) {
-      warning(at, "R002", "field '" + name + "' is not a known ECS field; matched as an extra field");
+      warning(at, "R002",
+              "field '" + name + "' is not a known ECS field; matched as an extra field");
     }
     return f;
   }
@@ -344,7 +345,8 @@ private:
         }
         std::vector<Condition> sub;
         for (const auto& x : it->second) sub.push_back(condition(x));
-        parts.push_back(k == "all" ? Condition::all(std::move(sub)) : Condition::any(std::move(sub)));
+        parts.push_back(k == "all" ? Condition::all(std::move(sub))
+                                   : Condition::any(std::move(sub)));
       } else if (k == "not") {
         parts.push_back(Condition::negate(condition(it->second)));
       } else {
@@ -358,7 +360,8 @@ private:
   // ---- rules ----
   Duration duration(const YAML::Node& n, const std::string& what) {
     if (!n) return Duration(0);
-    auto d = n.IsScalar() ? parseDuration(n.Scalar()) : Result<Duration>(Status::invalidArgument("not a scalar"));
+    auto d = n.IsScalar() ? parseDuration(n.Scalar())
+                          : Result<Duration>(Status::invalidArgument("not a scalar"));
     if (!d) {
       error(n, "R005", what + ": " + d.status().message());
       return Duration(0);
@@ -366,11 +369,13 @@ private:
     return *d;
   }
 
-  int64_t integer(const YAML::Node& n, const std::string& what, int64_t def, int64_t lo, int64_t hi) {
+  int64_t integer(const YAML::Node& n, const std::string& what, int64_t def, int64_t lo,
+                  int64_t hi) {
     if (!n) return def;
     int64_t v = 0;
     if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v) || v < lo || v > hi) {
-      error(n, "R005", what + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+      error(n, "R005",
+            what + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
       return def;
     }
     return v;
@@ -395,7 +400,8 @@ private:
     r.id = str(n["id"]);
     current_rule_ = r.id;
     if (r.id.empty()) error(n, "R009", "rule without 'id'");
-    if (!r.id.empty() && !ids_.insert(r.id).second) error(n["id"], "R008", "duplicate rule id '" + r.id + "'");
+    if (!r.id.empty() && !ids_.insert(r.id).second)
+      error(n["id"], "R008", "duplicate rule id '" + r.id + "'");
     r.file = file_;
     r.line = n.Mark().line + 1;
     for (auto it = n.begin(); it != n.end(); ++it) {
@@ -405,17 +411,25 @@ private:
     r.name = str(n["name"], r.id);
     r.description = str(n["description"]);
     const std::string mode = str(n["mode"], "enabled");
-    if (mode == "enabled") r.mode = RuleMode::kEnabled;
-    else if (mode == "disabled") r.mode = RuleMode::kDisabled;
-    else if (mode == "shadow") r.mode = RuleMode::kShadow;
-    else error(n["mode"], "R005", "mode must be enabled, disabled or shadow");
+    if (mode == "enabled")
+      r.mode = RuleMode::kEnabled;
+    else if (mode == "disabled")
+      r.mode = RuleMode::kDisabled;
+    else if (mode == "shadow")
+      r.mode = RuleMode::kShadow;
+    else
+      error(n["mode"], "R005", "mode must be enabled, disabled or shadow");
     if (const YAML::Node k = n["kinds"]) {
       std::vector<std::string> names;
-      if (k.IsScalar()) names.push_back(k.Scalar());
-      else if (k.IsSequence()) for (const auto& x : k) names.push_back(x.as<std::string>(""));
+      if (k.IsScalar())
+        names.push_back(k.Scalar());
+      else if (k.IsSequence())
+        for (const auto& x : k) names.push_back(x.as<std::string>(""));
       for (const auto& name : names) {
-        if (auto kind = eventKindFromName(name)) r.kinds.push_back(*kind);
-        else error(k, "R005", "unknown event kind '" + name + "'");
+        if (auto kind = eventKindFromName(name))
+          r.kinds.push_back(*kind);
+        else
+          error(k, "R005", "unknown event kind '" + name + "'");
       }
     } else {
       warning(n, "W001", "rule has no 'kinds': it is evaluated for every event");
@@ -433,23 +447,32 @@ private:
       } else {
         for (auto it = ag.begin(); it != ag.end(); ++it) {
           const std::string k = it->first.as<std::string>("");
-          if (kAggKeys.count(k) == 0) error(it->first, "R001", "unknown key '" + k + "' in aggregate");
+          if (kAggKeys.count(k) == 0)
+            error(it->first, "R001", "unknown key '" + k + "' in aggregate");
         }
         const std::string type = str(ag["type"], "count");
-        if (type == "trigger") a.type = AggregationType::kTrigger;
-        else if (type == "count") a.type = AggregationType::kCount;
-        else if (type == "distinct") a.type = AggregationType::kDistinct;
-        else if (type == "leaky") a.type = AggregationType::kLeaky;
-        else error(ag["type"], "R005", "aggregate type must be trigger, count, distinct or leaky");
+        if (type == "trigger")
+          a.type = AggregationType::kTrigger;
+        else if (type == "count")
+          a.type = AggregationType::kCount;
+        else if (type == "distinct")
+          a.type = AggregationType::kDistinct;
+        else if (type == "leaky")
+          a.type = AggregationType::kLeaky;
+        else
+          error(ag["type"], "R005", "aggregate type must be trigger, count, distinct or leaky");
         if (const YAML::Node k = ag["key"]) {
           a.key.clear();
           std::vector<std::string> names;
-          if (k.IsScalar()) names.push_back(k.Scalar());
-          else for (const auto& x : k) names.push_back(x.as<std::string>(""));
+          if (k.IsScalar())
+            names.push_back(k.Scalar());
+          else
+            for (const auto& x : k) names.push_back(x.as<std::string>(""));
           for (const auto& name : names) a.key.push_back(field(k, name));
         }
-        a.threshold = static_cast<uint32_t>(
-            integer(ag["threshold"] ? ag["threshold"] : ag["capacity"], "threshold/capacity", 1, 1, 10'000'000));
+        a.threshold =
+            static_cast<uint32_t>(integer(ag["threshold"] ? ag["threshold"] : ag["capacity"],
+                                          "threshold/capacity", 1, 1, 10'000'000));
         a.window = duration(ag["window"], "window");
         a.leak = duration(ag["leak"], "leak");
         a.blackhole = duration(ag["blackhole"], "blackhole");
@@ -471,8 +494,10 @@ private:
     r.action = str(n["action"], "block");
     r.duration = duration(n["duration"], "duration");
     if (const YAML::Node l = n["labels"]) {
-      if (l.IsSequence()) for (const auto& x : l) r.labels.push_back(x.as<std::string>(""));
-      else error(l, "R005", "labels must be a list");
+      if (l.IsSequence())
+        for (const auto& x : l) r.labels.push_back(x.as<std::string>(""));
+      else
+        error(l, "R005", "labels must be a list");
     }
     r.reason = str(n["reason"], r.name.empty() ? r.id : r.name);
     return errors_ == errors_before;
@@ -528,7 +553,7 @@ void loadOne(const std::string& text, const std::string& file, LoadResult& out,
   for (auto& r : rules) out.rules.push_back(std::move(r));
 }
 
-} // namespace
+}  // namespace
 
 LoadResult loadRuleText(const std::string& text, const std::string& file) {
   LoadResult out;
@@ -546,7 +571,8 @@ LoadResult loadRuleFiles(const std::vector<std::string>& paths) {
       std::vector<std::string> in_dir;
       for (const auto& e : fs::directory_iterator(p, ec)) {
         const auto ext = e.path().extension();
-        if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml")) in_dir.push_back(e.path().string());
+        if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml"))
+          in_dir.push_back(e.path().string());
       }
       std::sort(in_dir.begin(), in_dir.end());
       files.insert(files.end(), in_dir.begin(), in_dir.end());
@@ -564,8 +590,8 @@ LoadResult loadRuleFiles(const std::vector<std::string>& paths) {
   for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);
     if (!in) {
-      out.diagnostics.push_back({RuleDiagnostic::Severity::kError, "R010", f, 0, 0, "",
-                                 "cannot read rule file"});
+      out.diagnostics.push_back(
+          {RuleDiagnostic::Severity::kError, "R010", f, 0, 0, "", "cannot read rule file"});
       out.files_rejected.push_back(f);
       continue;
     }
@@ -576,4 +602,4 @@ LoadResult loadRuleFiles(const std::vector<std::string>& paths) {
   return out;
 }
 
-} // namespace riposte::rules
+}  // namespace riposte::rules

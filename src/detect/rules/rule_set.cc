@@ -6,9 +6,9 @@ namespace riposte::rules {
 
 std::string_view ruleModeName(RuleMode m) {
   switch (m) {
-  case RuleMode::kEnabled: return "enabled";
-  case RuleMode::kDisabled: return "disabled";
-  case RuleMode::kShadow: return "shadow";
+    case RuleMode::kEnabled: return "enabled";
+    case RuleMode::kDisabled: return "disabled";
+    case RuleMode::kShadow: return "shadow";
   }
   return "?";
 }
@@ -71,4 +71,4 @@ const Rule* RuleSet::find(std::string_view id) const {
   return nullptr;
 }
 
-} // namespace riposte::rules
+}  // namespace riposte::rules

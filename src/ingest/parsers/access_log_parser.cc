@@ -98,7 +98,7 @@ bool setClientAddress(std::string_view a, Event& out) {
   return true;
 }
 
-} // namespace
+}  // namespace
 
 AccessLogParser::AccessLogParser(std::string name)
     : name_(std::move(name)), dataset_access_(name_ + ".access"), dataset_error_(name_ + ".error") {
@@ -163,7 +163,8 @@ ParseResult AccessLogParser::parseAccess(std::string_view line, Event& out) {
   // [vhost[:port]] client ident user [time] "request" status bytes ["referrer" "agent" ...]
   // " [" ends the head; the first '[' must be it (the head holds no brackets).
   const size_t bracket = line.find('[');
-  if (bracket == std::string_view::npos || bracket == 0 || bracket > 512 || line[bracket - 1] != ' ') {
+  if (bracket == std::string_view::npos || bracket == 0 || bracket > 512 ||
+      line[bracket - 1] != ' ') {
     return ParseResult::kUnrecognised;
   }
   const size_t lb = bracket - 1;
@@ -270,7 +271,8 @@ ParseResult AccessLogParser::parseApacheError(std::string_view line, Event& out)
   const auto ts = parseApacheErrorTime(line.substr(1, rb - 1));
   if (!ts) return ParseResult::kUnrecognised;
   size_t p = rb + 1;
-  if (p + 2 >= line.size() || line[p] != ' ' || line[p + 1] != '[') return ParseResult::kUnrecognised;
+  if (p + 2 >= line.size() || line[p] != ' ' || line[p + 1] != '[')
+    return ParseResult::kUnrecognised;
   const size_t lb2 = p + 2;
   const size_t rb2 = line.find(']', lb2);
   if (rb2 == std::string_view::npos) return ParseResult::kUnrecognised;
@@ -323,7 +325,8 @@ ParseResult AccessLogParser::parseApacheError(std::string_view line, Event& out)
         out.set(Field::kEventOutcome, "failure");
       }
     } else if (code == "AH00126" && msg.starts_with("Invalid URI in request ")) {
-      // Path-traversal probes (CVE-2021-41773) end up here: "Invalid URI in request GET /… HTTP/1.1"
+      // Path-traversal probes (CVE-2021-41773) end up here: "Invalid URI in request GET /…
+      // HTTP/1.1"
       std::string_view req = msg.substr(std::string_view("Invalid URI in request ").size());
       while (!req.empty() && req.back() == ' ') req.remove_suffix(1);
       setRequest(req, false, out);
@@ -431,4 +434,4 @@ ParseResult AccessLogParser::parseNginxError(std::string_view line, Event& out) 
   return ParseResult::kParsed;
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -19,7 +19,18 @@ namespace {
 // Lines longer than this are not EVE records worth parsing (Suricata's own limit is far lower).
 constexpr size_t kMaxLine = 16u << 20;
 
-enum class EveType : uint8_t { kNone, kAlert, kFlow, kHttp, kDns, kTls, kFile, kSsh, kStats, kOther };
+enum class EveType : uint8_t {
+  kNone,
+  kAlert,
+  kFlow,
+  kHttp,
+  kDns,
+  kTls,
+  kFile,
+  kSsh,
+  kStats,
+  kOther
+};
 
 EveType eveType(std::string_view t) {
   if (t == "alert") return EveType::kAlert;
@@ -35,26 +46,18 @@ EveType eveType(std::string_view t) {
 
 EventKind kindOf(EveType t) {
   switch (t) {
-  case EveType::kAlert:
-    return EventKind::kIdsAlert;
-  case EveType::kFlow:
-    return EventKind::kFlow;
-  case EveType::kHttp:
-    return EventKind::kHttp;
-  case EveType::kDns:
-    return EventKind::kDns;
-  case EveType::kTls:
-    return EventKind::kTls;
-  case EveType::kFile:
-    return EventKind::kFile;
-  case EveType::kSsh:
-    return EventKind::kSsh;
-  default:
-    return EventKind::kGeneric;
+    case EveType::kAlert: return EventKind::kIdsAlert;
+    case EveType::kFlow: return EventKind::kFlow;
+    case EveType::kHttp: return EventKind::kHttp;
+    case EveType::kDns: return EventKind::kDns;
+    case EveType::kTls: return EventKind::kTls;
+    case EveType::kFile: return EventKind::kFile;
+    case EveType::kSsh: return EventKind::kSsh;
+    default: return EventKind::kGeneric;
   }
 }
 
-} // namespace
+}  // namespace
 
 struct EveParser::Impl {
   // The DOM API dispatches to the best kernel for the CPU at run time (the header-only
@@ -77,27 +80,26 @@ struct EveParser::Impl {
   void numberField(dom::element v, Field f) {
     char b[24];
     switch (v.type()) {
-    case dom::element_type::STRING: {
-      std::string_view s;
-      if (string(v, s) && allDigits(s)) out->setOwned(f, s);
-      return;
-    }
-    case dom::element_type::INT64: {
-      int64_t n = 0;
-      if (v.get_int64().get(n) != simdjson::SUCCESS) return;
-      const auto r = std::to_chars(b, b + sizeof b, n);
-      out->setOwned(f, std::string_view(b, static_cast<size_t>(r.ptr - b)));
-      return;
-    }
-    case dom::element_type::UINT64: {
-      uint64_t n = 0;
-      if (v.get_uint64().get(n) != simdjson::SUCCESS) return;
-      const auto r = std::to_chars(b, b + sizeof b, n);
-      out->setOwned(f, std::string_view(b, static_cast<size_t>(r.ptr - b)));
-      return;
-    }
-    default:
-      return;
+      case dom::element_type::STRING: {
+        std::string_view s;
+        if (string(v, s) && allDigits(s)) out->setOwned(f, s);
+        return;
+      }
+      case dom::element_type::INT64: {
+        int64_t n = 0;
+        if (v.get_int64().get(n) != simdjson::SUCCESS) return;
+        const auto r = std::to_chars(b, b + sizeof b, n);
+        out->setOwned(f, std::string_view(b, static_cast<size_t>(r.ptr - b)));
+        return;
+      }
+      case dom::element_type::UINT64: {
+        uint64_t n = 0;
+        if (v.get_uint64().get(n) != simdjson::SUCCESS) return;
+        const auto r = std::to_chars(b, b + sizeof b, n);
+        out->setOwned(f, std::string_view(b, static_cast<size_t>(r.ptr - b)));
+        return;
+      }
+      default: return;
     }
   }
 
@@ -237,8 +239,7 @@ ParseResult EveParser::parse(std::string_view line, const ParseContext& ctx, Eve
   m.out = &out;
 
   dom::object obj;
-  if (m.parser.parse(m.buf.data(), line.size(), false).get_object().get(obj) !=
-      simdjson::SUCCESS) {
+  if (m.parser.parse(m.buf.data(), line.size(), false).get_object().get(obj) != simdjson::SUCCESS) {
     return ParseResult::kUnrecognised;
   }
 
@@ -247,68 +248,67 @@ ParseResult EveParser::parse(std::string_view line, const ParseContext& ctx, Eve
   for (auto [k, v] : obj) {
     std::string_view s;
     switch (k.empty() ? '\0' : k.front()) {
-    case 't':
-      if (k == "timestamp") {
-        if (!Impl::string(v, s)) return ParseResult::kUnrecognised;
-        const auto ts = parseRfc3339(s);
-        if (!ts) return ParseResult::kUnrecognised;
-        out.setTimestamp(*ts);
-        have_time = true;
-      } else if (k == "tls") {
-        m.tls(v);
-      }
-      break;
-    case 'e':
-      if (k == "event_type") {
-        if (!Impl::string(v, s)) return ParseResult::kUnrecognised;
-        type = eveType(s);
-      }
-      break;
-    case 's':
-      if (k == "src_ip") {
-        m.ipField(v, Field::kSourceIp);
-      } else if (k == "src_port") {
-        m.numberField(v, Field::kSourcePort);
-      } else if (k == "ssh") {
-        m.ssh(v);
-      }
-      break;
-    case 'd':
-      if (k == "dest_ip") {
-        m.ipField(v, Field::kDestinationIp);
-      } else if (k == "dest_port") {
-        m.numberField(v, Field::kDestinationPort);
-      } else if (k == "dns") {
-        m.dns(v);
-      }
-      break;
-    case 'p':
-      if (k == "proto" && Impl::string(v, s)) setTransport(out, s);
-      break;
-    case 'f':
-      if (k == "flow_id") {
-        // A 64-bit integer (often above 2^53); anything else is not a Suricata record.
-        uint64_t id = 0;
-        if (v.get_uint64().get(id) != simdjson::SUCCESS) return ParseResult::kUnrecognised;
-        char b[24];
-        const auto r = std::to_chars(b, b + sizeof b, id);
-        out.setExtra("suricata.eve.flow_id", std::string_view(b, static_cast<size_t>(r.ptr - b)));
-      } else if (k == "fileinfo") {
-        m.fileinfo(v);
-      }
-      break;
-    case 'a':
-      if (k == "alert") {
-        m.alert(v);
-      } else if (k == "app_proto" && Impl::string(v, s)) {
-        out.setExtra("network.protocol", s);
-      }
-      break;
-    case 'h':
-      if (k == "http") m.http(v);
-      break;
-    default:
-      break;
+      case 't':
+        if (k == "timestamp") {
+          if (!Impl::string(v, s)) return ParseResult::kUnrecognised;
+          const auto ts = parseRfc3339(s);
+          if (!ts) return ParseResult::kUnrecognised;
+          out.setTimestamp(*ts);
+          have_time = true;
+        } else if (k == "tls") {
+          m.tls(v);
+        }
+        break;
+      case 'e':
+        if (k == "event_type") {
+          if (!Impl::string(v, s)) return ParseResult::kUnrecognised;
+          type = eveType(s);
+        }
+        break;
+      case 's':
+        if (k == "src_ip") {
+          m.ipField(v, Field::kSourceIp);
+        } else if (k == "src_port") {
+          m.numberField(v, Field::kSourcePort);
+        } else if (k == "ssh") {
+          m.ssh(v);
+        }
+        break;
+      case 'd':
+        if (k == "dest_ip") {
+          m.ipField(v, Field::kDestinationIp);
+        } else if (k == "dest_port") {
+          m.numberField(v, Field::kDestinationPort);
+        } else if (k == "dns") {
+          m.dns(v);
+        }
+        break;
+      case 'p':
+        if (k == "proto" && Impl::string(v, s)) setTransport(out, s);
+        break;
+      case 'f':
+        if (k == "flow_id") {
+          // A 64-bit integer (often above 2^53); anything else is not a Suricata record.
+          uint64_t id = 0;
+          if (v.get_uint64().get(id) != simdjson::SUCCESS) return ParseResult::kUnrecognised;
+          char b[24];
+          const auto r = std::to_chars(b, b + sizeof b, id);
+          out.setExtra("suricata.eve.flow_id", std::string_view(b, static_cast<size_t>(r.ptr - b)));
+        } else if (k == "fileinfo") {
+          m.fileinfo(v);
+        }
+        break;
+      case 'a':
+        if (k == "alert") {
+          m.alert(v);
+        } else if (k == "app_proto" && Impl::string(v, s)) {
+          out.setExtra("network.protocol", s);
+        }
+        break;
+      case 'h':
+        if (k == "http") m.http(v);
+        break;
+      default: break;
     }
   }
   if (!have_time || type == EveType::kNone) return ParseResult::kUnrecognised;
@@ -318,4 +318,4 @@ ParseResult EveParser::parse(std::string_view line, const ParseContext& ctx, Eve
   return ParseResult::kParsed;
 }
 
-} // namespace riposte
+}  // namespace riposte

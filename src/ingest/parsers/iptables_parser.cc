@@ -15,7 +15,7 @@ size_t findIn(std::string_view s, size_t p0) {
   return k == std::string_view::npos ? k : k + 1;
 }
 
-} // namespace
+}  // namespace
 
 ParseResult IptablesParser::parse(std::string_view line, const ParseContext& ctx, Event& out) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -46,14 +46,16 @@ ParseResult IptablesParser::parse(std::string_view line, const ParseContext& ctx
     while (p < line.size() && line[p] == ' ') ++p;
     // Host, unless the next token is already the tag ("kernel:").
     const size_t sp = line.find(' ', p);
-    const std::string_view host = line.substr(p, sp == std::string_view::npos ? line.size() - p : sp - p);
+    const std::string_view host =
+        line.substr(p, sp == std::string_view::npos ? line.size() - p : sp - p);
     if (!host.empty() && host.back() != ':' && sp != std::string_view::npos) {
       out.set(Field::kHostName, host);
       p = sp + 1;
     }
     // Tag "kernel:" (or any "prog[pid]:").
     const size_t tsp = line.find(' ', p);
-    const std::string_view tag = line.substr(p, tsp == std::string_view::npos ? line.size() - p : tsp - p);
+    const std::string_view tag =
+        line.substr(p, tsp == std::string_view::npos ? line.size() - p : tsp - p);
     if (!tag.empty() && tag.back() == ':') {
       const std::string_view prog = tag.substr(0, std::min(tag.find('['), tag.size() - 1));
       out.set(Field::kProcessName, prog);
@@ -89,31 +91,30 @@ ParseResult IptablesParser::parse(std::string_view line, const ParseContext& ctx
     const std::string_view k = tok.substr(0, eq);
     const std::string_view v = tok.substr(eq + 1);
     switch (k.size()) {
-    case 2:
-      if (k == "IN" && !v.empty()) out.setExtra("observer.ingress.interface.name", v);
-      break;
-    case 3:
-      if (k == "SRC") {
-        src = v;
-      } else if (k == "DST") {
-        dst = v;
-      } else if (k == "OUT" && !v.empty()) {
-        out.setExtra("observer.egress.interface.name", v);
-      } else if (k == "SPT" && allDigits(v)) {
-        out.set(Field::kSourcePort, v);
-      } else if (k == "DPT" && allDigits(v)) {
-        out.set(Field::kDestinationPort, v);
-      }
-      break;
-    case 5:
-      if (k == "PROTO" && !saw_proto && !v.empty()) {
-        // The first PROTO is the packet's; ICMP errors quote the offending packet's later.
-        setTransport(out, v);
-        saw_proto = true;
-      }
-      break;
-    default:
-      break;
+      case 2:
+        if (k == "IN" && !v.empty()) out.setExtra("observer.ingress.interface.name", v);
+        break;
+      case 3:
+        if (k == "SRC") {
+          src = v;
+        } else if (k == "DST") {
+          dst = v;
+        } else if (k == "OUT" && !v.empty()) {
+          out.setExtra("observer.egress.interface.name", v);
+        } else if (k == "SPT" && allDigits(v)) {
+          out.set(Field::kSourcePort, v);
+        } else if (k == "DPT" && allDigits(v)) {
+          out.set(Field::kDestinationPort, v);
+        }
+        break;
+      case 5:
+        if (k == "PROTO" && !saw_proto && !v.empty()) {
+          // The first PROTO is the packet's; ICMP errors quote the offending packet's later.
+          setTransport(out, v);
+          saw_proto = true;
+        }
+        break;
+      default: break;
     }
     // ICMP errors quote the offending packet in "[SRC=… DST=…]": stop there.
     if (!tok.empty() && tok.front() == '[') break;
@@ -127,4 +128,4 @@ ParseResult IptablesParser::parse(std::string_view line, const ParseContext& ctx
   return ParseResult::kParsed;
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -38,14 +38,14 @@ EventKind kindFromCategory(std::string_view c) {
   return EventKind::kUnknown;
 }
 
-} // namespace
+}  // namespace
 
 struct JsonParser::Impl {
   std::map<std::string, std::string, std::less<>> mapping;
   dom::parser json;
   std::vector<char> buf;
-  std::string path;   // dotted path being visited
-  std::string text;   // joined arrays
+  std::string path;  // dotted path being visited
+  std::string text;  // joined arrays
   std::string kind_name;
   Event* out = nullptr;
   bool bad = false;
@@ -103,28 +103,24 @@ struct JsonParser::Impl {
   // Scalar as text into `num` (numbers) or a view of the DOM string.
   static bool scalar(dom::element v, char (&num)[40], std::string_view& s) {
     switch (v.type()) {
-    case dom::element_type::STRING:
-      return v.get_string().get(s) == simdjson::SUCCESS;
-    case dom::element_type::INT64: {
-      const auto r = std::to_chars(num, num + sizeof num, v.get_int64().value_unsafe());
-      s = std::string_view(num, static_cast<size_t>(r.ptr - num));
-      return true;
-    }
-    case dom::element_type::UINT64: {
-      const auto r = std::to_chars(num, num + sizeof num, v.get_uint64().value_unsafe());
-      s = std::string_view(num, static_cast<size_t>(r.ptr - num));
-      return true;
-    }
-    case dom::element_type::DOUBLE: {
-      const auto r = std::to_chars(num, num + sizeof num, v.get_double().value_unsafe());
-      s = std::string_view(num, static_cast<size_t>(r.ptr - num));
-      return true;
-    }
-    case dom::element_type::BOOL:
-      s = v.get_bool().value_unsafe() ? "true" : "false";
-      return true;
-    default:
-      return false;
+      case dom::element_type::STRING: return v.get_string().get(s) == simdjson::SUCCESS;
+      case dom::element_type::INT64: {
+        const auto r = std::to_chars(num, num + sizeof num, v.get_int64().value_unsafe());
+        s = std::string_view(num, static_cast<size_t>(r.ptr - num));
+        return true;
+      }
+      case dom::element_type::UINT64: {
+        const auto r = std::to_chars(num, num + sizeof num, v.get_uint64().value_unsafe());
+        s = std::string_view(num, static_cast<size_t>(r.ptr - num));
+        return true;
+      }
+      case dom::element_type::DOUBLE: {
+        const auto r = std::to_chars(num, num + sizeof num, v.get_double().value_unsafe());
+        s = std::string_view(num, static_cast<size_t>(r.ptr - num));
+        return true;
+      }
+      case dom::element_type::BOOL: s = v.get_bool().value_unsafe() ? "true" : "false"; return true;
+      default: return false;
     }
   }
 
@@ -132,50 +128,49 @@ struct JsonParser::Impl {
     char num[40];
     std::string_view s;
     switch (v.type()) {
-    case dom::element_type::OBJECT: {
-      if (depth >= kMaxDepth) {
-        setValue(path, simdjson::minify(v));
+      case dom::element_type::OBJECT: {
+        if (depth >= kMaxDepth) {
+          setValue(path, simdjson::minify(v));
+          return;
+        }
+        const size_t base = path.size();
+        dom::object o;
+        if (v.get_object().get(o) != simdjson::SUCCESS) return;
+        for (auto [k, x] : o) {
+          path.resize(base);
+          if (base != 0) path.push_back('.');
+          path.append(k);
+          visit(x, depth + 1);
+          if (bad) return;
+        }
+        path.resize(base);
         return;
       }
-      const size_t base = path.size();
-      dom::object o;
-      if (v.get_object().get(o) != simdjson::SUCCESS) return;
-      for (auto [k, x] : o) {
-        path.resize(base);
-        if (base != 0) path.push_back('.');
-        path.append(k);
-        visit(x, depth + 1);
-        if (bad) return;
-      }
-      path.resize(base);
-      return;
-    }
-    case dom::element_type::ARRAY: {
-      text.clear();
-      bool scalars = true;
-      dom::array a;
-      if (v.get_array().get(a) != simdjson::SUCCESS) return;
-      for (dom::element x : a) {
-        if (x.type() == dom::element_type::NULL_VALUE) continue;
-        if (!scalar(x, num, s)) {
-          scalars = false;
-          break;
+      case dom::element_type::ARRAY: {
+        text.clear();
+        bool scalars = true;
+        dom::array a;
+        if (v.get_array().get(a) != simdjson::SUCCESS) return;
+        for (dom::element x : a) {
+          if (x.type() == dom::element_type::NULL_VALUE) continue;
+          if (!scalar(x, num, s)) {
+            scalars = false;
+            break;
+          }
+          if (!text.empty()) text.push_back(',');
+          text.append(s);
         }
-        if (!text.empty()) text.push_back(',');
-        text.append(s);
+        if (scalars) {
+          if (!text.empty()) setValue(path, text);
+        } else {
+          setValue(path, simdjson::minify(v));
+        }
+        return;
       }
-      if (scalars) {
-        if (!text.empty()) setValue(path, text);
-      } else {
-        setValue(path, simdjson::minify(v));
-      }
-      return;
-    }
-    case dom::element_type::NULL_VALUE:
-      return;
-    default:
-      if (scalar(v, num, s)) setValue(path, s);
-      return;
+      case dom::element_type::NULL_VALUE: return;
+      default:
+        if (scalar(v, num, s)) setValue(path, s);
+        return;
     }
   }
 
@@ -187,7 +182,8 @@ struct JsonParser::Impl {
     if (ecs_alert || out->has(Field::kRuleName) || out->has(Field::kRuleId)) {
       return EventKind::kIdsAlert;
     }
-    if (out->has(Field::kHttpMethod) || out->has(Field::kHttpStatus) || out->has(Field::kUrlOriginal)) {
+    if (out->has(Field::kHttpMethod) || out->has(Field::kHttpStatus) ||
+        out->has(Field::kUrlOriginal)) {
       return EventKind::kHttp;
     }
     if (out->has(Field::kDnsQuestion)) return EventKind::kDns;
@@ -241,4 +237,4 @@ ParseResult JsonParser::parse(std::string_view line, const ParseContext& ctx, Ev
   return ParseResult::kParsed;
 }
 
-} // namespace riposte
+}  // namespace riposte

@@ -21,9 +21,7 @@
 namespace riposte::ingest_detail {
 
 inline bool isDigit(char c) { return c >= '0' && c <= '9'; }
-inline bool isHex(char c) {
-  return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+inline bool isHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 inline int hexValue(char c) {
   if (isDigit(c)) return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -150,8 +148,8 @@ inline void setUrlFields(Event& ev, std::string_view target, bool owned, std::st
 // Lower-case network.transport for the common protocol names, as a literal (no copy); other
 // names are lower-cased into the field's buffer.
 inline void setTransport(Event& ev, std::string_view proto) {
-  static constexpr std::string_view kKnown[] = {"tcp", "udp", "icmp", "ipv6-icmp", "sctp", "gre",
-                                                "esp", "ah"};
+  static constexpr std::string_view kKnown[] = {"tcp",  "udp", "icmp", "ipv6-icmp",
+                                                "sctp", "gre", "esp",  "ah"};
   for (std::string_view k : kKnown) {
     if (k.size() != proto.size()) continue;
     bool eq = true;
@@ -189,34 +187,32 @@ inline void unescapeLogField(std::string_view in, std::string& out) {
     }
     const char n = in[i + 1];
     switch (n) {
-    case '"':
-    case '\\':
-      out.push_back(n);
-      ++i;
-      break;
-    case 'n':
-      out.push_back('\n');
-      ++i;
-      break;
-    case 't':
-      out.push_back('\t');
-      ++i;
-      break;
-    case 'r':
-      out.push_back('\r');
-      ++i;
-      break;
-    case 'x':
-      if (i + 3 < in.size() && isHex(in[i + 2]) && isHex(in[i + 3])) {
-        out.push_back(static_cast<char>(hexValue(in[i + 2]) * 16 + hexValue(in[i + 3])));
-        i += 3;
-      } else {
-        out.push_back(c);
-      }
-      break;
-    default:
-      out.push_back(c);
-      break;
+      case '"':
+      case '\\':
+        out.push_back(n);
+        ++i;
+        break;
+      case 'n':
+        out.push_back('\n');
+        ++i;
+        break;
+      case 't':
+        out.push_back('\t');
+        ++i;
+        break;
+      case 'r':
+        out.push_back('\r');
+        ++i;
+        break;
+      case 'x':
+        if (i + 3 < in.size() && isHex(in[i + 2]) && isHex(in[i + 3])) {
+          out.push_back(static_cast<char>(hexValue(in[i + 2]) * 16 + hexValue(in[i + 3])));
+          i += 3;
+        } else {
+          out.push_back(c);
+        }
+        break;
+      default: out.push_back(c); break;
     }
   }
 }
@@ -320,7 +316,7 @@ inline std::optional<Timestamp> parseSyslogTime(std::string_view s, const ParseC
   int secs = 0;
   if (day < 1 || day > 31 || !parseClock(s, 7, secs)) return std::nullopt;
   const Timestamp ref = ctx.reference.isSet() ? ctx.reference : Timestamp::now();
-  const int year = inferSyslogYear(month, ctx.year, ref);
+  const int year = inferSyslogYear(month, static_cast<unsigned>(day), ctx.year, ref);
   consumed = 15;
   return makeTimestamp(year, month, static_cast<unsigned>(day), secs, 0, 0);
 }
@@ -343,4 +339,4 @@ inline size_t findClosingQuote(std::string_view s, size_t p, bool& escaped) {
   return std::string_view::npos;
 }
 
-} // namespace riposte::ingest_detail
+}  // namespace riposte::ingest_detail

@@ -101,35 +101,23 @@ Log logFromPath(std::string_view p) {
 
 EventKind kindOf(Log l) {
   switch (l) {
-  case Log::kConn:
-    return EventKind::kFlow;
-  case Log::kSsh:
-    return EventKind::kSsh;
-  case Log::kHttp:
-    return EventKind::kHttp;
-  case Log::kDns:
-    return EventKind::kDns;
-  case Log::kNotice:
-    return EventKind::kIdsAlert;
-  default:
-    return EventKind::kGeneric;
+    case Log::kConn: return EventKind::kFlow;
+    case Log::kSsh: return EventKind::kSsh;
+    case Log::kHttp: return EventKind::kHttp;
+    case Log::kDns: return EventKind::kDns;
+    case Log::kNotice: return EventKind::kIdsAlert;
+    default: return EventKind::kGeneric;
   }
 }
 
 std::string_view datasetOf(Log l) {
   switch (l) {
-  case Log::kConn:
-    return "zeek.conn";
-  case Log::kSsh:
-    return "zeek.ssh";
-  case Log::kHttp:
-    return "zeek.http";
-  case Log::kDns:
-    return "zeek.dns";
-  case Log::kNotice:
-    return "zeek.notice";
-  default:
-    return "zeek";
+    case Log::kConn: return "zeek.conn";
+    case Log::kSsh: return "zeek.ssh";
+    case Log::kHttp: return "zeek.http";
+    case Log::kDns: return "zeek.dns";
+    case Log::kNotice: return "zeek.notice";
+    default: return "zeek";
   }
 }
 
@@ -147,7 +135,7 @@ std::optional<Timestamp> parseZeekTime(std::string_view s) {
   return parseRfc3339(s);
 }
 
-} // namespace
+}  // namespace
 
 struct ZeekParser::Impl {
   // TSV header state.
@@ -165,8 +153,8 @@ struct ZeekParser::Impl {
   std::vector<char> buf;
   std::string scratch;
   std::string unescaped;
-  std::string version;       // http.version, applied once the log type is known
-  std::string_view src;      // notice src/dst, used when the connection id is unset
+  std::string version;   // http.version, applied once the log type is known
+  std::string_view src;  // notice src/dst, used when the connection id is unset
   std::string_view dst;
   Log inferred = Log::kUnknown;
   bool bad_time = false;
@@ -193,107 +181,74 @@ struct ZeekParser::Impl {
   // Applies one value; `owned` when `v` does not outlive the event (JSON, unescaped TSV).
   void apply(Col c, std::string_view v, bool owned, Event& out) {
     switch (c) {
-    case Col::kTs: {
-      const auto ts = parseZeekTime(v);
-      if (ts) {
-        out.setTimestamp(*ts);
-      } else {
-        bad_time = true;
+      case Col::kTs: {
+        const auto ts = parseZeekTime(v);
+        if (ts) {
+          out.setTimestamp(*ts);
+        } else {
+          bad_time = true;
+        }
+        break;
       }
-      break;
-    }
-    case Col::kUid:
-      out.setExtra("zeek.session_id", v);
-      break;
-    case Col::kOrigH:
-      setIpField(out, Field::kSourceIp, v, owned);
-      break;
-    case Col::kOrigP:
-      if (allDigits(v)) set(out, Field::kSourcePort, v, owned);
-      break;
-    case Col::kRespH:
-      setIpField(out, Field::kDestinationIp, v, owned);
-      break;
-    case Col::kRespP:
-      if (allDigits(v)) set(out, Field::kDestinationPort, v, owned);
-      break;
-    case Col::kProto:
-      setTransport(out, v);
-      break;
-    case Col::kService:
-      out.setExtra("network.protocol", v);
-      break;
-    case Col::kConnState:
-      out.setExtra("zeek.conn.state", v);
-      infer(Log::kConn);
-      break;
-    case Col::kHistory:
-      infer(Log::kConn);
-      break;
-    case Col::kAuthSuccess:
-      if (v == "T" || v == "true") out.set(Field::kEventOutcome, "success");
-      if (v == "F" || v == "false") out.set(Field::kEventOutcome, "failure");
-      infer(Log::kSsh);
-      break;
-    case Col::kAuthAttempts:
-      out.setExtra("zeek.ssh.auth_attempts", v);
-      infer(Log::kSsh);
-      break;
-    case Col::kClient:
-      out.setExtra("ssh.client.software", v);
-      break;
-    case Col::kMethod:
-      set(out, Field::kHttpMethod, v, owned);
-      infer(Log::kHttp);
-      break;
-    case Col::kHost:
-      set(out, Field::kUrlDomain, v, owned);
-      break;
-    case Col::kUri:
-      setUrlFields(out, v, owned, scratch);
-      infer(Log::kHttp);
-      break;
-    case Col::kUserAgent:
-      set(out, Field::kUserAgent, v, owned);
-      break;
-    case Col::kStatusCode:
-      if (allDigits(v)) set(out, Field::kHttpStatus, v, owned);
-      infer(Log::kHttp);
-      break;
-    case Col::kReferrer:
-      set(out, Field::kHttpReferrer, v, owned);
-      break;
-    case Col::kVersion:
-      version.assign(v);
-      break;
-    case Col::kRespBodyLen:
-      if (allDigits(v)) set(out, Field::kHttpBytes, v, owned);
-      break;
-    case Col::kUsername:
-      set(out, Field::kUserName, v, owned);
-      break;
-    case Col::kQuery:
-      set(out, Field::kDnsQuestion, v, owned);
-      infer(Log::kDns);
-      break;
-    case Col::kNote:
-      set(out, Field::kRuleName, v, owned);
-      infer(Log::kNotice);
-      break;
-    case Col::kMsg:
-      set(out, Field::kMessage, v, owned);
-      break;
-    case Col::kSrc:
-      src = v;
-      break;
-    case Col::kDst:
-      dst = v;
-      break;
-    case Col::kPath:
-      inferred = logFromPath(v);
-      break;
-    case Col::kOther:
-      break;
+      case Col::kUid: out.setExtra("zeek.session_id", v); break;
+      case Col::kOrigH: setIpField(out, Field::kSourceIp, v, owned); break;
+      case Col::kOrigP:
+        if (allDigits(v)) set(out, Field::kSourcePort, v, owned);
+        break;
+      case Col::kRespH: setIpField(out, Field::kDestinationIp, v, owned); break;
+      case Col::kRespP:
+        if (allDigits(v)) set(out, Field::kDestinationPort, v, owned);
+        break;
+      case Col::kProto: setTransport(out, v); break;
+      case Col::kService: out.setExtra("network.protocol", v); break;
+      case Col::kConnState:
+        out.setExtra("zeek.conn.state", v);
+        infer(Log::kConn);
+        break;
+      case Col::kHistory: infer(Log::kConn); break;
+      case Col::kAuthSuccess:
+        if (v == "T" || v == "true") out.set(Field::kEventOutcome, "success");
+        if (v == "F" || v == "false") out.set(Field::kEventOutcome, "failure");
+        infer(Log::kSsh);
+        break;
+      case Col::kAuthAttempts:
+        out.setExtra("zeek.ssh.auth_attempts", v);
+        infer(Log::kSsh);
+        break;
+      case Col::kClient: out.setExtra("ssh.client.software", v); break;
+      case Col::kMethod:
+        set(out, Field::kHttpMethod, v, owned);
+        infer(Log::kHttp);
+        break;
+      case Col::kHost: set(out, Field::kUrlDomain, v, owned); break;
+      case Col::kUri:
+        setUrlFields(out, v, owned, scratch);
+        infer(Log::kHttp);
+        break;
+      case Col::kUserAgent: set(out, Field::kUserAgent, v, owned); break;
+      case Col::kStatusCode:
+        if (allDigits(v)) set(out, Field::kHttpStatus, v, owned);
+        infer(Log::kHttp);
+        break;
+      case Col::kReferrer: set(out, Field::kHttpReferrer, v, owned); break;
+      case Col::kVersion: version.assign(v); break;
+      case Col::kRespBodyLen:
+        if (allDigits(v)) set(out, Field::kHttpBytes, v, owned);
+        break;
+      case Col::kUsername: set(out, Field::kUserName, v, owned); break;
+      case Col::kQuery:
+        set(out, Field::kDnsQuestion, v, owned);
+        infer(Log::kDns);
+        break;
+      case Col::kNote:
+        set(out, Field::kRuleName, v, owned);
+        infer(Log::kNotice);
+        break;
+      case Col::kMsg: set(out, Field::kMessage, v, owned); break;
+      case Col::kSrc: src = v; break;
+      case Col::kDst: dst = v; break;
+      case Col::kPath: inferred = logFromPath(v); break;
+      case Col::kOther: break;
     }
   }
 
@@ -328,7 +283,8 @@ struct ZeekParser::Impl {
     }
     const size_t sep = line.find(separator);
     const std::string_view key = line.substr(0, sep);
-    const std::string_view rest = sep == std::string_view::npos ? std::string_view() : line.substr(sep + 1);
+    const std::string_view rest =
+        sep == std::string_view::npos ? std::string_view() : line.substr(sep + 1);
     if (key == "#fields") {
       cols.clear();
       size_t p = 0;
@@ -398,7 +354,8 @@ struct ZeekParser::Impl {
           std::string_view t;
           if (iv.type() == dom::element_type::STRING) {
             if (iv.get_string().get(t) != simdjson::SUCCESS) continue;
-          } else if (iv.type() == dom::element_type::INT64 || iv.type() == dom::element_type::UINT64) {
+          } else if (iv.type() == dom::element_type::INT64 ||
+                     iv.type() == dom::element_type::UINT64) {
             uint64_t n = 0;
             if (iv.get_uint64().get(n) != simdjson::SUCCESS) continue;
             const auto r = std::to_chars(num, num + sizeof num, n);
@@ -416,38 +373,37 @@ struct ZeekParser::Impl {
       if (c == Col::kOther) continue;
       std::string_view text;
       switch (v.type()) {
-      case dom::element_type::STRING:
-        if (v.get_string().get(text) != simdjson::SUCCESS) continue;
-        break;
-      case dom::element_type::INT64: {
-        const auto r = std::to_chars(num, num + sizeof num, int64_t(v.get_int64().value_unsafe()));
-        text = std::string_view(num, static_cast<size_t>(r.ptr - num));
-        break;
-      }
-      case dom::element_type::UINT64: {
-        const auto r = std::to_chars(num, num + sizeof num, uint64_t(v.get_uint64().value_unsafe()));
-        text = std::string_view(num, static_cast<size_t>(r.ptr - num));
-        break;
-      }
-      case dom::element_type::DOUBLE: {
-        const double d = v.get_double().value_unsafe();
-        if (c == Col::kTs) {
-          if (!std::isfinite(d) || d < 0 || d > 1e12) {
-            bad_time = true;
+        case dom::element_type::STRING:
+          if (v.get_string().get(text) != simdjson::SUCCESS) continue;
+          break;
+        case dom::element_type::INT64: {
+          const auto r =
+              std::to_chars(num, num + sizeof num, int64_t(v.get_int64().value_unsafe()));
+          text = std::string_view(num, static_cast<size_t>(r.ptr - num));
+          break;
+        }
+        case dom::element_type::UINT64: {
+          const auto r =
+              std::to_chars(num, num + sizeof num, uint64_t(v.get_uint64().value_unsafe()));
+          text = std::string_view(num, static_cast<size_t>(r.ptr - num));
+          break;
+        }
+        case dom::element_type::DOUBLE: {
+          const double d = v.get_double().value_unsafe();
+          if (c == Col::kTs) {
+            if (!std::isfinite(d) || d < 0 || d > 1e12) {
+              bad_time = true;
+              continue;
+            }
+            out.setTimestamp(Timestamp{std::llround(d * 1e6), 0});
             continue;
           }
-          out.setTimestamp(Timestamp{std::llround(d * 1e6), 0});
-          continue;
+          const auto r = std::to_chars(num, num + sizeof num, d);
+          text = std::string_view(num, static_cast<size_t>(r.ptr - num));
+          break;
         }
-        const auto r = std::to_chars(num, num + sizeof num, d);
-        text = std::string_view(num, static_cast<size_t>(r.ptr - num));
-        break;
-      }
-      case dom::element_type::BOOL:
-        text = v.get_bool().value_unsafe() ? "true" : "false";
-        break;
-      default:
-        continue;  // arrays, objects, null
+        case dom::element_type::BOOL: text = v.get_bool().value_unsafe() ? "true" : "false"; break;
+        default: continue;  // arrays, objects, null
       }
       if (c == Col::kPath) path_value = text;
       apply(c, text, /*owned=*/true, out);
@@ -480,4 +436,4 @@ ParseResult ZeekParser::parse(std::string_view line, const ParseContext& ctx, Ev
   return m.tsv(line, out);
 }
 
-} // namespace riposte
+}  // namespace riposte

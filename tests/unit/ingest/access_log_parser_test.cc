@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
-#include <regex>
 #include <iostream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -81,9 +81,9 @@ TEST(AccessLogParser, CrowdsecNginxParserAssert) {
       {'P', "time", "@timestamp", false, nginxErrorToUtc},
   };
   AccessLogParser parser("nginx");
-  const auto st = runHubCase(parser, log.parent_path(), log.filename().string(),
-                             "crowdsecurity/non-syslog", "crowdsecurity/nginx-logs", maps,
-                             EventKind::kHttp);
+  const auto st =
+      runHubCase(parser, log.parent_path(), log.filename().string(), "crowdsecurity/non-syslog",
+                 "crowdsecurity/nginx-logs", maps, EventKind::kHttp);
   EXPECT_GT(st.checked, 100);
   EXPECT_EQ(st.passed, st.checked);
 }
@@ -119,9 +119,9 @@ TEST(AccessLogParser, CrowdsecApacheParserAssert) {
   };
   // The access-log "timestamp" is CLF, the error-log one is Apache's ctime-like format.
   AccessLogParser hub_parser("apache");
-  const auto st = runHubCase(hub_parser, log.parent_path(), log.filename().string(),
-                             "crowdsecurity/non-syslog", "crowdsecurity/apache2-logs", maps,
-                             EventKind::kHttp);
+  const auto st =
+      runHubCase(hub_parser, log.parent_path(), log.filename().string(), "crowdsecurity/non-syslog",
+                 "crowdsecurity/apache2-logs", maps, EventKind::kHttp);
   EXPECT_GT(st.checked, 80);
   EXPECT_EQ(st.passed, st.checked);
 
@@ -167,7 +167,8 @@ TEST(AccessLogParser, LoghubApacheErrorLogStructuredCsv) {
     std::string content = row.substr(c3 + 1, row.rfind(',', row.rfind(',') - 1) - c3 - 1);
     if (content.size() >= 2 && content.front() == '"') {
       content = content.substr(1, content.size() - 2);
-      for (size_t q = content.find("\"\""); q != std::string::npos; q = content.find("\"\"", q + 1)) {
+      for (size_t q = content.find("\"\""); q != std::string::npos;
+           q = content.find("\"\"", q + 1)) {
         content.erase(q, 1);
       }
     }
@@ -270,7 +271,8 @@ TEST(AccessLogParser, RejectsGarbageWithoutCrashing) {
     EXPECT_EQ(parseLine(p, l, ev), ParseResult::kUnrecognised) << l;
   }
   // 1 MB line of a valid prefix and junk, and 1 MB of quotes and backslashes.
-  std::string big = "203.0.113.5 - - [03/Mar/2024:10:15:42 +0000] \"GET /" + std::string(1 << 20, 'a');
+  std::string big =
+      "203.0.113.5 - - [03/Mar/2024:10:15:42 +0000] \"GET /" + std::string(1 << 20, 'a');
   EXPECT_EQ(parseLine(p, big, ev), ParseResult::kUnrecognised);
   std::string q(1 << 20, '\\');
   for (size_t i = 0; i < q.size(); i += 3) q[i] = '"';
@@ -282,8 +284,8 @@ TEST(AccessLogParser, RejectsGarbageWithoutCrashing) {
   EXPECT_EQ(ev.get(Field::kUrlPath).size(), (1u << 20) + 1);
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte
 
 namespace riposte {
 namespace {
@@ -298,11 +300,14 @@ TEST(AccessLogParser, CrowdsecScenarioEventsAreReproduced) {
   }
   static const std::regex kLogType(R"re(^log_type:\s*(\S+))re");
   static const std::regex kLogFile(R"re(^log_file:\s*(\S+))re");
-  const std::map<std::string, std::string> keys = {
-      {"source_ip", "source.ip"},          {"http_path", "url.original"},
-      {"http_status", "http.response.status_code"}, {"http_user_agent", "user_agent.original"},
-      {"http_verb", "http.request.method"}, {"target_fqdn", "url.domain"},
-      {"username", "user.name"},           {"timestamp", "@timestamp"}};
+  const std::map<std::string, std::string> keys = {{"source_ip", "source.ip"},
+                                                   {"http_path", "url.original"},
+                                                   {"http_status", "http.response.status_code"},
+                                                   {"http_user_agent", "user_agent.original"},
+                                                   {"http_verb", "http.request.method"},
+                                                   {"target_fqdn", "url.domain"},
+                                                   {"username", "user.name"},
+                                                   {"timestamp", "@timestamp"}};
   int cases = 0;
   int events = 0;
   int values = 0;
@@ -314,21 +319,25 @@ TEST(AccessLogParser, CrowdsecScenarioEventsAreReproduced) {
       if (std::regex_match(l, m, kLogType)) type = m[1];
       if (std::regex_match(l, m, kLogFile)) file = m[1];
     }
-    if ((type != "nginx" && type != "apache2") || !std::filesystem::exists(dir.path() / "scenario.assert")) {
+    if ((type != "nginx" && type != "apache2") ||
+        !std::filesystem::exists(dir.path() / "scenario.assert")) {
       continue;
     }
     AccessLogParser p(type == "nginx" ? "nginx" : "apache");
-    const auto st = testing::checkScenarioEvents(
-        p, dir.path(), file, keys, ParseContext{},
-        [&](const std::map<std::string, std::string>& meta, std::map<std::string, std::string>& want) {
-          // In nginx error lines the hub's target_fqdn is the server name, not the Host header.
-          auto lt = meta.find("log_type");
-          auto it = want.find("url.domain");
-          if (type == "nginx" && lt != meta.end() && lt->second == "http_error-log" && it != want.end()) {
-            want["nginx.error.server"] = it->second;
-            want.erase(it);
-          }
-        });
+    const auto st =
+        testing::checkScenarioEvents(p, dir.path(), file, keys, ParseContext{},
+                                     [&](const std::map<std::string, std::string>& meta,
+                                         std::map<std::string, std::string>& want) {
+                                       // In nginx error lines the hub's target_fqdn is the server
+                                       // name, not the Host header.
+                                       auto lt = meta.find("log_type");
+                                       auto it = want.find("url.domain");
+                                       if (type == "nginx" && lt != meta.end() &&
+                                           lt->second == "http_error-log" && it != want.end()) {
+                                         want["nginx.error.server"] = it->second;
+                                         want.erase(it);
+                                       }
+                                     });
     events += st.events;
     values += st.values;
     ++cases;
@@ -339,5 +348,5 @@ TEST(AccessLogParser, CrowdsecScenarioEventsAreReproduced) {
   EXPECT_GT(events, 50);
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

@@ -78,8 +78,7 @@ void checkAgainstJson(EveParser& p, const std::string& line) {
   EXPECT_EQ(ev.get(Field::kDestinationPort), str(j, "dest_port"));
   EXPECT_EQ(ev.get(Field::kNetworkTransport), lower(str(j, "proto")));
   if (j.contains("flow_id")) {
-    EXPECT_EQ(ev.getExtra("suricata.eve.flow_id"),
-              std::to_string(j.at("flow_id").get<uint64_t>()));
+    EXPECT_EQ(ev.getExtra("suricata.eve.flow_id"), std::to_string(j.at("flow_id").get<uint64_t>()));
   }
   if (j.contains("alert")) {
     const auto& a = j.at("alert");
@@ -133,13 +132,12 @@ TEST(EveParser, CrowdsecEveDetectScenarioEvents) {
   RIPOSTE_REQUIRE_CORPUS(log, "crowdsec-hub/tests/suricata-eve-detect/suricata-eve-detect.log");
   EveParser p;
   for (const auto& line : testing::readLines(log)) checkAgainstJson(p, line);
-  const auto st = testing::checkScenarioEvents(
-      p, log.parent_path(), log.filename().string(),
-      {{"source_ip", "source.ip"},
-       {"suricata_rule_severity", "event.severity"},
-       {"suricata_flow_id", "suricata.eve.flow_id"},
-       {"suricata_alert_signature_id", "rule.id"},
-       {"timestamp", "@timestamp"}});
+  const auto st = testing::checkScenarioEvents(p, log.parent_path(), log.filename().string(),
+                                               {{"source_ip", "source.ip"},
+                                                {"suricata_rule_severity", "event.severity"},
+                                                {"suricata_flow_id", "suricata.eve.flow_id"},
+                                                {"suricata_alert_signature_id", "rule.id"},
+                                                {"timestamp", "@timestamp"}});
   EXPECT_EQ(st.events, 4);
   EXPECT_GE(st.values, 16);
 }
@@ -187,16 +185,19 @@ TEST(EveParser, RejectsMalformedInput) {
       R"({"timestamp":"2024-03-03T10:15:42Z","event_type":"alert",,})",
       R"({"timestamp":"2024-03-03T10:15:42Z","event_type":"alert","flow_id":-1})",
       R"({"timestamp":"2024-03-03T10:15:42Z","event_type":"alert","x":"\ud800"})",
-      std::string("{\"timestamp\":\"2024-03-03T10:15:42Z\",\"event_type\":\"alert\",\"x\":\"\xff\xfe\"}"),
+      std::string(
+          "{\"timestamp\":\"2024-03-03T10:15:42Z\",\"event_type\":\"alert\",\"x\":\"\xff\xfe\"}"),
       std::string("\0\0\0{}", 5),
   };
   for (const auto& l : bad) EXPECT_EQ(parseLine(p, l, ev), ParseResult::kUnrecognised) << l;
 
   // Wrong types on known keys are tolerated; the record still parses.
-  EXPECT_EQ(parseLine(p,
-                      R"({"timestamp":"2024-03-03T10:15:42Z","event_type":"alert","src_ip":5,"src_port":"x","alert":7,"http":[1]})",
-                      ev),
-            ParseResult::kParsed);
+  EXPECT_EQ(
+      parseLine(
+          p,
+          R"({"timestamp":"2024-03-03T10:15:42Z","event_type":"alert","src_ip":5,"src_port":"x","alert":7,"http":[1]})",
+          ev),
+      ParseResult::kParsed);
   EXPECT_FALSE(ev.has(Field::kSourceIp));
 
   // A 1 MB record parses; 1 MB of nesting does not crash.
@@ -208,5 +209,5 @@ TEST(EveParser, RejectsMalformedInput) {
   EXPECT_EQ(parseLine(p, deep, ev), ParseResult::kUnrecognised);
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

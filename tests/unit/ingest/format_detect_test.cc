@@ -24,14 +24,16 @@ TEST(FormatDetect, Fixtures) {
   Registries r;
   ASSERT_TRUE(registerBuiltins(r).isOk());
   EXPECT_FALSE(detectFormat(r, {"hello", "world"}).has_value());
-  const std::vector<std::string_view> ecs = {R"({"@timestamp":"2024-03-03T10:15:42Z","user":{"name":"x"}})"};
+  const std::vector<std::string_view> ecs = {
+      R"({"@timestamp":"2024-03-03T10:15:42Z","user":{"name":"x"}})"};
   EXPECT_EQ(detectFormat(r, ecs)->parser, "json");
 }
 
 TEST(FormatDetect, Corpora) {
   RIPOSTE_REQUIRE_CORPUS(apache_err, "loghub/Apache/Apache_2k.log");
   EXPECT_EQ(detect(apache_err), "apache");
-  RIPOSTE_REQUIRE_CORPUS(ipt, "crowdsec-hub/tests/iptables-scan-multi-port/iptables-scan-multi-port.log");
+  RIPOSTE_REQUIRE_CORPUS(
+      ipt, "crowdsec-hub/tests/iptables-scan-multi-port/iptables-scan-multi-port.log");
   EXPECT_EQ(detect(ipt), "iptables");
   RIPOSTE_REQUIRE_CORPUS(conn, "zeek/brimdata-zed/conn.log");
   EXPECT_EQ(detect(conn), "zeek");
@@ -41,5 +43,5 @@ TEST(FormatDetect, Corpora) {
   EXPECT_EQ(detect(web), "nginx");
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

@@ -11,9 +11,9 @@
 // Thread safety: plain values.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
-#include <functional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -55,8 +55,7 @@ inline std::string unquoteGo(const std::string& s) {
 
 // Events of one stage and parser, by index.
 inline std::map<int, HubEvent> readHubAssert(const std::filesystem::path& file,
-                                             const std::string& stage,
-                                             const std::string& parser) {
+                                             const std::string& stage, const std::string& parser) {
   static const std::regex kField(
       R"re(^results\["([^"]*)"\]\["([^"]*)"\]\[(\d+)\]\.Evt\.(Parsed|Meta|Enriched)\["([^"]*)"\] == "((?:[^"\\]|\\.)*)"\s*$)re");
   static const std::regex kSuccess(
@@ -83,8 +82,7 @@ inline std::map<int, HubEvent> readHubAssert(const std::filesystem::path& file,
 
 // Finds the log line an event came from: the line equal to its message, else the line at the
 // same index when it contains the message, else the only line containing it.
-inline int matchLine(const std::vector<std::string>& lines, const std::string& message,
-                     int index) {
+inline int matchLine(const std::vector<std::string>& lines, const std::string& message, int index) {
   if (message.empty()) return -1;
   for (size_t i = 0; i < lines.size(); ++i) {
     if (lines[i] == message) return static_cast<int>(i);
@@ -263,7 +261,8 @@ inline ScenarioStats checkScenarioEvents(
     }
     Parsed p{ev.timestamp().micros, {}};
     for (size_t i = 0; i < kFieldCount; ++i) {
-      p.values[std::string(fieldName(static_cast<Field>(i)))] = std::string(ev.get(static_cast<Field>(i)));
+      p.values[std::string(fieldName(static_cast<Field>(i)))] =
+          std::string(ev.get(static_cast<Field>(i)));
     }
     for (const auto& [k, v] : ev.extra()) p.values[k] = v;
     parsed.push_back(std::move(p));
@@ -300,4 +299,4 @@ inline ScenarioStats checkScenarioEvents(
   return st;
 }
 
-} // namespace riposte::testing
+}  // namespace riposte::testing

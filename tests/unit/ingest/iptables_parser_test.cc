@@ -23,16 +23,11 @@ std::string lower(const std::string& s) {
 TEST(IptablesParser, CrowdsecIptablesParserAssert) {
   RIPOSTE_REQUIRE_CORPUS(log, "crowdsec-hub/tests/iptables-logs/iptables-logs.log");
   const std::vector<KeyMap> maps = {
-      {'M', "source_ip", "source.ip"},
-      {'P', "src_ip", "source.ip"},
-      {'P', "dst_ip", "destination.ip"},
-      {'P', "src_port", "source.port"},
-      {'P', "dst_port", "destination.port"},
-      {'P', "proto", "network.transport", false, lower},
-      {'M', "service", "network.transport"},
-      {'M', "machine", "host.name"},
-      {'P', "program", "process.name"},
-      {'P', "int_eth", "observer.ingress.interface.name"},
+      {'M', "source_ip", "source.ip"},       {'P', "src_ip", "source.ip"},
+      {'P', "dst_ip", "destination.ip"},     {'P', "src_port", "source.port"},
+      {'P', "dst_port", "destination.port"}, {'P', "proto", "network.transport", false, lower},
+      {'M', "service", "network.transport"}, {'M', "machine", "host.name"},
+      {'P', "program", "process.name"},      {'P', "int_eth", "observer.ingress.interface.name"},
   };
   IptablesParser parser;
   const auto st = testing::runHubCase(parser, log.parent_path(), log.filename().string(),
@@ -57,7 +52,8 @@ TEST(IptablesParser, CrowdsecIptablesParserAssert) {
     const int idx = std::stoi(m[1]);
     for (const auto& he : events) {
       if (he.index != idx || he.line < 0) continue;
-      ASSERT_EQ(parseLine(parser, lines[static_cast<size_t>(he.line)], ev, ctx), ParseResult::kParsed);
+      ASSERT_EQ(parseLine(parser, lines[static_cast<size_t>(he.line)], ev, ctx),
+                ParseResult::kParsed);
       EXPECT_EQ(formatRfc3339Utc(ev.timestamp()).substr(4), m[2].str());
       EXPECT_EQ(formatRfc3339Utc(ev.timestamp()).substr(0, 4), "2026");
       ++checked;
@@ -67,7 +63,8 @@ TEST(IptablesParser, CrowdsecIptablesParserAssert) {
 }
 
 TEST(IptablesParser, CrowdsecScanScenarioEvents) {
-  RIPOSTE_REQUIRE_CORPUS(log, "crowdsec-hub/tests/iptables-scan-multi-port/iptables-scan-multi-port.log");
+  RIPOSTE_REQUIRE_CORPUS(
+      log, "crowdsec-hub/tests/iptables-scan-multi-port/iptables-scan-multi-port.log");
   IptablesParser p;
   ParseContext ctx;
   ctx.year = 2026;  // the year CrowdSec gave these year-less lines when the asserts were made
@@ -82,7 +79,8 @@ TEST(IptablesParser, CrowdsecScanScenarioEvents) {
 }
 
 TEST(IptablesParser, CrowdsecScanCaseParsesEveryLine) {
-  RIPOSTE_REQUIRE_CORPUS(log, "crowdsec-hub/tests/iptables-scan-multi-port/iptables-scan-multi-port.log");
+  RIPOSTE_REQUIRE_CORPUS(
+      log, "crowdsec-hub/tests/iptables-scan-multi-port/iptables-scan-multi-port.log");
   IptablesParser p;
   Event ev;
   for (const auto& l : testing::readLines(log)) {
@@ -99,12 +97,14 @@ TEST(IptablesParser, FormsAndEdgeCases) {
   IptablesParser p;
   Event ev;
   // nftables with an RFC 3339 header and an expanded IPv6 address.
-  ASSERT_EQ(parseLine(p,
-                      "2026-01-12T11:16:10.792703+00:00 fw1 kernel: [1234.5] nft-drop IN=eth0 OUT= "
-                      "MAC=aa SRC=2001:0db8:0000:0000:0000:0000:0000:0001 DST=2001:db8::2 LEN=80 "
-                      "TC=0 HOPLIMIT=57 FLOWLBL=0 PROTO=TCP SPT=40000 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0",
-                      ev),
-            ParseResult::kParsed);
+  ASSERT_EQ(
+      parseLine(
+          p,
+          "2026-01-12T11:16:10.792703+00:00 fw1 kernel: [1234.5] nft-drop IN=eth0 OUT= "
+          "MAC=aa SRC=2001:0db8:0000:0000:0000:0000:0000:0001 DST=2001:db8::2 LEN=80 "
+          "TC=0 HOPLIMIT=57 FLOWLBL=0 PROTO=TCP SPT=40000 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0",
+          ev),
+      ParseResult::kParsed);
   EXPECT_EQ(ev.get(Field::kSourceIp), "2001:db8::1");
   EXPECT_EQ(ev.get(Field::kHostName), "fw1");
   EXPECT_EQ(ev.get(Field::kRuleName), "nft-drop");
@@ -132,13 +132,14 @@ TEST(IptablesParser, FormsAndEdgeCases) {
   // Other syslog lines are skipped; junk is unrecognised.
   EXPECT_EQ(parseLine(p, "Mar  3 10:15:42 gw kernel: usb 1-1: new high-speed USB device", ev),
             ParseResult::kSkip);
-  for (const std::string& bad : std::vector<std::string>{"", "IN=", "hello", "Mar  3 10:15:42 gw kernel: IN=eth0 SRC=notanip DST=1.2.3.4",
-        "IN=eth0 OUT= SRC=1.2.3.4", std::string("\xff\x00IN=\x01", 6)}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "IN=", "hello", "Mar  3 10:15:42 gw kernel: IN=eth0 SRC=notanip DST=1.2.3.4",
+           "IN=eth0 OUT= SRC=1.2.3.4", std::string("\xff\x00IN=\x01", 6)}) {
     EXPECT_EQ(parseLine(p, bad, ev), ParseResult::kUnrecognised) << bad;
   }
   std::string big = "IN=eth0 " + std::string(1 << 20, 'A') + " SRC=1.2.3.4 DST=5.6.7.8";
   EXPECT_EQ(parseLine(p, big, ev), ParseResult::kParsed);
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

@@ -94,15 +94,20 @@ TEST(JsonParser, NestedEcsObject) {
 TEST(JsonParser, KindInferenceAndValueForms) {
   JsonParser p;
   Event ev;
-  ASSERT_EQ(parseLine(p, R"({"@timestamp":1709460942.5,"url.original":"/x","source.ip":"2001:DB8::1","ok":true,"n":null,"list":[{"a":1}]})", ev),
-            ParseResult::kParsed);
+  ASSERT_EQ(
+      parseLine(
+          p,
+          R"({"@timestamp":1709460942.5,"url.original":"/x","source.ip":"2001:DB8::1","ok":true,"n":null,"list":[{"a":1}]})",
+          ev),
+      ParseResult::kParsed);
   EXPECT_EQ(ev.kind(), EventKind::kHttp);
   EXPECT_EQ(ev.timestamp().micros, 1709460942500000);
   EXPECT_EQ(ev.get(Field::kSourceIp), "2001:db8::1");
   EXPECT_EQ(ev.getExtra("ok"), "true");
   EXPECT_EQ(ev.getExtra("n"), "");
   EXPECT_EQ(ev.getExtra("list"), R"([{"a":1}])");
-  ASSERT_EQ(parseLine(p, R"({"event":{"kind":"alert"},"source":{"ip":"192.0.2.1"}})", ev), ParseResult::kParsed);
+  ASSERT_EQ(parseLine(p, R"({"event":{"kind":"alert"},"source":{"ip":"192.0.2.1"}})", ev),
+            ParseResult::kParsed);
   EXPECT_EQ(ev.kind(), EventKind::kIdsAlert);
   ASSERT_EQ(parseLine(p, R"({"dns":{"question":{"name":"a.example"}}})", ev), ParseResult::kParsed);
   EXPECT_EQ(ev.kind(), EventKind::kDns);
@@ -117,12 +122,15 @@ TEST(JsonParser, FieldMappingFromConfig) {
   cfg.name = "custom";
   cfg.type = "json";
   cfg.path = "sources[0].parser";
-  cfg.node = YAML::Load("{type: json, fields: {src: source.ip, when: '@timestamp', who.name: user.name}}");
+  cfg.node =
+      YAML::Load("{type: json, fields: {src: source.ip, when: '@timestamp', who.name: user.name}}");
   auto made = r.parsers.create(cfg, FactoryContext{});
   ASSERT_TRUE(made.isOk()) << made.status().toString();
   Event ev;
-  ASSERT_EQ(parseLine(**made, R"({"src":"198.51.100.4","when":"2024-03-03T10:15:42Z","who":{"name":"eve"}})", ev),
-            ParseResult::kParsed);
+  ASSERT_EQ(
+      parseLine(**made,
+                R"({"src":"198.51.100.4","when":"2024-03-03T10:15:42Z","who":{"name":"eve"}})", ev),
+      ParseResult::kParsed);
   EXPECT_EQ(ev.get(Field::kSourceIp), "198.51.100.4");
   EXPECT_EQ(ev.get(Field::kUserName), "eve");
   EXPECT_EQ(ev.timestamp().seconds(), 1709460942);
@@ -133,7 +141,8 @@ TEST(JsonParser, FieldMappingFromConfig) {
 TEST(JsonParser, RejectsBadInput) {
   JsonParser p;
   Event ev;
-  const std::string good = R"({"@timestamp":"2024-03-03T10:15:42Z","source":{"ip":"203.0.113.5"},"a":[1,2]})";
+  const std::string good =
+      R"({"@timestamp":"2024-03-03T10:15:42Z","source":{"ip":"203.0.113.5"},"a":[1,2]})";
   for (size_t n = 0; n < good.size(); ++n) {
     EXPECT_EQ(parseLine(p, good.substr(0, n), ev), ParseResult::kUnrecognised) << n;
   }
@@ -152,5 +161,5 @@ TEST(JsonParser, RejectsBadInput) {
   EXPECT_EQ(std::count(ev.extra()[0].first.begin(), ev.extra()[0].first.end(), '.'), 31);
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

@@ -45,7 +45,8 @@ struct TsvFile {
   std::vector<size_t> record_line;
 };
 
-TsvFile readTsv(const std::filesystem::path& p, const std::string& masked_ts = "1700000000.000000") {
+TsvFile readTsv(const std::filesystem::path& p,
+                const std::string& masked_ts = "1700000000.000000") {
   TsvFile f;
   std::vector<std::string> fields;
   for (auto line : testing::readLines(p)) {
@@ -73,8 +74,9 @@ std::string val(const std::map<std::string, std::string>& r, const std::string& 
 }
 
 // Feeds every line; checks the common fields of each record against the independent reading.
-void checkTsv(const TsvFile& f, EventKind kind, const std::string& dataset,
-              const std::function<void(const std::map<std::string, std::string>&, const Event&)>& more = {}) {
+void checkTsv(
+    const TsvFile& f, EventKind kind, const std::string& dataset,
+    const std::function<void(const std::map<std::string, std::string>&, const Event&)>& more = {}) {
   ZeekParser p;
   Event ev;
   size_t r = 0;
@@ -152,7 +154,8 @@ TEST(ZeekParser, NoticeSshPasswordGuessing) {
   Event ev;
   bool found = false;
   for (const auto& l : readTsv(log).lines) {
-    if (parseLine(p, l, ev) == ParseResult::kParsed && ev.get(Field::kRuleName) == "SSH::Password_Guessing") {
+    if (parseLine(p, l, ev) == ParseResult::kParsed &&
+        ev.get(Field::kRuleName) == "SSH::Password_Guessing") {
       EXPECT_EQ(ev.get(Field::kSourceIp), "192.168.56.1");  // SOURCES.md: the guesser
       found = true;
     }
@@ -167,7 +170,8 @@ TEST(ZeekParser, NoticeSqlInjection) {
 }
 
 TEST(ZeekParser, NoticeIntel) {
-  RIPOSTE_REQUIRE_CORPUS(log, "zeek/btest-baseline/scripts.policy.frameworks.intel.notice/notice.log");
+  RIPOSTE_REQUIRE_CORPUS(log,
+                         "zeek/btest-baseline/scripts.policy.frameworks.intel.notice/notice.log");
   checkNotices(log);
 }
 
@@ -186,9 +190,11 @@ TEST(ZeekParser, ElasticJsonSshAgainstIndependentReading) {
     EXPECT_EQ(ev.get(Field::kSourcePort), std::to_string(j.at("id.orig_p").get<int>()));
     EXPECT_EQ(ev.get(Field::kDestinationIp), *canonicalIp(j.at("id.resp_h").get<std::string>()));
     EXPECT_EQ(ev.get(Field::kDestinationPort), std::to_string(j.at("id.resp_p").get<int>()));
-    EXPECT_EQ(ev.getExtra("zeek.ssh.auth_attempts"), std::to_string(j.at("auth_attempts").get<int>()));
+    EXPECT_EQ(ev.getExtra("zeek.ssh.auth_attempts"),
+              std::to_string(j.at("auth_attempts").get<int>()));
     if (j.contains("auth_success")) {
-      EXPECT_EQ(ev.get(Field::kEventOutcome), j.at("auth_success").get<bool>() ? "success" : "failure");
+      EXPECT_EQ(ev.get(Field::kEventOutcome),
+                j.at("auth_success").get<bool>() ? "success" : "failure");
     }
     EXPECT_EQ(ev.timestamp().micros, std::llround(j.at("ts").get<double>() * 1e6));
     ++n;
@@ -255,8 +261,12 @@ TEST(ZeekParser, FixtureTsvEscapesAndUnset) {
 TEST(ZeekParser, NestedConnectionId) {
   ZeekParser p;
   Event ev;
-  ASSERT_EQ(parseLine(p, R"({"ts":1700000000,"id":{"orig_h":"2001:db8:0:0::1","orig_p":5555,"resp_h":"192.0.2.1","resp_p":22},"auth_success":false})", ev),
-            ParseResult::kParsed);
+  ASSERT_EQ(
+      parseLine(
+          p,
+          R"({"ts":1700000000,"id":{"orig_h":"2001:db8:0:0::1","orig_p":5555,"resp_h":"192.0.2.1","resp_p":22},"auth_success":false})",
+          ev),
+      ParseResult::kParsed);
   EXPECT_EQ(ev.kind(), EventKind::kSsh);
   EXPECT_EQ(ev.get(Field::kSourceIp), "2001:db8::1");
   EXPECT_EQ(ev.get(Field::kSourcePort), "5555");
@@ -286,5 +296,5 @@ TEST(ZeekParser, RejectsBadInput) {
   }
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

@@ -80,7 +80,7 @@ struct Predicate {
   FieldRef field;
   Op op = Op::kEquals;
   bool nocase = false;
-  bool exists = true;              // for kExists
+  bool exists = true;               // for kExists
   std::vector<std::string> values;  // lower-cased when nocase
   StringSet set;                    // kEquals/kIn
   std::vector<std::shared_ptr<Regex>> regexes;
@@ -91,7 +91,7 @@ struct Predicate {
 };
 
 class Condition {
-public:
+ public:
   enum class Kind { kAll, kAny, kNot, kPredicate, kTrue };
 
   static Condition all(std::vector<Condition> c) { return Condition(Kind::kAll, std::move(c)); }
@@ -109,7 +109,7 @@ public:
   // the field's value. nullptr when there is none.
   const Predicate* equalityAnchor() const;
 
-private:
+ private:
   Condition(Kind k, std::vector<Condition> c) : kind_(k), children_(std::move(c)) {}
 
   Kind kind_;
@@ -122,4 +122,4 @@ private:
 Result<std::shared_ptr<Regex>> compileRegex(const std::string& pattern, bool nocase);
 bool regexMatches(const Regex& r, std::string_view subject);
 
-} // namespace riposte::rules
+}  // namespace riposte::rules

@@ -27,13 +27,13 @@ enum class AggregationType { kTrigger, kCount, kDistinct, kLeaky };
 
 struct Aggregation {
   AggregationType type = AggregationType::kTrigger;
-  std::vector<FieldRef> key;    // default: source.ip
-  uint32_t threshold = 1;       // count/distinct: events or values; leaky: capacity
-  Duration window{0};           // count/distinct: sliding window
-  Duration leak{0};             // leaky: one event leaks out every `leak`
-  Duration blackhole{0};        // after a finding, the key is ignored this long
+  std::vector<FieldRef> key;         // default: source.ip
+  uint32_t threshold = 1;            // count/distinct: events or values; leaky: capacity
+  Duration window{0};                // count/distinct: sliding window
+  Duration leak{0};                  // leaky: one event leaks out every `leak`
+  Duration blackhole{0};             // after a finding, the key is ignored this long
   std::optional<FieldRef> distinct;  // only events with a new value of this field count
-  uint8_t ipv6_prefix = 0;      // group IPv6 keys by this prefix (e.g. 64); 0 = whole address
+  uint8_t ipv6_prefix = 0;           // group IPv6 keys by this prefix (e.g. 64); 0 = whole address
 };
 
 struct Rule {
@@ -54,7 +54,7 @@ struct Rule {
 };
 
 class RuleSet {
-public:
+ public:
   explicit RuleSet(std::vector<Rule> rules);
 
   const std::vector<Rule>& rules() const { return rules_; }
@@ -88,4 +88,4 @@ private:
 
 using RuleSetPtr = std::shared_ptr<const RuleSet>;
 
-} // namespace riposte::rules
+}  // namespace riposte::rules

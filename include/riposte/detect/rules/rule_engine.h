@@ -27,7 +27,7 @@ struct RuleStats {
 };
 
 class RuleEngine : public Detector {
-public:
+ public:
   RuleEngine(std::string name, std::vector<Rule> rules);
 
   std::string_view name() const override { return name_; }
@@ -37,12 +37,12 @@ public:
   const RuleSet& ruleSet() const { return set_; }
   const RuleStats& stats(size_t rule_index) const { return stats_[rule_index]; }
 
-private:
+ private:
   struct KeyState {
-    double level = 0;             // leaky bucket level
-    Timestamp last;               // last event (leak reference)
-    Timestamp first;              // first event counted
-    std::deque<Timestamp> hits;   // count/distinct: event times in the window
+    double level = 0;            // leaky bucket level
+    Timestamp last;              // last event (leak reference)
+    Timestamp first;             // first event counted
+    std::deque<Timestamp> hits;  // count/distinct: event times in the window
     std::deque<std::pair<Timestamp, std::string>> values;  // distinct: value times
     uint32_t count = 0;
     Timestamp blackhole_until;
@@ -63,4 +63,4 @@ private:
   size_t max_evidence_ = 20;
 };
 
-} // namespace riposte::rules
+}  // namespace riposte::rules

@@ -48,4 +48,4 @@ LoadResult loadRuleFiles(const std::vector<std::string>& paths);
 // Loads rules from YAML text (tests, API); `file` names it in diagnostics.
 LoadResult loadRuleText(const std::string& text, const std::string& file);
 
-} // namespace riposte::rules
+}  // namespace riposte::rules
