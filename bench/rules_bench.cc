@@ -136,8 +136,8 @@ std::string generatedRules(int n, bool contains) {
 }
 
 void stringRules(benchmark::State& state, bool contains) {
-  auto loaded = riposte::rules::loadRuleText(generatedRules(static_cast<int>(state.range(0)), contains),
-                                             "generated.yaml");
+  auto loaded = riposte::rules::loadRuleText(
+      generatedRules(static_cast<int>(state.range(0)), contains), "generated.yaml");
   if (loaded.hasErrors()) {
     state.SkipWithError("generated rules do not load");
     return;
@@ -152,6 +152,6 @@ BENCHMARK(BM_StringRules)->Arg(10)->Arg(1000);
 void BM_ContainsRules(benchmark::State& state) { stringRules(state, true); }
 BENCHMARK(BM_ContainsRules)->Arg(10)->Arg(1000);
 
-} // namespace
+}  // namespace
 
 BENCHMARK_MAIN();

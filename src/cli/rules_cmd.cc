@@ -15,7 +15,7 @@ std::vector<std::string> pathsOrBundled(const std::vector<std::string>& paths) {
                                                  : std::string(RIPOSTE_SOURCE_RULES_DIR)};
 }
 
-} // namespace
+}  // namespace
 
 void addRulesCommands(CLI::App& app, Context& ctx) {
   auto* rules = app.add_subcommand("rules", "Rule tools: lint, list");
@@ -27,8 +27,10 @@ void addRulesCommands(CLI::App& app, Context& ctx) {
   };
   auto lo = std::make_shared<LintOpts>();
   auto* lint = rules->add_subcommand(
-      "lint", "Load rule files like a compiler: every error and warning with file:line:col and code");
-  lint->add_option("paths", lo->paths, "rule files, directories or globs (default: bundled rules/)");
+      "lint",
+      "Load rule files like a compiler: every error and warning with file:line:col and code");
+  lint->add_option("paths", lo->paths,
+                   "rule files, directories or globs (default: bundled rules/)");
   lint->add_flag("--json", lo->json, "print the load result as JSON");
   lint->callback([&ctx, lo] {
     auto r = rules::loadRuleFiles(pathsOrBundled(lo->paths));
@@ -67,4 +69,4 @@ void addRulesCommands(CLI::App& app, Context& ctx) {
   });
 }
 
-} // namespace riposte::cli
+}  // namespace riposte::cli

@@ -98,7 +98,8 @@ TEST(CrowdsecConformance, DefaultRulesetDecidesExactlyTheExpectedIps) {
     }
     ++run;
     const auto r = runRiposte({"replay", (dir / log_file).string()});
-    const std::set<std::string> got = r.exit_code == 0 ? decidedTargets(r.out) : std::set<std::string>{};
+    const std::set<std::string> got =
+        r.exit_code == 0 ? decidedTargets(r.out) : std::set<std::string>{};
     const bool ok = r.exit_code == 0 && got == expected;
     const auto kf = knownFailures().find(name);
     std::string verdict = ok ? "pass" : "FAIL";
@@ -108,9 +109,9 @@ TEST(CrowdsecConformance, DefaultRulesetDecidesExactlyTheExpectedIps) {
                     : " (known: " + kf->second + ")";
       if (ok) unexpected.push_back(name + ": passes but is listed as a known failure");
     } else if (!ok) {
-      unexpected.push_back(name + ": expected {" + join(expected) + "}, got {" + join(got) + "}" +
-                           (r.exit_code != 0 ? " exit " + std::to_string(r.exit_code) + ": " + r.err
-                                             : ""));
+      unexpected.push_back(
+          name + ": expected {" + join(expected) + "}, got {" + join(got) + "}" +
+          (r.exit_code != 0 ? " exit " + std::to_string(r.exit_code) + ": " + r.err : ""));
     }
     if (ok) ++passed;
     std::printf("%-34s %-44s %-44s %s\n", name.c_str(), join(expected).c_str(), join(got).c_str(),
@@ -133,5 +134,5 @@ TEST(CrowdsecConformance, KnownFailuresNameExistingCases) {
   }
 }
 
-} // namespace
-} // namespace riposte
+}  // namespace
+}  // namespace riposte

@@ -79,7 +79,7 @@ std::string_view basenameOf(std::string_view v) {
   return slash == std::string_view::npos ? v : v.substr(slash + 1);
 }
 
-} // namespace
+}  // namespace
 
 std::optional<Transform> transformFromName(std::string_view name) {
   for (const auto& [n, t] : kTransforms) {
@@ -103,7 +103,8 @@ FieldRef FieldRef::of(std::string_view spec, std::string* bad) {
   f.id = fieldFromName(f.name);
   for (size_t pos = bar; pos != std::string_view::npos;) {
     const size_t next = spec.find('|', pos + 1);
-    const std::string_view t = spec.substr(pos + 1, next == std::string_view::npos ? next : next - pos - 1);
+    const std::string_view t =
+        spec.substr(pos + 1, next == std::string_view::npos ? next : next - pos - 1);
     if (auto x = transformFromName(t)) {
       f.transforms.push_back(*x);
     } else if (bad != nullptr && bad->empty()) {
@@ -120,46 +121,47 @@ std::string_view FieldRef::apply(std::string_view v) const {
   for (const Transform t : transforms) {
     std::string& out = buf_[cur];
     switch (t) {
-    case Transform::kLower:
-    case Transform::kUpper:
-      out.assign(v);
-      for (char& c : out) {
-        if (t == Transform::kLower && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-        if (t == Transform::kUpper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-      }
-      break;
-    case Transform::kUrlDecode:
-      out.clear();
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (v[i] == '%' && i + 2 < v.size()) {
-          const int hi = hexValue(v[i + 1]);
-          const int lo = hexValue(v[i + 2]);
-          if (hi >= 0 && lo >= 0) {
-            out += static_cast<char>(hi * 16 + lo);
-            i += 2;
-            continue;
-          }
+      case Transform::kLower:
+      case Transform::kUpper:
+        out.assign(v);
+        for (char& c : out) {
+          if (t == Transform::kLower && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+          if (t == Transform::kUpper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
         }
-        out += v[i] == '+' ? ' ' : v[i];
+        break;
+      case Transform::kUrlDecode:
+        out.clear();
+        for (size_t i = 0; i < v.size(); ++i) {
+          if (v[i] == '%' && i + 2 < v.size()) {
+            const int hi = hexValue(v[i + 1]);
+            const int lo = hexValue(v[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+              out += static_cast<char>(hi * 16 + lo);
+              i += 2;
+              continue;
+            }
+          }
+          out += v[i] == '+' ? ' ' : v[i];
+        }
+        break;
+      case Transform::kPath: out.assign(stripQuery(v)); break;
+      case Transform::kBasename: out.assign(basenameOf(v)); break;
+      case Transform::kExtension: {
+        const std::string_view b = basenameOf(v);
+        const size_t dot = b.rfind('.');
+        out.clear();
+        if (dot != std::string_view::npos) {
+          for (char c : b.substr(dot + 1))
+            out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+        }
+        break;
       }
-      break;
-    case Transform::kPath: out.assign(stripQuery(v)); break;
-    case Transform::kBasename: out.assign(basenameOf(v)); break;
-    case Transform::kExtension: {
-      const std::string_view b = basenameOf(v);
-      const size_t dot = b.rfind('.');
-      out.clear();
-      if (dot != std::string_view::npos) {
-        for (char c : b.substr(dot + 1)) out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+      case Transform::kStem: {
+        const std::string_view b = basenameOf(v);
+        out.assign(b.substr(0, b.rfind('.')));
+        break;
       }
-      break;
-    }
-    case Transform::kStem: {
-      const std::string_view b = basenameOf(v);
-      out.assign(b.substr(0, b.rfind('.')));
-      break;
-    }
-    case Transform::kLength: out = std::to_string(v.size()); break;
+      case Transform::kLength: out = std::to_string(v.size()); break;
     }
     v = out;
     cur ^= 1;

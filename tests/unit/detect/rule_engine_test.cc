@@ -10,7 +10,7 @@ namespace riposte::rules {
 namespace {
 
 class RuleEngineTest : public ::testing::Test {
-protected:
+ protected:
   void load(const std::string& yaml) {
     auto r = loadRuleText(yaml, "t.yaml");
     ASSERT_FALSE(r.hasErrors()) << r.toJson();
@@ -41,9 +41,10 @@ protected:
 };
 
 TEST_F(RuleEngineTest, LeakyBucketOverflowsOnCapacityPlusOneWithinTheLeak) {
-  load("rules:\n  - id: bf\n    kinds: [auth]\n    match: {event.outcome: failure}\n"
-       "    aggregate: {type: leaky, capacity: 5, leak: 10s, blackhole: 1m}\n"
-       "    reason: '{count} failures from {source.ip} ({rule})'\n");
+  load(
+      "rules:\n  - id: bf\n    kinds: [auth]\n    match: {event.outcome: failure}\n"
+      "    aggregate: {type: leaky, capacity: 5, leak: 10s, blackhole: 1m}\n"
+      "    reason: '{count} failures from {source.ip} ({rule})'\n");
   for (int i = 0; i < 5; ++i) EXPECT_EQ(feed(1000 + i, "198.51.100.1"), 0u);
   EXPECT_EQ(feed(1005, "198.51.100.1"), 1u);
   EXPECT_EQ(findings_[0].reason, "6 failures from 198.51.100.1 (bf)");
@@ -57,15 +58,17 @@ TEST_F(RuleEngineTest, LeakyBucketOverflowsOnCapacityPlusOneWithinTheLeak) {
 }
 
 TEST_F(RuleEngineTest, LeakyBucketDrainsForSlowSources) {
-  load("rules:\n  - id: bf\n    kinds: [auth]\n    match: {event.outcome: failure}\n"
-       "    aggregate: {type: leaky, capacity: 5, leak: 10s}\n");
+  load(
+      "rules:\n  - id: bf\n    kinds: [auth]\n    match: {event.outcome: failure}\n"
+      "    aggregate: {type: leaky, capacity: 5, leak: 10s}\n");
   for (int i = 0; i < 50; ++i) feed(1000 + i * 10, "198.51.100.2");  // one per leak period
   EXPECT_TRUE(findings_.empty());
 }
 
 TEST_F(RuleEngineTest, DistinctCountsOnlyNewValues) {
-  load("rules:\n  - id: enum\n    kinds: [auth]\n    match: {event.outcome: failure}\n"
-       "    aggregate: {type: distinct, distinct: user.name, threshold: 3, window: 1m}\n");
+  load(
+      "rules:\n  - id: enum\n    kinds: [auth]\n    match: {event.outcome: failure}\n"
+      "    aggregate: {type: distinct, distinct: user.name, threshold: 3, window: 1m}\n");
   for (int i = 0; i < 10; ++i) feed(1000 + i, "198.51.100.3", "root");
   EXPECT_TRUE(findings_.empty());
   feed(1011, "198.51.100.3", "admin");
@@ -76,8 +79,10 @@ TEST_F(RuleEngineTest, DistinctCountsOnlyNewValues) {
 }
 
 TEST_F(RuleEngineTest, KindsIndexAndSelectionFilter) {
-  load("rules:\n  - id: t\n    kinds: [auth]\n    match: {event.outcome: failure, user.name: {not_in: [svc]}}\n"
-       "    aggregate: {type: trigger}\n");
+  load(
+      "rules:\n  - id: t\n    kinds: [auth]\n    match: {event.outcome: failure, user.name: "
+      "{not_in: [svc]}}\n"
+      "    aggregate: {type: trigger}\n");
   feed(1, "198.51.100.4", "svc");
   feed(2, "198.51.100.4", "root", "success");
   feed(3, "198.51.100.4", "root", "failure", EventKind::kHttp);
@@ -88,10 +93,12 @@ TEST_F(RuleEngineTest, KindsIndexAndSelectionFilter) {
 }
 
 TEST_F(RuleEngineTest, ShadowAndDisabledModes) {
-  load("rules:\n  - id: s\n    mode: shadow\n    kinds: [auth]\n    match: {event.outcome: failure}\n"
-       "    aggregate: {type: trigger}\n"
-       "  - id: d\n    mode: disabled\n    kinds: [auth]\n    match: {event.outcome: failure}\n"
-       "    aggregate: {type: trigger}\n");
+  load(
+      "rules:\n  - id: s\n    mode: shadow\n    kinds: [auth]\n    match: {event.outcome: "
+      "failure}\n"
+      "    aggregate: {type: trigger}\n"
+      "  - id: d\n    mode: disabled\n    kinds: [auth]\n    match: {event.outcome: failure}\n"
+      "    aggregate: {type: trigger}\n");
   feed(1, "198.51.100.5");
   ASSERT_EQ(findings_.size(), 1u);
   EXPECT_EQ(findings_[0].detector, "s");
@@ -99,8 +106,9 @@ TEST_F(RuleEngineTest, ShadowAndDisabledModes) {
 }
 
 TEST_F(RuleEngineTest, Ipv6RangeKeyGroupsBySlash64) {
-  load("rules:\n  - id: v6\n    kinds: [auth]\n    match: {event.outcome: failure}\n"
-       "    aggregate: {type: count, threshold: 3, window: 1m, ipv6_prefix: 64}\n");
+  load(
+      "rules:\n  - id: v6\n    kinds: [auth]\n    match: {event.outcome: failure}\n"
+      "    aggregate: {type: count, threshold: 3, window: 1m, ipv6_prefix: 64}\n");
   feed(1, "2001:db8:1:2::1");
   feed(2, "2001:db8:1:2::ab");
   feed(3, "2001:db8:1:2:ffff::9");
@@ -145,5 +153,5 @@ TEST_F(RuleEngineTest, OperatorsOnFields) {
   EXPECT_EQ(findings_.size(), 1u);
 }
 
-} // namespace
-} // namespace riposte::rules
+}  // namespace
+}  // namespace riposte::rules

@@ -49,17 +49,23 @@ TEST(RuleLoader, DiagnosticsCarryPositionsAndStableCodes) {
   };
   const std::vector<Case> cases = {
       {"rules:\n  - id: a\n    kinds: [auth]\n    match: {user.name: [x, y}\n", "R000", 4},
-      {"rules:\n  - id: a\n    kinds: [auth]\n    colour: red\n    match: {user.name: x}\n", "R001", 4},
+      {"rules:\n  - id: a\n    kinds: [auth]\n    colour: red\n    match: {user.name: x}\n", "R001",
+       4},
       {"rules:\n  - id: a\n    kinds: [auth]\n    match: {usr: x}\n", "R002", 4},
-      {"rules:\n  - id: a\n    kinds: [auth]\n    match:\n      user.name: {looks_like: x}\n", "R003", 5},
-      {"rules:\n  - id: a\n    kinds: [http]\n    match:\n      url.path: {regex: 'a(b'}\n", "R004", 5},
-      {"rules:\n  - id: a\n    kinds: [auth]\n    match: {user.name: x}\n    aggregate: {type: count, window: 5 minutes}\n",
+      {"rules:\n  - id: a\n    kinds: [auth]\n    match:\n      user.name: {looks_like: x}\n",
+       "R003", 5},
+      {"rules:\n  - id: a\n    kinds: [http]\n    match:\n      url.path: {regex: 'a(b'}\n", "R004",
+       5},
+      {"rules:\n  - id: a\n    kinds: [auth]\n    match: {user.name: x}\n    aggregate: {type: "
+       "count, window: 5 minutes}\n",
        "R005", 5},
-      {"rules:\n  - id: a\n    kinds: [auth]\n    match:\n      user.name: {in: {list: nope}}\n", "R006", 5},
+      {"rules:\n  - id: a\n    kinds: [auth]\n    match:\n      user.name: {in: {list: nope}}\n",
+       "R006", 5},
       {"lists:\n  a: {include: [b]}\n  b: {include: [a]}\nrules:\n  - id: r\n    kinds: [auth]\n"
        "    match:\n      user.name: {in: {list: a}}\n",
        "R007", 0},
-      {"rules:\n  - id: a\n    kinds: [auth]\n    match: {user.name: x}\n  - id: a\n    kinds: [auth]\n"
+      {"rules:\n  - id: a\n    kinds: [auth]\n    match: {user.name: x}\n  - id: a\n    kinds: "
+       "[auth]\n"
        "    match: {user.name: y}\n",
        "R008", 5},
       {"rules:\n  - id: a\n    kinds: [auth]\n", "R009", 2},
@@ -125,5 +131,5 @@ TEST(RuleLoader, BundledRulesetLoadsClean) {
   EXPECT_TRUE(r.files_rejected.empty());
 }
 
-} // namespace
-} // namespace riposte::rules
+}  // namespace
+}  // namespace riposte::rules

@@ -14,7 +14,8 @@ namespace {
 
 class RulesTransformTest : public ::testing::Test {
  protected:
-  Event http(const std::string& ip, const std::string& url, int64_t t, const std::string& status = "404") {
+  Event http(const std::string& ip, const std::string& url, int64_t t,
+             const std::string& status = "404") {
     store_.push_back(ip);
     Event e;
     e.setKind(EventKind::kHttp);
@@ -119,11 +120,15 @@ rules:
 TEST_F(RulesTransformTest, EqualityIndexKeepsOnlyRulesWhoseValueMatches) {
   std::string y = "rules:\n";
   for (int i = 0; i < 50; ++i) {
-    y += "  - id: r" + std::to_string(i) + "\n    kinds: [http]\n    match:\n      url.original: [\"/p" +
-         std::to_string(i) + "\", \"/Q" + std::to_string(i) + "\"]\n      http.response.status_code: \"404\"\n    aggregate: {type: trigger}\n";
+    y += "  - id: r" + std::to_string(i) +
+         "\n    kinds: [http]\n    match:\n      url.original: [\"/p" + std::to_string(i) +
+         "\", \"/Q" + std::to_string(i) +
+         "\"]\n      http.response.status_code: \"404\"\n    aggregate: {type: trigger}\n";
   }
-  y += "  - id: nocase\n    kinds: [http]\n    match:\n      url.original: {in: [/MiXeD], nocase: true}\n    aggregate: {type: trigger}\n";
-  y += "  - id: open\n    kinds: [http]\n    match:\n      url.original: {contains: /p7}\n    aggregate: {type: trigger}\n";
+  y += "  - id: nocase\n    kinds: [http]\n    match:\n      url.original: {in: [/MiXeD], nocase: "
+       "true}\n    aggregate: {type: trigger}\n";
+  y += "  - id: open\n    kinds: [http]\n    match:\n      url.original: {contains: /p7}\n    "
+       "aggregate: {type: trigger}\n";
   auto rules = load(y);
   RuleSet set(rules);
   std::vector<size_t> c;
@@ -146,9 +151,10 @@ TEST_F(RulesTransformTest, ListFilesKeepTrailingSpaces) {
   std::filesystem::create_directories(dir);
   {
     std::ofstream(dir / "words.txt") << "# comment\n<p \n\n   \r\nabc\r\n";
-    std::ofstream(dir / "r.yaml") << "lists:\n  w: {file: words.txt}\nrules:\n  - id: x\n    kinds: [http]\n"
-                                     "    match:\n      url.original: {contains: {list: w}}\n"
-                                     "    aggregate: {type: trigger}\n";
+    std::ofstream(dir / "r.yaml")
+        << "lists:\n  w: {file: words.txt}\nrules:\n  - id: x\n    kinds: [http]\n"
+           "    match:\n      url.original: {contains: {list: w}}\n"
+           "    aggregate: {type: trigger}\n";
   }
   auto r = loadRuleFiles({(dir / "r.yaml").string()});
   ASSERT_FALSE(r.hasErrors()) << r.toJson();
@@ -162,5 +168,5 @@ TEST_F(RulesTransformTest, ListFilesKeepTrailingSpaces) {
   std::filesystem::remove_all(dir);
 }
 
-} // namespace
-} // namespace riposte::rules
+}  // namespace
+}  // namespace riposte::rules

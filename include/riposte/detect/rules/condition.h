@@ -51,7 +51,7 @@ struct FieldRef {
     return transforms.empty() ? v : apply(v);
   }
 
-private:
+ private:
   std::string_view apply(std::string_view v) const;
   mutable std::string buf_[2];  // scratch (one shard uses a rule set)
 };

@@ -68,7 +68,7 @@ class RuleSet {
   void candidates(const Event& e, std::vector<size_t>& out) const;
   const Rule* find(std::string_view id) const;
 
-private:
+ private:
   // Rules anchored on one field (as written, with transformations and case folding).
   struct AnchorGroup {
     FieldRef field;
