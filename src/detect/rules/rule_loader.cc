@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -261,6 +262,24 @@ class FileCompiler {
           return false;
         }
         p.regexes.push_back(*re);
+      }
+      // Many patterns (a word list): one alternation is one scan of the subject instead of one
+      // per pattern. Kept separate when a pattern uses group numbers or the union fails.
+      if (p.regexes.size() > 1) {
+        std::string alt;
+        bool numbered = false;
+        for (const auto& v : vs) {
+          for (size_t i = 0; i + 1 < v.size(); ++i) {
+            if (v[i] == '\\' &&
+                (std::isdigit(static_cast<unsigned char>(v[i + 1])) || v[i + 1] == 'g')) {
+              numbered = true;
+            }
+          }
+          alt += (alt.empty() ? "(?:" : "|(?:") + v + ")";
+        }
+        if (!numbered) {
+          if (auto re = compileRegex(alt, nocase)) p.regexes.assign(1, *re);
+        }
       }
       return true;
     }

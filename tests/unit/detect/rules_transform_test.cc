@@ -53,7 +53,7 @@ TEST_F(RulesTransformTest, TransformsApplyLeftToRight) {
   EXPECT_EQ(FieldRef::of("url.original|urldecode").get(e), "/A/B/Shell.PHP?x=A. b");
   EXPECT_EQ(FieldRef::of("url.original|urldecode|upper").get(e), "/A/B/SHELL.PHP?X=A. B");
   EXPECT_EQ(FieldRef::of("url.original|basename|length").get(e), "9");
-  EXPECT_EQ(FieldRef::of("url.original|urldecode|lower|basename").get(e), "shell.php?x=a. b");
+  EXPECT_EQ(FieldRef::of("url.original|urldecode|lower|basename").get(e), "shell.php");
   // A bad escape stays as written.
   Event bad = http("192.0.2.1", "/%zz%4", 1);
   EXPECT_EQ(FieldRef::of("url.original|urldecode").get(bad), "/%zz%4");
@@ -110,10 +110,10 @@ rules:
       http.response.status_code: "404"
     aggregate: {type: leaky, distinct: url.original, capacity: 1, leak: 10s}
 )"));
-  feed(eng, http("192.0.2.1", "/a", 0));
-  feed(eng, http("192.0.2.1", "/b", 100));  // the bucket drained long ago: a new bucket
+  feed(eng, http("192.0.2.1", "/a", 1000));
+  feed(eng, http("192.0.2.1", "/b", 1100));  // the bucket drained long ago: a new bucket
   EXPECT_TRUE(findings_.empty());
-  feed(eng, http("192.0.2.1", "/a", 101));  // "/a" is new to this bucket
+  feed(eng, http("192.0.2.1", "/a", 1101));  // "/a" is new to this bucket
   EXPECT_EQ(findings_.size(), 1u);
 }
 
