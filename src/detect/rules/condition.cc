@@ -3,6 +3,7 @@
 
 #include <pcre2.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -226,6 +227,7 @@ bool Predicate::eval(const Event& e, std::string& scratch) const {
     case Op::kIn: return set.count(nocase ? lower(v, scratch) : v) != 0;
     case Op::kContains: {
       if (nocase) v = lower(v, scratch);
+      if (substrings) return substrings->matches(v);
       for (const auto& s : values) {
         if (v.find(s) != std::string_view::npos) return true;
       }
@@ -233,6 +235,12 @@ bool Predicate::eval(const Event& e, std::string& scratch) const {
     }
     case Op::kStartsWith: {
       if (nocase) v = lower(v, scratch);
+      if (!lengths.empty()) {
+        for (const size_t n : lengths) {
+          if (n <= v.size() && set.count(v.substr(0, n)) != 0) return true;
+        }
+        return false;
+      }
       for (const auto& s : values) {
         if (v.substr(0, s.size()) == s) return true;
       }
@@ -240,16 +248,34 @@ bool Predicate::eval(const Event& e, std::string& scratch) const {
     }
     case Op::kEndsWith: {
       if (nocase) v = lower(v, scratch);
+      if (!lengths.empty()) {
+        for (const size_t n : lengths) {
+          if (n <= v.size() && set.count(v.substr(v.size() - n)) != 0) return true;
+        }
+        return false;
+      }
       for (const auto& s : values) {
         if (v.size() >= s.size() && v.substr(v.size() - s.size()) == s) return true;
       }
       return false;
     }
-    case Op::kRegex:
-      for (const auto& r : regexes) {
-        if (r->matches(v)) return true;
+    case Op::kRegex: {
+      if (memoize) {
+        if (const auto it = memo.find(v); it != memo.end()) return it->second;
       }
-      return false;
+      bool hit = false;
+      for (const auto& r : regexes) {
+        if (r->matches(v)) {
+          hit = true;
+          break;
+        }
+      }
+      if (memoize) {
+        if (memo.size() >= kMemoSize) memo.clear();
+        memo.emplace(std::string(v), hit);
+      }
+      return hit;
+    }
     case Op::kCidr: return cidrs.contains(v);
     case Op::kGt:
     case Op::kGte:
@@ -267,6 +293,52 @@ bool Predicate::eval(const Event& e, std::string& scratch) const {
     case Op::kExists: break;
   }
   return false;
+}
+
+bool Predicate::Substrings::matches(std::string_view v) const {
+  for (size_t i = 0; i < v.size(); ++i) {
+    const auto c0 = static_cast<unsigned char>(v[i]);
+    if (single[c0]) return true;
+    if (i + 1 >= v.size()) break;
+    const unsigned pair = c0 << 8 | static_cast<unsigned char>(v[i + 1]);
+    if ((pair_bits[pair >> 6] >> (pair & 63) & 1) == 0) continue;
+    const auto it = by_pair.find(pair);
+    if (it == by_pair.end()) continue;
+    const std::string_view rest = v.substr(i);
+    for (const auto& p : it->second) {
+      if (rest.size() >= p.size() && rest.compare(0, p.size(), p) == 0) return true;
+    }
+  }
+  return false;
+}
+
+void Predicate::buildIndex() {
+  constexpr size_t kMinPatterns = 4;
+  if (values.size() < kMinPatterns) return;
+  if (op == Op::kContains) {
+    auto s = std::make_shared<Substrings>();
+    s->pair_bits.assign(65536 / 64, 0);
+    for (const auto& p : values) {
+      if (p.empty()) return;  // matches everything: keep the plain loop
+      if (p.size() == 1) {
+        s->single[static_cast<unsigned char>(p[0])] = true;
+        continue;
+      }
+      const unsigned pair =
+          static_cast<unsigned char>(p[0]) << 8 | static_cast<unsigned char>(p[1]);
+      s->pair_bits[pair >> 6] |= uint64_t{1} << (pair & 63);
+      s->by_pair[pair].push_back(p);
+    }
+    substrings = std::move(s);
+  } else if (op == Op::kStartsWith || op == Op::kEndsWith) {
+    set.clear();
+    for (const auto& p : values) {
+      set.insert(p);
+      if (std::find(lengths.begin(), lengths.end(), p.size()) == lengths.end())
+        lengths.push_back(p.size());
+    }
+    std::sort(lengths.begin(), lengths.end());
+  }
 }
 
 Condition Condition::negate(Condition c) {

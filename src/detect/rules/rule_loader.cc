@@ -265,6 +265,7 @@ class FileCompiler {
       }
       // Many patterns (a word list): one alternation is one scan of the subject instead of one
       // per pattern. Kept separate when a pattern uses group numbers or the union fails.
+      p.memoize = vs.size() >= 8;
       if (p.regexes.size() > 1) {
         std::string alt;
         bool numbered = false;
@@ -302,6 +303,7 @@ class FileCompiler {
       for (const auto& v : vs) p.set.insert(v);
     }
     p.values = std::move(vs);
+    p.buildIndex();
     return true;
   }
 

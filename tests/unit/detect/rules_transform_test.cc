@@ -146,6 +146,51 @@ TEST_F(RulesTransformTest, EqualityIndexKeepsOnlyRulesWhoseValueMatches) {
   EXPECT_EQ(findings_[0].detector, "r9");
 }
 
+TEST_F(RulesTransformTest, IndexedWordListsMatchLikeThePlainLoop) {
+  RuleEngine eng("rules", load(R"(
+rules:
+  - id: sub
+    kinds: [http]
+    match:
+      url.original: {contains: ["union select", "../", "<script", "~", "%00"], nocase: true}
+    aggregate: {type: trigger}
+  - id: suffix
+    kinds: [http]
+    match:
+      url.original: {endswith: [.sql, .sql.gz, .env, .bak, /.git/config]}
+    aggregate: {type: trigger}
+  - id: prefix
+    kinds: [http]
+    match:
+      url.original: {startswith: [/wp-, /phpmyadmin, /admin, /.well-known/x]}
+    aggregate: {type: trigger}
+)"));
+  const std::vector<std::pair<std::string, std::string>> cases = {{"/?q=1 UNION SELECT 2", "sub"},
+                                                                  {"/a/../b", "sub"},
+                                                                  {"/x~", "sub"},
+                                                                  {"/x%00", "sub"},
+                                                                  {"/dump.sql.gz", "suffix"},
+                                                                  {"/.env", "suffix"},
+                                                                  {"/repo/.git/config", "suffix"},
+                                                                  {"/admin/x", "prefix"},
+                                                                  {"/wp-login.php", "prefix"},
+                                                                  {"/index.html", ""},
+                                                                  {"/s", ""},
+                                                                  {"/.en", ""}};
+  int t = 1000;
+  for (const auto& [url, rule] : cases) {
+    findings_.clear();
+    feed(eng, http("192.0.2." + std::to_string(t - 990), url, t));
+    ++t;
+    if (rule.empty()) {
+      EXPECT_TRUE(findings_.empty()) << url;
+    } else {
+      ASSERT_EQ(findings_.size(), 1u) << url;
+      EXPECT_EQ(findings_[0].detector, rule) << url;
+    }
+  }
+}
+
 TEST_F(RulesTransformTest, ListFilesKeepTrailingSpaces) {
   const auto dir = std::filesystem::temp_directory_path() / "riposte_rules_list_test";
   std::filesystem::create_directories(dir);

@@ -8,10 +8,13 @@
 // copies), so a compiled condition is used by one thread; each shard has its own rule set.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "riposte/core/event.h"
@@ -86,6 +89,24 @@ struct Predicate {
   std::vector<std::shared_ptr<Regex>> regexes;
   CidrList cidrs;
   double number = 0;
+  // Many substrings (contains): a table of the patterns' first two bytes, so the subject is
+  // scanned once and only positions whose two bytes start some pattern are verified.
+  // Many prefixes/suffixes: the distinct lengths, each tested with one lookup in `set`.
+  struct Substrings {
+    std::vector<uint64_t> pair_bits;  // 65536 bits: first two bytes of some pattern
+    std::array<bool, 256> single{};   // one-byte patterns
+    std::unordered_map<uint32_t, std::vector<std::string>> by_pair;  // first two bytes -> patterns
+    bool matches(std::string_view v) const;
+  };
+  std::shared_ptr<Substrings> substrings;
+  std::vector<size_t> lengths;  // startswith/endswith with an index: distinct lengths
+  void buildIndex();
+
+  // Regex over many patterns (a word list): results are remembered per distinct value (user
+  // agents, for instance, repeat a lot), up to kMemoSize values, then the memo starts over.
+  bool memoize = false;
+  mutable StringMap<bool> memo;
+  static constexpr size_t kMemoSize = 4096;
 
   bool eval(const Event& e, std::string& scratch) const;
 };
