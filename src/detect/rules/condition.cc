@@ -3,6 +3,7 @@
 
 #include <pcre2.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -48,11 +49,125 @@ Result<std::shared_ptr<Regex>> compileRegex(const std::string& pattern, bool noc
 
 bool regexMatches(const Regex& r, std::string_view subject) { return r.matches(subject); }
 
-FieldRef FieldRef::of(std::string_view name) {
+namespace {
+
+constexpr std::array<std::pair<std::string_view, Transform>, 8> kTransforms = {{
+    {"lower", Transform::kLower},
+    {"upper", Transform::kUpper},
+    {"urldecode", Transform::kUrlDecode},
+    {"path", Transform::kPath},
+    {"basename", Transform::kBasename},
+    {"extension", Transform::kExtension},
+    {"stem", Transform::kStem},
+    {"length", Transform::kLength},
+}};
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string_view stripQuery(std::string_view v) {
+  const size_t q = v.find('?');
+  return q == std::string_view::npos ? v : v.substr(0, q);
+}
+
+std::string_view basenameOf(std::string_view v) {
+  v = stripQuery(v);
+  const size_t slash = v.rfind('/');
+  return slash == std::string_view::npos ? v : v.substr(slash + 1);
+}
+
+}  // namespace
+
+std::optional<Transform> transformFromName(std::string_view name) {
+  for (const auto& [n, t] : kTransforms) {
+    if (n == name) return t;
+  }
+  return std::nullopt;
+}
+
+std::string_view transformName(Transform t) {
+  for (const auto& [n, x] : kTransforms) {
+    if (x == t) return n;
+  }
+  return "?";
+}
+
+FieldRef FieldRef::of(std::string_view spec, std::string* bad) {
   FieldRef f;
-  f.name = std::string(name);
-  f.id = fieldFromName(name);
+  f.spec = std::string(spec);
+  const size_t bar = spec.find('|');
+  f.name = std::string(spec.substr(0, bar));
+  f.id = fieldFromName(f.name);
+  for (size_t pos = bar; pos != std::string_view::npos;) {
+    const size_t next = spec.find('|', pos + 1);
+    const std::string_view t =
+        spec.substr(pos + 1, next == std::string_view::npos ? next : next - pos - 1);
+    if (auto x = transformFromName(t)) {
+      f.transforms.push_back(*x);
+    } else if (bad != nullptr && bad->empty()) {
+      *bad = std::string(t);
+    }
+    pos = next;
+  }
   return f;
+}
+
+std::string_view FieldRef::apply(std::string_view v) const {
+  // Each step reads `v` (the event's value or the other buffer) and writes one buffer.
+  int cur = 0;
+  for (const Transform t : transforms) {
+    std::string& out = buf_[cur];
+    switch (t) {
+      case Transform::kLower:
+      case Transform::kUpper:
+        out.assign(v);
+        for (char& c : out) {
+          if (t == Transform::kLower && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+          if (t == Transform::kUpper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+        }
+        break;
+      case Transform::kUrlDecode:
+        out.clear();
+        for (size_t i = 0; i < v.size(); ++i) {
+          if (v[i] == '%' && i + 2 < v.size()) {
+            const int hi = hexValue(v[i + 1]);
+            const int lo = hexValue(v[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+              out += static_cast<char>(hi * 16 + lo);
+              i += 2;
+              continue;
+            }
+          }
+          out += v[i] == '+' ? ' ' : v[i];
+        }
+        break;
+      case Transform::kPath: out.assign(stripQuery(v)); break;
+      case Transform::kBasename: out.assign(basenameOf(v)); break;
+      case Transform::kExtension: {
+        const std::string_view b = basenameOf(v);
+        const size_t dot = b.rfind('.');
+        out.clear();
+        if (dot != std::string_view::npos) {
+          for (char c : b.substr(dot + 1))
+            out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+        }
+        break;
+      }
+      case Transform::kStem: {
+        const std::string_view b = basenameOf(v);
+        out.assign(b.substr(0, b.rfind('.')));
+        break;
+      }
+      case Transform::kLength: out = std::to_string(v.size()); break;
+    }
+    v = out;
+    cur ^= 1;
+  }
+  return v;
 }
 
 namespace {
@@ -112,6 +227,7 @@ bool Predicate::eval(const Event& e, std::string& scratch) const {
     case Op::kIn: return set.count(nocase ? lower(v, scratch) : v) != 0;
     case Op::kContains: {
       if (nocase) v = lower(v, scratch);
+      if (substrings) return substrings->matches(v);
       for (const auto& s : values) {
         if (v.find(s) != std::string_view::npos) return true;
       }
@@ -119,6 +235,12 @@ bool Predicate::eval(const Event& e, std::string& scratch) const {
     }
     case Op::kStartsWith: {
       if (nocase) v = lower(v, scratch);
+      if (!lengths.empty()) {
+        for (const size_t n : lengths) {
+          if (n <= v.size() && set.count(v.substr(0, n)) != 0) return true;
+        }
+        return false;
+      }
       for (const auto& s : values) {
         if (v.substr(0, s.size()) == s) return true;
       }
@@ -126,16 +248,34 @@ bool Predicate::eval(const Event& e, std::string& scratch) const {
     }
     case Op::kEndsWith: {
       if (nocase) v = lower(v, scratch);
+      if (!lengths.empty()) {
+        for (const size_t n : lengths) {
+          if (n <= v.size() && set.count(v.substr(v.size() - n)) != 0) return true;
+        }
+        return false;
+      }
       for (const auto& s : values) {
         if (v.size() >= s.size() && v.substr(v.size() - s.size()) == s) return true;
       }
       return false;
     }
-    case Op::kRegex:
-      for (const auto& r : regexes) {
-        if (r->matches(v)) return true;
+    case Op::kRegex: {
+      if (memoize) {
+        if (const auto it = memo.find(v); it != memo.end()) return it->second;
       }
-      return false;
+      bool hit = false;
+      for (const auto& r : regexes) {
+        if (r->matches(v)) {
+          hit = true;
+          break;
+        }
+      }
+      if (memoize) {
+        if (memo.size() >= kMemoSize) memo.clear();
+        memo.emplace(std::string(v), hit);
+      }
+      return hit;
+    }
     case Op::kCidr: return cidrs.contains(v);
     case Op::kGt:
     case Op::kGte:
@@ -153,6 +293,52 @@ bool Predicate::eval(const Event& e, std::string& scratch) const {
     case Op::kExists: break;
   }
   return false;
+}
+
+bool Predicate::Substrings::matches(std::string_view v) const {
+  for (size_t i = 0; i < v.size(); ++i) {
+    const auto c0 = static_cast<unsigned char>(v[i]);
+    if (single[c0]) return true;
+    if (i + 1 >= v.size()) break;
+    const unsigned pair = c0 << 8 | static_cast<unsigned char>(v[i + 1]);
+    if ((pair_bits[pair >> 6] >> (pair & 63) & 1) == 0) continue;
+    const auto it = by_pair.find(pair);
+    if (it == by_pair.end()) continue;
+    const std::string_view rest = v.substr(i);
+    for (const auto& p : it->second) {
+      if (rest.size() >= p.size() && rest.compare(0, p.size(), p) == 0) return true;
+    }
+  }
+  return false;
+}
+
+void Predicate::buildIndex() {
+  constexpr size_t kMinPatterns = 4;
+  if (values.size() < kMinPatterns) return;
+  if (op == Op::kContains) {
+    auto s = std::make_shared<Substrings>();
+    s->pair_bits.assign(65536 / 64, 0);
+    for (const auto& p : values) {
+      if (p.empty()) return;  // matches everything: keep the plain loop
+      if (p.size() == 1) {
+        s->single[static_cast<unsigned char>(p[0])] = true;
+        continue;
+      }
+      const unsigned pair =
+          static_cast<unsigned char>(p[0]) << 8 | static_cast<unsigned char>(p[1]);
+      s->pair_bits[pair >> 6] |= uint64_t{1} << (pair & 63);
+      s->by_pair[pair].push_back(p);
+    }
+    substrings = std::move(s);
+  } else if (op == Op::kStartsWith || op == Op::kEndsWith) {
+    set.clear();
+    for (const auto& p : values) {
+      set.insert(p);
+      if (std::find(lengths.begin(), lengths.end(), p.size()) == lengths.end())
+        lengths.push_back(p.size());
+    }
+    std::sort(lengths.begin(), lengths.end());
+  }
 }
 
 Condition Condition::negate(Condition c) {
@@ -184,6 +370,20 @@ bool Condition::eval(const Event& e) const {
       return false;
   }
   return false;
+}
+
+const Predicate* Condition::equalityAnchor() const {
+  auto isAnchor = [](const Condition& c) {
+    return c.kind_ == Kind::kPredicate && (c.pred_->op == Op::kEquals || c.pred_->op == Op::kIn) &&
+           !c.pred_->set.empty() && c.pred_->set.count(std::string_view()) == 0;
+  };
+  if (isAnchor(*this)) return pred_.get();
+  if (kind_ == Kind::kAll) {
+    for (const auto& c : children_) {
+      if (isAnchor(c)) return c.pred_.get();
+    }
+  }
+  return nullptr;
 }
 
 size_t Condition::size() const {

@@ -29,8 +29,8 @@ const std::string& RuleEngine::keyOf(const Rule& r, const Event& e) {
 }
 
 void RuleEngine::onEvent(const Event& e, const FindingSink& sink) {
-  const auto& idx = set_.forKind(e.kind());
-  for (size_t i : idx) {
+  set_.candidates(e, candidates_);
+  for (size_t i : candidates_) {
     const Rule& r = set_.rules()[i];
     if (!r.condition.eval(e)) continue;
     ++stats_[i].matches;
@@ -49,6 +49,19 @@ void RuleEngine::evaluate(size_t idx, const Rule& r, const Event& e, const Findi
   const Aggregation& a = r.aggregation;
   if (st.blackhole_until.isSet() && now < st.blackhole_until) return;
   const uint32_t n = e.repeat();
+
+  // A leaky bucket that has drained is a new bucket: it forgets its distinct values too.
+  if (a.type == AggregationType::kLeaky && st.last.isSet()) {
+    const double leaked =
+        static_cast<double>((now - st.last).count()) / static_cast<double>(a.leak.count());
+    if (st.level - leaked <= 0) {
+      st.level = 0;
+      st.count = 0;
+      st.last = now;
+      st.evidence.clear();
+      st.values.clear();
+    }
+  }
 
   // Distinct: an already-seen value does not count.
   if (a.distinct) {

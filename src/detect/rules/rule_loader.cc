@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -165,8 +166,9 @@ class FileCompiler {
         } else {
           std::string line;
           while (std::getline(in, line)) {
-            while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-            if (line.empty() || line[0] == '#') continue;
+            // Only the line end is trimmed: a trailing space can be part of a pattern ("<p ").
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
             items.push_back(line);
           }
         }
@@ -212,8 +214,15 @@ class FileCompiler {
     return false;
   }
 
-  FieldRef field(const YAML::Node& at, const std::string& name) {
-    FieldRef f = FieldRef::of(name);
+  FieldRef field(const YAML::Node& at, const std::string& spec) {
+    std::string bad;
+    FieldRef f = FieldRef::of(spec, &bad);
+    const std::string& name = f.name;
+    if (!bad.empty()) {
+      error(at, "R011",
+            "unknown transformation '" + bad +
+                "' (lower, upper, urldecode, path, basename, extension, stem, length)");
+    }
     if (!f.id && name.find('.') == std::string::npos) {
       error(at, "R002", "unknown field '" + name + "'");
     } else if (!f.id) {
@@ -254,6 +263,25 @@ class FileCompiler {
         }
         p.regexes.push_back(*re);
       }
+      // Many patterns (a word list): one alternation is one scan of the subject instead of one
+      // per pattern. Kept separate when a pattern uses group numbers or the union fails.
+      p.memoize = vs.size() >= 8;
+      if (p.regexes.size() > 1) {
+        std::string alt;
+        bool numbered = false;
+        for (const auto& v : vs) {
+          for (size_t i = 0; i + 1 < v.size(); ++i) {
+            if (v[i] == '\\' &&
+                (std::isdigit(static_cast<unsigned char>(v[i + 1])) || v[i + 1] == 'g')) {
+              numbered = true;
+            }
+          }
+          alt += (alt.empty() ? "(?:" : "|(?:") + v + ")";
+        }
+        if (!numbered) {
+          if (auto re = compileRegex(alt, nocase)) p.regexes.assign(1, *re);
+        }
+      }
       return true;
     }
     if (op == Op::kCidr) {
@@ -275,6 +303,7 @@ class FileCompiler {
       for (const auto& v : vs) p.set.insert(v);
     }
     p.values = std::move(vs);
+    p.buildIndex();
     return true;
   }
 

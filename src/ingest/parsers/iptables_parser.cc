@@ -68,9 +68,14 @@ ParseResult IptablesParser::parse(std::string_view line, const ParseContext& ctx
   // Log prefix between the kernel's "[uptime]" stamp and IN=.
   std::string_view prefix = line.substr(p, in - p);
   while (!prefix.empty() && prefix.front() == ' ') prefix.remove_prefix(1);
+  // Only a numeric "[ 1234.567890]" is the uptime stamp; "[UFW BLOCK]" is the log prefix.
   if (prefix.starts_with("[")) {
     const size_t rb = prefix.find(']');
-    prefix.remove_prefix(rb == std::string_view::npos ? prefix.size() : rb + 1);
+    const std::string_view inside = prefix.substr(1, rb == std::string_view::npos ? 0 : rb - 1);
+    if (rb != std::string_view::npos &&
+        inside.find_first_not_of(" .0123456789") == std::string_view::npos) {
+      prefix.remove_prefix(rb + 1);
+    }
   }
   while (!prefix.empty() && prefix.front() == ' ') prefix.remove_prefix(1);
   while (!prefix.empty() && prefix.back() == ' ') prefix.remove_suffix(1);

@@ -8,10 +8,13 @@
 // copies), so a compiled condition is used by one thread; each shard has its own rule set.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "riposte/core/event.h"
@@ -20,13 +23,40 @@
 
 namespace riposte::rules {
 
-// A field as rules name it: an ECS field Riposte knows by id, or an extra field by name.
+// A transformation applied to a field's value before it is matched, written after the field
+// name with a pipe: `url.original|urldecode|lower`. Applied left to right.
+enum class Transform {
+  kLower,      // ASCII lower case
+  kUpper,      // ASCII upper case
+  kUrlDecode,  // %XX and '+' decoded (invalid escapes kept as written)
+  kPath,       // the part of a request target before '?'
+  kBasename,   // the last path segment (query removed)
+  kExtension,  // the basename's extension after the last '.', lower case ("" if none)
+  kStem,       // the basename without its extension
+  kLength,     // the length in bytes, as a decimal number
+};
+
+std::optional<Transform> transformFromName(std::string_view name);
+std::string_view transformName(Transform t);
+
+// A field as rules name it: an ECS field Riposte knows by id, or an extra field by name, with
+// optional transformations. `spec` is the name as written (with transformations).
 struct FieldRef {
   std::optional<Field> id;
   std::string name;
+  std::vector<Transform> transforms;
+  std::string spec;
 
-  static FieldRef of(std::string_view name);
-  std::string_view get(const Event& e) const { return id ? e.get(*id) : e.getByName(name); }
+  // Parses "name|t1|t2"; an unknown transformation's name is returned in `bad`.
+  static FieldRef of(std::string_view spec, std::string* bad = nullptr);
+  std::string_view get(const Event& e) const {
+    const std::string_view v = id ? e.get(*id) : e.getByName(name);
+    return transforms.empty() ? v : apply(v);
+  }
+
+ private:
+  std::string_view apply(std::string_view v) const;
+  mutable std::string buf_[2];  // scratch (one shard uses a rule set)
 };
 
 enum class Op {
@@ -59,6 +89,24 @@ struct Predicate {
   std::vector<std::shared_ptr<Regex>> regexes;
   CidrList cidrs;
   double number = 0;
+  // Many substrings (contains): a table of the patterns' first two bytes, so the subject is
+  // scanned once and only positions whose two bytes start some pattern are verified.
+  // Many prefixes/suffixes: the distinct lengths, each tested with one lookup in `set`.
+  struct Substrings {
+    std::vector<uint64_t> pair_bits;  // 65536 bits: first two bytes of some pattern
+    std::array<bool, 256> single{};   // one-byte patterns
+    std::unordered_map<uint32_t, std::vector<std::string>> by_pair;  // first two bytes -> patterns
+    bool matches(std::string_view v) const;
+  };
+  std::shared_ptr<Substrings> substrings;
+  std::vector<size_t> lengths;  // startswith/endswith with an index: distinct lengths
+  void buildIndex();
+
+  // Regex over many patterns (a word list): results are remembered per distinct value (user
+  // agents, for instance, repeat a lot), up to kMemoSize values, then the memo starts over.
+  bool memoize = false;
+  mutable StringMap<bool> memo;
+  static constexpr size_t kMemoSize = 4096;
 
   bool eval(const Event& e, std::string& scratch) const;
 };
@@ -77,6 +125,10 @@ class Condition {
   Kind kind() const { return kind_; }
   // Number of predicates in the tree (for statistics).
   size_t size() const;
+  // A predicate every match must satisfy that is an equality test (equals/in, not negated): the
+  // condition itself or a direct child of a top-level `all`. Lets a rule set index the rule by
+  // the field's value. nullptr when there is none.
+  const Predicate* equalityAnchor() const;
 
  private:
   Condition(Kind k, std::vector<Condition> c) : kind_(k), children_(std::move(c)) {}

@@ -59,6 +59,7 @@ class RuleEngine : public Detector {
   std::vector<StringMap<KeyState>> state_;  // per rule
   std::vector<RuleStats> stats_;
   std::string key_buf_;
+  std::vector<size_t> candidates_;
   size_t max_evidence_ = 20;
 };
 

@@ -5,6 +5,7 @@
 // Stable codes: R000 YAML syntax, R001 unknown key, R002 unknown field (warning: extra field),
 // R003 unknown operator, R004 bad regular expression, R005 bad value, R006 unknown list,
 // R007 cyclic list reference, R008 duplicate rule id, R009 missing key, R010 unreadable file,
+// R011 unknown field transformation,
 // W001 rule applies to every event kind.
 //
 // Thread safety: stateless functions.
