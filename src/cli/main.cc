@@ -21,7 +21,9 @@ Result<Config> loadConfigOrDefault(Context& ctx, const std::string& path) {
 
 }  // namespace riposte::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   using namespace riposte;
   cli::Context ctx;
   if (Status st = registerBuiltins(ctx.registries); !st.isOk()) {
@@ -55,6 +57,23 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const std::exception& e) {
+    // Nothing below should throw; if something does, say what instead of aborting.
+    std::fprintf(stderr, "riposte: internal error: %s\n", e.what());
+    return 70;
   }
   return ctx.exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "riposte: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "riposte: internal error\n");
+  }
+  return 70;
 }

@@ -45,7 +45,7 @@ std::string ipv6Text(const U128& k) {
   ip.v6 = true;
   for (int i = 0; i < 8; ++i) {
     ip.bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(k.hi >> (56 - 8 * i));
-    ip.bytes[static_cast<size_t>(8 + i)] = static_cast<uint8_t>(k.lo >> (56 - 8 * i));
+    ip.bytes[8 + static_cast<size_t>(i)] = static_cast<uint8_t>(k.lo >> (56 - 8 * i));
   }
   return ip.toString();
 }

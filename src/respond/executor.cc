@@ -86,8 +86,8 @@ class Executor::Worker {
   std::thread thread_;
 };
 
-Executor::Executor(std::vector<Action*> actions, ExecutorOptions options, ResultCallback on_result,
-                   AllowlistCheck allowlisted)
+Executor::Executor(const std::vector<Action*>& actions, ExecutorOptions options,
+                   ResultCallback on_result, AllowlistCheck allowlisted)
     : opt_(options), on_result_(std::move(on_result)), allowlisted_(std::move(allowlisted)) {
   for (Action* a : actions) workers_.push_back(std::make_unique<Worker>(a));
   dispatcher_ = std::thread([this] { dispatchLoop(); });

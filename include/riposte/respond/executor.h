@@ -68,7 +68,7 @@ class Executor {
   using AllowlistCheck = std::function<bool(const Target&)>;
 
   // The executor does not own the actions; they must outlive it.
-  Executor(std::vector<Action*> actions, ExecutorOptions options, ResultCallback on_result,
+  Executor(const std::vector<Action*>& actions, ExecutorOptions options, ResultCallback on_result,
            AllowlistCheck allowlisted);
   ~Executor();  // finishes queued jobs, then stops
   Executor(const Executor&) = delete;

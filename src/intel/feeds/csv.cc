@@ -143,6 +143,7 @@ ParseResult parseCsv(std::string_view data, const FeedOptions& o) {
       }
       if (!last_comment_cells.empty()) {
         useHeader(std::move(last_comment_cells));
+        last_comment_cells.clear();
       } else {
         r.report.status =
             Status::invalidArgument("csv feed '" + o.source + "': column '" + o.column +

@@ -13,7 +13,7 @@ namespace {
 
 using json = nlohmann::json;
 
-struct Element {
+struct Element {  // NOLINT(bugprone-exception-escape): json moves are not noexcept
   bool v6 = false;
   std::string key;  // canonical text: address or CIDR
   json val;         // "192.0.2.1" or {"prefix": {"addr": ..., "len": ...}}

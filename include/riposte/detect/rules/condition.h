@@ -41,7 +41,7 @@ std::string_view transformName(Transform t);
 
 // A field as rules name it: an ECS field Riposte knows by id, or an extra field by name, with
 // optional transformations. `spec` is the name as written (with transformations).
-struct FieldRef {
+struct FieldRef {  // NOLINT(bugprone-reserved-identifier): compiler-generated members
   std::optional<Field> id;
   std::string name;
   std::vector<Transform> transforms;
