@@ -69,7 +69,14 @@ class IsolationForest {
   const std::vector<float>& leaves() const { return leaves_; }
 
  private:
+  // An inner node as the walk reads it: both fields in one 8-byte load.
+  struct Node {
+    float threshold;
+    uint32_t feature;
+  };
+
   double pathSum(const float* x) const;
+  void pack();
 
   uint32_t dim_ = 0;
   uint32_t trees_ = 0;
@@ -79,6 +86,7 @@ class IsolationForest {
   std::vector<uint16_t> features_;
   std::vector<float> thresholds_;
   std::vector<float> leaves_;
+  std::vector<Node> nodes_;  // features_ and thresholds_ interleaved, for scoring
 };
 
 }  // namespace riposte::ml
