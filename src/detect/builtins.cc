@@ -2,7 +2,10 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 #include "riposte/core/registry.h"
+#include "riposte/detect/anomaly_detector.h"
 #include "riposte/detect/intel_detector.h"
 #include "riposte/detect/rules/rule_engine.h"
 #include "riposte/detect/rules/rule_loader.h"
@@ -94,6 +97,34 @@ Status registerDetectBuiltins(Registries& r) {
         (void)rd.getInt(c.node, c.path, "block_score", 70, 0, 100);
         (void)rd.getInt(c.node, c.path, "min_score", 1, 0, 100);
         (void)rd.getDuration(c.node, c.path, "repeat_after", std::chrono::minutes(10));
+      }));
+  RIPOSTE_RETURN_IF_ERROR(r.detectors.add(
+      "anomaly",
+      "Isolation Forest anomaly score of per-entity windowed features (a model from `riposte "
+      "model train`)",
+      [](const ComponentConfig& c, const FactoryContext& ctx) -> Result<DetectorPtr> {
+        std::vector<ConfigDiagnostic> diags;
+        ConfigReader rd("", &diags);
+        auto cfg = AnomalyDetectorConfig::fromConfig(c, rd);
+        if (!diags.empty()) return Status::invalidArgument(diags.front().toString());
+        std::shared_ptr<const ml::Model> model;
+        if (cfg.model_path.empty()) {
+          spdlog::warn("{}: no model configured; the anomaly detector only computes features{}",
+                       c.path, cfg.record ? " and records them" : "");
+        } else if (auto m = AnomalyDetector::loadModelFor(cfg); m) {
+          model = std::move(*m);
+          spdlog::info("{}: model {} loaded ({} trees, trained on {} rows)", c.path, cfg.model_path,
+                       model->forest.trees(), model->training.rows);
+        } else {
+          // The engine keeps running without the model.
+          spdlog::error("{}: {}; running WITHOUT the anomaly model (no anomaly findings)", c.path,
+                        m.status().message());
+        }
+        return DetectorPtr(
+            std::make_unique<AnomalyDetector>(std::move(cfg), std::move(model), ctx.store));
+      },
+      [](const ComponentConfig& c, const ConfigReader& rd) {
+        (void)AnomalyDetectorConfig::fromConfig(c, rd);
       }));
   return Status::ok();
 }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace riposte {
@@ -20,12 +22,15 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
   if (e->options_.allowlist_own_addresses && e->config_.allowlist_own_addresses) {
     RIPOSTE_RETURN_IF_ERROR(e->policy_->allowlistOwnAddresses());
   }
-  FactoryContext ctx{&e->config_};
+  FactoryContext ctx{&e->config_, store};
   for (const auto& d : e->config_.detectors) {
     auto det = registries.detectors.create(d, ctx);
     if (!det) return det.status();
     e->detectors_.push_back(std::move(*det));
   }
+  // Rules decide first: fallback detectors (the anomaly model) see each event after the others.
+  std::stable_partition(e->detectors_.begin(), e->detectors_.end(),
+                        [](const DetectorPtr& d) { return !d->fallback(); });
   if (e->options_.run_actions) {
     for (const auto& a : e->config_.actions) {
       auto act = registries.actions.create(a, ctx);

@@ -47,6 +47,7 @@ PolicyOutcome Policy::decide(const Finding& f, Timestamp now, Decision& out) {
   if (f.entity.value.empty()) return PolicyOutcome::kNotEnforceable;
   if (isAllowlisted(f.entity)) return PolicyOutcome::kAllowlisted;
   const std::string action = f.suggested_action.empty() ? "block" : f.suggested_action;
+  if (f.fallback && anyActive(f.entity.value, now)) return PolicyOutcome::kAlreadyActive;
   const std::string key = activeKey(action, f.entity.value);
   if (auto it = active_.find(key); it != active_.end()) {
     if (it->second > now) return PolicyOutcome::kAlreadyActive;
@@ -66,7 +67,16 @@ PolicyOutcome Policy::decide(const Finding& f, Timestamp now, Decision& out) {
   out.expires = now + (f.duration.count() > 0 ? f.duration : cfg_.default_duration);
   out.state = DecisionState::kActive;
   active_[key] = out.expires;
+  actions_.insert(action);
   return PolicyOutcome::kDecided;
+}
+
+bool Policy::anyActive(std::string_view target, Timestamp now) const {
+  for (const auto& a : actions_) {
+    auto it = active_.find(activeKey(a, target));
+    if (it != active_.end() && it->second > now) return true;
+  }
+  return false;
 }
 
 std::string Policy::activeKey(std::string_view action, std::string_view target) {
@@ -78,6 +88,7 @@ std::string Policy::activeKey(std::string_view action, std::string_view target) 
 
 void Policy::noteActive(const Decision& d) {
   active_[activeKey(d.action, d.target.value)] = d.expires;
+  actions_.insert(d.action);
 }
 
 void Policy::noteEnded(const Decision& d) { active_.erase(activeKey(d.action, d.target.value)); }

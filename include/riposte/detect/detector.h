@@ -26,6 +26,10 @@ class Detector {
   virtual void onEvent(const Event& event, const FindingSink& sink) = 0;
   // Drops state older than `now` minus the detector's horizon. Called periodically.
   virtual void expire(Timestamp now) { (void)now; }
+  // A fallback detector (the anomaly model) decides only where the others have not: the engine
+  // runs it after every other detector, and its findings (Finding::fallback) never override
+  // another decision on the same entity.
+  virtual bool fallback() const { return false; }
 };
 
 using DetectorPtr = std::unique_ptr<Detector>;

@@ -1,7 +1,8 @@
 // Policy: the step between a finding and a decision.
 //
 // Checks the allowlist (which always wins), drops findings about a target that already has an
-// active decision with the same action, and sets the decision's action and expiry (default 4h). Own
+// active decision with the same action (a fallback finding — the anomaly model's — is dropped
+// while the target has an active decision of any action), and sets the decision's action and expiry (default 4h). Own
 // interface addresses are allowlisted when asked (serve does; replay of other machines' logs does
 // not).
 //
@@ -54,8 +55,11 @@ class Policy {
  private:
   static std::string activeKey(std::string_view action, std::string_view target);
 
+  bool anyActive(std::string_view target, Timestamp now) const;
+
   PolicyConfig cfg_;
   StringMap<Timestamp> active_;  // action + target -> expiry
+  StringSet actions_;            // every action a decision has had
 };
 
 }  // namespace riposte

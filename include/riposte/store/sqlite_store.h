@@ -41,6 +41,13 @@ class SqliteStore : public Store {
   Result<std::optional<std::pair<uint64_t, uint64_t>>> loadOffset(const std::string& source,
                                                                   const std::string& file) override;
 
+  Status saveFeatureVectors(const std::vector<FeatureVectorRecord>& records) override;
+  Result<std::vector<FeatureVectorRecord>> listFeatureVectors(const std::string& schema,
+                                                              int schema_version,
+                                                              const std::string& entity_field,
+                                                              size_t limit) override;
+  Result<int64_t> deleteFeatureVectorsBefore(Timestamp before) override;
+
   Result<EngineMode> loadMode() override;
   Status saveMode(const EngineMode& m) override;
 

@@ -46,6 +46,19 @@ struct EngineMode {
   Timestamp since;
 };
 
+// One entity's feature vector over a closed window, recorded by the anomaly detector so a model
+// can be trained on what the engine saw (`riposte model train --from-store`).
+struct FeatureVectorRecord {
+  std::string schema;  // feature schema name and version (see ml/feature_schema.h)
+  int schema_version = 0;
+  std::string entity_field;  // source.ip, user.name
+  std::string entity;
+  Timestamp window_start;
+  Timestamp window_end;
+  uint32_t events = 0;
+  std::vector<float> values;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -74,6 +87,24 @@ class Store {
                             uint64_t offset) = 0;
   virtual Result<std::optional<std::pair<uint64_t, uint64_t>>> loadOffset(
       const std::string& source, const std::string& file) = 0;
+
+  // Per-entity feature vectors (anomaly detection). A store that does not keep them says so.
+  virtual Status saveFeatureVectors(const std::vector<FeatureVectorRecord>& records) {
+    (void)records;
+    return Status::failedPrecondition("this store does not keep feature vectors");
+  }
+  // The newest `limit` vectors of a schema and entity field, newest first.
+  virtual Result<std::vector<FeatureVectorRecord>> listFeatureVectors(
+      const std::string& schema, int schema_version, const std::string& entity_field,
+      size_t limit) {
+    (void)schema, (void)schema_version, (void)entity_field, (void)limit;
+    return Status::failedPrecondition("this store does not keep feature vectors");
+  }
+  // Deletes vectors whose window ended before `before`; returns how many.
+  virtual Result<int64_t> deleteFeatureVectorsBefore(Timestamp before) {
+    (void)before;
+    return Status::failedPrecondition("this store does not keep feature vectors");
+  }
 };
 
 using StorePtr = std::unique_ptr<Store>;

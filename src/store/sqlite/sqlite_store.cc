@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <map>
 
@@ -55,6 +58,15 @@ CREATE TABLE engine_mode (
   actor TEXT NOT NULL, since INTEGER NOT NULL);
 INSERT INTO engine_mode(id, mode, reason, actor, since) VALUES (1, 'auto', 'initial', 'engine', 0);
 )sql",
+      // 3: anomaly detection — per-entity feature vectors of closed windows (training data).
+      R"sql(
+CREATE TABLE feature_vectors (
+  id INTEGER PRIMARY KEY, schema TEXT NOT NULL, schema_version INTEGER NOT NULL,
+  entity_field TEXT NOT NULL, entity TEXT NOT NULL, window_start INTEGER NOT NULL,
+  window_end INTEGER NOT NULL, events INTEGER NOT NULL, dim INTEGER NOT NULL, vals BLOB NOT NULL);
+CREATE INDEX feature_vectors_schema
+  ON feature_vectors(schema, schema_version, entity_field, window_end);
+)sql",
   };
   return kMigrations;
 }
@@ -99,6 +111,16 @@ class Stmt {
   Stmt& bind(int i, double v) {
     sqlite3_bind_double(s_, i, v);
     return *this;
+  }
+  Stmt& bindBlob(int i, const void* p, size_t n) {
+    sqlite3_bind_blob(s_, i, p, static_cast<int>(n), SQLITE_TRANSIENT);
+    return *this;
+  }
+  std::string_view blob(int col) const {
+    const void* p = sqlite3_column_blob(s_, col);
+    return p == nullptr ? std::string_view()
+                        : std::string_view(static_cast<const char*>(p),
+                                           static_cast<size_t>(sqlite3_column_bytes(s_, col)));
   }
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(s_); }
@@ -469,6 +491,81 @@ Result<std::optional<std::pair<uint64_t, uint64_t>>> SqliteStore::loadOffset(
   if (s.step() != SQLITE_ROW) return std::optional<std::pair<uint64_t, uint64_t>>{};
   return std::optional<std::pair<uint64_t, uint64_t>>{
       std::make_pair(static_cast<uint64_t>(s.i64(0)), static_cast<uint64_t>(s.i64(1)))};
+}
+
+Status SqliteStore::saveFeatureVectors(const std::vector<FeatureVectorRecord>& records) {
+  if (records.empty()) return Status::ok();
+  std::lock_guard lock(mu_);
+  RIPOSTE_RETURN_IF_ERROR(exec("BEGIN"));
+  for (const auto& r : records) {
+    Stmt s(db_, stmts_,
+           "INSERT INTO feature_vectors(schema, schema_version, entity_field, entity, "
+           "window_start, window_end, events, dim, vals) VALUES (?,?,?,?,?,?,?,?,?)");
+    Status st = s.status();
+    if (st.isOk()) {
+      s.bind(1, r.schema)
+          .bind(2, int64_t{r.schema_version})
+          .bind(3, r.entity_field)
+          .bind(4, r.entity)
+          .bind(5, r.window_start.micros)
+          .bind(6, r.window_end.micros)
+          .bind(7, int64_t{r.events})
+          .bind(8, static_cast<int64_t>(r.values.size()))
+          .bindBlob(9, r.values.data(), r.values.size() * sizeof(float));
+      st = s.run();
+    }
+    if (!st.isOk()) {
+      (void)exec("ROLLBACK");
+      return st;
+    }
+  }
+  return exec("COMMIT");
+}
+
+Result<std::vector<FeatureVectorRecord>> SqliteStore::listFeatureVectors(
+    const std::string& schema, int schema_version, const std::string& entity_field, size_t limit) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         "SELECT entity, window_start, window_end, events, dim, vals FROM feature_vectors "
+         "WHERE schema = ? AND schema_version = ? AND entity_field = ? "
+         "ORDER BY window_end DESC, id DESC LIMIT ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, schema)
+      .bind(2, int64_t{schema_version})
+      .bind(3, entity_field)
+      .bind(4, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  std::vector<FeatureVectorRecord> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    FeatureVectorRecord r;
+    r.schema = schema;
+    r.schema_version = schema_version;
+    r.entity_field = entity_field;
+    r.entity = s.text(0);
+    r.window_start = {s.i64(1), 0};
+    r.window_end = {s.i64(2), 0};
+    r.events = static_cast<uint32_t>(s.i64(3));
+    const auto dim = static_cast<size_t>(s.i64(4));
+    const std::string_view b = s.blob(5);
+    if (b.size() != dim * sizeof(float)) {
+      return Status::ioError("feature vector of " + r.entity + ": " + std::to_string(b.size()) +
+                             " bytes for " + std::to_string(dim) + " values");
+    }
+    r.values.resize(dim);
+    if (dim > 0) std::memcpy(r.values.data(), b.data(), b.size());
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<int64_t> SqliteStore::deleteFeatureVectorsBefore(Timestamp before) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "DELETE FROM feature_vectors WHERE window_end < ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, before.micros);
+  RIPOSTE_RETURN_IF_ERROR(s.run());
+  return static_cast<int64_t>(sqlite3_changes(db_));
 }
 
 }  // namespace riposte
