@@ -20,7 +20,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
   if (e->options_.allowlist_own_addresses && e->config_.allowlist_own_addresses) {
     RIPOSTE_RETURN_IF_ERROR(e->policy_->allowlistOwnAddresses());
   }
-  FactoryContext ctx{&e->config_};
+  FactoryContext ctx{&e->config_, store};
   for (const auto& d : e->config_.detectors) {
     auto det = registries.detectors.create(d, ctx);
     if (!det) return det.status();
