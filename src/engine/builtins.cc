@@ -8,12 +8,14 @@ Status registerIngestBuiltins(Registries& r);
 Status registerDetectBuiltins(Registries& r);
 Status registerRespondBuiltins(Registries& r);
 Status registerStoreBuiltins(Registries& r);
+Status registerBehaviorBuiltins(Registries& r);
 
 Status registerBuiltins(Registries& r) {
   RIPOSTE_RETURN_IF_ERROR(registerIngestBuiltins(r));
   RIPOSTE_RETURN_IF_ERROR(registerDetectBuiltins(r));
   RIPOSTE_RETURN_IF_ERROR(registerRespondBuiltins(r));
   RIPOSTE_RETURN_IF_ERROR(registerStoreBuiltins(r));
+  RIPOSTE_RETURN_IF_ERROR(registerBehaviorBuiltins(r));
   return Status::ok();
 }
 

@@ -1,4 +1,5 @@
-// SqliteStore: the embedded default Store — one file, WAL mode, versioned migrations.
+// SqliteStore: the embedded default Store — one file, WAL mode, versioned migrations. It also
+// keeps the long-term behaviour history (BehaviorStore, table behavior_history).
 //
 // open() creates the file if needed and applies every migration newer than the file's
 // schema version inside a transaction. The audit table is append-only: triggers refuse UPDATE
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <string>
 
+#include "riposte/store/behavior_store.h"
 #include "riposte/store/store.h"
 
 struct sqlite3;
@@ -18,7 +20,7 @@ struct sqlite3_stmt;
 
 namespace riposte {
 
-class SqliteStore : public Store {
+class SqliteStore : public Store, public BehaviorStore {
  public:
   // `path` may be ":memory:".
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
@@ -47,6 +49,10 @@ class SqliteStore : public Store {
                                                               const std::string& entity_field,
                                                               size_t limit) override;
   Result<int64_t> deleteFeatureVectorsBefore(Timestamp before) override;
+  Status saveBehavior(const std::vector<BehaviorRecord>& records) override;
+  Result<std::optional<BehaviorRecord>> loadBehavior(const std::string& key) override;
+  Status forEachBehaviorKey(const std::function<void(std::string_view)>& fn) override;
+  Result<int64_t> pruneBehavior(Timestamp cutoff) override;
 
   Result<EngineMode> loadMode() override;
   Status saveMode(const EngineMode& m) override;

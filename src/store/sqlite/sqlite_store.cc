@@ -67,6 +67,12 @@ CREATE TABLE feature_vectors (
 CREATE INDEX feature_vectors_schema
   ON feature_vectors(schema, schema_version, entity_field, window_end);
 )sql",
+      // 4: long-term behaviour history — one row per entity, its time buckets as a blob.
+      R"sql(
+CREATE TABLE behavior_history (
+  key TEXT PRIMARY KEY, last_seen INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX behavior_history_last_seen ON behavior_history(last_seen);
+)sql",
   };
   return kMigrations;
 }
@@ -564,6 +570,61 @@ Result<int64_t> SqliteStore::deleteFeatureVectorsBefore(Timestamp before) {
   Stmt s(db_, stmts_, "DELETE FROM feature_vectors WHERE window_end < ?");
   RIPOSTE_RETURN_IF_ERROR(s.status());
   s.bind(1, before.micros);
+  RIPOSTE_RETURN_IF_ERROR(s.run());
+  return static_cast<int64_t>(sqlite3_changes(db_));
+}
+
+Status SqliteStore::saveBehavior(const std::vector<BehaviorRecord>& records) {
+  if (records.empty()) return Status::ok();
+  std::lock_guard lock(mu_);
+  RIPOSTE_RETURN_IF_ERROR(exec("BEGIN"));
+  for (const auto& r : records) {
+    Stmt s(db_, stmts_,
+           "INSERT INTO behavior_history(key, last_seen, data) VALUES (?,?,?) "
+           "ON CONFLICT(key) DO UPDATE SET last_seen = excluded.last_seen, data = excluded.data");
+    Status st = s.status();
+    if (st.isOk()) {
+      s.bind(1, r.key).bind(2, r.last_seen.micros).bindBlob(3, r.data);
+      st = s.run();
+    }
+    if (!st.isOk()) {
+      (void)exec("ROLLBACK");
+      return st.withContext("saving behaviour history of " + r.key);
+    }
+  }
+  return exec("COMMIT");
+}
+
+Result<std::optional<BehaviorRecord>> SqliteStore::loadBehavior(const std::string& key) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "SELECT last_seen, data FROM behavior_history WHERE key = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, key);
+  const int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<BehaviorRecord>();
+  if (rc != SQLITE_ROW) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  BehaviorRecord r;
+  r.key = key;
+  r.last_seen = {s.i64(0), 0};
+  r.data = s.blob(1);
+  return std::optional<BehaviorRecord>(std::move(r));
+}
+
+Status SqliteStore::forEachBehaviorKey(const std::function<void(std::string_view)>& fn) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "SELECT key FROM behavior_history");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) fn(s.text(0));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return Status::ok();
+}
+
+Result<int64_t> SqliteStore::pruneBehavior(Timestamp cutoff) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "DELETE FROM behavior_history WHERE last_seen < ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, cutoff.micros);
   RIPOSTE_RETURN_IF_ERROR(s.run());
   return static_cast<int64_t>(sqlite3_changes(db_));
 }

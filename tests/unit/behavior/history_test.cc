@@ -1,0 +1,210 @@
+#include "riposte/behavior/history.h"
+
+#include <gtest/gtest.h>
+
+#include "riposte/store/sqlite_store.h"
+#include "support/test_support.h"
+
+namespace riposte::behavior {
+namespace {
+
+constexpr uint32_t kHour0 = 480'000;  // an hour in 2024
+
+Timestamp at(uint32_t hour, int64_t second = 0) {
+  return Timestamp{hourStart(hour).micros + second * 1'000'000, 0};
+}
+
+History sample() {
+  History h;
+  for (uint32_t i = 0; i < 5; ++i) {
+    Bucket& b = h.bucket(kHour0 + i * 3);
+    b.failures = static_cast<uint16_t>(i + 1);
+    b.successes = 1;
+    b.other = 7;
+    b.new_peers = 2;
+    h.failures += i + 1;
+    h.successes += 1;
+    h.other += 7;
+  }
+  h.last_us = at(kHour0 + 12).micros;
+  h.notePeer(42);
+  h.quiet_until[1] = kHour0 + 30;
+  auto& x = h.ensureExtra();
+  x.peers.push_back(PeerEntry{9, 3, 0, kHour0, true, "203.0.113.9"});
+  x.intervals[0] = 60'000;
+  x.n_intervals = 1;
+  x.pos = 1;
+  x.intervals_seen = 1;
+  return h;
+}
+
+TEST(History, EncodeDecodeRoundTripKeepsEverything) {
+  const History h = sample();
+  History back;
+  ASSERT_TRUE(decodeHistory(encodeHistory(h), back).isOk());
+  ASSERT_EQ(back.buckets.size(), 5u);
+  EXPECT_EQ(back.buckets[4].hour, kHour0 + 12);
+  EXPECT_EQ(back.buckets[4].failures, 5);
+  EXPECT_EQ(back.failures, 15u);  // totals rebuilt from the buckets
+  EXPECT_EQ(back.successes, 5u);
+  EXPECT_EQ(back.other, 35u);
+  EXPECT_EQ(back.last_us, h.last_us);
+  EXPECT_EQ(back.peer_sketch, h.peer_sketch);
+  EXPECT_EQ(back.quiet_until, h.quiet_until);
+  ASSERT_TRUE(back.extra);
+  ASSERT_EQ(back.extra->peers.size(), 1u);
+  EXPECT_EQ(back.extra->peers[0].value, "203.0.113.9");
+  EXPECT_TRUE(back.extra->peers[0].reported);
+  EXPECT_EQ(back.extra->intervals[0], 60'000u);
+  EXPECT_FALSE(back.dirty);
+}
+
+TEST(History, CorruptOrTruncatedRecordsAreRefused) {
+  const std::string good = encodeHistory(sample());
+  History out;
+  EXPECT_FALSE(decodeHistory(good.substr(0, good.size() - 3), out).isOk());
+  EXPECT_FALSE(decodeHistory(good + "x", out).isOk());
+  std::string wrong = good;
+  wrong[0] = 99;
+  const Status st = decodeHistory(wrong, out);
+  EXPECT_FALSE(st.isOk());
+  EXPECT_NE(st.message().find("version 99"), std::string::npos) << st.toString();
+  EXPECT_FALSE(decodeHistory("", out).isOk());
+}
+
+TEST(History, TrimDropsOldBucketsAndKeepsTotalsInStep) {
+  History h = sample();
+  h.trim(kHour0 + 7);  // drops hours +0, +3, +6
+  ASSERT_EQ(h.buckets.size(), 2u);
+  EXPECT_EQ(h.buckets.front().hour, kHour0 + 9);
+  EXPECT_EQ(h.failures, 4u + 5u);
+  EXPECT_EQ(h.successes, 2u);
+  EXPECT_TRUE(h.dirty);
+}
+
+TEST(History, OutOfOrderHourIsInsertedInOrder) {
+  History h;
+  h.bucket(kHour0 + 5).other = 1;
+  h.bucket(kHour0 + 1).other = 2;
+  h.bucket(kHour0 + 5).other += 1;
+  ASSERT_EQ(h.buckets.size(), 2u);
+  EXPECT_EQ(h.buckets[0].hour, kHour0 + 1);
+  EXPECT_EQ(h.buckets[1].other, 2);
+}
+
+TEST(History, PeerSketchCountsDistinctPeersRoughly) {
+  History h;
+  for (uint64_t i = 0; i < 30; ++i)
+    h.notePeer(std::hash<std::string>{}("10.0.0." + std::to_string(i)));
+  for (uint64_t i = 0; i < 30; ++i) {
+    EXPECT_FALSE(h.notePeer(std::hash<std::string>{}("10.0.0." + std::to_string(i))));
+  }
+  EXPECT_GE(h.distinctPeers(), 20u);
+  EXPECT_LE(h.distinctPeers(), 45u);
+}
+
+TEST(HistoryTable, EvictedEntitiesComeBackFromTheStore) {
+  auto store = SqliteStore::open(":memory:");
+  ASSERT_TRUE(store.isOk());
+  HistoryTableOptions o;
+  o.prefix = "ip:";
+  o.max_hot = 16;
+  HistoryTable t(store->get(), o);
+  for (int i = 0; i < 100; ++i) {
+    History& h = t.get("198.51.100." + std::to_string(i), at(kHour0, i));
+    h.bucket(kHour0).failures = static_cast<uint16_t>(i + 1);
+    h.failures = static_cast<uint32_t>(i + 1);
+    h.last_us = at(kHour0, i).micros;
+    h.dirty = true;
+  }
+  EXPECT_LE(t.hotSize(), 17u);
+  EXPECT_GT(t.stats().evicted, 80u);
+  // The first entity was evicted long ago; it comes back with its counts.
+  History* first = t.find("198.51.100.0");
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->failures, 1u);
+  History& h7 = t.get("198.51.100.7", at(kHour0, 200));
+  EXPECT_EQ(h7.failures, 8u);
+  EXPECT_GE(t.stats().loaded, 2u);
+  EXPECT_EQ(t.find("198.51.100.250"), nullptr);  // never seen
+}
+
+TEST(HistoryTable, CheckpointMakesHistoryDurableForANewTable) {
+  testing::TempDir dir;
+  const std::string db = (dir.path() / "r.db").string();
+  {
+    auto store = SqliteStore::open(db);
+    ASSERT_TRUE(store.isOk());
+    HistoryTableOptions o;
+    o.prefix = "user:";
+    HistoryTable t(store->get(), o);
+    History& h = t.get("root", at(kHour0));
+    h.bucket(kHour0).failures = 3;
+    h.failures = 3;
+    h.last_us = at(kHour0).micros;
+    h.dirty = true;
+    ASSERT_TRUE(t.checkpoint().isOk());
+  }
+  auto store = SqliteStore::open(db);
+  ASSERT_TRUE(store.isOk());
+  HistoryTableOptions o;
+  o.prefix = "user:";
+  HistoryTable t(store->get(), o);
+  EXPECT_EQ(t.hotSize(), 0u);
+  History* h = t.find("root");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->failures, 3u);
+  // Another table's prefix does not see it.
+  o.prefix = "ip:";
+  HistoryTable other(store->get(), o);
+  EXPECT_EQ(other.find("root"), nullptr);
+}
+
+TEST(HistoryTable, SweepDropsExpiredBucketsAndEntitiesInMemoryAndStore) {
+  auto store = SqliteStore::open(":memory:");
+  ASSERT_TRUE(store.isOk());
+  HistoryTableOptions o;
+  o.prefix = "ip:";
+  o.retention = std::chrono::hours(48);
+  HistoryTable t(store->get(), o);
+  for (const char* k : {"old", "mixed"}) {
+    History& h = t.get(k, at(kHour0));
+    h.bucket(kHour0).failures = 1;
+    h.failures = 1;
+    h.last_us = at(kHour0).micros;
+    h.dirty = true;
+  }
+  History& m = t.get("mixed", at(kHour0 + 40));
+  m.bucket(kHour0 + 40).failures = 2;
+  m.failures += 2;
+  m.last_us = at(kHour0 + 40).micros;
+  ASSERT_TRUE(t.checkpoint().isOk());
+  t.sweep(at(kHour0 + 60));  // keeps hours >= +13
+  EXPECT_EQ(t.hotSize(), 1u);
+  History* mixed = t.find("mixed");
+  ASSERT_NE(mixed, nullptr);
+  EXPECT_EQ(mixed->buckets.size(), 1u);
+  EXPECT_EQ(mixed->failures, 2u);
+  EXPECT_GE(t.stats().pruned, 1u);
+  // "old" is gone from the store too.
+  auto rec = (*store)->loadBehavior("ip:old");
+  ASSERT_TRUE(rec.isOk());
+  EXPECT_FALSE(rec->has_value());
+}
+
+TEST(HistoryTable, WithoutAStoreTheCapForgetsTheLeastRecent) {
+  HistoryTableOptions o;
+  o.max_hot = 16;
+  HistoryTable t(nullptr, o);
+  for (int i = 0; i < 64; ++i) {
+    History& h = t.get("k" + std::to_string(i), at(kHour0, i));
+    h.last_us = at(kHour0, i).micros;
+  }
+  EXPECT_LE(t.hotSize(), 17u);
+  EXPECT_GT(t.stats().forgotten, 40u);
+  EXPECT_EQ(t.find("k0"), nullptr);
+  EXPECT_NE(t.find("k63"), nullptr);
+}
+
+}  // namespace
+}  // namespace riposte::behavior
