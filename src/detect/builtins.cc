@@ -9,6 +9,7 @@
 #include "riposte/detect/intel_detector.h"
 #include "riposte/detect/rules/rule_engine.h"
 #include "riposte/detect/rules/rule_loader.h"
+#include "riposte/detect/rules/sigma.h"
 #include "riposte/detect/threshold_detector.h"
 #include "riposte/intel/commands.h"
 
@@ -52,7 +53,9 @@ Status registerDetectBuiltins(Registries& r) {
       [](const ComponentConfig& c, const FactoryContext&) -> Result<DetectorPtr> {
         std::vector<ConfigDiagnostic> diags;
         ConfigReader rd("", &diags);
-        auto loaded = rules::loadRuleFiles(rulePaths(c, rd));
+        auto sigma = rules::sigmaOptionsFromYaml(c.node["sigma"]);
+        if (!sigma) return sigma.status().withContext(c.path);
+        auto loaded = rules::loadRuleFiles(rulePaths(c, rd), &*sigma);
         std::string errors;
         for (const auto& d : loaded.diagnostics) {
           if (d.severity == rules::RuleDiagnostic::Severity::kError)
@@ -64,10 +67,15 @@ Status registerDetectBuiltins(Registries& r) {
         return DetectorPtr(std::make_unique<rules::RuleEngine>(c.name, std::move(loaded.rules)));
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
-        rd.checkKeys(c.node, c.path, {"name", "type", "paths"});
+        rd.checkKeys(c.node, c.path, {"name", "type", "paths", "sigma"});
         const auto paths = rulePaths(c, rd);
         if (paths.empty()) rd.error(c.node, c.path, "a rules detector needs 'paths'");
-        auto loaded = rules::loadRuleFiles(paths);
+        auto sigma = rules::sigmaOptionsFromYaml(c.node["sigma"]);
+        if (!sigma) {
+          rd.error(c.node["sigma"], c.path + ".sigma", sigma.status().message());
+          return;
+        }
+        auto loaded = rules::loadRuleFiles(paths, &*sigma);
         for (const auto& d : loaded.diagnostics) {
           if (d.severity == rules::RuleDiagnostic::Severity::kError) {
             rd.error(c.node["paths"], c.path + ".paths", d.toString());

@@ -31,12 +31,15 @@ class Regex {
   pcre2_match_data* md_;
 };
 
-Result<std::shared_ptr<Regex>> compileRegex(const std::string& pattern, bool nocase) {
+Result<std::shared_ptr<Regex>> compileRegex(const std::string& pattern, bool nocase,
+                                            uint32_t flags) {
   int err = 0;
   PCRE2_SIZE off = 0;
-  pcre2_code* code = pcre2_compile(
-      reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-      PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | (nocase ? PCRE2_CASELESS : 0), &err, &off, nullptr);
+  const uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | (nocase ? PCRE2_CASELESS : 0) |
+                           ((flags & kRegexMultiline) != 0 ? PCRE2_MULTILINE : 0) |
+                           ((flags & kRegexDotAll) != 0 ? PCRE2_DOTALL : 0);
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   options, &err, &off, nullptr);
   if (code == nullptr) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof msg);
@@ -102,6 +105,7 @@ FieldRef FieldRef::of(std::string_view spec, std::string* bad) {
   const size_t bar = spec.find('|');
   f.name = std::string(spec.substr(0, bar));
   f.id = fieldFromName(f.name);
+  f.original = f.name == "event.original";
   for (size_t pos = bar; pos != std::string_view::npos;) {
     const size_t next = spec.find('|', pos + 1);
     const std::string_view t =
@@ -218,8 +222,35 @@ std::string_view opName(Op op) {
   return "?";
 }
 
+namespace {
+
+// Compares a field with another field of the same event (Sigma fieldref).
+bool evalFieldRef(std::string_view v, std::string_view w, Op op, bool nocase,
+                  std::string& scratch) {
+  if (v.empty() || w.empty()) return false;
+  if (nocase) {
+    scratch.clear();
+    for (std::string_view s : {v, w}) {
+      for (char c : s) scratch += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    }
+    v = std::string_view(scratch).substr(0, v.size());
+    w = std::string_view(scratch).substr(v.size());
+  }
+  switch (op) {
+    case Op::kEquals:
+    case Op::kIn: return v == w;
+    case Op::kContains: return v.find(w) != std::string_view::npos;
+    case Op::kStartsWith: return v.substr(0, w.size()) == w;
+    case Op::kEndsWith: return v.size() >= w.size() && v.substr(v.size() - w.size()) == w;
+    default: return false;
+  }
+}
+
+}  // namespace
+
 bool Predicate::eval(const Event& e, std::string& scratch) const {
   std::string_view v = field.get(e);
+  if (ref) return evalFieldRef(v, ref->get(e), op, nocase, scratch);
   if (op == Op::kExists) return v.empty() != exists;
   if (v.empty() && op != Op::kEquals && op != Op::kIn) return false;
   switch (op) {

@@ -13,9 +13,19 @@ RuleEngine::RuleEngine(std::string name, std::vector<Rule> rules)
 
 const std::string& RuleEngine::keyOf(const Rule& r, const Event& e) {
   key_buf_.clear();
+  key_field_ = &r.aggregation.key.front();
   for (size_t i = 0; i < r.aggregation.key.size(); ++i) {
     if (i > 0) key_buf_ += '\x1f';
     std::string_view v = r.aggregation.key[i].get(e);
+    if (i == 0 && v.empty()) {
+      for (const FieldRef& f : r.aggregation.fallback) {
+        v = f.get(e);
+        if (!v.empty()) {
+          key_field_ = &f;
+          break;
+        }
+      }
+    }
     if (r.aggregation.ipv6_prefix > 0 && v.find(':') != std::string_view::npos) {
       auto c = Cidr::parse(std::string(v) + "/" + std::to_string(r.aggregation.ipv6_prefix));
       if (c) {
@@ -90,6 +100,15 @@ void RuleEngine::evaluate(size_t idx, const Rule& r, const Event& e, const Findi
       st.first = st.hits.front();
       fired = st.count >= a.threshold;
       break;
+    case AggregationType::kSequence:
+      if (st.evidence.size() < max_evidence_) st.evidence.push_back(EvidenceEvent::from(e));
+      st.count += n;
+      if (!st.first.isSet()) st.first = now;
+      st.last = now;
+      fired = sequenceStep(r, e, st);
+      if (!fired) return;
+      st.evidence.pop_back();  // the last event is added with its fields by fire()
+      break;
     case AggregationType::kLeaky: {
       if (st.last.isSet()) {
         const double leaked =
@@ -115,13 +134,55 @@ void RuleEngine::evaluate(size_t idx, const Rule& r, const Event& e, const Findi
   fire(r, key, st, e, sink, idx);
 }
 
+bool RuleEngine::sequenceStep(const Rule& r, const Event& e, KeyState& st) {
+  const Aggregation& a = r.aggregation;
+  const size_t n = a.steps.size();
+  if (st.step_done.size() != n) {
+    st.step_hits.assign(n, {});
+    st.step_done.assign(n, Timestamp{});
+    st.step_start.assign(n, Timestamp{});
+  }
+  const Timestamp now = e.timestamp();
+  // Steps are checked last to first so one event completes at most one step of a chain.
+  for (size_t i = n; i-- > 0;) {
+    const SequenceStep& s = a.steps[i];
+    if (!s.condition.eval(e)) continue;
+    const Duration within = s.within.count() > 0 ? s.within : a.window;
+    auto& hits = st.step_hits[i];
+    for (uint32_t k = 0; k < e.repeat(); ++k) hits.push_back(now);
+    while (!hits.empty() && now - hits.front() > within) hits.pop_front();
+    while (hits.size() > s.count) hits.pop_front();
+    if (hits.size() < s.count) continue;
+    if (!a.ordered) {
+      st.step_done[i] = now;
+      continue;
+    }
+    if (i == 0) {
+      st.step_done[0] = now;
+      st.step_start[0] = now;
+    } else if (st.step_done[i - 1].isSet() && now - st.step_start[i - 1] <= a.window &&
+               st.step_done[i - 1] <= now) {
+      st.step_done[i] = now;
+      st.step_start[i] = st.step_start[i - 1];
+      if (i + 1 == n) return true;
+    }
+  }
+  if (a.ordered) return n == 1 && st.step_done[0] == now;
+  uint32_t complete = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (st.step_done[i].isSet() && now - st.step_done[i] <= a.window) ++complete;
+  }
+  const uint32_t needed = a.threshold > 1 ? a.threshold : static_cast<uint32_t>(n);
+  return complete >= needed;
+}
+
 void RuleEngine::fire(const Rule& r, const std::string& key, KeyState& st, const Event& e,
                       const FindingSink& sink, size_t idx) {
   const Timestamp now = e.timestamp();
   Finding f;
   f.id = newId(now);
   f.detector = r.id;
-  const FieldRef& k0 = r.aggregation.key.front();
+  const FieldRef& k0 = key_field_ != nullptr ? *key_field_ : r.aggregation.key.front();
   std::string_view entity = k0.get(e);
   if (r.aggregation.ipv6_prefix > 0 && entity.find(':') != std::string_view::npos) {
     f.entity = {TargetType::kCidr, key.substr(0, key.find('\x1f'))};
@@ -181,8 +242,9 @@ void RuleEngine::fire(const Rule& r, const std::string& key, KeyState& st, const
 void RuleEngine::expire(Timestamp now) {
   for (size_t i = 0; i < state_.size(); ++i) {
     const Aggregation& a = set_.rules()[i].aggregation;
-    const Duration horizon =
+    Duration horizon =
         std::max({a.window, a.leak * std::max<int64_t>(1, a.threshold) * 2, a.blackhole});
+    for (const SequenceStep& s : a.steps) horizon = std::max(horizon, s.within);
     for (auto it = state_[i].begin(); it != state_[i].end();) {
       const KeyState& st = it->second;
       const Timestamp last =

@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "riposte/detect/rules/sigma.h"
+
 namespace riposte::rules {
 
 namespace fs = std::filesystem;
@@ -23,6 +25,14 @@ std::string RuleDiagnostic::toString() const {
   s += code;
   if (!rule.empty()) s += " [" + rule + "]";
   return s + ": " + message;
+}
+
+size_t SigmaCoverage::skippedCount() const {
+  size_t n = 0;
+  for (const auto& [code, features] : skipped) {
+    for (const auto& [f, c] : features) n += c;
+  }
+  return n;
 }
 
 bool LoadResult::hasErrors() const { return errorCount() > 0; }
@@ -38,6 +48,13 @@ std::string LoadResult::toJson() const {
   j["rules"] = rules.size();
   j["files_loaded"] = files_loaded;
   j["files_rejected"] = files_rejected;
+  if (sigma.rules > 0) {
+    j["sigma"] = {{"rules", sigma.rules},
+                  {"loaded", sigma.loaded},
+                  {"referenced_only", sigma.referenced_only},
+                  {"skipped", sigma.skippedCount()},
+                  {"skipped_by_code", sigma.skipped}};
+  }
   j["diagnostics"] = nlohmann::json::array();
   for (const auto& d : diagnostics) {
     j["diagnostics"].push_back(
@@ -54,11 +71,14 @@ std::string LoadResult::toJson() const {
 
 namespace {
 
-const std::set<std::string> kRuleKeys = {"id",     "name",      "description", "mode",   "kinds",
-                                         "match",  "aggregate", "severity",    "action", "duration",
-                                         "labels", "reason",    "references"};
-const std::set<std::string> kAggKeys = {"type", "key",       "threshold", "capacity",   "window",
-                                        "leak", "blackhole", "distinct",  "ipv6_prefix"};
+const std::set<std::string> kRuleKeys = {
+    "id",       "name",   "description", "mode",   "kinds",  "match",      "aggregate",
+    "severity", "action", "duration",    "labels", "reason", "references", "sequence"};
+const std::set<std::string> kAggKeys = {"type",     "key",        "threshold", "capacity",
+                                        "window",   "leak",       "blackhole", "distinct",
+                                        "fallback", "ipv6_prefix"};
+const std::set<std::string> kSequenceKeys = {"window", "ordered", "steps", "threshold"};
+const std::set<std::string> kStepKeys = {"name", "match", "count", "within"};
 
 // Compiles one file's worth of YAML.
 class FileCompiler {
@@ -223,7 +243,9 @@ class FileCompiler {
             "unknown transformation '" + bad +
                 "' (lower, upper, urldecode, path, basename, extension, stem, length)");
     }
-    if (!f.id && name.find('.') == std::string::npos) {
+    if (f.original) {
+      // the raw line
+    } else if (!f.id && name.find('.') == std::string::npos) {
       error(at, "R002", "unknown field '" + name + "'");
     } else if (!f.id) {
       warning(at, "R002",
@@ -455,12 +477,14 @@ class FileCompiler {
     } else {
       warning(n, "W001", "rule has no 'kinds': it is evaluated for every event");
     }
+    Aggregation& a = r.aggregation;
+    const YAML::Node seq = n["sequence"];
     if (const YAML::Node m = n["match"]) {
       r.condition = condition(m);
-    } else {
+    } else if (!seq) {
       error(n, "R009", "rule without 'match'");
     }
-    Aggregation& a = r.aggregation;
+    if (seq) sequence(seq, r);
     a.key.push_back(FieldRef::of("source.ip"));
     if (const YAML::Node ag = n["aggregate"]) {
       if (!ag.IsMap()) {
@@ -471,8 +495,12 @@ class FileCompiler {
           if (kAggKeys.count(k) == 0)
             error(it->first, "R001", "unknown key '" + k + "' in aggregate");
         }
-        const std::string type = str(ag["type"], "count");
-        if (type == "trigger")
+        const std::string type = str(ag["type"], seq ? "sequence" : "count");
+        if (seq && type != "sequence")
+          error(ag["type"], "R005", "a rule with 'sequence' has aggregate type sequence");
+        if (type == "sequence") {
+          if (!seq) error(ag["type"], "R009", "aggregate type sequence needs 'sequence'");
+        } else if (type == "trigger")
           a.type = AggregationType::kTrigger;
         else if (type == "count")
           a.type = AggregationType::kCount;
@@ -491,23 +519,41 @@ class FileCompiler {
             for (const auto& x : k) names.push_back(x.as<std::string>(""));
           for (const auto& name : names) a.key.push_back(field(k, name));
         }
-        a.threshold =
-            static_cast<uint32_t>(integer(ag["threshold"] ? ag["threshold"] : ag["capacity"],
-                                          "threshold/capacity", 1, 1, 10'000'000));
-        a.window = duration(ag["window"], "window");
-        a.leak = duration(ag["leak"], "leak");
-        a.blackhole = duration(ag["blackhole"], "blackhole");
-        if (ag["distinct"]) a.distinct = field(ag["distinct"], str(ag["distinct"]));
-        a.ipv6_prefix = static_cast<uint8_t>(integer(ag["ipv6_prefix"], "ipv6_prefix", 0, 0, 128));
-        if ((a.type == AggregationType::kCount || a.type == AggregationType::kDistinct) &&
-            a.window.count() <= 0) {
-          error(ag, "R009", "count and distinct aggregation need a positive 'window'");
+        if (const YAML::Node fb = ag["fallback"]) {
+          std::vector<std::string> names;
+          if (fb.IsScalar())
+            names.push_back(fb.Scalar());
+          else
+            for (const auto& x : fb) names.push_back(x.as<std::string>(""));
+          for (const auto& name : names) a.fallback.push_back(field(fb, name));
         }
-        if (a.type == AggregationType::kLeaky && a.leak.count() <= 0) {
-          error(ag, "R009", "leaky aggregation needs a positive 'leak'");
-        }
-        if (a.type == AggregationType::kDistinct && !a.distinct) {
-          error(ag, "R009", "distinct aggregation needs 'distinct: FIELD'");
+        if (type == "sequence") {
+          a.blackhole = duration(ag["blackhole"], "blackhole");
+          a.ipv6_prefix =
+              static_cast<uint8_t>(integer(ag["ipv6_prefix"], "ipv6_prefix", 0, 0, 128));
+          for (const char* k : {"threshold", "capacity", "window", "leak", "distinct"}) {
+            if (ag[k]) error(ag[k], "R005", std::string("'") + k + "' belongs in 'sequence'");
+          }
+        } else {
+          a.threshold =
+              static_cast<uint32_t>(integer(ag["threshold"] ? ag["threshold"] : ag["capacity"],
+                                            "threshold/capacity", 1, 1, 10'000'000));
+          a.window = duration(ag["window"], "window");
+          a.leak = duration(ag["leak"], "leak");
+          a.blackhole = duration(ag["blackhole"], "blackhole");
+          if (ag["distinct"]) a.distinct = field(ag["distinct"], str(ag["distinct"]));
+          a.ipv6_prefix =
+              static_cast<uint8_t>(integer(ag["ipv6_prefix"], "ipv6_prefix", 0, 0, 128));
+          if ((a.type == AggregationType::kCount || a.type == AggregationType::kDistinct) &&
+              a.window.count() <= 0) {
+            error(ag, "R009", "count and distinct aggregation need a positive 'window'");
+          }
+          if (a.type == AggregationType::kLeaky && a.leak.count() <= 0) {
+            error(ag, "R009", "leaky aggregation needs a positive 'leak'");
+          }
+          if (a.type == AggregationType::kDistinct && !a.distinct) {
+            error(ag, "R009", "distinct aggregation needs 'distinct: FIELD'");
+          }
         }
       }
     }
@@ -524,6 +570,67 @@ class FileCompiler {
     return errors_ == errors_before;
   }
 
+  // `sequence: {window, ordered, threshold, steps: [{name, match, count, within}]}`: the rule's
+  // condition becomes `match` (if any) and any step.
+  void sequence(const YAML::Node& seq, Rule& r) {
+    Aggregation& a = r.aggregation;
+    a.type = AggregationType::kSequence;
+    if (!seq.IsMap()) {
+      error(seq, "R005", "'sequence' must be a map with window and steps");
+      return;
+    }
+    for (auto it = seq.begin(); it != seq.end(); ++it) {
+      const std::string k = it->first.as<std::string>("");
+      if (kSequenceKeys.count(k) == 0)
+        error(it->first, "R001",
+              "unknown key '" + k + "' in sequence (window, ordered, steps, threshold)");
+    }
+    a.window = duration(seq["window"], "window");
+    if (a.window.count() <= 0) error(seq, "R009", "a sequence needs a positive 'window'");
+    if (const YAML::Node o = seq["ordered"]) {
+      if (!o.IsScalar() || !YAML::convert<bool>::decode(o, a.ordered))
+        error(o, "R005", "ordered takes true or false");
+    }
+    const YAML::Node steps = seq["steps"];
+    if (!steps || !steps.IsSequence() || steps.size() == 0) {
+      error(steps ? steps : seq, "R009", "a sequence needs a non-empty list of 'steps'");
+      return;
+    }
+    std::vector<Condition> any;
+    for (const auto& st : steps) {
+      SequenceStep step;
+      if (!st.IsMap() || !st["match"]) {
+        error(st, "R009", "a sequence step is a map with 'match'");
+        continue;
+      }
+      for (auto it = st.begin(); it != st.end(); ++it) {
+        const std::string k = it->first.as<std::string>("");
+        if (kStepKeys.count(k) == 0)
+          error(it->first, "R001",
+                "unknown key '" + k + "' in sequence step (name, match, count, within)");
+      }
+      step.name = str(st["name"], "step" + std::to_string(a.steps.size() + 1));
+      step.condition = condition(st["match"]);
+      step.count = static_cast<uint32_t>(integer(st["count"], "count", 1, 1, 1'000'000));
+      step.within = duration(st["within"], "within");
+      any.push_back(step.condition);
+      a.steps.push_back(std::move(step));
+    }
+    a.threshold = static_cast<uint32_t>(
+        integer(seq["threshold"], "threshold", 0, 0, static_cast<int64_t>(a.steps.size())));
+    if (a.ordered && seq["threshold"])
+      error(seq["threshold"], "R005", "threshold applies to unordered sequences only");
+    Condition steps_any = any.size() == 1 ? std::move(any[0]) : Condition::any(std::move(any));
+    if (r.condition.kind() == Condition::Kind::kTrue) {
+      r.condition = std::move(steps_any);
+    } else {
+      std::vector<Condition> both;
+      both.push_back(std::move(r.condition));
+      both.push_back(std::move(steps_any));
+      r.condition = Condition::all(std::move(both));
+    }
+  }
+
   std::string file_;
   std::vector<RuleDiagnostic>* diags_;
   size_t errors_ = 0;
@@ -535,7 +642,12 @@ class FileCompiler {
 };
 
 void loadOne(const std::string& text, const std::string& file, LoadResult& out,
-             std::set<std::string>& ids) {
+             SigmaContext& sigma_ctx, const SigmaOptions* sigma) {
+  if (looksLikeSigma(text)) {
+    loadSigmaText(text, file, sigma != nullptr ? *sigma : SigmaOptions{}, out, sigma_ctx);
+    return;
+  }
+  std::set<std::string>& ids = sigma_ctx.ids;
   std::vector<RuleDiagnostic> diags;
   YAML::Node root;
   try {
@@ -576,21 +688,29 @@ void loadOne(const std::string& text, const std::string& file, LoadResult& out,
 
 }  // namespace
 
-LoadResult loadRuleText(const std::string& text, const std::string& file) {
+LoadResult loadRuleText(const std::string& text, const std::string& file,
+                        const SigmaOptions* sigma) {
   LoadResult out;
-  std::set<std::string> ids;
-  loadOne(text, file, out, ids);
+  SigmaContext ctx;
+  loadOne(text, file, out, ctx, sigma);
   return out;
 }
 
-LoadResult loadRuleFiles(const std::vector<std::string>& paths) {
+LoadResult loadRuleFiles(const std::vector<std::string>& paths, const SigmaOptions* sigma) {
   LoadResult out;
   std::vector<std::string> files;
   for (const auto& p : paths) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
       std::vector<std::string> in_dir;
-      for (const auto& e : fs::directory_iterator(p, ec)) {
+      for (auto it = fs::recursive_directory_iterator(p, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        const auto& e = *it;
+        const std::string leaf = e.path().filename().string();
+        if (e.is_directory() && (leaf == "tests" || leaf == "data" || leaf[0] == '.')) {
+          it.disable_recursion_pending();
+          continue;
+        }
         const auto ext = e.path().extension();
         if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml"))
           in_dir.push_back(e.path().string());
@@ -607,7 +727,7 @@ LoadResult loadRuleFiles(const std::vector<std::string>& paths) {
       files.push_back(p);
     }
   }
-  std::set<std::string> ids;
+  SigmaContext ctx;
   for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);
     if (!in) {
@@ -618,7 +738,7 @@ LoadResult loadRuleFiles(const std::vector<std::string>& paths) {
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    loadOne(ss.str(), f, out, ids);
+    loadOne(ss.str(), f, out, ctx, sigma);
   }
   return out;
 }

@@ -40,9 +40,11 @@ std::optional<Transform> transformFromName(std::string_view name);
 std::string_view transformName(Transform t);
 
 // A field as rules name it: an ECS field Riposte knows by id, or an extra field by name, with
-// optional transformations. `spec` is the name as written (with transformations).
+// optional transformations. `spec` is the name as written (with transformations). The name
+// `event.original` stands for the whole raw line (Sigma keyword searches use it).
 struct FieldRef {  // NOLINT(bugprone-reserved-identifier): compiler-generated members
   std::optional<Field> id;
+  bool original = false;  // event.original: the raw line
   std::string name;
   std::vector<Transform> transforms;
   std::string spec;
@@ -50,7 +52,7 @@ struct FieldRef {  // NOLINT(bugprone-reserved-identifier): compiler-generated m
   // Parses "name|t1|t2"; an unknown transformation's name is returned in `bad`.
   static FieldRef of(std::string_view spec, std::string* bad = nullptr);
   std::string_view get(const Event& e) const {
-    const std::string_view v = id ? e.get(*id) : e.getByName(name);
+    const std::string_view v = original ? e.raw() : id ? e.get(*id) : e.getByName(name);
     return transforms.empty() ? v : apply(v);
   }
 
@@ -89,6 +91,9 @@ struct Predicate {
   std::vector<std::shared_ptr<Regex>> regexes;
   CidrList cidrs;
   double number = 0;
+  // Field reference (Sigma `fieldref`): the value compared is another field's value of the same
+  // event, with op kEquals, kContains, kStartsWith or kEndsWith. Never holds when either is empty.
+  std::optional<FieldRef> ref;
   // Many substrings (contains): a table of the patterns' first two bytes, so the subject is
   // scanned once and only positions whose two bytes start some pattern are verified.
   // Many prefixes/suffixes: the distinct lengths, each tested with one lookup in `set`.
@@ -139,8 +144,12 @@ class Condition {
   mutable std::string scratch_;
 };
 
-// Compiles a PCRE2 pattern; the error names the offset of the problem.
-Result<std::shared_ptr<Regex>> compileRegex(const std::string& pattern, bool nocase);
+// Compiles a PCRE2 pattern; the error names the offset of the problem. `flags` adds
+// kRegexMultiline (^/$ at line ends) and kRegexDotAll (. matches a newline).
+inline constexpr uint32_t kRegexMultiline = 1;
+inline constexpr uint32_t kRegexDotAll = 2;
+Result<std::shared_ptr<Regex>> compileRegex(const std::string& pattern, bool nocase,
+                                            uint32_t flags = 0);
 bool regexMatches(const Regex& r, std::string_view subject);
 
 }  // namespace riposte::rules

@@ -23,17 +23,31 @@ namespace riposte::rules {
 enum class RuleMode { kEnabled, kDisabled, kShadow };
 std::string_view ruleModeName(RuleMode m);
 
-enum class AggregationType { kTrigger, kCount, kDistinct, kLeaky };
+enum class AggregationType { kTrigger, kCount, kDistinct, kLeaky, kSequence };
+
+// One step of a sequence: events matching `condition`; the step completes when `count` of them
+// fall within `within` (0 = the sequence window).
+struct SequenceStep {
+  std::string name;
+  Condition condition = Condition::alwaysTrue();
+  uint32_t count = 1;
+  Duration within{0};
+};
 
 struct Aggregation {
   AggregationType type = AggregationType::kTrigger;
   std::vector<FieldRef> key;         // default: source.ip
+  std::vector<FieldRef> fallback;    // tried in order when the first key field is missing
   uint32_t threshold = 1;            // count/distinct: events or values; leaky: capacity
   Duration window{0};                // count/distinct: sliding window
   Duration leak{0};                  // leaky: one event leaks out every `leak`
   Duration blackhole{0};             // after a finding, the key is ignored this long
   std::optional<FieldRef> distinct;  // only events with a new value of this field count
   uint8_t ipv6_prefix = 0;           // group IPv6 keys by this prefix (e.g. 64); 0 = whole address
+  // kSequence: the steps complete within `window`, in order when `ordered` (A then B), else in
+  // any order; `threshold` steps are needed when unordered (default: all of them).
+  std::vector<SequenceStep> steps;
+  bool ordered = true;
 };
 
 struct Rule {
@@ -50,7 +64,8 @@ struct Rule {
   std::string action = "block";
   Duration duration{0};  // 0 = the response default
   std::vector<std::string> labels;
-  std::string reason;  // template: {rule}, {count}, {key}, {<field name>}
+  std::string reason;              // template: {rule}, {count}, {key}, {<field name>}
+  std::string format = "riposte";  // "riposte" or "sigma" (the file it came from)
 };
 
 class RuleSet {

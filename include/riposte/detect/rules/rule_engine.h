@@ -47,7 +47,14 @@ class RuleEngine : public Detector {
     uint32_t count = 0;
     Timestamp blackhole_until;
     std::vector<EvidenceEvent> evidence;
+    // Sequence: per step, its recent matching events (for counts), when it last completed, and
+    // the start (first step's completion) of the latest chain that reached it (ordered).
+    std::vector<std::deque<Timestamp>> step_hits;
+    std::vector<Timestamp> step_done;
+    std::vector<Timestamp> step_start;
   };
+
+  bool sequenceStep(const Rule& r, const Event& e, KeyState& st);
 
   void evaluate(size_t idx, const Rule& r, const Event& e, const FindingSink& sink);
   void fire(const Rule& r, const std::string& key, KeyState& st, const Event& e,
@@ -59,6 +66,7 @@ class RuleEngine : public Detector {
   std::vector<StringMap<KeyState>> state_;  // per rule
   std::vector<RuleStats> stats_;
   std::string key_buf_;
+  const FieldRef* key_field_ = nullptr;  // the key field keyOf used (first key or a fallback)
   std::vector<size_t> candidates_;
   size_t max_evidence_ = 20;
 };

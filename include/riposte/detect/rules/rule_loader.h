@@ -11,6 +11,7 @@
 // Thread safety: stateless functions.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,8 +33,19 @@ struct RuleDiagnostic {
   std::string toString() const;  // "file:line:col: error R004 [rule]: message"
 };
 
+// What happened to the Sigma rules of a load (riposte rules lint prints it).
+struct SigmaCoverage {
+  size_t rules = 0;            // Sigma rule and correlation documents seen
+  size_t loaded = 0;           // compiled into Riposte rules
+  size_t referenced_only = 0;  // loaded as part of a correlation only (generate: false)
+  // code -> feature ("modifier utf16le", "field cs-cookie", ...) -> rules skipped
+  std::map<std::string, std::map<std::string, size_t>> skipped;
+  size_t skippedCount() const;
+};
+
 struct LoadResult {
   std::vector<Rule> rules;
+  SigmaCoverage sigma;
   std::vector<RuleDiagnostic> diagnostics;
   std::vector<std::string> files_loaded;
   std::vector<std::string> files_rejected;
@@ -43,9 +55,15 @@ struct LoadResult {
   std::string toJson() const;
 };
 
-// Loads every path: a file, a directory (its *.yaml and *.yml files, sorted), or a glob.
-LoadResult loadRuleFiles(const std::vector<std::string>& paths);
+struct SigmaOptions;
+
+// Loads every path: a file, a directory (its *.yaml and *.yml files, sorted, subdirectories
+// included except those named `tests` or `data`), or a glob. Files holding Sigma documents
+// (a map with `detection` or `correlation`) are read as Sigma (see sigma.h).
+LoadResult loadRuleFiles(const std::vector<std::string>& paths,
+                         const SigmaOptions* sigma = nullptr);
 // Loads rules from YAML text (tests, API); `file` names it in diagnostics.
-LoadResult loadRuleText(const std::string& text, const std::string& file);
+LoadResult loadRuleText(const std::string& text, const std::string& file,
+                        const SigmaOptions* sigma = nullptr);
 
 }  // namespace riposte::rules
