@@ -31,7 +31,9 @@ std::string childPath(const std::string& path, const std::string& key) {
 
 const std::set<std::string> kTopKeys = {"engine",   "store",   "sources", "detectors",
                                         "response", "actions", "intel",   "api"};
-const std::set<std::string> kEngineKeys = {"log_level", "log_format", "dry_run", "data_dir"};
+const std::set<std::string> kEngineKeys = {"log_level", "log_format", "dry_run", "data_dir",
+                                           "dead_letter"};
+const std::set<std::string> kDeadLetterKeys = {"path", "max_bytes", "keep", "per_second"};
 const std::set<std::string> kStoreKeys = {"type", "path"};
 const std::set<std::string> kSourceKeys = {"name",   "type",     "path", "paths",
                                            "parser", "start_at", "year"};
@@ -83,6 +85,8 @@ std::vector<ComponentConfig> readComponents(const YAML::Node& root, const std::s
 }
 
 }  // namespace
+
+const std::set<std::string>& sourceCommonKeys() { return kSourceKeys; }
 
 std::string ConfigDiagnostic::toString() const {
   std::string s = file.empty() ? "<config>" : file;
@@ -309,6 +313,24 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
         }
         c.dry_run = rd.getBool(e, "engine", "dry_run", c.dry_run);
         c.data_dir = rd.getString(e, "engine", "data_dir", c.data_dir);
+        if (const YAML::Node dl = e["dead_letter"]) {
+          const std::string dp = "engine.dead_letter";
+          if (dl.IsScalar()) {
+            c.dead_letter_path = dl.Scalar();
+          } else if (rd.checkKeys(dl, dp, kDeadLetterKeys)) {
+            c.dead_letter_path = rd.getString(dl, dp, "path", "", true);
+            c.dead_letter_max_bytes = static_cast<uint64_t>(rd.getInt(
+                dl, dp, "max_bytes", static_cast<int64_t>(c.dead_letter_max_bytes), 4096,
+                int64_t{1} << 40));
+            c.dead_letter_keep =
+                static_cast<uint32_t>(rd.getInt(dl, dp, "keep", c.dead_letter_keep, 0, 100));
+            c.dead_letter_per_second = static_cast<uint32_t>(
+                rd.getInt(dl, dp, "per_second", c.dead_letter_per_second, 0, 10'000'000));
+          }
+          if (dl.IsScalar() && c.dead_letter_path.empty()) {
+            rd.error(dl, dp, "needs a file path");
+          }
+        }
       }
     }
     if (const YAML::Node s = root["store"]) {
@@ -329,7 +351,9 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
         SourceConfig sc;
         static_cast<ComponentConfig&>(sc) = comp;
         const YAML::Node n = comp.node;
-        rd.checkKeys(n, comp.path, kSourceKeys);
+        // A source type with its own keys checks them all in its validator.
+        const auto* entry = registries != nullptr ? registries->sources.find(sc.type) : nullptr;
+        if (entry == nullptr || !entry->validate) rd.checkKeys(n, comp.path, kSourceKeys);
         sc.paths = rd.getStringList(n, comp.path, "paths");
         for (auto& p : rd.getStringList(n, comp.path, "path")) sc.paths.push_back(p);
         sc.parser = rd.getString(n, comp.path, "parser", "", true);

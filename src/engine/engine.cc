@@ -38,6 +38,16 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
       e->actions_.push_back(std::move(*act));
     }
   }
+  if (!e->config_.dead_letter_path.empty()) {
+    DeadLetterOptions dlo;
+    dlo.path = e->config_.dead_letter_path;
+    dlo.max_bytes = e->config_.dead_letter_max_bytes;
+    dlo.keep = e->config_.dead_letter_keep;
+    dlo.per_second = e->config_.dead_letter_per_second;
+    auto dl = DeadLetter::open(std::move(dlo));
+    if (!dl) return dl.status().withContext("engine.dead_letter");
+    e->dead_letter_ = std::move(*dl);
+  }
   Engine* self = e.get();
   e->sink_ = [self](Finding&& f) { self->onFinding(std::move(f)); };
   ExecutorOptions xo;
@@ -68,6 +78,11 @@ EngineStats Engine::stats() const {
   s.actions_applied = actions_applied_.load();
   s.queue_full = executor_ ? executor_->queueFull() : 0;
   s.manual_mode = manual_.load();
+  if (dead_letter_) {
+    const auto d = dead_letter_->stats();
+    s.dead_lettered = d.written;
+    s.dead_letter_suppressed = d.suppressed;
+  }
   return s;
 }
 
@@ -155,25 +170,39 @@ Result<Parser*> Engine::parser(const std::string& name) {
   return parsers_.back().second.get();
 }
 
-void Engine::process(Parser& parser, const ParseContext& ctx, const SourceLine& line) {
+void Engine::deadLetter(const Parser& parser, const SourceLine& line, std::string_view reason) {
+  if (!dead_letter_) return;
+  std::string why(reason);
+  why += parser.name();
+  (void)dead_letter_->write(line.source.empty() ? line.file : line.source, line.file, line.offset,
+                            why, line.text);
+}
+
+ParseResult Engine::process(Parser& parser, const ParseContext& ctx, const SourceLine& line) {
   ++stats_.lines;
+  if (line.truncated) {
+    ++stats_.truncated;
+    deadLetter(parser, line, "truncated at the source's line limit; parsed as cut by ");
+  }
   if (line.text.find_first_not_of(" \t\r") == std::string_view::npos) {
     ++stats_.skipped;  // blank line
-    return;
+    return ParseResult::kSkip;
   }
   event_.clear();
   event_.setRaw(line.text);
   event_.setOrigin(line.file, line.offset);
-  switch (parser.parse(line.text, ctx, event_)) {
+  const ParseResult r = parser.parse(line.text, ctx, event_);
+  switch (r) {
     case ParseResult::kParsed: ++stats_.parsed; break;
-    case ParseResult::kSkip: ++stats_.skipped; return;
+    case ParseResult::kSkip: ++stats_.skipped; return r;
     case ParseResult::kUnrecognised:
       ++stats_.unparsed;
       if (stats_.unparsed <= 10) {
         spdlog::debug("{} (byte {}): {} did not recognise the line", line.file, line.offset,
                       parser.name());
       }
-      return;
+      if (!line.truncated) deadLetter(parser, line, "unparsed by ");
+      return r;
   }
   for (auto& d : detectors_) d->onEvent(event_, sink_);
   const Timestamp now = event_.timestamp();
@@ -181,6 +210,7 @@ void Engine::process(Parser& parser, const ParseContext& ctx, const SourceLine& 
     for (auto& d : detectors_) d->expire(now);
     last_detector_expiry_ = now;
   }
+  return r;
 }
 
 void Engine::audit(const std::string& kind, const Decision& d, const std::string& reason) {

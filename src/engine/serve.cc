@@ -1,5 +1,6 @@
 #include "riposte/engine/serve.h"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -37,6 +38,8 @@ Status serve(const Config& config, const Registries& registries, const std::atom
     SourcePtr source;
     Parser* parser;
     ParseContext ctx;
+    const SourceConfig* config;
+    uint64_t parsed = 0, unparsed = 0, skipped = 0;
   };
   std::vector<Running> sources;
   FactoryContext fctx{&config, store->get()};
@@ -47,36 +50,83 @@ Status serve(const Config& config, const Registries& registries, const std::atom
     if (!parser) return parser.status().withContext(sc.path);
     ParseContext ctx;
     ctx.year = sc.year;
-    sources.push_back({std::move(*src), *parser, ctx});
+    sources.push_back({std::move(*src), *parser, ctx, &sc});
   }
-  spdlog::info("riposte {} serving: {} source(s), {} detector(s), store {} ({})", RIPOSTE_VERSION,
-               sources.size(), config.detectors.size(), config.store_path, config.store_type);
-
-  auto last_tick = std::chrono::steady_clock::now() - std::chrono::seconds(10);
-  while (!stop.load()) {
+  auto metrics = [&sources] {
+    std::vector<SourceMetrics::Entry> out;
+    for (const auto& s : sources) {
+      SourceMetrics::Entry e{std::string(s.source->name()), s.config->type, s.config->parser,
+                             s.source->stats()};
+      e.stats.parsed = s.parsed;
+      e.stats.unparsed = s.unparsed;
+      e.stats.skipped = s.skipped;
+      out.push_back(std::move(e));
+    }
+    return out;
+  };
+  std::vector<pollfd> wait_fds;
+  for (const auto& s : sources) {
+    if (s.source->waitFd() >= 0) wait_fds.push_back({s.source->waitFd(), POLLIN, 0});
+  }
+  auto pollAll = [&](size_t max_lines) {
     size_t lines = 0;
     for (auto& s : sources) {
       s.ctx.reference = Timestamp::now();
       Engine& e = **engine;
       Parser& p = *s.parser;
       const ParseContext& ctx = s.ctx;
-      auto n = s.source->poll([&](const SourceLine& l) { e.process(p, ctx, l); }, 10000);
+      auto n = s.source->poll(
+          [&](const SourceLine& l) {
+            switch (e.process(p, ctx, l)) {
+              case ParseResult::kParsed: ++s.parsed; break;
+              case ParseResult::kSkip: ++s.skipped; break;
+              case ParseResult::kUnrecognised: ++s.unparsed; break;
+            }
+          },
+          max_lines);
       if (!n) {
         spdlog::warn("source {}: {}", s.source->name(), n.status().toString());
         continue;
       }
       lines += *n;
     }
+    return lines;
+  };
+  spdlog::info("riposte {} serving: {} source(s), {} detector(s), store {} ({})", RIPOSTE_VERSION,
+               sources.size(), config.detectors.size(), config.store_path, config.store_type);
+
+  auto last_tick = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  while (!stop.load()) {
+    const size_t lines = pollAll(10000);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_tick >= std::chrono::seconds(1)) {
       (*engine)->tick(Timestamp::now());
+      if (options.metrics != nullptr) options.metrics->publish(metrics());
       last_tick = now;
     }
-    if (lines == 0) std::this_thread::sleep_for(options.idle_sleep);
+    if (lines == 0) {
+      if (wait_fds.empty()) {
+        std::this_thread::sleep_for(options.idle_sleep);
+      } else {
+        // Wakes as soon as a network source has messages; files are polled on the timer.
+        (void)::poll(wait_fds.data(), wait_fds.size(),
+                     static_cast<int>(options.idle_sleep.count()));
+      }
+    }
   }
-  const auto& st = (*engine)->stats();
+  // What the sources accepted is handed over before stopping (bounded: they keep receiving).
+  for (int i = 0; i < 100 && pollAll(100000) > 0; ++i) {
+  }
+  const auto summary = metrics();
+  if (options.metrics != nullptr) options.metrics->publish(summary);
+  const auto st = (*engine)->stats();
   spdlog::info("stopping: {} lines, {} parsed, {} unparsed, {} findings, {} decisions", st.lines,
                st.parsed, st.unparsed, st.findings, st.decisions);
+  for (const auto& e : summary) spdlog::info("source {}", formatSourceStats(e));
+  if (!config.dead_letter_path.empty()) {
+    spdlog::info("dead letter {}: {} written, {} left out by its rate limit",
+                 config.dead_letter_path, st.dead_lettered, st.dead_letter_suppressed);
+  }
   return Status::ok();
 }
 

@@ -10,6 +10,7 @@
 #include "riposte/ingest/iptables_parser.h"
 #include "riposte/ingest/json_parser.h"
 #include "riposte/ingest/sshd_parser.h"
+#include "riposte/ingest/syslog_source.h"
 #include "riposte/ingest/zeek_parser.h"
 
 namespace riposte {
@@ -40,6 +41,16 @@ Status registerIngestBuiltins(Registries& r) {
                       o.offsets = ctx.store;
                       return SourcePtr(std::make_unique<FileSource>(std::move(o)));
                     }));
+  RIPOSTE_RETURN_IF_ERROR(r.sources.add(
+      "syslog", "syslog server: UDP, TCP (octet counting or newline framing), TLS",
+      [](const ComponentConfig& c, const FactoryContext&) -> Result<SourcePtr> {
+        auto o = SyslogSourceOptions::fromConfig(c);
+        if (!o) return o.status().withContext(c.path);
+        auto s = SyslogSource::start(std::move(*o));
+        if (!s) return s.status().withContext(c.path);
+        return SourcePtr(std::move(*s));
+      },
+      validateSyslogSource));
   RIPOSTE_RETURN_IF_ERROR(
       r.parsers.add("nginx", "nginx access (combined/common, optional vhost) and error logs",
                     parserFactory<AccessLogParser>(std::string("nginx"))));

@@ -87,6 +87,11 @@ struct Config {
   std::string log_format = "text";  // text | json
   bool dry_run = false;
   std::string data_dir = "var";
+  // engine.dead_letter: unparsed and over-long lines with source and reason ("" = none)
+  std::string dead_letter_path;
+  uint64_t dead_letter_max_bytes = 16ull << 20;
+  uint32_t dead_letter_keep = 3;
+  uint32_t dead_letter_per_second = 1000;
 
   // store
   std::string store_type = "sqlite";
@@ -129,6 +134,10 @@ Result<Config> parseConfig(const std::string& text, const std::string& file,
 // Replaces ${NAME} and ${NAME:-default} with environment values. An unset variable without a
 // default is an error naming it and its line.
 Result<std::string> substituteEnv(const std::string& text, const std::string& file);
+
+// Keys every source accepts (name, type, path, paths, parser, start_at, year). A source type
+// with its own keys registers a validator that checks these plus its own (see checkKeys).
+const std::set<std::string>& sourceCommonKeys();
 
 // The built-in configuration used when no file is given (YAML text, validated like a file).
 const char* defaultConfigYaml();

@@ -29,6 +29,7 @@
 #include "riposte/core/config.h"
 #include "riposte/core/registry.h"
 #include "riposte/detect/detector.h"
+#include "riposte/ingest/dead_letter.h"
 #include "riposte/ingest/parser.h"
 #include "riposte/ingest/source.h"
 #include "riposte/respond/action.h"
@@ -63,6 +64,9 @@ struct EngineStats {
   uint64_t actions_applied = 0;
   uint64_t queue_full = 0;
   uint64_t breaker_trips = 0;
+  uint64_t truncated = 0;             // lines cut at a source's line limit
+  uint64_t dead_lettered = 0;         // entries written to the dead letter file
+  uint64_t dead_letter_suppressed = 0;  // left out by its rate limit (counted, not written)
   bool manual_mode = false;
 };
 
@@ -77,8 +81,9 @@ class Engine {
   // The parser instance for a parser name (created once, from the registry).
   Result<Parser*> parser(const std::string& name);
 
-  // Runs one line through the pipeline.
-  void process(Parser& parser, const ParseContext& ctx, const SourceLine& line);
+  // Runs one line through the pipeline; returns what the parser made of it (kSkip for a blank
+  // line). Unparsed and truncated lines go to the dead letter file when one is configured.
+  ParseResult process(Parser& parser, const ParseContext& ctx, const SourceLine& line);
 
   // Expires decisions whose time has come (undoing their actions) and old detector state.
   void tick(Timestamp now);
@@ -119,6 +124,7 @@ class Engine {
   bool breakerTrips(Timestamp now);
   void syncMode();
   void reconcile();
+  void deadLetter(const Parser& parser, const SourceLine& line, std::string_view reason);
 
   Config config_;
   const Registries& registries_;
@@ -139,6 +145,7 @@ class Engine {
   std::deque<int64_t> recent_blocks_;  // wall-clock µs of recent enforced decisions
   std::chrono::steady_clock::time_point last_reconcile_ = std::chrono::steady_clock::now();
   std::vector<Action*> enforcing_;
+  std::unique_ptr<DeadLetter> dead_letter_;
   // Last member: destroyed first, so queued jobs finish while everything they use exists.
   std::unique_ptr<Executor> executor_;
 };

@@ -1,6 +1,8 @@
 // Serve: the long-running form. Opens the store, re-applies active decisions, tails the
 // configured sources, expires decisions on the wall clock, and stops cleanly when `stop`
-// becomes true (the CLI sets it on SIGINT/SIGTERM).
+// becomes true (the CLI sets it on SIGINT/SIGTERM). When idle it sleeps on the sources' wait
+// descriptors (syslog) for at most `idle_sleep`. On stop it hands over what the sources still
+// hold, then logs one summary line per source (see SourceStats).
 //
 // Thread safety: runs on the calling thread; `stop` may be set from a signal handler.
 #pragma once
@@ -11,12 +13,15 @@
 #include "riposte/core/config.h"
 #include "riposte/core/registry.h"
 #include "riposte/engine/engine.h"
+#include "riposte/ingest/source_metrics.h"
 
 namespace riposte {
 
 struct ServeOptions {
   std::chrono::milliseconds idle_sleep{200};
   std::function<void(const Decision&)> on_decision;  // besides logging
+  // When set, every source's stats are published here once a second and when stopping.
+  SourceMetrics* metrics = nullptr;
 };
 
 Status serve(const Config& config, const Registries& registries, const std::atomic<bool>& stop,

@@ -70,9 +70,10 @@ Status FileSource::openTail(Tail& t, bool at_end) {
 
 size_t FileSource::drain(Tail& t, const LineSink& sink, size_t max_lines) {
   size_t delivered = 0;
-  const LineSplitter::Sink s = [&](std::string_view line, uint64_t off, bool) {
-    sink(SourceLine{line, t.path, off});
+  const LineSplitter::Sink s = [&](std::string_view line, uint64_t off, bool truncated) {
+    sink(SourceLine{line, t.path, off, opts_.name, truncated});
     ++stats_.lines;
+    stats_.truncated += truncated ? 1 : 0;
   };
   while (delivered < max_lines) {
     const ssize_t n = read(t.fd, buf_.data(), buf_.size());
@@ -108,7 +109,7 @@ Result<size_t> FileSource::poll(const LineSink& sink, size_t max_lines) {
       // Rotated by rename: finish the old file, then switch to the new one from its start.
       total += drain(t, sink, SIZE_MAX);
       t.splitter.finish([&](std::string_view line, uint64_t off, bool) {
-        sink(SourceLine{line, t.path, off});
+        sink(SourceLine{line, t.path, off, opts_.name, false});
         ++stats_.lines;
         ++total;
       });
@@ -125,7 +126,17 @@ Result<size_t> FileSource::poll(const LineSink& sink, size_t max_lines) {
       }
     }
   }
-  if (total > 0) (void)saveOffsets();
+  uint64_t lag = 0;
+  for (auto& [path, tp] : tails_) {
+    struct stat st {};
+    if (tp->fd >= 0 && fstat(tp->fd, &st) == 0 && static_cast<uint64_t>(st.st_size) > tp->read_pos)
+      lag += static_cast<uint64_t>(st.st_size) - tp->read_pos;
+  }
+  stats_.lag_bytes = lag;
+  if (total > 0) {
+    stats_.last_seen = Timestamp::now();
+    (void)saveOffsets();
+  }
   return total;
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -94,6 +95,74 @@ TEST(FileSource, GlobPicksUpNewFilesFromTheirStart) {
   EXPECT_EQ(pollAll(src), (std::vector<std::string>{"a1"}));
   append(dir.path() / "b.log", "b1\nb2\n");
   EXPECT_EQ(pollAll(src), (std::vector<std::string>{"b1", "b2"}));
+}
+
+TEST(FileSource, GlobWithStartAtEndSkipsExistingContentOnly) {
+  testing::TempDir dir;
+  fs::create_directories(dir.path() / "a");
+  fs::create_directories(dir.path() / "b");
+  append(dir.path() / "a" / "x.log", "old-a\n");
+  append(dir.path() / "b" / "y.log", "old-b\n");
+  append(dir.path() / "b" / "y.txt", "not matched\n");
+  FileSource src({"web", {(dir.path() / "*" / "*.log").string()}, /*from_beginning=*/false,
+                  nullptr});
+  EXPECT_TRUE(pollAll(src).empty());
+  append(dir.path() / "a" / "x.log", "new-a\n");
+  append(dir.path() / "b" / "y.txt", "still not matched\n");
+  EXPECT_EQ(pollAll(src), (std::vector<std::string>{"new-a"}));
+  // A file that appears later is read from its start: nothing written to it is skipped.
+  append(dir.path() / "b" / "z.log", "z1\nz2\n");
+  EXPECT_EQ(pollAll(src), (std::vector<std::string>{"z1", "z2"}));
+  EXPECT_EQ(src.stats().lines, 3u);
+  EXPECT_TRUE(src.stats().last_seen.isSet());
+}
+
+TEST(FileSource, StartAtBeginningReadsEveryMatchingFile) {
+  testing::TempDir dir;
+  append(dir.path() / "1.log", "a\n");
+  append(dir.path() / "2.log", "b\n");
+  FileSource src({"web", {(dir.path() / "[12].log").string()}, true, nullptr});
+  auto got = pollAll(src);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(FileSource, ReportsLagAndTruncatedLines) {
+  testing::TempDir dir;
+  const fs::path log = dir.path() / "big.log";
+  std::string data;
+  for (int i = 0; i < 50'000; ++i) data += "line " + std::to_string(i) + "\n";
+  data += std::string(2 << 20, 'x') + "\nend\n";  // one line over the 1 MiB limit
+  append(log, data);
+  FileSource src({"big", {log.string()}, true, nullptr});
+  std::vector<std::string> got;
+  std::vector<bool> cut;
+  auto n = src.poll(
+      [&](const SourceLine& l) {
+        got.emplace_back(l.text);
+        cut.push_back(l.truncated);
+        EXPECT_EQ(l.source, "big");
+      },
+      10);
+  ASSERT_TRUE(n.isOk());
+  EXPECT_GT(src.stats().lag_bytes, 0u);  // stopped early: the rest is behind
+  EXPECT_LT(src.stats().lag_bytes, data.size());
+  while (true) {
+    auto m = src.poll(
+        [&](const SourceLine& l) {
+          got.emplace_back(l.text);
+          cut.push_back(l.truncated);
+        },
+        100'000);
+    ASSERT_TRUE(m.isOk());
+    if (*m == 0) break;
+  }
+  EXPECT_EQ(src.stats().lag_bytes, 0u);
+  ASSERT_EQ(got.size(), 50'002u);
+  EXPECT_TRUE(cut[50'000]);
+  EXPECT_EQ(got[50'000].size(), 1u << 20);
+  EXPECT_EQ(got.back(), "end");
+  EXPECT_EQ(src.stats().truncated, 1u);
 }
 
 TEST(FileSource, RestartResumesAtSavedOffsetWithoutLossOrRepeat) {
