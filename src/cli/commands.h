@@ -26,5 +26,6 @@ void addDecisionCommands(CLI::App& app, Context& ctx);
 void addAuditCommands(CLI::App& app, Context& ctx);
 void addRulesCommands(CLI::App& app, Context& ctx);
 void addModeCommands(CLI::App& app, Context& ctx);
+void addDbCommands(CLI::App& app, Context& ctx);
 
 }  // namespace riposte::cli

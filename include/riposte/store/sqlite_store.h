@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "riposte/store/store.h"
 
@@ -41,11 +42,16 @@ class SqliteStore : public Store {
   Result<std::optional<std::pair<uint64_t, uint64_t>>> loadOffset(const std::string& source,
                                                                   const std::string& file) override;
 
+  Status appendEvents(std::span<const EvidenceEvent> events) override;
+  Result<int64_t> countEvents(Timestamp from, Timestamp to) override;
+
   Result<EngineMode> loadMode() override;
   Status saveMode(const EngineMode& m) override;
 
   // Direct SQL for tests (e.g. to tamper with the audit table behind the store's back).
   Status execForTest(const std::string& sql);
+  // Rows of a query as text, for tests.
+  Result<std::vector<std::vector<std::string>>> queryForTest(const std::string& sql);
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
