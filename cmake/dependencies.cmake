@@ -15,6 +15,9 @@ pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 find_package(simdjson REQUIRED)
 pkg_check_modules(NFT REQUIRED IMPORTED_TARGET libnftables)
 find_package(CURL REQUIRED)
+# libpqxx (Debian bookworm ships 6.4) over libpq: the PostgreSQL store.
+pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 
 set(RIPOSTE_DEPS
     yaml-cpp
@@ -29,5 +32,7 @@ set(RIPOSTE_DEPS
     PkgConfig::NFT
     CURL::libcurl
     OpenSSL::SSL
+    PkgConfig::PQXX
+    PkgConfig::LIBPQ
     Threads::Threads)
 

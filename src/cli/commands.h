@@ -27,5 +27,6 @@ void addAuditCommands(CLI::App& app, Context& ctx);
 void addRulesCommands(CLI::App& app, Context& ctx);
 void addModeCommands(CLI::App& app, Context& ctx);
 void addModelCommands(CLI::App& app, Context& ctx);
+void addDbCommands(CLI::App& app, Context& ctx);
 
 }  // namespace riposte::cli

@@ -20,9 +20,11 @@ void addConfigCommands(CLI::App& app, Context& ctx) {
       ctx.exit_code = 2;
       return;
     }
-    std::printf("%s: OK (%zu source(s), %zu detector(s), %zu action(s), store %s at %s)\n",
+    // Only the SQLite store has a path; a database url may hold a password: not printed.
+    const std::string where = c->store_type == "sqlite" ? " at " + c->store_path : "";
+    std::printf("%s: OK (%zu source(s), %zu detector(s), %zu action(s), store %s%s)\n",
                 file->c_str(), c->sources.size(), c->detectors.size(), c->actions.size(),
-                c->store_type.c_str(), c->store_path.c_str());
+                c->store_type.c_str(), where.c_str());
   });
 }
 

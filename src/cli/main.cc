@@ -49,6 +49,7 @@ int run(int argc, char** argv) {
   cli::addIntelCommands(app);
   cli::addModeCommands(app, ctx);
   cli::addModelCommands(app, ctx);
+  cli::addDbCommands(app, ctx);
   app.parse_complete_callback([&] {
     if (Status st = initLogging(log_level, "text"); !st.isOk()) {
       throw CLI::ValidationError("--log-level", st.message());

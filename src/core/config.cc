@@ -34,7 +34,10 @@ const std::set<std::string> kTopKeys = {"engine",   "store",   "sources", "detec
 const std::set<std::string> kEngineKeys = {"log_level", "log_format", "dry_run", "data_dir",
                                            "dead_letter"};
 const std::set<std::string> kDeadLetterKeys = {"path", "max_bytes", "keep", "per_second"};
-const std::set<std::string> kStoreKeys = {"type", "path"};
+// Every built-in store's keys; each store checks its own when the registries are given.
+const std::set<std::string> kStoreKeys = {"type",           "path",           "url",
+                                          "retention_days", "spill_path",     "spill_max_bytes",
+                                          "retry_interval", "connect_timeout"};
 const std::set<std::string> kSourceKeys = {"name",   "type",     "path", "paths",
                                            "parser", "start_at", "year"};
 const std::set<std::string> kResponseKeys = {
@@ -334,13 +337,27 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
       }
     }
     if (const YAML::Node s = root["store"]) {
-      if (rd.checkKeys(s, "store", kStoreKeys)) {
+      if (!s.IsMap()) {
+        rd.error(s, "store", "must be a map");
+      } else {
+        c.store_node = s;
         c.store_type = rd.getString(s, "store", "type", c.store_type);
         c.store_path = rd.getString(s, "store", "path", c.store_path);
-        if (registries != nullptr && registries->stores.find(c.store_type) == nullptr) {
+        const auto* entry = registries != nullptr ? registries->stores.find(c.store_type) : nullptr;
+        if (registries != nullptr && entry == nullptr) {
           rd.error(s["type"], "store.type",
                    "unknown store type '" + c.store_type +
                        "' (known: " + registries->stores.namesJoined() + ")");
+        } else if (entry != nullptr && entry->validate) {
+          // The store's own keys (path for sqlite, url for postgres, ...).
+          ComponentConfig cc;
+          cc.name = "store";
+          cc.type = c.store_type;
+          cc.path = "store";
+          cc.node = s;
+          entry->validate(cc, rd);
+        } else {
+          rd.checkKeys(s, "store", kStoreKeys);
         }
       }
     }

@@ -15,7 +15,9 @@ Result<StorePtr> openStore(const Config& config, const Registries& registries) {
   cc.name = "store";
   cc.type = config.store_type;
   cc.path = "store";
-  cc.node["path"] = config.store_path;
+  cc.node = config.store_node ? YAML::Clone(config.store_node) : YAML::Node(YAML::NodeType::Map);
+  cc.node["type"] = config.store_type;
+  if (!cc.node["path"]) cc.node["path"] = config.store_path;
   FactoryContext ctx{&config, nullptr};
   return registries.stores.create(cc, ctx);
 }
@@ -93,7 +95,8 @@ Status serve(const Config& config, const Registries& registries, const std::atom
     return lines;
   };
   spdlog::info("riposte {} serving: {} source(s), {} detector(s), store {} ({})", RIPOSTE_VERSION,
-               sources.size(), config.detectors.size(), config.store_path, config.store_type);
+               sources.size(), config.detectors.size(),
+               config.store_type == "sqlite" ? config.store_path : "database", config.store_type);
 
   auto last_tick = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   while (!stop.load()) {

@@ -96,6 +96,7 @@ struct Config {
   // store
   std::string store_type = "sqlite";
   std::string store_path = "var/riposte.db";
+  YAML::Node store_node;  // the whole `store` map, for the store's factory (url, ...)
 
   std::vector<SourceConfig> sources;
   std::vector<ComponentConfig> detectors;

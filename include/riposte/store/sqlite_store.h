@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "riposte/store/behavior_store.h"
 #include "riposte/store/store.h"
@@ -53,12 +54,16 @@ class SqliteStore : public Store, public BehaviorStore {
   Result<std::optional<BehaviorRecord>> loadBehavior(const std::string& key) override;
   Status forEachBehaviorKey(const std::function<void(std::string_view)>& fn) override;
   Result<int64_t> pruneBehavior(Timestamp cutoff) override;
+  Status appendEvents(std::span<const EvidenceEvent> events) override;
+  Result<int64_t> countEvents(Timestamp from, Timestamp to) override;
 
   Result<EngineMode> loadMode() override;
   Status saveMode(const EngineMode& m) override;
 
   // Direct SQL for tests (e.g. to tamper with the audit table behind the store's back).
   Status execForTest(const std::string& sql);
+  // Rows of a query as text, for tests.
+  Result<std::vector<std::vector<std::string>>> queryForTest(const std::string& sql);
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}

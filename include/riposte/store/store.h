@@ -1,7 +1,10 @@
-// Store: durable state — evidence events, findings, decisions, the audit chain, source offsets.
+// Store: durable state — evidence events, findings, decisions, the audit chain, source offsets,
+// and the event log (every event, written in batches).
 //
-// Implementations: SQLite (embedded default, WAL). Every write that matters for safety (a
-// decision and its audit entry) is durable when the call returns. Schema migrations are
+// Implementations: SQLite (embedded default, WAL) and PostgreSQL (docs/storage.md). Every write
+// that matters for safety (a decision and its audit entry) is durable when the call returns —
+// for PostgreSQL while the database is unreachable, durable in the local spill journal, replayed
+// in order when it returns (health() reports the degraded state). Schema migrations are
 // versioned and applied by open().
 //
 // Thread safety: implementations serialise access internally; callers may share one Store.
@@ -10,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -59,6 +63,16 @@ struct FeatureVectorRecord {
   std::vector<float> values;
 };
 
+// Whether the store is writing through to its database, and what it holds back if not.
+struct StoreHealth {
+  bool degraded = false;         // the database is unreachable; writes go to the spill journal
+  std::string reason;            // why (the last connection error), empty when healthy
+  uint64_t pending_writes = 0;   // accepted, not yet in the database
+  uint64_t pending_bytes = 0;    // size of the spill journal
+  uint64_t rejected_writes = 0;  // refused because the journal was full (since open)
+  uint64_t replayed_writes = 0;  // caught up after an outage (since open)
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -81,6 +95,16 @@ class Store {
   // The engine's mode; leaving manual mode is an explicit, audited step by a person.
   virtual Result<EngineMode> loadMode() = 0;
   virtual Status saveMode(const EngineMode& m) = 0;
+
+  // The event log: appends a batch of events in one transaction (PostgreSQL: one COPY into the
+  // day partitions). Whole batch or nothing.
+  virtual Status appendEvents(std::span<const EvidenceEvent> events) = 0;
+  // Events in the log with from <= time < to.
+  virtual Result<int64_t> countEvents(Timestamp from, Timestamp to) = 0;
+
+  // Stores without a remote database are never degraded.
+  virtual StoreHealth health() const { return {}; }
+  bool degraded() const { return health().degraded; }
 
   // Read offsets of tailed files, so a restart neither skips nor repeats lines.
   virtual Status saveOffset(const std::string& source, const std::string& file, uint64_t inode,

@@ -73,6 +73,13 @@ CREATE TABLE behavior_history (
   key TEXT PRIMARY KEY, last_seen INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
 CREATE INDEX behavior_history_last_seen ON behavior_history(last_seen);
 )sql",
+      // 5: the event log — every event, appended in batches (appendEvents).
+      R"sql(
+CREATE TABLE event_log (
+  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, tz INTEGER NOT NULL, source TEXT NOT NULL,
+  offset INTEGER NOT NULL, raw TEXT NOT NULL, fields TEXT NOT NULL);
+CREATE INDEX event_log_ts ON event_log(ts);
+)sql",
   };
   return kMigrations;
 }
@@ -130,6 +137,8 @@ class Stmt {
   }
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(s_); }
+  // Ready to bind and run again (bindings are overwritten by the next bind calls).
+  void reset() { sqlite3_reset(s_); }
   Status run() {
     const int rc = step();
     if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::ok();
@@ -267,9 +276,14 @@ Status SqliteStore::saveFinding(const Finding& f) {
   };
   {
     Stmt s(db_, stmts_,
-           "INSERT OR REPLACE INTO findings(id, detector, entity_type, entity, severity, score, "
-           "reason, action, first_seen, last_seen, event_count, labels, created) "
-           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+           "INSERT INTO findings(id, detector, entity_type, entity, severity, score, reason, "
+           "action, first_seen, last_seen, event_count, labels, created) "
+           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+           "detector = excluded.detector, entity_type = excluded.entity_type, entity = "
+           "excluded.entity, severity = excluded.severity, score = excluded.score, reason = "
+           "excluded.reason, action = excluded.action, first_seen = excluded.first_seen, "
+           "last_seen = excluded.last_seen, event_count = excluded.event_count, labels = "
+           "excluded.labels, created = excluded.created");
     if (!s.status().isOk()) return fail(s.status());
     s.bind(1, f.id)
         .bind(2, f.detector)
@@ -284,6 +298,13 @@ Status SqliteStore::saveFinding(const Finding& f) {
         .bind(11, int64_t{f.event_count})
         .bind(12, nlohmann::json(f.labels).dump())
         .bind(13, Timestamp::now().micros);
+    if (Status st = s.run(); !st.isOk()) return fail(st);
+  }
+  {
+    // Saving a finding again replaces its evidence.
+    Stmt s(db_, stmts_, "DELETE FROM events WHERE finding_id = ?");
+    if (!s.status().isOk()) return fail(s.status());
+    s.bind(1, f.id);
     if (Status st = s.run(); !st.isOk()) return fail(st);
   }
   for (const auto& e : f.evidence) {
@@ -470,6 +491,60 @@ Result<std::vector<AuditEntry>> SqliteStore::listAudit(int64_t after_seq, size_t
     out.push_back(std::move(e));
   }
   return out;
+}
+
+Status SqliteStore::appendEvents(std::span<const EvidenceEvent> events) {
+  if (events.empty()) return Status::ok();
+  std::lock_guard lock(mu_);
+  RIPOSTE_RETURN_IF_ERROR(exec("BEGIN"));
+  auto fail = [&](Status s) {
+    (void)exec("ROLLBACK");
+    return s;
+  };
+  Stmt s(db_, stmts_,
+         "INSERT INTO event_log(ts, tz, source, offset, raw, fields) VALUES (?,?,?,?,?,?)");
+  if (!s.status().isOk()) return fail(s.status());
+  for (const auto& e : events) {
+    s.bind(1, e.timestamp.micros)
+        .bind(2, int64_t{e.timestamp.offset_minutes})
+        .bind(3, e.source)
+        .bind(4, static_cast<int64_t>(e.offset))
+        .bind(5, e.raw)
+        .bind(6, e.fields_json);
+    if (Status st = s.run(); !st.isOk()) return fail(st);
+    s.reset();
+  }
+  return exec("COMMIT");
+}
+
+Result<int64_t> SqliteStore::countEvents(Timestamp from, Timestamp to) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "SELECT COUNT(*) FROM event_log WHERE ts >= ? AND ts < ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, from.micros).bind(2, to.micros);
+  if (s.step() != SQLITE_ROW) return Status::ioError(sqlite3_errmsg(db_));
+  return s.i64(0);
+}
+
+Result<std::vector<std::vector<std::string>>> SqliteStore::queryForTest(const std::string& sql) {
+  std::lock_guard lock(mu_);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  }
+  std::vector<std::vector<std::string>> rows;
+  int rc = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    std::vector<std::string> row;
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      const auto* p = sqlite3_column_text(st, i);
+      row.emplace_back(p == nullptr ? "" : reinterpret_cast<const char*>(p));
+    }
+    rows.push_back(std::move(row));
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return rows;
 }
 
 Status SqliteStore::saveOffset(const std::string& source, const std::string& file, uint64_t inode,

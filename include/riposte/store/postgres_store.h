@@ -1,0 +1,86 @@
+// PostgresStore: the Store on PostgreSQL (libpqxx), for production and several nodes.
+//
+// open() connects, applies every migration newer than the database's schema version (each in
+// its own transaction, under an advisory lock so two nodes starting together do not race) and
+// replays what a previous run left in the spill journal. Same tables as SqliteStore plus the
+// event log, partitioned by day (`event_log_YYYYMMDD`, created on demand, dropped after
+// `retention_days`) and written with COPY. The audit table is append-only (triggers refuse
+// UPDATE, DELETE and TRUNCATE) and hash-chained with the same hash as SqliteStore.
+//
+// Degraded operation: when the database is unreachable (down, restarting, network), writes are
+// accepted into a spill journal on local disk (bounded by `spill_max_bytes`), health() reports
+// degraded, and a background thread reconnects and replays the journal in order; only then are
+// new writes sent directly again. Reads fail with kUnavailable while degraded. A journal left
+// by a crash is replayed by the next open().
+//
+// Thread safety: all methods lock an internal mutex around one connection with prepared
+// statements; one PostgresStore may be shared.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "riposte/core/time.h"
+#include "riposte/store/store.h"
+
+namespace riposte {
+
+struct PostgresStoreOptions {
+  std::string url;          // libpq connection string or URI
+  int retention_days = 30;  // event log partitions older than this are dropped; 0 = keep all
+  // Journal of writes accepted while the database is unreachable.
+  std::string spill_path = "var/postgres-spill.jsonl";
+  uint64_t spill_max_bytes = 1ull << 30;
+  Duration retry_interval = std::chrono::seconds(1);
+  int connect_timeout_s = 5;
+};
+
+class PostgresStore : public Store {
+ public:
+  static Result<std::unique_ptr<PostgresStore>> open(const PostgresStoreOptions& options);
+  ~PostgresStore() override;
+
+  int schemaVersion() const override;
+  // The newest schema version this build knows.
+  static int latestSchemaVersion();
+
+  Status saveFinding(const Finding& f) override;
+  Status saveDecision(const Decision& d) override;
+  Status updateDecisionState(const std::string& id, DecisionState state) override;
+  Result<std::vector<Decision>> listDecisions(const DecisionFilter& filter) override;
+  Result<std::vector<Decision>> expiredDecisions(Timestamp now) override;
+  Result<int64_t> countFindings() override;
+  Status appendAudit(AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> listAudit(int64_t after_seq, size_t limit) override;
+  Result<EngineMode> loadMode() override;
+  Status saveMode(const EngineMode& m) override;
+  Status appendEvents(std::span<const EvidenceEvent> events) override;
+  Result<int64_t> countEvents(Timestamp from, Timestamp to) override;
+  StoreHealth health() const override;
+  Status saveOffset(const std::string& source, const std::string& file, uint64_t inode,
+                    uint64_t offset) override;
+  Result<std::optional<std::pair<uint64_t, uint64_t>>> loadOffset(const std::string& source,
+                                                                  const std::string& file) override;
+
+  // Drops event log partitions whose whole day is older than retention_days before `now`.
+  // Runs at open and whenever a new day partition is created. Returns how many were dropped.
+  Result<int> applyRetention(Timestamp now);
+  // Names of the event log's partitions, oldest first.
+  Result<std::vector<std::string>> eventPartitions();
+
+  // Blocks until the spill journal is replayed and the store is healthy, or `timeout` passes.
+  bool waitHealthy(Duration timeout);
+
+  // Direct SQL for tests (e.g. to tamper with the audit table behind the store's back).
+  Status execForTest(const std::string& sql);
+  Result<std::vector<std::vector<std::string>>> queryForTest(const std::string& sql);
+
+  class Impl;
+
+ private:
+  explicit PostgresStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace riposte

@@ -1,0 +1,64 @@
+#include "store/postgres/pg_migrations.h"
+
+namespace riposte::pg {
+
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> kMigrations = {
+      // 1: what SQLite has at its version 2 — findings with evidence, decisions, the
+      // append-only hash-chained audit log, source offsets, the engine's mode. Times are
+      // microseconds since the epoch (BIGINT), as in SQLite.
+      R"sql(
+CREATE TABLE findings (
+  id TEXT PRIMARY KEY, detector TEXT NOT NULL, entity_type TEXT NOT NULL, entity TEXT NOT NULL,
+  severity INTEGER NOT NULL, score DOUBLE PRECISION NOT NULL, reason TEXT NOT NULL,
+  action TEXT NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+  event_count BIGINT NOT NULL, labels TEXT NOT NULL DEFAULT '[]', created BIGINT NOT NULL);
+CREATE INDEX findings_entity ON findings(entity);
+CREATE TABLE events (
+  id BIGSERIAL PRIMARY KEY, finding_id TEXT NOT NULL REFERENCES findings(id) ON DELETE CASCADE,
+  ts BIGINT NOT NULL, tz INTEGER NOT NULL, source TEXT NOT NULL, byte_offset BIGINT NOT NULL,
+  raw TEXT NOT NULL, fields TEXT NOT NULL);
+CREATE INDEX events_finding ON events(finding_id);
+CREATE TABLE decisions (
+  id TEXT PRIMARY KEY, action TEXT NOT NULL, target_type TEXT NOT NULL, target TEXT NOT NULL,
+  detector TEXT NOT NULL, reason TEXT NOT NULL, finding_id TEXT NOT NULL, events BIGINT NOT NULL,
+  first_seen BIGINT NOT NULL, first_tz INTEGER NOT NULL, last_seen BIGINT NOT NULL,
+  last_tz INTEGER NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL,
+  state TEXT NOT NULL, origin TEXT NOT NULL, updated BIGINT NOT NULL);
+CREATE INDEX decisions_state_expires ON decisions(state, expires);
+CREATE INDEX decisions_target ON decisions(target);
+CREATE TABLE audit (
+  seq BIGINT PRIMARY KEY, time BIGINT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,
+  target TEXT NOT NULL, reason TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL);
+CREATE INDEX audit_time ON audit(time);
+CREATE FUNCTION riposte_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit log is append-only';
+END $$;
+CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit
+  FOR EACH ROW EXECUTE FUNCTION riposte_audit_append_only();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+  FOR EACH STATEMENT EXECUTE FUNCTION riposte_audit_append_only();
+CREATE TABLE source_offsets (
+  source TEXT NOT NULL, file TEXT NOT NULL, inode BIGINT NOT NULL, byte_offset BIGINT NOT NULL,
+  updated BIGINT NOT NULL, PRIMARY KEY (source, file));
+CREATE TABLE engine_mode (
+  id INTEGER PRIMARY KEY CHECK (id = 1), mode TEXT NOT NULL, reason TEXT NOT NULL,
+  actor TEXT NOT NULL, since BIGINT NOT NULL);
+INSERT INTO engine_mode(id, mode, reason, actor, since) VALUES (1, 'auto', 'initial', 'engine', 0);
+)sql",
+      // 2: the event log, partitioned by UTC day on ts (partitions event_log_YYYYMMDD are
+      // created on demand and dropped by retention). BRIN keeps time-range scans cheap without
+      // slowing COPY the way a b-tree would.
+      R"sql(
+CREATE TABLE event_log (
+  ts BIGINT NOT NULL, tz SMALLINT NOT NULL, source TEXT NOT NULL, byte_offset BIGINT NOT NULL,
+  raw TEXT NOT NULL, fields TEXT NOT NULL) PARTITION BY RANGE (ts);
+CREATE INDEX event_log_ts ON event_log USING brin (ts);
+)sql",
+  };
+  return kMigrations;
+}
+
+}  // namespace riposte::pg

@@ -1,0 +1,897 @@
+#include "riposte/store/postgres_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <set>
+#include <thread>
+
+#include "store/postgres/pg_journal.h"
+#include "store/postgres/pg_migrations.h"
+#include "store/postgres/pg_text.h"
+
+namespace riposte {
+
+namespace {
+
+using Rows = std::vector<std::vector<std::string>>;
+
+constexpr int64_t kMicrosPerDay = 86'400'000'000;
+// Advisory lock keys (arbitrary, fixed): migrations, audit appends, partition creation.
+constexpr int64_t kLockMigrate = 0x5269706f73746501;
+constexpr int64_t kLockAudit = 0x5269706f73746502;
+constexpr int64_t kLockPartition = 0x5269706f73746503;
+
+const char* kDecisionColumns =
+    "id, action, target_type, target, detector, reason, finding_id, events, first_seen, first_tz, "
+    "last_seen, last_tz, created, expires, state, origin";
+
+// Prepared once per connection.
+const std::vector<std::pair<const char*, std::string>>& preparedStatements() {
+  static const std::vector<std::pair<const char*, std::string>> kStatements = {
+      {"finding_upsert",
+       "INSERT INTO findings(id, detector, entity_type, entity, severity, score, reason, action, "
+       "first_seen, last_seen, event_count, labels, created) VALUES "
+       "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT (id) DO UPDATE SET "
+       "detector = excluded.detector, entity_type = excluded.entity_type, entity = "
+       "excluded.entity, severity = excluded.severity, score = excluded.score, reason = "
+       "excluded.reason, action = excluded.action, first_seen = excluded.first_seen, last_seen = "
+       "excluded.last_seen, event_count = excluded.event_count, labels = excluded.labels, "
+       "created = excluded.created"},
+      {"evidence_clear", "DELETE FROM events WHERE finding_id = $1"},
+      {"evidence_insert",
+       "INSERT INTO events(finding_id, ts, tz, source, byte_offset, raw, fields) VALUES "
+       "($1,$2,$3,$4,$5,$6,$7)"},
+      {"decision_upsert",
+       std::string("INSERT INTO decisions(") + kDecisionColumns +
+           ", updated) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) "
+           "ON CONFLICT (id) DO UPDATE SET action = excluded.action, target_type = "
+           "excluded.target_type, target = excluded.target, detector = excluded.detector, reason "
+           "= excluded.reason, finding_id = excluded.finding_id, events = excluded.events, "
+           "first_seen = excluded.first_seen, first_tz = excluded.first_tz, last_seen = "
+           "excluded.last_seen, last_tz = excluded.last_tz, created = excluded.created, expires "
+           "= excluded.expires, state = excluded.state, origin = excluded.origin, updated = "
+           "excluded.updated"},
+      {"decision_state", "UPDATE decisions SET state = $1, updated = $2 WHERE id = $3"},
+      {"mode_save",
+       "INSERT INTO engine_mode(id, mode, reason, actor, since) VALUES (1, $1, $2, $3, $4) "
+       "ON CONFLICT (id) DO UPDATE SET mode = excluded.mode, reason = excluded.reason, actor = "
+       "excluded.actor, since = excluded.since"},
+      {"mode_load", "SELECT mode, reason, actor, since FROM engine_mode WHERE id = 1"},
+      {"offset_save",
+       "INSERT INTO source_offsets(source, file, inode, byte_offset, updated) VALUES "
+       "($1,$2,$3,$4,$5) ON CONFLICT (source, file) DO UPDATE SET inode = excluded.inode, "
+       "byte_offset = excluded.byte_offset, updated = excluded.updated"},
+      {"offset_load",
+       "SELECT inode, byte_offset FROM source_offsets WHERE source = $1 AND file = $2"},
+      {"audit_lock", "SELECT pg_advisory_xact_lock(" + std::to_string(kLockAudit) + ")"},
+      {"audit_last", "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"},
+      {"audit_insert",
+       "INSERT INTO audit(seq, time, actor, kind, target, reason, details, prev_hash, hash) "
+       "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"},
+      {"audit_exists",
+       "SELECT 1 FROM audit WHERE time = $1 AND actor = $2 AND kind = $3 AND target = $4 AND "
+       "reason = $5 AND details = $6 LIMIT 1"},
+      {"audit_list",
+       "SELECT seq, time, actor, kind, target, reason, details, prev_hash, hash FROM audit "
+       "WHERE seq > $1 ORDER BY seq LIMIT $2"},
+      {"findings_count", "SELECT COUNT(*) FROM findings"},
+      {"events_count", "SELECT COUNT(*) FROM event_log WHERE ts >= $1 AND ts < $2"},
+  };
+  return kStatements;
+}
+
+Decision readDecision(const pqxx::row& r) {
+  Decision d;
+  d.id = r[0].as<std::string>();
+  d.action = r[1].as<std::string>();
+  d.target.type = targetTypeFromName(r[2].as<std::string>()).value_or(TargetType::kIp);
+  d.target.value = r[3].as<std::string>();
+  d.detector = r[4].as<std::string>();
+  d.reason = r[5].as<std::string>();
+  d.finding_id = r[6].as<std::string>();
+  d.events = static_cast<uint32_t>(r[7].as<int64_t>());
+  d.first_seen = {r[8].as<int64_t>(), static_cast<int16_t>(r[9].as<int>())};
+  d.last_seen = {r[10].as<int64_t>(), static_cast<int16_t>(r[11].as<int>())};
+  d.created = {r[12].as<int64_t>(), 0};
+  d.expires = {r[13].as<int64_t>(), 0};
+  d.state = decisionStateFromName(r[14].as<std::string>()).value_or(DecisionState::kFailed);
+  d.origin = r[15].as<std::string>();
+  return d;
+}
+
+// Connection-level failures (server down, restarting, network) put the store in degraded mode;
+// anything else (a constraint, bad SQL) is an ordinary error for the caller.
+bool isConnectionError(const std::exception& e, const pqxx::connection* conn) {
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return true;
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) return true;
+  if (const auto* s = dynamic_cast<const pqxx::sql_error*>(&e); s != nullptr) {
+    const std::string& st = s->sqlstate();
+    // 08xxx connection exception; 57P01-57P03 admin/crash shutdown, cannot connect now.
+    if (st.rfind("08", 0) == 0 || st.rfind("57P", 0) == 0) return true;
+  }
+  return conn == nullptr || !conn->is_open();
+}
+
+std::string withConnectTimeout(const std::string& url, int seconds) {
+  if (url.find("connect_timeout") != std::string::npos || seconds <= 0) return url;
+  const std::string kv = "connect_timeout=" + std::to_string(seconds);
+  if (url.find("://") != std::string::npos) {
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + kv;
+  }
+  return url + (url.empty() ? "" : " ") + kv;
+}
+
+// UTC day number (days since 1970-01-01) of a time in microseconds.
+int64_t dayOf(int64_t micros) {
+  return micros >= 0 ? micros / kMicrosPerDay : -((-micros + kMicrosPerDay - 1) / kMicrosPerDay);
+}
+
+std::string partitionName(int64_t day) {
+  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "event_log_%04d%02u%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+// Day number of a partition name, or nullopt for a table that is not a day partition.
+std::optional<int64_t> partitionDay(const std::string& name) {
+  int y = 0;
+  unsigned m = 0;
+  unsigned d = 0;
+  if (name.size() != 18 || std::sscanf(name.c_str(), "event_log_%4d%2u%2u", &y, &m, &d) != 3) {
+    return std::nullopt;
+  }
+  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m},
+                                        std::chrono::day{d}};
+  if (!ymd.ok()) return std::nullopt;
+  return std::chrono::sys_days{ymd}.time_since_epoch().count();
+}
+
+}  // namespace
+
+class PostgresStore::Impl {
+ public:
+  explicit Impl(PostgresStoreOptions o)
+      : opts_(std::move(o)), url_(withConnectTimeout(opts_.url, opts_.connect_timeout_s)) {}
+
+  ~Impl() {
+    {
+      std::lock_guard l(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (recovery_.joinable()) recovery_.join();
+  }
+
+  Status open() {
+    RIPOSTE_RETURN_IF_ERROR(journal_.open(opts_.spill_path, opts_.spill_max_bytes));
+    std::unique_lock l(mu_);
+    try {
+      conn_ = connect();
+      RIPOSTE_RETURN_IF_ERROR(migrate(*conn_));
+      prepare(*conn_);
+      loadAuditHead();
+      (void)applyRetentionLocked(Timestamp::now());
+    } catch (const std::exception& e) {
+      return Status::unavailable(std::string("postgres: ") + e.what());
+    }
+    if (journal_.pending() > 0) {
+      spdlog::warn("postgres store: replaying {} write(s) left in the spill journal {}",
+                   journal_.pending(), opts_.spill_path);
+      degraded_ = true;
+      reason_ = "replaying the spill journal";
+      drain(l);
+    }
+    recovery_ = std::thread([this] { recoveryLoop(); });
+    return Status::ok();
+  }
+
+  // ---- writes: sent directly, or journaled while the database is unreachable ----
+
+  // Runs `op` now or journals it. `affected` (optional) receives the rows changed by the last
+  // statement when run directly, -1 when journaled.
+  Status write(pg::Op&& op, int64_t* affected = nullptr) {
+    std::unique_lock l(mu_);
+    return writeLocked(std::move(op), affected);
+  }
+
+  Status writeLocked(pg::Op&& op, int64_t* affected) {
+    if (!degraded_ && !conn_) enterDegraded("no connection");
+    if (!degraded_) {
+      try {
+        const int64_t n = execute(op);
+        if (affected != nullptr) *affected = n;
+        return Status::ok();
+      } catch (const std::exception& e) {
+        if (!isConnectionError(e, conn_.get())) {
+          return Status::ioError(std::string("postgres: ") + e.what());
+        }
+        enterDegraded(e.what());
+      }
+    }
+    if (affected != nullptr) *affected = -1;
+    if (op.kind == pg::Op::Kind::kAudit) chainProvisionally(op.audit);
+    Status st = journal_.append(op);
+    if (!st.isOk()) {
+      ++rejected_;
+      if (rejected_ == 1 || rejected_ % 1000 == 0) {
+        spdlog::error("postgres store: write refused ({} so far): {}", rejected_, st.toString());
+      }
+      return st;
+    }
+    if (op.kind == pg::Op::Kind::kAudit) {
+      last_seq_ = op.audit.seq;
+      last_hash_ = op.audit.hash;
+    }
+    return Status::ok();
+  }
+
+  Status appendAudit(AuditEntry& e) {
+    pg::sanitizeInPlace(e.actor);
+    pg::sanitizeInPlace(e.kind);
+    pg::sanitizeInPlace(e.target);
+    pg::sanitizeInPlace(e.reason);
+    pg::sanitizeInPlace(e.details_json);
+    if (!e.time.isSet()) e.time = Timestamp::now();
+    pg::Op op;
+    op.kind = pg::Op::Kind::kAudit;
+    op.audit = e;
+    std::unique_lock l(mu_);
+    RIPOSTE_RETURN_IF_ERROR(writeLocked(std::move(op), nullptr));
+    e.seq = last_seq_;
+    e.prev_hash = last_prev_hash_;
+    e.hash = last_hash_;
+    return Status::ok();
+  }
+
+  Status appendEvents(std::span<const EvidenceEvent> events) {
+    if (events.empty()) return Status::ok();
+    std::unique_lock l(mu_);
+    if (!degraded_ && !conn_) enterDegraded("no connection");
+    if (!degraded_) {
+      try {
+        copyEvents(events);
+        return Status::ok();
+      } catch (const std::exception& e) {
+        if (!isConnectionError(e, conn_.get())) {
+          return Status::ioError(std::string("postgres: event log: ") + e.what());
+        }
+        enterDegraded(e.what());
+      }
+    }
+    pg::Op op;
+    op.kind = pg::Op::Kind::kEvents;
+    op.events.reserve(events.size());
+    for (const auto& e : events) {
+      op.events.push_back({e.timestamp.micros, e.timestamp.offset_minutes, pg::sanitized(e.source),
+                           static_cast<int64_t>(e.offset), pg::sanitized(e.raw),
+                           pg::sanitized(e.fields_json)});
+    }
+    return writeLocked(std::move(op), nullptr);
+  }
+
+  // ---- reads: only while connected ----
+
+  template <typename F>
+  auto read(F&& f) -> decltype(f(std::declval<pqxx::work&>())) {
+    std::unique_lock l(mu_);
+    if (degraded_) {
+      return Status::unavailable("postgres store degraded (" + reason_ +
+                                 "); reads resume when the database is back");
+    }
+    try {
+      pqxx::work w(*conn_);
+      auto out = f(w);
+      w.commit();
+      return out;
+    } catch (const std::exception& e) {
+      if (isConnectionError(e, conn_.get())) {
+        enterDegraded(e.what());
+        return Status::unavailable(std::string("postgres: ") + e.what());
+      }
+      return Status::ioError(std::string("postgres: ") + e.what());
+    }
+  }
+
+  StoreHealth health() const {
+    std::lock_guard l(mu_);
+    StoreHealth h;
+    h.degraded = degraded_;
+    h.reason = reason_;
+    h.pending_writes = journal_.pending();
+    h.pending_bytes = journal_.pendingBytes();
+    h.rejected_writes = rejected_;
+    h.replayed_writes = replayed_;
+    return h;
+  }
+
+  bool waitHealthy(Duration timeout) {
+    std::unique_lock l(mu_);
+    cv_.notify_all();
+    return healthy_cv_.wait_for(l, timeout, [&] { return !degraded_; });
+  }
+
+  Result<int> applyRetention(Timestamp now) {
+    std::lock_guard l(mu_);
+    if (degraded_) return Status::unavailable("postgres store degraded (" + reason_ + ")");
+    try {
+      return applyRetentionLocked(now);
+    } catch (const std::exception& e) {
+      if (isConnectionError(e, conn_.get())) enterDegraded(e.what());
+      return Status::ioError(std::string("postgres: retention: ") + e.what());
+    }
+  }
+
+  Result<std::vector<std::string>> partitions() {
+    return read([&](pqxx::work& w) -> Result<std::vector<std::string>> {
+      std::vector<std::string> out;
+      for (const auto& [day, name] : listPartitions(w)) out.push_back(name);
+      return out;
+    });
+  }
+
+  Result<Rows> query(const std::string& sql) {
+    return read([&](pqxx::work& w) -> Result<Rows> {
+      Rows rows;
+      for (const auto& r : w.exec(sql)) {
+        std::vector<std::string> row;
+        for (const auto& f : r) row.push_back(f.is_null() ? "" : f.as<std::string>());
+        rows.push_back(std::move(row));
+      }
+      return rows;
+    });
+  }
+
+  int version() const {
+    std::lock_guard l(mu_);
+    return version_;
+  }
+
+ private:
+  std::unique_ptr<pqxx::connection> connect() {
+    auto c = std::make_unique<pqxx::connection>(url_);
+    c->set_client_encoding("UTF8");
+    pqxx::nontransaction n(*c);
+    n.exec("SET client_min_messages = warning");  // no NOTICEs on stderr
+    return c;
+  }
+
+  void prepare(pqxx::connection& c) {
+    for (const auto& [name, sql] : preparedStatements()) c.prepare(name, sql);
+  }
+
+  Status migrate(pqxx::connection& c) {
+    const auto& m = pg::migrations();
+    pqxx::nontransaction n(c);
+    // Session lock: two nodes starting together apply each migration once.
+    n.exec("SELECT pg_advisory_lock(" + std::to_string(kLockMigrate) + ")");
+    struct Unlock {
+      pqxx::nontransaction& n;
+      ~Unlock() {
+        try {
+          n.exec("SELECT pg_advisory_unlock(" + std::to_string(kLockMigrate) + ")");
+        } catch (const std::exception&) {
+          // The lock ends with the session anyway.
+        }
+      }
+    } unlock{n};
+    n.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied "
+        "BIGINT NOT NULL)");
+    version_ = n.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0].as<int>();
+    if (version_ > static_cast<int>(m.size())) {
+      return Status::failedPrecondition("store schema version " + std::to_string(version_) +
+                                        " is newer than this build knows (" +
+                                        std::to_string(m.size()) + ")");
+    }
+    for (size_t v = static_cast<size_t>(version_); v < m.size(); ++v) {
+      try {
+        n.exec("BEGIN");
+        n.exec(m[v]);
+        n.exec("INSERT INTO schema_migrations(version, applied) VALUES (" + std::to_string(v + 1) +
+               ", " + std::to_string(Timestamp::now().seconds()) + ")");
+        n.exec("COMMIT");
+      } catch (const pqxx::sql_error& e) {
+        try {
+          n.exec("ROLLBACK");
+        } catch (const std::exception&) {
+          // Connection gone: the transaction is rolled back by the server.
+        }
+        return Status::ioError("postgres: migration " + std::to_string(v + 1) + ": " + e.what());
+      }
+      version_ = static_cast<int>(v + 1);
+      spdlog::info("postgres store: applied migration {}", version_);
+    }
+    return Status::ok();
+  }
+
+  void loadAuditHead() {
+    pqxx::work w(*conn_);
+    auto r = w.exec_prepared("audit_last");
+    w.commit();
+    if (r.empty()) {
+      last_seq_ = 0;
+      last_hash_.clear();
+    } else {
+      last_seq_ = r[0][0].as<int64_t>();
+      last_hash_ = r[0][1].as<std::string>();
+    }
+  }
+
+  // Runs one op in one transaction. Throws pqxx exceptions.
+  int64_t execute(const pg::Op& op) {
+    switch (op.kind) {
+      case pg::Op::Kind::kSql: {
+        pqxx::work w(*conn_);
+        int64_t n = 0;
+        for (const auto& c : op.calls) {
+          n = static_cast<int64_t>(
+              w.exec_prepared(c.name, pqxx::prepare::make_dynamic_params(c.params))
+                  .affected_rows());
+        }
+        w.commit();
+        return n;
+      }
+      case pg::Op::Kind::kAudit: {
+        AuditEntry e = op.audit;
+        pqxx::work w(*conn_);
+        w.exec_prepared("audit_lock");
+        if (op.replay) {
+          // The outcome of an earlier attempt may be unknown (commit in doubt): never twice.
+          auto dup = w.exec_prepared("audit_exists", e.time.micros, e.actor, e.kind, e.target,
+                                     e.reason, e.details_json);
+          if (!dup.empty()) return 0;
+        }
+        auto last = w.exec_prepared("audit_last");
+        if (last.empty()) {
+          e.seq = 1;
+          e.prev_hash.clear();
+        } else {
+          e.seq = last[0][0].as<int64_t>() + 1;
+          e.prev_hash = last[0][1].as<std::string>();
+        }
+        e.hash = auditEntryHash(e);
+        w.exec_prepared("audit_insert", e.seq, e.time.micros, e.actor, e.kind, e.target, e.reason,
+                        e.details_json, e.prev_hash, e.hash);
+        w.commit();
+        last_seq_ = e.seq;
+        last_prev_hash_ = e.prev_hash;
+        last_hash_ = e.hash;
+        return 1;
+      }
+      case pg::Op::Kind::kEvents: {
+        std::vector<EvidenceEvent> evs;
+        evs.reserve(op.events.size());
+        for (const auto& r : op.events) {
+          evs.push_back({Timestamp{r.ts, static_cast<int16_t>(r.tz)}, r.source,
+                         static_cast<uint64_t>(r.offset), r.raw, r.fields});
+        }
+        copyEvents(evs);
+        return static_cast<int64_t>(evs.size());
+      }
+    }
+    return 0;
+  }
+
+  // While degraded, the audit entry gets the seq and hash it will have if no other node writes
+  // first; the replay chains it against the database's real head.
+  void chainProvisionally(AuditEntry& e) {
+    last_prev_hash_ = last_hash_;
+    e.seq = last_seq_ + 1;
+    e.prev_hash = last_hash_;
+    e.hash = auditEntryHash(e);
+  }
+
+  // COPY into the day partitions (created on demand). Events whose day is already past the
+  // retention window are not kept (they would be dropped at once).
+  void copyEvents(std::span<const EvidenceEvent> events) {
+    const int64_t today = dayOf(Timestamp::now().micros);
+    const int64_t oldest = opts_.retention_days > 0 ? today - opts_.retention_days : INT64_MIN;
+    std::set<int64_t> days;
+    for (const auto& e : events) {
+      const int64_t d = dayOf(e.timestamp.micros);
+      if (d >= oldest && known_days_.count(d) == 0) days.insert(d);
+    }
+    if (!days.empty()) ensurePartitions(days);
+    pqxx::work w(*conn_);
+    static const std::vector<std::string> kColumns = {"ts",          "tz",  "source",
+                                                      "byte_offset", "raw", "fields"};
+    pqxx::stream_to copy(w, "event_log", kColumns);
+    std::string s1;
+    std::string s2;
+    std::string s3;
+    uint64_t skipped = 0;
+    for (const auto& e : events) {
+      if (dayOf(e.timestamp.micros) < oldest) {
+        ++skipped;
+        continue;
+      }
+      copy << std::tie(e.timestamp.micros, e.timestamp.offset_minutes, pg::clean(e.source, s1),
+                       e.offset, pg::clean(e.raw, s2), pg::clean(e.fields_json, s3));
+    }
+    copy.complete();
+    w.commit();
+    if (skipped > 0) {
+      spdlog::debug("postgres store: {} event(s) older than the {}-day retention not kept", skipped,
+                    opts_.retention_days);
+    }
+  }
+
+  void ensurePartitions(const std::set<int64_t>& days) {
+    {
+      pqxx::work w(*conn_);
+      w.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kLockPartition) + ")");
+      for (int64_t d : days) {
+        w.exec("CREATE TABLE IF NOT EXISTS " + partitionName(d) + " PARTITION OF event_log FOR " +
+               "VALUES FROM (" + std::to_string(d * kMicrosPerDay) + ") TO (" +
+               std::to_string((d + 1) * kMicrosPerDay) + ")");
+      }
+      w.commit();
+    }
+    known_days_.insert(days.begin(), days.end());
+    (void)applyRetentionLocked(Timestamp::now());
+  }
+
+  std::vector<std::pair<int64_t, std::string>> listPartitions(pqxx::transaction_base& t) {
+    std::vector<std::pair<int64_t, std::string>> out;
+    for (const auto& r :
+         t.exec("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'event_log'::regclass")) {
+      const auto name = r[0].as<std::string>();
+      if (auto d = partitionDay(name)) out.emplace_back(*d, name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  int applyRetentionLocked(Timestamp now) {
+    pqxx::work w(*conn_);
+    w.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kLockPartition) + ")");
+    const auto parts = listPartitions(w);
+    known_days_.clear();
+    int dropped = 0;
+    const int64_t oldest = dayOf(now.micros) - opts_.retention_days;
+    for (const auto& [day, name] : parts) {
+      if (opts_.retention_days > 0 && day < oldest) {
+        w.exec("DROP TABLE " + name);
+        ++dropped;
+      } else {
+        known_days_.insert(day);
+      }
+    }
+    w.commit();
+    if (dropped > 0) {
+      spdlog::info("postgres store: retention dropped {} event log partition(s)", dropped);
+    }
+    return dropped;
+  }
+
+  // ---- degraded mode ----
+
+  void enterDegraded(const std::string& why) {
+    conn_.reset();
+    known_days_.clear();
+    if (!degraded_) {
+      spdlog::error(
+          "postgres store DEGRADED: {}; writes go to the spill journal {} until the database "
+          "is back",
+          why, opts_.spill_path);
+    }
+    degraded_ = true;
+    reason_ = why;
+    while (!reason_.empty() && (reason_.back() == '\n' || reason_.back() == ' '))
+      reason_.pop_back();
+    cv_.notify_all();
+  }
+
+  void recoveryLoop() {
+    std::unique_lock l(mu_);
+    while (!stopping_) {
+      cv_.wait_for(l, opts_.retry_interval, [&] { return stopping_; });
+      if (stopping_ || !degraded_) continue;
+      if (!conn_) {
+        // Connect without the lock: callers keep writing to the journal meanwhile.
+        l.unlock();
+        std::unique_ptr<pqxx::connection> c;
+        std::string err;
+        try {
+          c = connect();
+          prepare(*c);
+        } catch (const std::exception& e) {
+          err = e.what();
+          c.reset();
+        }
+        l.lock();
+        if (!c) {
+          reason_ = err;
+          while (!reason_.empty() && reason_.back() == '\n') reason_.pop_back();
+          continue;
+        }
+        conn_ = std::move(c);
+        spdlog::info("postgres store: connection back, replaying {} write(s)", journal_.pending());
+      }
+      drain(l);
+    }
+  }
+
+  // Replays the journal in order, a chunk at a time, letting callers in between chunks (their
+  // writes go to the end of the journal until it is empty). Leaves degraded mode when done.
+  void drain(std::unique_lock<std::mutex>& l) {
+    try {
+      loadAuditHead();
+      while (conn_ && !stopping_) {
+        bool more = true;
+        for (int i = 0; i < 256 && more; ++i) {
+          auto next = journal_.peek();
+          if (!next) {
+            spdlog::error("postgres store: {}; entry skipped", next.status().toString());
+            journal_.skip();
+            continue;
+          }
+          if (!next->has_value()) {
+            more = false;
+            break;
+          }
+          pg::Op& op = **next;
+          op.replay = true;
+          try {
+            execute(op);
+            ++replayed_;
+          } catch (const std::exception& e) {
+            if (isConnectionError(e, conn_.get())) throw;
+            // A write the database refuses now would block the journal forever: report it.
+            spdlog::error("postgres store: replayed write refused, skipped: {}", e.what());
+          }
+          journal_.skip();
+        }
+        journal_.savePosition();
+        if (!more || journal_.pending() == 0) break;
+        l.unlock();
+        std::this_thread::yield();
+        l.lock();
+      }
+      if (conn_ && journal_.pending() == 0) {
+        journal_.reset();
+        loadAuditHead();
+        degraded_ = false;
+        reason_.clear();
+        spdlog::warn("postgres store recovered: {} write(s) caught up", replayed_);
+        healthy_cv_.notify_all();
+      }
+    } catch (const std::exception& e) {
+      journal_.savePosition();
+      conn_.reset();
+      known_days_.clear();
+      reason_ = e.what();
+    }
+  }
+
+  PostgresStoreOptions opts_;
+  std::string url_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable healthy_cv_;
+  std::unique_ptr<pqxx::connection> conn_;
+  pg::Journal journal_;
+  int version_ = 0;
+  int64_t last_seq_ = 0;
+  std::string last_prev_hash_;
+  std::string last_hash_;
+  std::set<int64_t> known_days_;
+  bool degraded_ = false;
+  bool stopping_ = false;
+  std::string reason_;
+  uint64_t rejected_ = 0;
+  uint64_t replayed_ = 0;
+  std::thread recovery_;
+};
+
+// ---- PostgresStore ----
+
+PostgresStore::PostgresStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PostgresStore::~PostgresStore() = default;
+
+int PostgresStore::latestSchemaVersion() { return static_cast<int>(pg::migrations().size()); }
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const PostgresStoreOptions& options) {
+  if (options.url.empty()) return Status::invalidArgument("postgres store: url is empty");
+  auto impl = std::make_unique<Impl>(options);
+  RIPOSTE_RETURN_IF_ERROR(impl->open());
+  return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(impl)));
+}
+
+int PostgresStore::schemaVersion() const { return impl_->version(); }
+
+Status PostgresStore::saveFinding(const Finding& f) {
+  pg::Op op;
+  op.calls.push_back(
+      {"finding_upsert",
+       {pg::sanitized(f.id), pg::sanitized(f.detector), std::string(targetTypeName(f.entity.type)),
+        pg::sanitized(f.entity.value), std::to_string(f.severity), pg::numberText(f.score),
+        pg::sanitized(f.reason), pg::sanitized(f.suggested_action),
+        std::to_string(f.first_seen.micros), std::to_string(f.last_seen.micros),
+        std::to_string(f.event_count),
+        nlohmann::json(f.labels).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+        std::to_string(Timestamp::now().micros)}});
+  op.calls.push_back({"evidence_clear", {pg::sanitized(f.id)}});
+  for (const auto& e : f.evidence) {
+    op.calls.push_back(
+        {"evidence_insert",
+         {pg::sanitized(f.id), std::to_string(e.timestamp.micros),
+          std::to_string(e.timestamp.offset_minutes), pg::sanitized(e.source),
+          std::to_string(e.offset), pg::sanitized(e.raw), pg::sanitized(e.fields_json)}});
+  }
+  return impl_->write(std::move(op));
+}
+
+Status PostgresStore::saveDecision(const Decision& d) {
+  pg::Op op;
+  op.sync = true;
+  op.calls.push_back(
+      {"decision_upsert",
+       {pg::sanitized(d.id), pg::sanitized(d.action), std::string(targetTypeName(d.target.type)),
+        pg::sanitized(d.target.value), pg::sanitized(d.detector), pg::sanitized(d.reason),
+        pg::sanitized(d.finding_id), std::to_string(d.events), std::to_string(d.first_seen.micros),
+        std::to_string(d.first_seen.offset_minutes), std::to_string(d.last_seen.micros),
+        std::to_string(d.last_seen.offset_minutes), std::to_string(d.created.micros),
+        std::to_string(d.expires.micros), std::string(decisionStateName(d.state)),
+        pg::sanitized(d.origin), std::to_string(Timestamp::now().micros)}});
+  return impl_->write(std::move(op));
+}
+
+Status PostgresStore::updateDecisionState(const std::string& id, DecisionState state) {
+  pg::Op op;
+  op.sync = true;
+  op.calls.push_back({"decision_state",
+                      {std::string(decisionStateName(state)),
+                       std::to_string(Timestamp::now().micros), pg::sanitized(id)}});
+  int64_t affected = 0;
+  RIPOSTE_RETURN_IF_ERROR(impl_->write(std::move(op), &affected));
+  if (affected == 0) return Status::notFound("decision " + id);
+  return Status::ok();
+}
+
+Result<std::vector<Decision>> PostgresStore::listDecisions(const DecisionFilter& filter) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::vector<Decision>> {
+    std::string sql = std::string("SELECT ") + kDecisionColumns + " FROM decisions";
+    std::vector<std::string> params;
+    if (filter.state) {
+      params.emplace_back(decisionStateName(*filter.state));
+      sql += " WHERE state = $1";
+    }
+    if (filter.target) {
+      params.push_back(*filter.target);
+      sql += std::string(params.size() == 1 ? " WHERE" : " AND") + " target = $" +
+             std::to_string(params.size());
+    }
+    sql += " ORDER BY created, id LIMIT " + std::to_string(filter.limit);
+    std::vector<Decision> out;
+    for (const auto& r : w.exec_params(sql, pqxx::prepare::make_dynamic_params(params))) {
+      out.push_back(readDecision(r));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<Decision>> PostgresStore::expiredDecisions(Timestamp now) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::vector<Decision>> {
+    std::vector<Decision> out;
+    for (const auto& r :
+         w.exec_params(std::string("SELECT ") + kDecisionColumns +
+                           " FROM decisions WHERE state = 'active' AND expires <= $1 "
+                           "ORDER BY created, id LIMIT 100000",
+                       now.micros)) {
+      out.push_back(readDecision(r));
+    }
+    return out;
+  });
+}
+
+Result<int64_t> PostgresStore::countFindings() {
+  return impl_->read([](pqxx::work& w) -> Result<int64_t> {
+    return w.exec_prepared("findings_count")[0][0].as<int64_t>();
+  });
+}
+
+Status PostgresStore::appendAudit(AuditEntry& entry) { return impl_->appendAudit(entry); }
+
+Result<std::vector<AuditEntry>> PostgresStore::listAudit(int64_t after_seq, size_t limit) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::vector<AuditEntry>> {
+    std::vector<AuditEntry> out;
+    for (const auto& r : w.exec_prepared("audit_list", after_seq, static_cast<int64_t>(limit))) {
+      AuditEntry e;
+      e.seq = r[0].as<int64_t>();
+      e.time = {r[1].as<int64_t>(), 0};
+      e.actor = r[2].as<std::string>();
+      e.kind = r[3].as<std::string>();
+      e.target = r[4].as<std::string>();
+      e.reason = r[5].as<std::string>();
+      e.details_json = r[6].as<std::string>();
+      e.prev_hash = r[7].as<std::string>();
+      e.hash = r[8].as<std::string>();
+      out.push_back(std::move(e));
+    }
+    return out;
+  });
+}
+
+Result<EngineMode> PostgresStore::loadMode() {
+  return impl_->read([](pqxx::work& w) -> Result<EngineMode> {
+    EngineMode m;
+    auto r = w.exec_prepared("mode_load");
+    if (!r.empty()) {
+      m.manual = r[0][0].as<std::string>() == "manual";
+      m.reason = r[0][1].as<std::string>();
+      m.actor = r[0][2].as<std::string>();
+      m.since = {r[0][3].as<int64_t>(), 0};
+    }
+    return m;
+  });
+}
+
+Status PostgresStore::saveMode(const EngineMode& m) {
+  pg::Op op;
+  op.sync = true;
+  op.calls.push_back({"mode_save",
+                      {m.manual ? "manual" : "auto", pg::sanitized(m.reason),
+                       pg::sanitized(m.actor), std::to_string(m.since.micros)}});
+  return impl_->write(std::move(op));
+}
+
+Status PostgresStore::appendEvents(std::span<const EvidenceEvent> events) {
+  return impl_->appendEvents(events);
+}
+
+Result<int64_t> PostgresStore::countEvents(Timestamp from, Timestamp to) {
+  return impl_->read([&](pqxx::work& w) -> Result<int64_t> {
+    return w.exec_prepared("events_count", from.micros, to.micros)[0][0].as<int64_t>();
+  });
+}
+
+StoreHealth PostgresStore::health() const { return impl_->health(); }
+
+Status PostgresStore::saveOffset(const std::string& source, const std::string& file, uint64_t inode,
+                                 uint64_t offset) {
+  pg::Op op;
+  op.calls.push_back({"offset_save",
+                      {pg::sanitized(source), pg::sanitized(file), std::to_string(inode),
+                       std::to_string(offset), std::to_string(Timestamp::now().micros)}});
+  return impl_->write(std::move(op));
+}
+
+Result<std::optional<std::pair<uint64_t, uint64_t>>> PostgresStore::loadOffset(
+    const std::string& source, const std::string& file) {
+  using Out = std::optional<std::pair<uint64_t, uint64_t>>;
+  return impl_->read([&](pqxx::work& w) -> Result<Out> {
+    auto r = w.exec_prepared("offset_load", pg::sanitized(source), pg::sanitized(file));
+    if (r.empty()) return Out{};
+    return Out{std::make_pair(static_cast<uint64_t>(r[0][0].as<int64_t>()),
+                              static_cast<uint64_t>(r[0][1].as<int64_t>()))};
+  });
+}
+
+Result<int> PostgresStore::applyRetention(Timestamp now) { return impl_->applyRetention(now); }
+
+Result<std::vector<std::string>> PostgresStore::eventPartitions() { return impl_->partitions(); }
+
+bool PostgresStore::waitHealthy(Duration timeout) { return impl_->waitHealthy(timeout); }
+
+Status PostgresStore::execForTest(const std::string& sql) {
+  auto r = impl_->query(sql);
+  return r.status();
+}
+
+Result<std::vector<std::vector<std::string>>> PostgresStore::queryForTest(const std::string& sql) {
+  return impl_->query(sql);
+}
+
+}  // namespace riposte
