@@ -118,6 +118,15 @@ YAML::Node section(const YAML::Node& parent, const char* key) {
 
 }  // namespace
 
+std::array<bool, kEventKindCount> LongTermConfig::defaultKinds() {
+  std::array<bool, kEventKindCount> k{};
+  for (EventKind x : {EventKind::kAuth, EventKind::kSsh, EventKind::kFlow, EventKind::kHttp,
+                      EventKind::kFirewall}) {
+    k[static_cast<size_t>(x)] = true;
+  }
+  return k;
+}
+
 LongTermConfig LongTermConfig::fromConfig(const ComponentConfig& c, const ConfigReader& rd) {
   LongTermConfig t;
   rd.checkKeys(c.node, c.path,
@@ -133,12 +142,7 @@ LongTermConfig LongTermConfig::fromConfig(const ComponentConfig& c, const Config
       static_cast<size_t>(rd.getInt(c.node, c.path, "max_hot_entities", 250'000, 16, 100'000'000));
   t.repeat_after = rd.getDuration(c.node, c.path, "repeat_after", t.repeat_after);
   const auto kinds = rd.getStringList(c.node, c.path, "kinds");
-  if (kinds.empty()) {
-    for (EventKind k : {EventKind::kAuth, EventKind::kSsh, EventKind::kFlow, EventKind::kHttp,
-                        EventKind::kFirewall}) {
-      t.kinds[static_cast<size_t>(k)] = true;
-    }
-  }
+  if (!kinds.empty()) t.kinds.fill(false);
   for (const auto& k : kinds) {
     if (auto kind = eventKindFromName(k)) {
       t.kinds[static_cast<size_t>(*kind)] = true;
@@ -191,7 +195,7 @@ LongTermConfig LongTermConfig::fromConfig(const ComponentConfig& c, const Config
     s.enabled = rd.getBool(n, p, "enabled", s.enabled);
     s.min_connections = static_cast<uint32_t>(rd.getInt(
         n, p, "min_connections", 10, 3, static_cast<int64_t>(behavior::kIntervalRing) * 1000));
-    s.max_jitter_percent = static_cast<uint32_t>(rd.getInt(n, p, "max_jitter_percent", 10, 0, 100));
+    s.max_jitter_percent = static_cast<uint32_t>(rd.getInt(n, p, "max_jitter_percent", 7, 0, 100));
     s.min_interval = rd.getDuration(n, p, "min_interval", s.min_interval);
     s.max_interval = rd.getDuration(n, p, "max_interval", s.max_interval);
     if (s.min_interval < std::chrono::seconds(1) || s.max_interval <= s.min_interval ||
@@ -205,10 +209,13 @@ LongTermConfig LongTermConfig::fromConfig(const ComponentConfig& c, const Config
   {
     auto [n, p] = sub("baseline");
     auto& s = t.baseline;
-    rd.checkKeys(n, p, {"enabled", "min_hours", "factor", "min_events", "severity", "action"});
+    rd.checkKeys(n, p,
+                 {"enabled", "min_hours", "factor", "peak_factor", "min_events", "severity",
+                  "action"});
     s.enabled = rd.getBool(n, p, "enabled", s.enabled);
     s.min_hours = static_cast<uint32_t>(rd.getInt(n, p, "min_hours", 24, 1, 24 * 365));
     s.factor = static_cast<uint32_t>(rd.getInt(n, p, "factor", 10, 2, 1'000'000));
+    s.peak_factor = static_cast<uint32_t>(rd.getInt(n, p, "peak_factor", 3, 1, 1'000'000));
     s.min_events = static_cast<uint32_t>(rd.getInt(n, p, "min_events", 100, 1, 1'000'000'000));
     s.severity = static_cast<int>(rd.getInt(n, p, "severity", 4, 0, 10));
     s.action = rd.getString(n, p, "action", s.action);
@@ -291,11 +298,15 @@ void LongTermDetector::onAddress(const Event& e, std::string_view src, bool fail
     // The trigger for this hour, from the hours before it (computed once per active hour).
     h.baseline_trigger = UINT32_MAX;
     if (h.buckets.size() >= cfg_.baseline.min_hours) {
-      uint64_t sum = 0;
-      for (const Bucket& b : h.buckets) sum += b.total();
+      uint64_t sum = 0, peak = 0;
+      for (const Bucket& b : h.buckets) {
+        sum += b.total();
+        peak = std::max<uint64_t>(peak, b.total());
+      }
       const uint64_t mean_x = sum * cfg_.baseline.factor / h.buckets.size();
-      h.baseline_trigger = static_cast<uint32_t>(
-          std::min<uint64_t>(UINT32_MAX - 1, std::max<uint64_t>(cfg_.baseline.min_events, mean_x)));
+      const uint64_t trigger = std::max({uint64_t{cfg_.baseline.min_events}, mean_x,
+                                         peak * cfg_.baseline.peak_factor});
+      h.baseline_trigger = static_cast<uint32_t>(std::min<uint64_t>(UINT32_MAX - 1, trigger));
     }
   }
   Bucket& b = count(h, hour, now, fail, ok, n);
@@ -334,6 +345,10 @@ void LongTermDetector::onAddress(const Event& e, std::string_view src, bool fail
     Finding f = newFinding(e, FindingKind::kBaseline, TargetType::kIp, src, bl.severity, bl.action);
     const uint64_t before = h.records() - b.total();
     const size_t hours_before = h.buckets.size() - 1;
+    uint32_t peak_before = 0;
+    for (const Bucket& x : h.buckets) {
+      if (&x != &b) peak_before = std::max(peak_before, x.total());
+    }
     f.first_seen = hourStart(hour);
     f.event_count = b.total();
     char mean[32];
@@ -343,7 +358,8 @@ void LongTermDetector::onAddress(const Event& e, std::string_view src, bool fail
     f.reason = "departure from baseline for " + std::string(src) + ": " +
                std::to_string(b.total()) + " events in the hour from " + hourText(hour) +
                " against a mean of " + mean + " per active hour over " +
-               std::to_string(hours_before) + " hour(s) [" + perDay(h, false) + "]";
+               std::to_string(hours_before) + " hour(s) and a busiest hour of " +
+               std::to_string(peak_before) + " [" + perDay(h, false) + "]";
     f.evidence.push_back(historyEvidence(src, h, nullptr));
     sink(std::move(f));
   }
@@ -474,8 +490,9 @@ void LongTermDetector::onFlow(const Event& e, std::string_view src, const Findin
   x.pos = static_cast<uint8_t>((x.pos + 1) % behavior::kIntervalRing);
   if (x.n_intervals < behavior::kIntervalRing) ++x.n_intervals;
   ++x.intervals_seen;
+  // Judged over a full ring of intervals: fewer give too noisy a deviation.
   const uint32_t needed = std::max(bc.min_connections, cfg_.min_records);
-  if (x.intervals_seen + 1 < needed || x.n_intervals < std::min<uint32_t>(needed - 1, 8)) return;
+  if (x.intervals_seen + 1 < needed || x.n_intervals < behavior::kIntervalRing) return;
   auto& quiet = h.quiet_until[static_cast<size_t>(FindingKind::kBeaconing)];
   if (quiet > hour) return;
   std::array<uint32_t, behavior::kIntervalRing> v{};

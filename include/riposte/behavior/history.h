@@ -58,7 +58,7 @@ struct PeerEntry {
   std::string value;
 };
 
-inline constexpr size_t kIntervalRing = 16;
+inline constexpr size_t kIntervalRing = 32;
 
 struct HistoryExtra {
   std::vector<PeerEntry> peers;  // capped (oldest kept; later sources are only counted)

@@ -15,12 +15,13 @@
 //   The account is reported (`user_action`, alert by default) and so is every such source
 //   (`source_action`, block by default), including sources that fail against it later while it
 //   is under attack (`repeat_after`).
-// - beaconing: a flow pair (source → destination:port) whose last connections come at regular
-//   intervals: median interval within [`min_interval`, `max_interval`], median absolute
+// - beaconing: a flow pair (source → destination:port) whose last 32 intervals between
+//   connections are regular: median within [`min_interval`, `max_interval`], median absolute
 //   deviation at most `max_jitter_percent` of it, at least `min_connections` connections. The
 //   source host is reported (`alert` by default). `ignore_ports` skips e.g. DNS and NTP.
-// - baseline: an address whose events in one hour reach `factor` times its mean per active hour
-//   (and at least `min_events`), once it has `min_hours` active hours of history.
+// - baseline: an address whose events in one hour reach `factor` times its mean per active
+//   hour, `peak_factor` times its busiest hour so far, and at least `min_events`, once it has
+//   `min_hours` active hours of history.
 //
 // Findings carry their evidence: the hours and days involved and the counts per hour (an
 // evidence entry with source "longterm:history" and the buckets as JSON), the intervals for
@@ -47,7 +48,9 @@ struct LongTermConfig {
   uint32_t min_records = 10;
   size_t max_hot_entities = 250'000;  // per entity type (addresses, accounts, flow pairs)
   Duration repeat_after = std::chrono::hours(24);
-  std::array<bool, kEventKindCount> kinds{};  // event kinds that feed the histories
+  // Event kinds that feed the histories (default: auth, ssh, flow, http, firewall).
+  std::array<bool, kEventKindCount> kinds = defaultKinds();
+  static std::array<bool, kEventKindCount> defaultKinds();
 
   struct SlowBruteForce {
     bool enabled = true;
@@ -70,7 +73,7 @@ struct LongTermConfig {
   struct Beaconing {
     bool enabled = true;
     uint32_t min_connections = 10;
-    uint32_t max_jitter_percent = 10;
+    uint32_t max_jitter_percent = 7;
     Duration min_interval = std::chrono::seconds(10);
     Duration max_interval = std::chrono::hours(24);
     std::vector<std::string> ignore_ports = {"53", "123"};
@@ -81,7 +84,8 @@ struct LongTermConfig {
   struct Baseline {
     bool enabled = true;
     uint32_t min_hours = 24;
-    uint32_t factor = 10;
+    uint32_t factor = 10;      // times the mean per active hour
+    uint32_t peak_factor = 3;  // times the busiest hour so far
     uint32_t min_events = 100;
     int severity = 4;
     std::string action = "alert";
