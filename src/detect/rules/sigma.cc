@@ -536,27 +536,30 @@ class SigmaCompiler {
       for (const char* k : {"id", "name"}) known.insert(scalar(d[k]));
     }
     for (const auto& [k, ref] : ctx_.refs) known.insert(k);
-    while (!pending.empty()) {
+    // (Indices, not erase: assigning a YAML::Node rebinds the document's node it refers to.)
+    std::vector<bool> placed(pending.size(), false);
+    for (size_t left = pending.size(); left > 0;) {
       bool progress = false;
-      for (auto it = pending.begin(); it != pending.end();) {
-        const YAML::Node refs = (*it)["correlation"]["rules"];
+      for (size_t i = 0; i < pending.size(); ++i) {
+        if (placed[i]) continue;
+        const YAML::Node refs = pending[i]["correlation"]["rules"];
         bool ready = true;
         if (refs && refs.IsSequence()) {
           for (const auto& x : refs) ready = ready && known.count(scalar(x)) != 0;
         } else if (refs && refs.IsScalar()) {
           ready = known.count(scalar(refs)) != 0;
         }
-        if (!ready) {
-          ++it;
-          continue;
-        }
-        for (const char* k : {"id", "name"}) known.insert(scalar((*it)[k]));
-        order.emplace_back(*it, true);
-        it = pending.erase(it);
+        if (!ready) continue;
+        for (const char* k : {"id", "name"}) known.insert(scalar(pending[i][k]));
+        order.emplace_back(pending[i], true);
+        placed[i] = true;
+        --left;
         progress = true;
       }
       if (!progress) {  // unknown references: reported when compiled
-        for (const auto& d : pending) order.emplace_back(d, true);
+        for (size_t i = 0; i < pending.size(); ++i) {
+          if (!placed[i]) order.emplace_back(pending[i], true);
+        }
         break;
       }
     }

@@ -77,6 +77,7 @@ TEST(SigmaRegression, SigmaHqCasesGiveTheirMatchCount) {
     auto loaded = loadRuleFiles({(c / "rule.yml").string()}, &o);
     std::string problem;
     size_t matches = 0;
+    size_t bare_matches = 0;
     size_t events = 0;
     if (loaded.hasErrors() || loaded.rules.size() != 1) {
       problem = "rule did not load: " + loaded.toJson();
@@ -110,9 +111,23 @@ TEST(SigmaRegression, SigmaHqCasesGiveTheirMatchCount) {
           e.setTimestamp(Timestamp::fromSeconds(1'700'000'000 + static_cast<int64_t>(events)));
           ++events;
           engine.onEvent(e, [&](Finding&&) { ++matches; });
+          // The same event without its EventData must not match (the rule tests real fields).
+          Event bare;
+          bare.setKind(EventKind::kGeneric);
+          bare.setRaw("{}");
+          bare.setTimestamp(e.timestamp());
+          if (ev.contains("Event") && ev["Event"].contains("System")) {
+            json sys_only = {{"Event", {{"System", ev["Event"]["System"]}}}};
+            std::vector<std::pair<std::string, std::string>> sys;
+            flatten(sys_only, sys);
+            for (const auto& [k, v] : sys) bare.setExtra(k, v);
+          }
+          bare.set(Field::kHostName, "host");
+          engine.onEvent(bare, [&](Finding&&) { ++bare_matches; });
         }
       }
       const bool ok = expected < 0 ? matches >= 1 : matches == static_cast<size_t>(expected);
+      if (bare_matches > 0 && problem.empty()) problem = "matched an event without its EventData";
       if (!ok && problem.empty())
         problem = std::to_string(matches) + " match(es), expected " +
                   (expected < 0 ? std::string("at least 1") : std::to_string(expected));
