@@ -15,6 +15,8 @@ pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 find_package(simdjson REQUIRED)
 pkg_check_modules(NFT REQUIRED IMPORTED_TARGET libnftables)
 find_package(CURL REQUIRED)
+# hiredis: the Redis client (shared intel cache, cluster decision fan-out).
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 
 set(RIPOSTE_DEPS
     yaml-cpp
@@ -28,6 +30,7 @@ set(RIPOSTE_DEPS
     simdjson::simdjson
     PkgConfig::NFT
     CURL::libcurl
+    PkgConfig::HIREDIS
     OpenSSL::SSL
     Threads::Threads)
 

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "riposte/cluster/decision_bus.h"
 #include "riposte/ingest/source.h"
 #include "riposte/store/store.h"
 
@@ -27,11 +28,25 @@ Status serve(const Config& config, const Registries& registries, const std::atom
   eo.allowlist_own_addresses = true;
   auto engine = Engine::create(config, registries, store->get(), eo);
   if (!engine) return engine.status();
+  // Cluster: this node's decisions go to every other node; theirs reach this engine's thread
+  // through the bus's queue (deliver() below), never from the bus's own threads.
+  auto bus_options = cluster::DecisionBusOptions::fromConfig(config);
+  if (!bus_options) return bus_options.status();
+  std::unique_ptr<cluster::DecisionBus> bus;
+  if (*bus_options) {
+    bus = std::make_unique<cluster::DecisionBus>(std::move(**bus_options));
+  }
   (*engine)->setDecisionListener([&](const Decision& d) {
     spdlog::info("decision {}", d.toJson());
+    if (bus) bus->publishDecision(d);
     if (options.on_decision) options.on_decision(d);
   });
   RIPOSTE_RETURN_IF_ERROR((*engine)->restore());
+  if (bus) {
+    bus->start();
+    spdlog::info("cluster: node {} on {} (prefix {})", bus->options().node,
+                 bus->options().redis.describe(), bus->options().prefix);
+  }
 
   struct Running {
     SourcePtr source;
@@ -55,6 +70,7 @@ Status serve(const Config& config, const Registries& registries, const std::atom
   auto last_tick = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   while (!stop.load()) {
     size_t lines = 0;
+    if (bus) bus->deliver(**engine, store->get());
     for (auto& s : sources) {
       s.ctx.reference = Timestamp::now();
       Engine& e = **engine;
@@ -72,11 +88,26 @@ Status serve(const Config& config, const Registries& registries, const std::atom
       (*engine)->tick(Timestamp::now());
       last_tick = now;
     }
-    if (lines == 0) std::this_thread::sleep_for(options.idle_sleep);
+    if (lines == 0) {
+      if (bus) {
+        bus->waitForInbound(options.idle_sleep);  // wakes at once for another node's decision
+      } else {
+        std::this_thread::sleep_for(options.idle_sleep);
+      }
+    }
   }
+  if (bus) bus->stop();
   const auto& st = (*engine)->stats();
   spdlog::info("stopping: {} lines, {} parsed, {} unparsed, {} findings, {} decisions", st.lines,
                st.parsed, st.unparsed, st.findings, st.decisions);
+  if (bus) {
+    const auto h = bus->health();
+    spdlog::info(
+        "cluster: {} published, {} received, {} applied, {} duplicates, {} revoked, {} "
+        "reconciles, {} repaired, {} pending",
+        h.published, h.received, st.remote_applied, st.remote_duplicates, st.remote_revoked,
+        h.reconciles, h.repaired, h.pending);
+  }
   return Status::ok();
 }
 

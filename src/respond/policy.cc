@@ -80,6 +80,11 @@ void Policy::noteActive(const Decision& d) {
   active_[activeKey(d.action, d.target.value)] = d.expires;
 }
 
+bool Policy::isActive(std::string_view action, std::string_view target, Timestamp now) const {
+  auto it = active_.find(activeKey(action, target));
+  return it != active_.end() && it->second > now;
+}
+
 void Policy::noteEnded(const Decision& d) { active_.erase(activeKey(d.action, d.target.value)); }
 
 Status Policy::allowlistOwnAddresses() {
