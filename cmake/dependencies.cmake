@@ -18,6 +18,8 @@ find_package(CURL REQUIRED)
 # libpqxx (Debian bookworm ships 6.4) over libpq: the PostgreSQL store.
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+# hiredis: the Redis client (shared intel cache, cluster decision fan-out).
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 
 set(RIPOSTE_DEPS
     yaml-cpp
@@ -31,6 +33,7 @@ set(RIPOSTE_DEPS
     simdjson::simdjson
     PkgConfig::NFT
     CURL::libcurl
+    PkgConfig::HIREDIS
     OpenSSL::SSL
     PkgConfig::PQXX
     PkgConfig::LIBPQ

@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "riposte/cluster/decision_bus.h"
 #include "riposte/core/ids.h"
 #include "riposte/core/ip.h"
 #include "riposte/engine/serve.h"
@@ -9,6 +10,22 @@
 namespace riposte::cli {
 
 namespace {
+
+// With a `cluster:` section, tells every node (their running engines apply it through their
+// own policy). A failure is reported; the local store already holds the change, and a
+// running `serve` of this node publishes it again at its next cluster reconcile.
+void fanOut(const Config& cfg, const Decision& d, bool revoke) {
+  auto opts = cluster::DecisionBusOptions::fromConfig(cfg);
+  if (!opts || !*opts) return;
+  cluster::WireMessage m;
+  m.type = revoke ? cluster::WireMessage::Type::kRevoke : cluster::WireMessage::Type::kDecision;
+  m.node = (*opts)->node;
+  m.instance = (*opts)->node + "/cli/" + newId();
+  m.decision = d;
+  if (Status st = cluster::publishOnce(**opts, m); !st.isOk()) {
+    std::fprintf(stderr, "riposte decisions: not sent to the cluster: %s\n", st.toString().c_str());
+  }
+}
 
 Result<StorePtr> storeFor(Context& ctx, const std::string& config) {
   auto cfg = loadConfigOrDefault(ctx, config);
@@ -108,13 +125,13 @@ void addDecisionCommands(CLI::App& app, Context& ctx) {
     d.first_seen = d.last_seen = d.created = now;
     d.expires = now + *dur;
     const char* user = std::getenv("USER");
-    if (Status st =
-            (*engine)->addManualDecision(d, std::string("cli:") + (user ? user : "unknown"));
-        !st.isOk()) {
+    d.origin = std::string("cli:") + (user ? user : "unknown");
+    if (Status st = (*engine)->addManualDecision(d, d.origin); !st.isOk()) {
       std::fprintf(stderr, "riposte decisions add: %s\n", st.toString().c_str());
       ctx.exit_code = 1;
       return;
     }
+    fanOut(*cfg, d, /*revoke=*/false);
     std::printf("%s\n", d.toJson().c_str());
   });
 
@@ -122,7 +139,12 @@ void addDecisionCommands(CLI::App& app, Context& ctx) {
   auto* del = dec->add_subcommand("delete", "Revoke the active decisions on a target (audited)");
   del->add_option("target", *target, "IP address or CIDR range")->required();
   del->callback([&ctx, config, target] {
-    auto store = storeFor(ctx, *config);
+    auto cfg = loadConfigOrDefault(ctx, *config);
+    if (!cfg) {
+      ctx.exit_code = 2;
+      return;
+    }
+    auto store = openStore(*cfg, ctx.registries);
     if (!store) {
       std::fprintf(stderr, "riposte decisions delete: %s\n", store.status().toString().c_str());
       ctx.exit_code = 1;
@@ -152,6 +174,7 @@ void addDecisionCommands(CLI::App& app, Context& ctx) {
       a.reason = "revoked by hand";
       a.details_json = d.toJson();
       (void)(*store)->appendAudit(a);
+      fanOut(*cfg, d, /*revoke=*/true);
       std::printf("%s\n", d.toJson().c_str());
     }
   });

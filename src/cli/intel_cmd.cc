@@ -4,7 +4,9 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 
+#include "riposte/core/config.h"
 #include "riposte/intel/commands.h"
 
 namespace riposte::cli {
@@ -25,11 +27,23 @@ struct IntelArgs {
   bool all_attributes = false;
   // lookup
   std::string value;
+  // intel.cache of this configuration file (shared Redis cache)
+  std::string config;
 };
 
 [[noreturn]] void fail(const Status& st) {
   std::cerr << "riposte intel: " << st.toString() << "\n";
   throw CLI::RuntimeError(2);
+}
+
+// The shared cache configured in --config FILE, if any.
+std::optional<intel::RedisCacheOptions> cacheOf(const std::string& config) {
+  if (config.empty()) return std::nullopt;
+  auto cfg = loadConfig(config, nullptr);
+  if (!cfg) fail(cfg.status());
+  auto cache = intel::RedisCacheOptions::fromConfig(*cfg);
+  if (!cache) fail(cache.status());
+  return *cache;
 }
 
 void print(const Result<nlohmann::json>& r) {
@@ -55,6 +69,8 @@ void addIntelCommands(CLI::App& app) {
   load->add_option("--confidence", args->confidence, "Confidence 0-100 for items without one")
       ->check(CLI::Range(0, 100));
   load->add_flag("--all-attributes", args->all_attributes, "misp: also attributes without to_ids");
+  load->add_option("--config,-c", args->config,
+                   "configuration file: publish to its intel.cache (shared Redis cache)");
   load->callback([args] {
     intel::LoadRequest req;
     req.file = args->file;
@@ -72,6 +88,7 @@ void addIntelCommands(CLI::App& app) {
       if (!t) fail(Status::invalidArgument("unknown --type '" + args->type + "'"));
       req.options.type = *t;
     }
+    req.cache = cacheOf(args->config);
     print(intel::loadFeedFile(std::move(req)));
   });
 
@@ -79,8 +96,12 @@ void addIntelCommands(CLI::App& app) {
   lookup->add_option("VALUE", args->value, "IP, CIDR, domain, URL, hash or e-mail address")
       ->required();
   lookup->add_option("--db", args->db, "Intel database (SQLite)")->capture_default_str();
+  lookup->add_option("--config,-c", args->config,
+                     "configuration file: also read its intel.cache (shared Redis cache)");
   lookup->callback([args] {
-    auto r = intel::lookupInDb(args->db, args->value);
+    auto cache = cacheOf(args->config);
+    auto r = cache ? intel::lookupWithCache(args->db, *cache, args->value)
+                   : intel::lookupInDb(args->db, args->value);
     print(r);
     if ((*r)["matches"].empty()) throw CLI::RuntimeError(1);
   });

@@ -6,6 +6,7 @@
 
 #include "riposte/core/ip.h"
 #include "riposte/core/registry.h"
+#include "riposte/net/redis_url.h"
 
 namespace riposte {
 
@@ -29,8 +30,35 @@ std::string childPath(const std::string& path, const std::string& key) {
   return path.empty() ? key : path + "." + key;
 }
 
-const std::set<std::string> kTopKeys = {"engine",   "store",   "sources", "detectors",
-                                        "response", "actions", "intel",   "api"};
+const std::set<std::string> kTopKeys = {"engine",  "store", "sources", "detectors", "response",
+                                        "actions", "intel", "api",     "cluster"};
+const std::set<std::string> kIntelCacheKeys = {"type", "url", "ttl", "refresh", "prefix"};
+const std::set<std::string> kClusterKeys = {"redis", "node", "prefix", "reconcile_interval"};
+
+// A redis:// URL at `key` of `map`, checked; "" when absent.
+std::string getRedisUrl(const ConfigReader& rd, const YAML::Node& map, const std::string& path,
+                        const std::string& key, bool required) {
+  const std::string url = rd.getString(map, path, key, "", required);
+  if (url.empty()) return url;
+  net::RedisOptions o;
+  if (Status st = net::parseRedisUrl(url, o); !st.isOk()) {
+    rd.error(map[key], childPath(path, key), st.message());
+  }
+  return url;
+}
+
+// Names used in Redis keys: no spaces, no glob characters.
+void checkKeyPrefix(const ConfigReader& rd, const YAML::Node& map, const std::string& path,
+                    const std::string& key, const std::string& value) {
+  for (char ch : value) {
+    if (ch == ' ' || ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\' ||
+        static_cast<unsigned char>(ch) < 0x20) {
+      rd.error(map[key], childPath(path, key),
+               "'" + value + "' may not contain spaces, control or glob characters (*?[]\\)");
+      return;
+    }
+  }
+}
 const std::set<std::string> kEngineKeys = {"log_level", "log_format", "dry_run", "data_dir",
                                            "dead_letter"};
 const std::set<std::string> kDeadLetterKeys = {"path", "max_bytes", "keep", "per_second"};
@@ -434,6 +462,47 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
     if (const YAML::Node i = root["intel"]) {
       if (!i.IsMap()) rd.error(i, "intel", "must be a map");
       c.intel = i;
+      if (const YAML::Node cache = i.IsMap() ? i["cache"] : YAML::Node()) {
+        // Every value is checked even when an unknown key is reported beside it.
+        if (rd.checkKeys(cache, "intel.cache", kIntelCacheKeys) || cache.IsMap()) {
+          c.intel_cache_type = rd.getString(cache, "intel.cache", "type", "", true);
+          if (!c.intel_cache_type.empty() && c.intel_cache_type != "redis") {
+            rd.error(cache["type"], "intel.cache.type",
+                     "unknown cache type '" + c.intel_cache_type + "' (known: redis)");
+          }
+          c.intel_cache_url = getRedisUrl(rd, cache, "intel.cache", "url", true);
+          c.intel_cache_ttl = rd.getDuration(cache, "intel.cache", "ttl", c.intel_cache_ttl);
+          if (c.intel_cache_ttl < std::chrono::seconds(1)) {
+            rd.error(cache["ttl"], "intel.cache.ttl", "must be at least 1s");
+          }
+          c.intel_cache_refresh =
+              rd.getDuration(cache, "intel.cache", "refresh", c.intel_cache_refresh);
+          if (c.intel_cache_refresh < std::chrono::milliseconds(100)) {
+            rd.error(cache["refresh"], "intel.cache.refresh", "must be at least 100ms");
+          }
+          c.intel_cache_prefix =
+              rd.getString(cache, "intel.cache", "prefix", c.intel_cache_prefix);
+          checkKeyPrefix(rd, cache, "intel.cache", "prefix", c.intel_cache_prefix);
+        }
+      }
+    }
+    if (const YAML::Node cl = root["cluster"]) {
+      if (rd.checkKeys(cl, "cluster", kClusterKeys) || cl.IsMap()) {
+        c.cluster_redis = getRedisUrl(rd, cl, "cluster", "redis", true);
+        c.cluster_node = rd.getString(cl, "cluster", "node", "");
+        if (cl["node"] && c.cluster_node.empty()) {
+          rd.error(cl["node"], "cluster.node", "must not be empty");
+        }
+        checkKeyPrefix(rd, cl, "cluster", "node", c.cluster_node);
+        c.cluster_prefix = rd.getString(cl, "cluster", "prefix", c.cluster_prefix);
+        checkKeyPrefix(rd, cl, "cluster", "prefix", c.cluster_prefix);
+        c.cluster_reconcile_interval = rd.getDuration(cl, "cluster", "reconcile_interval",
+                                                      c.cluster_reconcile_interval);
+        if (c.cluster_reconcile_interval < std::chrono::milliseconds(100)) {
+          rd.error(cl["reconcile_interval"], "cluster.reconcile_interval",
+                   "must be at least 100ms");
+        }
+      }
     }
     if (const YAML::Node a = root["api"]) {
       if (!a.IsMap()) rd.error(a, "api", "must be a map");

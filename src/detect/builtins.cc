@@ -11,6 +11,7 @@
 #include "riposte/detect/rules/rule_loader.h"
 #include "riposte/detect/rules/sigma.h"
 #include "riposte/detect/threshold_detector.h"
+#include "riposte/intel/cache_refresher.h"
 #include "riposte/intel/commands.h"
 
 namespace riposte {
@@ -84,7 +85,7 @@ Status registerDetectBuiltins(Registries& r) {
       }));
   RIPOSTE_RETURN_IF_ERROR(r.detectors.add(
       "intel", "threat-intel matching of addresses, domains and hashes against the indicator db",
-      [](const ComponentConfig& c, const FactoryContext&) -> Result<DetectorPtr> {
+      [](const ComponentConfig& c, const FactoryContext& ctx) -> Result<DetectorPtr> {
         std::vector<ConfigDiagnostic> diags;
         ConfigReader rd("", &diags);
         IntelDetectorConfig cfg;
@@ -94,6 +95,22 @@ Status registerDetectBuiltins(Registries& r) {
         cfg.min_score = static_cast<int>(rd.getInt(c.node, c.path, "min_score", 1, 0, 100));
         cfg.repeat_after = rd.getDuration(c.node, c.path, "repeat_after", cfg.repeat_after);
         if (!diags.empty()) return Status::invalidArgument(diags.front().toString());
+        if (ctx.config != nullptr) {
+          auto cache = intel::RedisCacheOptions::fromConfig(*ctx.config);
+          if (!cache) return cache.status();
+          if (*cache) {
+            // The local database plus the sources other nodes put in the shared cache.
+            auto store = std::make_shared<intel::Store>();
+            auto refresher = std::make_unique<intel::CacheRefresher>(db, std::move(**cache),
+                                                                     intel::BuildOptions{}, store);
+            if (Status st = refresher->refreshOnce(); !st.isOk()) {
+              spdlog::warn("{}: starting with the local intel database only: {}", c.path,
+                           st.toString());
+            }
+            return DetectorPtr(std::make_unique<IntelDetector>(std::move(cfg), std::move(store),
+                                                               std::move(refresher)));
+          }
+        }
         auto snap = intel::snapshotFromDb(db);
         if (!snap) return snap.status().withContext(c.path + ".db " + db);
         return DetectorPtr(std::make_unique<IntelDetector>(std::move(cfg), std::move(*snap)));

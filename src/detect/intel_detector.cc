@@ -4,6 +4,7 @@
 
 #include "riposte/core/ids.h"
 #include "riposte/core/ip.h"
+#include "riposte/intel/cache_refresher.h"
 
 namespace riposte {
 
@@ -30,7 +31,29 @@ bool digest(std::string_view hex, uint8_t* out, size_t n) {
 
 }  // namespace
 
+IntelDetector::IntelDetector(IntelDetectorConfig cfg,
+                             std::shared_ptr<const intel::Snapshot> snapshot)
+    : cfg_(std::move(cfg)), snapshot_(std::move(snapshot)) {}
+
+IntelDetector::IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<intel::Store> store,
+                             std::unique_ptr<intel::CacheRefresher> refresher)
+    : cfg_(std::move(cfg)),
+      snapshot_(store->snapshot()),
+      store_(std::move(store)),
+      generation_(store_->generation()),
+      refresher_(std::move(refresher)) {
+  if (refresher_) refresher_->start();
+}
+
+IntelDetector::~IntelDetector() {
+  if (refresher_) refresher_->stop();
+}
+
 void IntelDetector::onEvent(const Event& e, const FindingSink& sink) {
+  if (store_ && store_->generation() != generation_) {  // a relaxed counter: cheap per event
+    generation_ = store_->generation();
+    snapshot_ = store_->snapshot();
+  }
   if (!snapshot_ || snapshot_->size() == 0) return;
   const std::string_view src = e.get(Field::kSourceIp);
   for (Field f : {Field::kSourceIp, Field::kDestinationIp}) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace riposte {
 
@@ -515,6 +516,111 @@ Status Engine::addManualDecision(Decision d, const std::string& actor) {
   enforce(d);  // a person decided: enforced in manual mode too
   if (listener_) listener_(d);
   return Status::ok();
+}
+
+}  // namespace riposte
+
+namespace riposte {
+
+std::string_view remoteOutcomeName(RemoteOutcome o) {
+  switch (o) {
+    case RemoteOutcome::kApplied: return "applied";
+    case RemoteOutcome::kDuplicate: return "duplicate";
+    case RemoteOutcome::kAllowlisted: return "allowlisted";
+    case RemoteOutcome::kExpired: return "expired";
+    case RemoteOutcome::kRevoked: return "revoked";
+    case RemoteOutcome::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// The local copy of a decision (by id), if the store holds one.
+std::optional<Decision> findDecision(Store* store, const Decision& d) {
+  if (store == nullptr) return std::nullopt;
+  DecisionFilter f;
+  f.target = d.target.value;
+  f.limit = 100'000;
+  auto list = store->listDecisions(f);
+  if (!list) return std::nullopt;
+  for (auto& x : *list) {
+    if (x.id == d.id) return std::move(x);
+  }
+  return std::nullopt;
+}
+
+bool takenByPerson(const Decision& d) {
+  return d.origin.rfind("cli:", 0) == 0 || d.origin.rfind("api:", 0) == 0;
+}
+
+}  // namespace
+
+RemoteOutcome Engine::applyRemoteDecision(Decision d, const std::string& from) {
+  const Timestamp now = Timestamp::now();
+  if (d.state != DecisionState::kActive) return RemoteOutcome::kRevoked;
+  if (d.expires <= now) {
+    ++stats_.remote_expired;
+    return RemoteOutcome::kExpired;
+  }
+  if (policy_->isAllowlisted(d.target)) {
+    ++stats_.remote_allowlisted;
+    if (remote_refused_.emplace(d.id, true).second) {
+      audit("decision.refused.allowlisted", d, "decision from " + from + ": target is allowlisted");
+      spdlog::info("{} not acted on: allowlisted (decision from {})", d.target.value, from);
+    }
+    return RemoteOutcome::kAllowlisted;
+  }
+  if (policy_->isActive(d.action, d.target.value, now)) {
+    ++stats_.remote_duplicates;
+    return RemoteOutcome::kDuplicate;
+  }
+  // The same decision may already be here: published by a CLI on this node (stored, not yet
+  // enforced), or revoked here before the message arrived (never resurrected).
+  const auto local = findDecision(store_, d);
+  if (local && local->state != DecisionState::kActive) return RemoteOutcome::kRevoked;
+  const bool propose = !takenByPerson(d) && !actions_.empty() && !config_.dry_run &&
+                       (manual_.load() || breakerTrips(now));
+  if (propose) d.state = DecisionState::kPendingApproval;
+  if (!local && store_ != nullptr) {
+    if (Status st = store_->saveDecision(d); !st.isOk()) {
+      ++stats_.store_errors;
+      spdlog::error("storing decision from {} for {}: {}", from, d.target.value, st.toString());
+    }
+    audit(propose ? "decision.proposed" : "decision.received", d, "from " + from + ": " + d.reason);
+  }
+  if (!propose) policy_->noteActive(d);
+  ++stats_.remote_applied;
+  spdlog::info("decision from {}: {} {} until {}", from, d.action, d.target.value,
+               formatRfc3339(d.expires));
+  enforce(d, propose);
+  return RemoteOutcome::kApplied;
+}
+
+RemoteOutcome Engine::applyRemoteRevocation(const Decision& d, const std::string& from) {
+  auto local = findDecision(store_, d);
+  const bool policy_active = policy_->isActive(d.action, d.target.value, Timestamp::now());
+  if (!local) return RemoteOutcome::kUnknown;
+  // Revoked in the store by a CLI on this node, but still enforced by this engine: undo it.
+  const bool needs_undo =
+      local->state == DecisionState::kActive || (local->state == DecisionState::kRevoked &&
+                                                 policy_active);
+  if (!needs_undo) return RemoteOutcome::kRevoked;
+  if (local->state == DecisionState::kActive && store_ != nullptr) {
+    if (Status st = store_->updateDecisionState(local->id, DecisionState::kRevoked); !st.isOk()) {
+      ++stats_.store_errors;
+      spdlog::error("revoking {} (from {}): {}", local->id, from, st.toString());
+    }
+    local->state = DecisionState::kRevoked;
+    audit("decision.revoked", *local, "revoked on " + from);
+  }
+  policy_->noteEnded(*local);
+  if (!config_.dry_run && !actions_.empty() && !executor_->submitUndo(*local)) {
+    audit("action.queue_full", *local, "undo not queued: action queue full");
+  }
+  ++stats_.remote_revoked;
+  spdlog::info("decision {} on {} revoked (from {})", local->id, local->target.value, from);
+  return RemoteOutcome::kApplied;
 }
 
 }  // namespace riposte

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "riposte/cluster/decision_bus.h"
 #include "riposte/ingest/source.h"
 #include "riposte/store/store.h"
 
@@ -30,11 +31,25 @@ Status serve(const Config& config, const Registries& registries, const std::atom
   eo.allowlist_own_addresses = true;
   auto engine = Engine::create(config, registries, store->get(), eo);
   if (!engine) return engine.status();
+  // Cluster: this node's decisions go to every other node; theirs reach this engine's thread
+  // through the bus's queue (deliver() below), never from the bus's own threads.
+  auto bus_options = cluster::DecisionBusOptions::fromConfig(config);
+  if (!bus_options) return bus_options.status();
+  std::unique_ptr<cluster::DecisionBus> bus;
+  if (*bus_options) {
+    bus = std::make_unique<cluster::DecisionBus>(std::move(**bus_options));
+  }
   (*engine)->setDecisionListener([&](const Decision& d) {
     spdlog::info("decision {}", d.toJson());
+    if (bus) bus->publishDecision(d);
     if (options.on_decision) options.on_decision(d);
   });
   RIPOSTE_RETURN_IF_ERROR((*engine)->restore());
+  if (bus) {
+    bus->start();
+    spdlog::info("cluster: node {} on {} (prefix {})", bus->options().node,
+                 bus->options().redis.describe(), bus->options().prefix);
+  }
 
   struct Running {
     SourcePtr source;
@@ -72,6 +87,7 @@ Status serve(const Config& config, const Registries& registries, const std::atom
   }
   auto pollAll = [&](size_t max_lines) {
     size_t lines = 0;
+    if (bus) bus->deliver(**engine, store->get());
     for (auto& s : sources) {
       s.ctx.reference = Timestamp::now();
       Engine& e = **engine;
@@ -108,7 +124,9 @@ Status serve(const Config& config, const Registries& registries, const std::atom
       last_tick = now;
     }
     if (lines == 0) {
-      if (wait_fds.empty()) {
+      if (bus) {
+        bus->waitForInbound(options.idle_sleep);  // wakes at once for another node's decision
+      } else if (wait_fds.empty()) {
         std::this_thread::sleep_for(options.idle_sleep);
       } else {
         // Wakes as soon as a network source has messages; files are polled on the timer.
@@ -120,12 +138,21 @@ Status serve(const Config& config, const Registries& registries, const std::atom
   // What the sources accepted is handed over before stopping (bounded: they keep receiving).
   for (int i = 0; i < 100 && pollAll(100000) > 0; ++i) {
   }
+  if (bus) bus->stop();
   const auto summary = metrics();
   if (options.metrics != nullptr) options.metrics->publish(summary);
   const auto st = (*engine)->stats();
   spdlog::info("stopping: {} lines, {} parsed, {} unparsed, {} findings, {} decisions", st.lines,
                st.parsed, st.unparsed, st.findings, st.decisions);
   for (const auto& e : summary) spdlog::info("source {}", formatSourceStats(e));
+  if (bus) {
+    const auto h = bus->health();
+    spdlog::info(
+        "cluster: {} published, {} received, {} applied, {} duplicates, {} revoked, {} "
+        "reconciles, {} repaired, {} pending",
+        h.published, h.received, st.remote_applied, st.remote_duplicates, st.remote_revoked,
+        h.reconciles, h.repaired, h.pending);
+  }
   if (!config.dead_letter_path.empty()) {
     spdlog::info("dead letter {}: {} written, {} left out by its rate limit",
                  config.dead_letter_path, st.dead_lettered, st.dead_letter_suppressed);

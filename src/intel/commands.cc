@@ -1,6 +1,7 @@
 #include "riposte/intel/commands.h"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "riposte/intel/persistence.h"
@@ -99,13 +100,47 @@ Result<nlohmann::json> loadFeedFile(LoadRequest req) {
   builder.add(parsed.indicators);
   auto snapshot = builder.build();
   RIPOSTE_RETURN_IF_ERROR(db->save(*snapshot));
-  return nlohmann::json{{"file", req.file.string()},
+  nlohmann::json out = {{"file", req.file.string()},
                         {"format", feedFormatName(req.format)},
                         {"source", req.options.source},
                         {"db", req.db_path},
                         {"parse", toJson(parsed.report)},
                         {"build", toJson(builder.report())},
                         {"snapshot", toJson(snapshot->stats())}};
+  if (req.cache) {
+    RedisCache cache(*req.cache);
+    if (Status st = cache.publish(req.options.source, parsed.indicators); st.isOk()) {
+      out["cache"] = {{"key", cache.keyFor(req.options.source)},
+                      {"indicators", parsed.indicators.size()},
+                      {"ttl_seconds",
+                       std::chrono::duration_cast<std::chrono::seconds>(req.cache->ttl).count()}};
+    } else {
+      out["cache"] = {{"error", st.toString()}};
+    }
+  }
+  return out;
+}
+
+Result<nlohmann::json> lookupWithCache(const std::string& db_path, const RedisCacheOptions& cache,
+                                       const std::string& value) {
+  auto db = IntelDb::open(db_path);
+  if (!db) return db.status();
+  auto rows = db->load();
+  if (!rows) return rows.status();
+  RedisCache rc(cache);
+  auto contents = rc.fetchAll();
+  if (!contents) return contents.status();
+  SnapshotBuilder builder;
+  std::set<std::string> local;
+  for (const auto& i : *rows) local.insert(i.source);
+  builder.add(*rows);
+  for (const auto& [source, cs] : contents->sources) {
+    if (local.count(source) == 0) builder.add(cs.record.indicators);
+  }
+  auto snap = builder.build();
+  nlohmann::json matches = nlohmann::json::array();
+  for (const auto& m : snap->lookup(value)) matches.push_back(toJson(m));
+  return nlohmann::json{{"query", value}, {"matches", std::move(matches)}};
 }
 
 Result<std::shared_ptr<const Snapshot>> snapshotFromDb(const std::string& db_path,

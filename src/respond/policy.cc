@@ -91,6 +91,11 @@ void Policy::noteActive(const Decision& d) {
   actions_.insert(d.action);
 }
 
+bool Policy::isActive(std::string_view action, std::string_view target, Timestamp now) const {
+  auto it = active_.find(activeKey(action, target));
+  return it != active_.end() && it->second > now;
+}
+
 void Policy::noteEnded(const Decision& d) { active_.erase(activeKey(d.action, d.target.value)); }
 
 Status Policy::allowlistOwnAddresses() {

@@ -117,6 +117,19 @@ struct Config {
   uint32_t queue_capacity = 10'000;
   Duration reconcile_interval = std::chrono::seconds(60);
 
+  // intel.cache: indicators shared between nodes through Redis (docs/cluster.md).
+  std::string intel_cache_type;  // "" = no cache, "redis"
+  std::string intel_cache_url;   // redis://[:password@]host[:port][/db]
+  Duration intel_cache_ttl = std::chrono::hours(1);
+  Duration intel_cache_refresh = std::chrono::minutes(1);
+  std::string intel_cache_prefix = "threat:intel:";
+
+  // cluster: decisions fanned out to every node through Redis ("" = a single node).
+  std::string cluster_redis;  // redis:// URL
+  std::string cluster_node;   // this node's name (default: the host name)
+  std::string cluster_prefix = "riposte:";
+  Duration cluster_reconcile_interval = std::chrono::seconds(5);
+
   // Sections owned by later subsystems, kept as nodes for their own validation.
   YAML::Node intel;
   YAML::Node api;

@@ -25,6 +25,11 @@
 #include "riposte/core/string_hash.h"
 #include "riposte/detect/detector.h"
 #include "riposte/intel/snapshot.h"
+#include "riposte/intel/store.h"
+
+namespace riposte::intel {
+class CacheRefresher;
+}  // namespace riposte::intel
 
 namespace riposte {
 
@@ -37,8 +42,12 @@ struct IntelDetectorConfig {
 
 class IntelDetector : public Detector {
  public:
-  IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<const intel::Snapshot> snapshot)
-      : cfg_(std::move(cfg)), snapshot_(std::move(snapshot)) {}
+  IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<const intel::Snapshot> snapshot);
+  // Follows a Store: a new snapshot published there (by `refresher`, which the detector owns
+  // and stops, e.g. the shared Redis cache's) is picked up at the next event.
+  IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<intel::Store> store,
+                std::unique_ptr<intel::CacheRefresher> refresher);
+  ~IntelDetector() override;
 
   std::string_view name() const override { return cfg_.name; }
   void onEvent(const Event& event, const FindingSink& sink) override;
@@ -53,6 +62,9 @@ class IntelDetector : public Detector {
 
   IntelDetectorConfig cfg_;
   std::shared_ptr<const intel::Snapshot> snapshot_;
+  std::shared_ptr<intel::Store> store_;  // null when the snapshot is fixed
+  uint64_t generation_ = 0;
+  std::unique_ptr<intel::CacheRefresher> refresher_;
   std::vector<intel::Hit> hits_;
   StringMap<Timestamp> recent_;  // "<target>|<indicator entry>" → last finding
 };

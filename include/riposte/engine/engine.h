@@ -28,6 +28,7 @@
 
 #include "riposte/core/config.h"
 #include "riposte/core/registry.h"
+#include "riposte/core/string_hash.h"
 #include "riposte/detect/detector.h"
 #include "riposte/ingest/dead_letter.h"
 #include "riposte/ingest/parser.h"
@@ -68,7 +69,24 @@ struct EngineStats {
   uint64_t dead_lettered = 0;         // entries written to the dead letter file
   uint64_t dead_letter_suppressed = 0;  // left out by its rate limit (counted, not written)
   bool manual_mode = false;
+  // Decisions from other nodes (cluster fan-out).
+  uint64_t remote_applied = 0;
+  uint64_t remote_duplicates = 0;
+  uint64_t remote_allowlisted = 0;
+  uint64_t remote_expired = 0;
+  uint64_t remote_revoked = 0;
 };
+
+// What became of a decision or revocation that another node published.
+enum class RemoteOutcome {
+  kApplied,      // stored here and enforced through the local actions
+  kDuplicate,    // an active decision with the same action already covers the target
+  kAllowlisted,  // the local allowlist refused it (audited once per decision)
+  kExpired,      // already past its expiry
+  kRevoked,      // revoked or ended here already: never resurrected
+  kUnknown,      // a revocation of a decision this node does not hold
+};
+std::string_view remoteOutcomeName(RemoteOutcome o);
 
 class Engine {
  public:
@@ -102,6 +120,15 @@ class Engine {
   void enterManualMode(const std::string& reason, const std::string& actor);
   Status leaveManualMode(const std::string& actor);
   bool manualMode() const { return manual_.load(); }
+
+  // Cluster: a decision another node (or a CLI on any node) published. It goes through the
+  // local policy — the allowlist wins, an active decision on the same target and action makes
+  // it a duplicate — then is stored and enforced like a local one (proposed in manual mode
+  // unless a person took it). Nothing is published back: the decision listener is not called.
+  RemoteOutcome applyRemoteDecision(Decision d, const std::string& from);
+  // Cluster: a decision revoked elsewhere; the local copy is marked revoked and its actions
+  // undone. `d` needs id, action and target.
+  RemoteOutcome applyRemoteRevocation(const Decision& d, const std::string& from);
 
   void setDecisionListener(DecisionListener l) { listener_ = std::move(l); }
   EngineStats stats() const;
@@ -146,6 +173,7 @@ class Engine {
   std::chrono::steady_clock::time_point last_reconcile_ = std::chrono::steady_clock::now();
   std::vector<Action*> enforcing_;
   std::unique_ptr<DeadLetter> dead_letter_;
+  StringMap<bool> remote_refused_;  // remote decision ids refused by the allowlist (audit once)
   // Last member: destroyed first, so queued jobs finish while everything they use exists.
   std::unique_ptr<Executor> executor_;
 };

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "riposte/core/status.h"
 #include "riposte/intel/builder.h"
 #include "riposte/intel/feed.h"
+#include "riposte/intel/redis_cache.h"
 #include "riposte/intel/snapshot.h"
 
 namespace riposte::intel {
@@ -28,12 +30,15 @@ struct LoadRequest {
   FeedOptions options;  // options.source defaults to the file name without extension
   std::string db_path;
   BuildOptions build;  // build.now unset = now
+  // Shared cache (intel.cache): the source's indicators are also published there.
+  std::optional<RedisCacheOptions> cache;
 };
 
 // Parses the file and replaces that source's indicators in the database with them (the other
 // sources stay). A document-level parse failure changes nothing and is returned as the error;
 // item-level errors are counted in the result. Returns {file, format, source, parse, build,
-// snapshot}.
+// snapshot}, plus {cache: {key, ttl_seconds} or {error}} when a cache is given (a cache
+// failure does not undo the database write).
 Result<nlohmann::json> loadFeedFile(LoadRequest request);
 
 // Loads the database into a snapshot.
@@ -42,6 +47,10 @@ Result<std::shared_ptr<const Snapshot>> snapshotFromDb(const std::string& db_pat
 
 // {"query": value, "matches": [ {type, value, score, valid_until, sources:[…]} … ]}.
 Result<nlohmann::json> lookupInDb(const std::string& db_path, const std::string& value);
+// The same over the database plus the shared cache (as a running node sees them); a cache
+// failure is an error.
+Result<nlohmann::json> lookupWithCache(const std::string& db_path, const RedisCacheOptions& cache,
+                                       const std::string& value);
 
 // {"db", "indicators", "source_reports", "per_type", "per_source", "memory_bytes", "next_expiry"}.
 Result<nlohmann::json> statsOfDb(const std::string& db_path);

@@ -44,6 +44,8 @@ class Policy {
   // Keeps the policy's view of active decisions in step with the store.
   void noteActive(const Decision& d);
   void noteEnded(const Decision& d);
+  // Whether a decision with this action on this target is active at `now` (duplicates).
+  bool isActive(std::string_view action, std::string_view target, Timestamp now) const;
   // Decisions active as far as the policy knows (the circuit breaker's count).
   size_t activeCount() const { return active_.size(); }
 
