@@ -31,8 +31,7 @@ std::vector<std::string> makeMessages() {
   std::vector<std::string> m;
   for (int i = 0; i < 256; ++i) {
     m.push_back("<38>Feb 12 14:10:21 sd-126005 sshd[16378]: Invalid user pascal" +
-                std::to_string(i) + " from 192.0.2." + std::to_string(i % 250 + 1) +
-                " port 53502");
+                std::to_string(i) + " from 192.0.2." + std::to_string(i % 250 + 1) + " port 53502");
   }
   return m;
 }
@@ -180,7 +179,12 @@ void BM_RawUdpReceive(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_RawUdpReceive)->Arg(200'000)->Arg(0)->Iterations(3)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RawUdpReceive)
+    ->Arg(200'000)
+    ->Arg(0)
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_SyslogSourceUdp)
     ->Arg(100'000)
     ->Arg(200'000)

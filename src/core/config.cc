@@ -350,9 +350,9 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
             c.dead_letter_path = dl.Scalar();
           } else if (rd.checkKeys(dl, dp, kDeadLetterKeys)) {
             c.dead_letter_path = rd.getString(dl, dp, "path", "", true);
-            c.dead_letter_max_bytes = static_cast<uint64_t>(rd.getInt(
-                dl, dp, "max_bytes", static_cast<int64_t>(c.dead_letter_max_bytes), 4096,
-                int64_t{1} << 40));
+            c.dead_letter_max_bytes = static_cast<uint64_t>(
+                rd.getInt(dl, dp, "max_bytes", static_cast<int64_t>(c.dead_letter_max_bytes), 4096,
+                          int64_t{1} << 40));
             c.dead_letter_keep =
                 static_cast<uint32_t>(rd.getInt(dl, dp, "keep", c.dead_letter_keep, 0, 100));
             c.dead_letter_per_second = static_cast<uint32_t>(

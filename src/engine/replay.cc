@@ -103,7 +103,7 @@ Result<ReplaySummary> replay(Engine& engine, const Registries& registries,
     LineSplitter split;
     const std::string_view file_name = path;
     const LineSplitter::Sink sink = [&](std::string_view line, uint64_t off, bool) {
-      engine.process(**parser, ctx, SourceLine{line, file_name, off});
+      engine.process(**parser, ctx, SourceLine{line, file_name, off, {}, false});
     };
     int n = 0;
     while ((n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()))) > 0) {

@@ -85,12 +85,12 @@ bool DeadLetter::write(std::string_view source, std::string_view origin, uint64_
   }
   ++window_count_;
   if (window_suppressed_ > 0) {
-    nlohmann::json note = {{"time", formatRfc3339Utc(now)},
-                           {"reason", "rate limit"},
-                           {"suppressed", window_suppressed_},
-                           {"line", std::to_string(window_suppressed_) +
-                                        " line(s) were not written here (over " +
-                                        std::to_string(options_.per_second) + " per second)"}};
+    nlohmann::json note = {
+        {"time", formatRfc3339Utc(now)},
+        {"reason", "rate limit"},
+        {"suppressed", window_suppressed_},
+        {"line", std::to_string(window_suppressed_) + " line(s) were not written here (over " +
+                     std::to_string(options_.per_second) + " per second)"}};
     append(note.dump() + "\n");
     window_suppressed_ = 0;
   }

@@ -130,9 +130,10 @@ TEST(SyslogE2E, ServeBlocksABruteForceReceivedOverSyslog) {
   })) << serve.err();
 
   // Over TCP, newline framed, with a line sshd's parser does not know and binary garbage.
-  sendTcp(tcp, "<38>Feb 12 14:10:21 web1 sshd[1]: Accepted publickey for deploy from 192.0.2.10 "
-               "port 4022 ssh2\n<38>Feb 12 14:10:21 web1 sshd[1]: this is no sshd message\n"
-               "\x01\x02\x03 garbage\n");
+  sendTcp(tcp,
+          "<38>Feb 12 14:10:21 web1 sshd[1]: Accepted publickey for deploy from 192.0.2.10 "
+          "port 4022 ssh2\n<38>Feb 12 14:10:21 web1 sshd[1]: this is no sshd message\n"
+          "\x01\x02\x03 garbage\n");
   ASSERT_TRUE(testing::waitFor([&] {
     return testing::readFile(dead).find("garbage") != std::string::npos;
   })) << serve.err();

@@ -65,8 +65,8 @@ struct EngineStats {
   uint64_t actions_applied = 0;
   uint64_t queue_full = 0;
   uint64_t breaker_trips = 0;
-  uint64_t truncated = 0;             // lines cut at a source's line limit
-  uint64_t dead_lettered = 0;         // entries written to the dead letter file
+  uint64_t truncated = 0;               // lines cut at a source's line limit
+  uint64_t dead_lettered = 0;           // entries written to the dead letter file
   uint64_t dead_letter_suppressed = 0;  // left out by its rate limit (counted, not written)
   bool manual_mode = false;
   // Decisions from other nodes (cluster fan-out).

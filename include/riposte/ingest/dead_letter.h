@@ -35,7 +35,7 @@ struct DeadLetterStats {
   uint64_t written = 0;     // entries written
   uint64_t suppressed = 0;  // lines not written because of the rate limit
   uint64_t rotations = 0;
-  uint64_t errors = 0;      // write/rotate failures
+  uint64_t errors = 0;  // write/rotate failures
 };
 
 class DeadLetter {

@@ -19,9 +19,9 @@
 namespace riposte {
 
 struct SourceLine {
-  std::string_view text;  // without the trailing newline; valid during the callback only
-  std::string_view file;  // file the line came from (or the peer address for network sources)
-  uint64_t offset = 0;    // byte offset of the line's start (message number for network sources)
+  std::string_view text;    // without the trailing newline; valid during the callback only
+  std::string_view file;    // file the line came from (or the peer address for network sources)
+  uint64_t offset = 0;      // byte offset of the line's start (message number for network sources)
   std::string_view source;  // the configured source name ("" when not known)
   bool truncated = false;   // longer than the source's line limit: `text` is its beginning
 };
@@ -31,17 +31,17 @@ using LineSink = std::function<void(const SourceLine&)>;
 // Per-source metrics. The source fills what it sees; the pipeline that parses the lines fills
 // parsed/unparsed/skipped (serve does, per source). All counters count since start.
 struct SourceStats {
-  uint64_t lines = 0;      // lines (messages) handed to the pipeline
-  uint64_t parsed = 0;     // of those, recognised by the parser (filled by the pipeline)
-  uint64_t unparsed = 0;   // not recognised: counted and dead-lettered (filled by the pipeline)
-  uint64_t skipped = 0;    // blank, or valid with nothing to analyse (filled by the pipeline)
-  uint64_t dropped = 0;    // received but never handed over: UDP queue full or kernel buffer full
-  uint64_t truncated = 0;  // longer than the line limit: cut, handed over marked truncated
-  uint64_t bytes = 0;      // bytes read (files) or received (network, framing included)
+  uint64_t lines = 0;        // lines (messages) handed to the pipeline
+  uint64_t parsed = 0;       // of those, recognised by the parser (filled by the pipeline)
+  uint64_t unparsed = 0;     // not recognised: counted and dead-lettered (filled by the pipeline)
+  uint64_t skipped = 0;      // blank, or valid with nothing to analyse (filled by the pipeline)
+  uint64_t dropped = 0;      // received but never handed over: UDP queue full or kernel buffer full
+  uint64_t truncated = 0;    // longer than the line limit: cut, handed over marked truncated
+  uint64_t bytes = 0;        // bytes read (files) or received (network, framing included)
   uint64_t rotations = 0;    // files: rotations by rename followed
   uint64_t truncations = 0;  // files: copytruncate (file shrank) followed
   uint64_t errors = 0;       // open/read/accept/framing/TLS errors
-  uint64_t connections = 0;        // network: TCP connections open now
+  uint64_t connections = 0;  // network: TCP connections open now
   uint64_t connections_total = 0;  // network: TCP connections accepted since start
   uint64_t queued = 0;             // network: messages received, waiting for poll()
   Timestamp last_seen;             // wall clock of the last line read or received (unset: none)

@@ -60,10 +60,10 @@ class SyslogFramer {
 
   size_t max_line_;
   std::string buf_;
-  size_t pos_ = 0;           // start of unconsumed bytes
-  uint64_t skip_ = 0;        // octet bytes of a truncated message still to discard
-  bool skip_line_ = false;   // discarding the rest of a truncated newline-framed message
-  size_t pending_pop_ = 0;   // bytes pop() consumes (set by peek)
+  size_t pos_ = 0;          // start of unconsumed bytes
+  uint64_t skip_ = 0;       // octet bytes of a truncated message still to discard
+  bool skip_line_ = false;  // discarding the rest of a truncated newline-framed message
+  size_t pending_pop_ = 0;  // bytes pop() consumes (set by peek)
   uint64_t pending_skip_ = 0;
   bool pending_skip_line_ = false;
   bool pending_octet_ = false;

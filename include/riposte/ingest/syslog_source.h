@@ -37,7 +37,7 @@ namespace riposte {
 struct SyslogListen {
   enum class Proto : uint8_t { kUdp, kTcp, kTls };
   Proto proto = Proto::kUdp;
-  std::string host;  // numeric address ("0.0.0.0", "::1"); "localhost" means 127.0.0.1
+  std::string host;   // numeric address ("0.0.0.0", "::1"); "localhost" means 127.0.0.1
   uint16_t port = 0;  // 0: any free port (see SyslogSource::boundAddresses())
 
   // Parses "udp://HOST:PORT", "tcp://HOST:PORT", "tls://HOST:PORT" (IPv6 as "[::1]:514").

@@ -26,7 +26,7 @@ namespace riposte {
 
 namespace {
 
-constexpr size_t kUdpBatch = 64;          // datagrams per recvmmsg
+constexpr size_t kUdpBatch = 64;           // datagrams per recvmmsg
 constexpr size_t kUdpBatchesPerWake = 16;  // then let the other sockets have a turn
 constexpr size_t kTcpReadsPerWake = 8;
 constexpr size_t kReadChunk = 64 * 1024;
@@ -194,8 +194,8 @@ Result<SyslogListen> SyslogListen::parse(const std::string& text) {
   SyslogListen l;
   const size_t sep = text.find("://");
   if (sep == std::string::npos) {
-    return Status::invalidArgument("'" + text +
-                                   "': expected udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT");
+    return Status::invalidArgument(
+        "'" + text + "': expected udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT");
   }
   const std::string scheme = text.substr(0, sep);
   if (scheme == "udp") {
@@ -226,8 +226,8 @@ Result<SyslogListen> SyslogListen::parse(const std::string& text) {
     port = rest.substr(colon + 1);
   }
   if (l.host.empty()) l.host = "0.0.0.0";
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) > 65535) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535) {
     return Status::invalidArgument("'" + text + "': port must be a number from 0 to 65535");
   }
   l.port = static_cast<uint16_t>(std::stoul(port));
@@ -245,10 +245,19 @@ std::string SyslogListen::toString() const {
 
 namespace {
 
-const std::set<std::string> kSyslogKeys = {
-    "name",        "type",       "parser",          "year",       "listen",
-    "tls",         "max_line",   "queue",           "queue_bytes", "max_connections",
-    "udp_buffer",  "idle_timeout", "handshake_timeout"};
+const std::set<std::string> kSyslogKeys = {"name",
+                                           "type",
+                                           "parser",
+                                           "year",
+                                           "listen",
+                                           "tls",
+                                           "max_line",
+                                           "queue",
+                                           "queue_bytes",
+                                           "max_connections",
+                                           "udp_buffer",
+                                           "idle_timeout",
+                                           "handshake_timeout"};
 
 SyslogSourceOptions readOptions(const ComponentConfig& c, const ConfigReader& rd) {
   SyslogSourceOptions o;
@@ -265,7 +274,8 @@ SyslogSourceOptions readOptions(const ComponentConfig& c, const ConfigReader& rd
     auto l = SyslogListen::parse(listen[i]);
     if (!l) {
       const YAML::Node at = n["listen"].IsSequence() ? n["listen"][i] : n["listen"];
-      rd.error(at, c.path + ".listen" + (n["listen"].IsSequence() ? "[" + std::to_string(i) + "]" : ""),
+      rd.error(at,
+               c.path + ".listen" + (n["listen"].IsSequence() ? "[" + std::to_string(i) + "]" : ""),
                l.status().message());
       continue;
     }
@@ -286,9 +296,8 @@ SyslogSourceOptions readOptions(const ComponentConfig& c, const ConfigReader& rd
       rd.getInt(n, c.path, "max_line", static_cast<int64_t>(o.max_line), 256, 16 << 20));
   o.queue_messages = static_cast<size_t>(
       rd.getInt(n, c.path, "queue", static_cast<int64_t>(o.queue_messages), 1, 100'000'000));
-  o.queue_bytes = static_cast<size_t>(rd.getInt(n, c.path, "queue_bytes",
-                                                static_cast<int64_t>(o.queue_bytes), 4096,
-                                                int64_t{16} << 30));
+  o.queue_bytes = static_cast<size_t>(rd.getInt(
+      n, c.path, "queue_bytes", static_cast<int64_t>(o.queue_bytes), 4096, int64_t{16} << 30));
   if (o.queue_bytes < o.max_line) {
     rd.error(n["queue_bytes"], c.path + ".queue_bytes", "must be at least max_line");
   }
@@ -453,15 +462,15 @@ Status SyslogSource::Impl::open() {
     auto sa = toSockaddr(l, len);
     if (!sa) return sa.status();
     const bool udp = l.proto == SyslogListen::Proto::kUdp;
-    const int fd = socket(sa->ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                          0);
+    const int fd =
+        socket(sa->ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return Status::ioError(l.toString() + ": socket: " + std::strerror(errno));
     listeners.push_back({fd, l.proto, "", 0});
     const int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (udp) {
-      if (opts.udp_buffer > 0 &&
-          setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &opts.udp_buffer, sizeof opts.udp_buffer) != 0) {
+      if (opts.udp_buffer > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &opts.udp_buffer,
+                                            sizeof opts.udp_buffer) != 0) {
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &opts.udp_buffer, sizeof opts.udp_buffer);
       }
       setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
@@ -588,7 +597,8 @@ void SyslogSource::Impl::onUdp(Listener& l) {
         std::string_view text(udp_buf.data() + static_cast<size_t>(i) * slot, len);
         const bool cut = (h.msg_flags & MSG_TRUNC) != 0;
         if (!cut) {
-          while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == '\0'))
+          while (!text.empty() &&
+                 (text.back() == '\n' || text.back() == '\r' || text.back() == '\0'))
             text.remove_suffix(1);
         }
         if (text.empty()) continue;
@@ -615,8 +625,8 @@ void SyslogSource::Impl::onAccept(Listener& l) {
   for (;;) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    const int fd = accept4(l.fd, reinterpret_cast<sockaddr*>(&ss), &len,
-                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd =
+        accept4(l.fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -628,8 +638,8 @@ void SyslogSource::Impl::onAccept(Listener& l) {
       return;
     }
     if (conns.size() >= opts.max_connections) {
+      errors.fetch_add(1, std::memory_order_relaxed);  // counted before the peer can see it
       close(fd);
-      errors.fetch_add(1, std::memory_order_relaxed);
       if (warnings++ < 20) {
         spdlog::warn("source {}: refused a connection from {}: {} connections already open",
                      opts.name, Peer::from(ss).toString(), conns.size());
@@ -866,8 +876,10 @@ void SyslogSource::Impl::expireConns() {
   const int64_t now = monoMicros();
   if (now - last_expiry < 1'000'000) return;
   last_expiry = now;
-  const int64_t hs = std::chrono::duration_cast<std::chrono::microseconds>(opts.handshake_timeout).count();
-  const int64_t idle = std::chrono::duration_cast<std::chrono::microseconds>(opts.idle_timeout).count();
+  const int64_t hs =
+      std::chrono::duration_cast<std::chrono::microseconds>(opts.handshake_timeout).count();
+  const int64_t idle =
+      std::chrono::duration_cast<std::chrono::microseconds>(opts.idle_timeout).count();
   std::vector<std::pair<int, const char*>> doomed;
   for (auto& [fd, c] : conns) {
     if (c->paused) continue;

@@ -114,7 +114,7 @@ response:
                              ip + " port 53502 ssh2";
     ParseContext ctx;
     ctx.year = 2026;
-    engine_->process(*parser_, ctx, SourceLine{line, "test", 0});
+    engine_->process(*parser_, ctx, SourceLine{line, "test", 0, {}, false});
   }
 
   std::vector<std::string> auditKinds() {

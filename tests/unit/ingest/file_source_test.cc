@@ -104,8 +104,8 @@ TEST(FileSource, GlobWithStartAtEndSkipsExistingContentOnly) {
   append(dir.path() / "a" / "x.log", "old-a\n");
   append(dir.path() / "b" / "y.log", "old-b\n");
   append(dir.path() / "b" / "y.txt", "not matched\n");
-  FileSource src({"web", {(dir.path() / "*" / "*.log").string()}, /*from_beginning=*/false,
-                  nullptr});
+  FileSource src(
+      {"web", {(dir.path() / "*" / "*.log").string()}, /*from_beginning=*/false, nullptr});
   EXPECT_TRUE(pollAll(src).empty());
   append(dir.path() / "a" / "x.log", "new-a\n");
   append(dir.path() / "b" / "y.txt", "still not matched\n");

@@ -75,9 +75,9 @@ TEST(SyslogFramer, BothFramingsMixedInOneStream) {
 
 TEST(SyslogFramer, DigitsWithoutASpaceAreNewlineFramed) {
   // An RFC 3339 timestamp without <PRI>, and a number too long to be a length.
-  expectAllSplits("2024-01-01T00:00:00Z host app: x\n123456789012 words\n",
-                  {{"2024-01-01T00:00:00Z host app: x", false, false},
-                   {"123456789012 words", false, false}});
+  expectAllSplits(
+      "2024-01-01T00:00:00Z host app: x\n123456789012 words\n",
+      {{"2024-01-01T00:00:00Z host app: x", false, false}, {"123456789012 words", false, false}});
 }
 
 TEST(SyslogFramer, GarbagePrefixIsDeliveredAsItsOwnLine) {

@@ -42,9 +42,9 @@ class Udp {
   explicit Udp(uint16_t port) : fd_(socket(AF_INET, SOCK_DGRAM, 0)), to_(loopback(port)) {}
   ~Udp() { close(fd_); }
   void send(const std::string& m) const {
-    ASSERT_EQ(sendto(fd_, m.data(), m.size(), 0, reinterpret_cast<const sockaddr*>(&to_),
-                     sizeof to_),
-              static_cast<ssize_t>(m.size()));
+    ASSERT_EQ(
+        sendto(fd_, m.data(), m.size(), 0, reinterpret_cast<const sockaddr*>(&to_), sizeof to_),
+        static_cast<ssize_t>(m.size()));
   }
 
  private:
@@ -211,7 +211,7 @@ TEST(SyslogSource, HugeLengthPrefixClosesOnlyThatConnection) {
   const uint16_t port = portOf(src->boundAddresses()[1]);
   Tcp bad(port);
   bad.send("5 <13>a" + std::string("99999999999999 x"));  // too many digits: a newline-framed line
-  bad.send("\n9999999999 <13>never\n");                    // above the frame limit: closed
+  bad.send("\n9999999999 <13>never\n");                   // above the frame limit: closed
   EXPECT_TRUE(bad.closedByPeer());
   Tcp good(port);
   good.send(k3164 + "\n");
@@ -253,7 +253,8 @@ TEST(SyslogSource, StalledTcpClientDoesNotBlockOthers) {
   slow.send("<13>half a li");
   Tcp fast(port);
   std::string batch;
-  for (int i = 0; i < 1000; ++i) batch += "<13>Feb 12 14:10:21 h app: line " + std::to_string(i) + "\n";
+  for (int i = 0; i < 1000; ++i)
+    batch += "<13>Feb 12 14:10:21 h app: line " + std::to_string(i) + "\n";
   fast.send(batch);
   auto c = collect(*src, 1000);
   ASSERT_EQ(c.lines.size(), 1000u);
@@ -323,7 +324,8 @@ TEST(SyslogSource, UdpFloodWithATinyQueueCountsEveryDrop) {
   ASSERT_TRUE(testing::waitFor([&] {
     const auto& s = src->stats();
     return s.queued + s.dropped == kSent;
-  })) << "queued " << src->stats().queued << " dropped " << src->stats().dropped;
+  })) << "queued "
+      << src->stats().queued << " dropped " << src->stats().dropped;
   auto c = collect(*src, 16, 2000);
   EXPECT_EQ(c.lines.size(), 16u);
   EXPECT_EQ(c.lines[0], "<13>flood 0");
@@ -346,15 +348,16 @@ TEST(SyslogSource, ConnectionsBeyondTheLimitAreRefused) {
   Tcp c(port);
   EXPECT_TRUE(c.closedByPeer());
   EXPECT_EQ(src->stats().connections, 2u);
-  EXPECT_GE(src->stats().errors, 1u);
+  EXPECT_EQ(src->stats().errors, 1u);
 }
 
 // ---- TLS (RFC 5425), with a certificate made for the test ----
 
 bool makeCert(const std::filesystem::path& dir) {
-  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout '" +
-                          (dir / "key.pem").string() + "' -out '" + (dir / "cert.pem").string() +
-                          "' >/dev/null 2>&1";
+  const std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "
+      "/CN=localhost -addext subjectAltName=DNS:localhost -keyout '" +
+      (dir / "key.pem").string() + "' -out '" + (dir / "cert.pem").string() + "' >/dev/null 2>&1";
   return std::system(cmd.c_str()) == 0;
 }
 
@@ -387,7 +390,8 @@ class TlsClient {
 
 TEST(SyslogSource, TlsWithOctetCountingAndPlaintextRefused) {
   testing::TempDir dir;
-  if (!makeCert(dir.path())) GTEST_SKIP() << "openssl CLI unavailable: cannot make a test certificate";
+  if (!makeCert(dir.path()))
+    GTEST_SKIP() << "openssl CLI unavailable: cannot make a test certificate";
   SyslogSourceOptions o;
   o.name = "tls";
   o.listen = {*SyslogListen::parse("tls://127.0.0.1:0")};
@@ -458,7 +462,10 @@ TEST(SyslogSourceConfig, ValidatesWithPositions) {
   ASSERT_FALSE(c.isOk());
   std::string all;
   for (const auto& d : diags) all += d.toString() + "\n";
-  EXPECT_NE(all.find("t.yaml:5:31: sources[0].listen[1]: 'tcp://nohost:601'"), std::string::npos)
+  EXPECT_NE(
+      all.find(
+          "t.yaml:5:33: sources[0].listen[1]: tcp://nohost:601: 'nohost' is not a numeric address"),
+      std::string::npos)
       << all;
   EXPECT_NE(all.find("sources[0].tls: a tls:// listener needs"), std::string::npos) << all;
   EXPECT_NE(all.find("t.yaml:6:15: sources[0].max_line: must be between 256"), std::string::npos)
