@@ -659,7 +659,7 @@ Status SqliteStore::saveBehavior(const std::vector<BehaviorRecord>& records) {
            "ON CONFLICT(key) DO UPDATE SET last_seen = excluded.last_seen, data = excluded.data");
     Status st = s.status();
     if (st.isOk()) {
-      s.bind(1, r.key).bind(2, r.last_seen.micros).bindBlob(3, r.data);
+      s.bind(1, r.key).bind(2, r.last_seen.micros).bindBlob(3, r.data.data(), r.data.size());
       st = s.run();
     }
     if (!st.isOk()) {
