@@ -71,8 +71,10 @@ struct Node {
       std::exit(1);
     }
     cfg = *c;
-    store = std::move(*openStore(cfg, reg));
-    engine = std::move(*Engine::create(cfg, reg, store.get(), EngineOptions{}));
+    auto opened = openStore(cfg, reg);
+    store = std::move(*opened);
+    auto created = Engine::create(cfg, reg, store.get(), EngineOptions{});
+    engine = std::move(*created);
     bus = std::make_unique<cluster::DecisionBus>(**cluster::DecisionBusOptions::fromConfig(cfg));
     engine->setDecisionListener([this](const Decision& d) { bus->publishDecision(d); });
     bus->start();

@@ -140,8 +140,12 @@ Result<SourceRecord> decodeSourceRecord(std::string_view text) {
   r.indicators.reserve(static_cast<size_t>(std::max<int64_t>(0, count)));
   size_t pos = eol == std::string_view::npos ? text.size() : eol + 1;
   while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
+    const size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) {
+      // Every line the encoder writes ends in a newline: a missing one means a cut record.
+      return Status::parseError("intel cache record for '" + r.source +
+                                "' is truncated: its last line has no end");
+    }
     const std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     if (line.empty()) continue;
