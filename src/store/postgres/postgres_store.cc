@@ -173,7 +173,6 @@ class PostgresStore::Impl {
   }
 
   Status open() {
-    RIPOSTE_RETURN_IF_ERROR(journal_.open(opts_.spill_path, opts_.spill_max_bytes));
     std::unique_lock l(mu_);
     try {
       conn_ = connect();
@@ -184,6 +183,8 @@ class PostgresStore::Impl {
     } catch (const std::exception& e) {
       return Status::unavailable(std::string("postgres: ") + e.what());
     }
+    // Only once the database answered: a failed open leaves no journal file behind.
+    RIPOSTE_RETURN_IF_ERROR(journal_.open(opts_.spill_path, opts_.spill_max_bytes));
     if (journal_.pending() > 0) {
       spdlog::warn("postgres store: replaying {} write(s) left in the spill journal {}",
                    journal_.pending(), opts_.spill_path);

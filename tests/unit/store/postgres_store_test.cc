@@ -117,6 +117,7 @@ TEST(PostgresStore, UnreachableAtOpenIsAClearError) {
   ASSERT_FALSE(s.isOk());
   EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(s.status().message().find("postgres"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(o.spill_path));  // nothing left behind
 }
 
 TEST(PostgresStore, ConfigNamesTheStoreKeysWithPositions) {
