@@ -111,7 +111,7 @@ Decision makeDecision(const std::string& target, Duration lifetime = std::chrono
 
 // Pumps every node until `pred` holds (or `timeout_ms`).
 bool pumpUntil(std::initializer_list<Node*> nodes, const std::function<bool()>& pred,
-               int timeout_ms = 5000) {
+               int timeout_ms = 20000) {
   const auto deadline = std::chrono::steady_clock::now() + milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     for (Node* n : nodes) n->pump();
