@@ -181,6 +181,10 @@ Status decodeHistory(std::string_view data, History& h) {
       p.value.resize(len);
       if (!r.bytes(p.value.data(), len)) return bad();
     }
+    for (const PeerEntry& p : x.peers) {
+      x.peer_hashes.push_back(p.hash);
+      if (p.failures > 0 && p.successes == 0) ++x.failing_peers;
+    }
     if (!r.get(x.peers_dropped)) return bad();
     for (uint32_t& v : x.intervals) {
       if (!r.get(v)) return bad();

@@ -209,9 +209,9 @@ LongTermConfig LongTermConfig::fromConfig(const ComponentConfig& c, const Config
   {
     auto [n, p] = sub("baseline");
     auto& s = t.baseline;
-    rd.checkKeys(n, p,
-                 {"enabled", "min_hours", "factor", "peak_factor", "min_events", "severity",
-                  "action"});
+    rd.checkKeys(
+        n, p,
+        {"enabled", "min_hours", "factor", "peak_factor", "min_events", "severity", "action"});
     s.enabled = rd.getBool(n, p, "enabled", s.enabled);
     s.min_hours = static_cast<uint32_t>(rd.getInt(n, p, "min_hours", 24, 1, 24 * 365));
     s.factor = static_cast<uint32_t>(rd.getInt(n, p, "factor", 10, 2, 1'000'000));
@@ -304,8 +304,8 @@ void LongTermDetector::onAddress(const Event& e, std::string_view src, bool fail
         peak = std::max<uint64_t>(peak, b.total());
       }
       const uint64_t mean_x = sum * cfg_.baseline.factor / h.buckets.size();
-      const uint64_t trigger = std::max({uint64_t{cfg_.baseline.min_events}, mean_x,
-                                         peak * cfg_.baseline.peak_factor});
+      const uint64_t trigger =
+          std::max({uint64_t{cfg_.baseline.min_events}, mean_x, peak * cfg_.baseline.peak_factor});
       h.baseline_trigger = static_cast<uint32_t>(std::min<uint64_t>(UINT32_MAX - 1, trigger));
     }
   }
@@ -378,9 +378,9 @@ void LongTermDetector::onAccount(const Event& e, std::string_view user, std::str
   if (h.notePeer(sh)) b.new_peers = addSat(b.new_peers, 1);
   auto& x = h.ensureExtra();
   behavior::PeerEntry* peer = nullptr;
-  for (auto& p : x.peers) {
-    if (p.hash == sh && p.value == src) {
-      peer = &p;
+  for (size_t i = 0; i < x.peer_hashes.size(); ++i) {
+    if (x.peer_hashes[i] == sh && x.peers[i].value == src) {
+      peer = &x.peers[i];
       break;
     }
   }
@@ -388,12 +388,18 @@ void LongTermDetector::onAccount(const Event& e, std::string_view user, std::str
   if (peer == nullptr) {
     if (x.peers.size() < ds.max_sources) {
       x.peers.push_back(behavior::PeerEntry{sh, 0, 0, hour, false, std::string(src)});
+      x.peer_hashes.push_back(sh);
       peer = &x.peers.back();
     } else {
       ++x.peers_dropped;
     }
   }
-  if (peer != nullptr) (fail ? peer->failures : peer->successes) += n;
+  if (peer != nullptr) {
+    const bool was_failing = peer->failures > 0 && peer->successes == 0;
+    (fail ? peer->failures : peer->successes) += n;
+    const bool failing_now = peer->failures > 0 && peer->successes == 0;
+    if (failing_now != was_failing) failing_now ? ++x.failing_peers : --x.failing_peers;
+  }
   if (!fail || h.records() < cfg_.min_records) return;
   if (peer != nullptr && peer->successes > 0) return;  // a source that logs in is its owner
 
@@ -420,6 +426,9 @@ void LongTermDetector::onAccount(const Event& e, std::string_view user, std::str
     }
     return;
   }
+  if (x.failing_peers + x.peers_dropped < ds.min_sources) return;
+  if (uint64_t{h.failures} * 100 < uint64_t{ds.min_failure_percent} * (h.failures + h.successes))
+    return;
   uint32_t failing = 0;
   uint64_t failing_attempts = 0;
   for (const auto& p : x.peers) {
@@ -428,9 +437,6 @@ void LongTermDetector::onAccount(const Event& e, std::string_view user, std::str
       failing_attempts += p.failures;
     }
   }
-  if (failing + x.peers_dropped < ds.min_sources) return;
-  if (uint64_t{h.failures} * 100 < uint64_t{ds.min_failure_percent} * (h.failures + h.successes))
-    return;
   quiet = hour + repeat_hours_;
   Finding f = newFinding(e, FindingKind::kDistributed, TargetType::kUser, user, ds.severity,
                          ds.user_action);

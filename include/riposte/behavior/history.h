@@ -62,7 +62,11 @@ inline constexpr size_t kIntervalRing = 32;
 
 struct HistoryExtra {
   std::vector<PeerEntry> peers;  // capped (oldest kept; later sources are only counted)
-  uint32_t peers_dropped = 0;    // sources not kept because the list was full
+  // Derived (rebuilt on decode): the peers' hashes in the same order, for a fast scan, and
+  // how many peers failed and never succeeded.
+  std::vector<uint64_t> peer_hashes;
+  uint32_t failing_peers = 0;
+  uint32_t peers_dropped = 0;  // sources not kept because the list was full
   // Hashes of sources reported while the list was full (memory only; bounded).
   std::unordered_set<uint64_t> reported_unkept;
   // Flow pairs: milliseconds between consecutive connections, the last kIntervalRing of them.
