@@ -140,8 +140,13 @@ Result<SourceRecord> decodeSourceRecord(std::string_view text) {
   r.indicators.reserve(static_cast<size_t>(std::max<int64_t>(0, count)));
   size_t pos = eol == std::string_view::npos ? text.size() : eol + 1;
   while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
+    const size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) {  // every line is written with its newline
+      return Status::parseError("intel cache record for '" + r.source +
+                                "' is truncated: last line unterminated after " +
+                                std::to_string(r.indicators.size() + r.bad_lines) + " of " +
+                                std::to_string(count) + " lines");
+    }
     const std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     if (line.empty()) continue;
