@@ -71,8 +71,8 @@ struct Node {
       std::exit(1);
     }
     cfg = *c;
-    store = std::move(*openStore(cfg, reg));
-    engine = std::move(*Engine::create(cfg, reg, store.get(), EngineOptions{}));
+    store = openStore(cfg, reg).value();
+    engine = Engine::create(cfg, reg, store.get(), EngineOptions{}).value();
     bus = std::make_unique<cluster::DecisionBus>(**cluster::DecisionBusOptions::fromConfig(cfg));
     engine->setDecisionListener([this](const Decision& d) { bus->publishDecision(d); });
     bus->start();
