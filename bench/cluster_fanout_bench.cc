@@ -71,10 +71,8 @@ struct Node {
       std::exit(1);
     }
     cfg = *c;
-    auto opened = openStore(cfg, reg);
-    store = std::move(*opened);
-    auto created = Engine::create(cfg, reg, store.get(), EngineOptions{});
-    engine = std::move(*created);
+    store = openStore(cfg, reg).value();
+    engine = Engine::create(cfg, reg, store.get(), EngineOptions{}).value();
     bus = std::make_unique<cluster::DecisionBus>(**cluster::DecisionBusOptions::fromConfig(cfg));
     engine->setDecisionListener([this](const Decision& d) { bus->publishDecision(d); });
     bus->start();

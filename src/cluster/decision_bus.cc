@@ -45,7 +45,8 @@ std::string nowMs() { return std::to_string(Timestamp::now().micros / 1000); }
 Result<std::optional<DecisionBusOptions>> DecisionBusOptions::fromConfig(const Config& c) {
   if (c.cluster_redis.empty()) return std::optional<DecisionBusOptions>();
   DecisionBusOptions o;
-  RIPOSTE_RETURN_IF_ERROR(net::parseRedisUrl(c.cluster_redis, o.redis).withContext("cluster.redis"));
+  RIPOSTE_RETURN_IF_ERROR(
+      net::parseRedisUrl(c.cluster_redis, o.redis).withContext("cluster.redis"));
   o.node = c.cluster_node.empty() ? hostName() : c.cluster_node;
   o.prefix = c.cluster_prefix;
   o.reconcile_interval =
@@ -263,7 +264,8 @@ void DecisionBus::workerLoop() {
     bool sync = false;
     {
       std::unique_lock<std::mutex> l(mu_);
-      const auto wait = cmd_connected_ ? options_.reconcile_interval : std::chrono::milliseconds(50);
+      const auto wait =
+          cmd_connected_ ? options_.reconcile_interval : std::chrono::milliseconds(50);
       outbound_cv_.wait_for(l, wait, [&] {
         return stop_.load() || (!outbound_.empty() && cmd_connected_) || sync_requested_;
       });
@@ -291,7 +293,8 @@ void DecisionBus::workerLoop() {
       std::lock_guard<std::mutex> l(mu_);
       if (!ok) {
         ++health_.publish_failures;
-        health_.last_error = replies.isOk() ? "publish: transaction failed" : replies.status().message();
+        health_.last_error =
+            replies.isOk() ? "publish: transaction failed" : replies.status().message();
         cmd_connected_ = cmd.connected();
         outbound_.insert(outbound_.begin(), std::make_move_iterator(batch.begin()),
                          std::make_move_iterator(batch.end()));
@@ -366,16 +369,15 @@ size_t DecisionBus::deliver(Engine& engine, Store* store) {
   } else if (degraded_since_ == Clock::time_point{}) {
     degraded_since_ = now_steady;
   }
-  const bool degraded =
-      h.degraded && now_steady - degraded_since_ >= std::chrono::seconds(1);
+  const bool degraded = h.degraded && now_steady - degraded_since_ >= std::chrono::seconds(1);
   if (degraded != reported_degraded_ && (degraded || reported_degraded_)) {
     reported_degraded_ = degraded;
     AuditEntry a;
     a.actor = "cluster:" + options_.node;
     a.kind = degraded ? "cluster.degraded" : "cluster.recovered";
     a.reason = degraded ? "Redis unreachable (" + h.last_error +
-                                "): local decisions are enforced here only"
-                          : "Redis reachable again: fan-out and reconcile resumed";
+                              "): local decisions are enforced here only"
+                        : "Redis reachable again: fan-out and reconcile resumed";
     if (degraded) {
       spdlog::warn("cluster degraded: {}", a.reason);
     } else {

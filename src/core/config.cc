@@ -480,8 +480,7 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
           if (c.intel_cache_refresh < std::chrono::milliseconds(100)) {
             rd.error(cache["refresh"], "intel.cache.refresh", "must be at least 100ms");
           }
-          c.intel_cache_prefix =
-              rd.getString(cache, "intel.cache", "prefix", c.intel_cache_prefix);
+          c.intel_cache_prefix = rd.getString(cache, "intel.cache", "prefix", c.intel_cache_prefix);
           checkKeyPrefix(rd, cache, "intel.cache", "prefix", c.intel_cache_prefix);
         }
       }
@@ -496,8 +495,8 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
         checkKeyPrefix(rd, cl, "cluster", "node", c.cluster_node);
         c.cluster_prefix = rd.getString(cl, "cluster", "prefix", c.cluster_prefix);
         checkKeyPrefix(rd, cl, "cluster", "prefix", c.cluster_prefix);
-        c.cluster_reconcile_interval = rd.getDuration(cl, "cluster", "reconcile_interval",
-                                                      c.cluster_reconcile_interval);
+        c.cluster_reconcile_interval =
+            rd.getDuration(cl, "cluster", "reconcile_interval", c.cluster_reconcile_interval);
         if (c.cluster_reconcile_interval < std::chrono::milliseconds(100)) {
           rd.error(cl["reconcile_interval"], "cluster.reconcile_interval",
                    "must be at least 100ms");

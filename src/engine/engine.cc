@@ -602,9 +602,8 @@ RemoteOutcome Engine::applyRemoteRevocation(const Decision& d, const std::string
   const bool policy_active = policy_->isActive(d.action, d.target.value, Timestamp::now());
   if (!local) return RemoteOutcome::kUnknown;
   // Revoked in the store by a CLI on this node, but still enforced by this engine: undo it.
-  const bool needs_undo =
-      local->state == DecisionState::kActive || (local->state == DecisionState::kRevoked &&
-                                                 policy_active);
+  const bool needs_undo = local->state == DecisionState::kActive ||
+                          (local->state == DecisionState::kRevoked && policy_active);
   if (!needs_undo) return RemoteOutcome::kRevoked;
   if (local->state == DecisionState::kActive && store_ != nullptr) {
     if (Status st = store_->updateDecisionState(local->id, DecisionState::kRevoked); !st.isOk()) {

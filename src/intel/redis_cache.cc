@@ -141,10 +141,11 @@ Result<SourceRecord> decodeSourceRecord(std::string_view text) {
   size_t pos = eol == std::string_view::npos ? text.size() : eol + 1;
   while (pos < text.size()) {
     const size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) {
-      // Every line the encoder writes ends in a newline: a missing one means a cut record.
+    if (end == std::string_view::npos) {  // every line is written with its newline
       return Status::parseError("intel cache record for '" + r.source +
-                                "' is truncated: its last line has no end");
+                                "' is truncated: last line unterminated after " +
+                                std::to_string(r.indicators.size() + r.bad_lines) + " of " +
+                                std::to_string(count) + " lines");
     }
     const std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
