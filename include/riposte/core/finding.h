@@ -19,8 +19,8 @@ struct Finding {
   double score = 0;      // detector-specific confidence in [0, 1]
   std::string reason;    // human-readable
   std::string suggested_action = "block";
-  Duration duration{0};  // how long a decision should last; 0 = the response default
-  bool shadow = false;   // from a rule in shadow mode: counted, never acted on
+  Duration duration{0};   // how long a decision should last; 0 = the response default
+  bool shadow = false;    // from a rule in shadow mode: counted, never acted on
   bool fallback = false;  // from a fallback detector (anomaly): dropped while any decision on
                           // the entity is active, so it never overrides a rule's decision
   Timestamp first_seen;

@@ -2,9 +2,9 @@
 //
 // Checks the allowlist (which always wins), drops findings about a target that already has an
 // active decision with the same action (a fallback finding — the anomaly model's — is dropped
-// while the target has an active decision of any action), and sets the decision's action and expiry (default 4h). Own
-// interface addresses are allowlisted when asked (serve does; replay of other machines' logs does
-// not).
+// while the target has an active decision of any action), and sets the decision's action and expiry
+// (default 4h). Own interface addresses are allowlisted when asked (serve does; replay of other
+// machines' logs does not).
 //
 // Thread safety: one Policy per engine, called from the decision thread only.
 #pragma once
