@@ -73,7 +73,7 @@ std::string syslogTime(int64_t ms) {
   const time_t s = static_cast<time_t>(ms / 1000);
   tm t{};
   gmtime_r(&s, &t);
-  char b[32];
+  char b[64];
   std::snprintf(b, sizeof b, "%s %2d %02d:%02d:%02d", kMon[t.tm_mon], t.tm_mday, t.tm_hour,
                 t.tm_min, t.tm_sec);
   return b;
@@ -83,7 +83,7 @@ std::string isoTime(int64_t ms) {
   const time_t s = static_cast<time_t>(ms / 1000);
   tm t{};
   gmtime_r(&s, &t);
-  char b[48];
+  char b[96];
   std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%06d+0000", t.tm_year + 1900,
                 t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
                 static_cast<int>(ms % 1000) * 1000);
