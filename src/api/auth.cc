@@ -103,7 +103,8 @@ Status validatePassword(std::string_view password) {
     return Status::invalidArgument("a password needs at least " +
                                    std::to_string(kMinPasswordLength) + " characters");
   }
-  if (password.size() > 1024) return Status::invalidArgument("a password has at most 1024 characters");
+  if (password.size() > 1024)
+    return Status::invalidArgument("a password has at most 1024 characters");
   return Status::ok();
 }
 
@@ -241,9 +242,7 @@ void LoginThrottle::success(const std::string& user) {
 // ---- Authenticator ----
 
 Authenticator::Authenticator(Store* store, const ApiConfig& config)
-    : store_(store),
-      config_(config),
-      throttle_(config.login_max_failures, config.login_window) {
+    : store_(store), config_(config), throttle_(config.login_max_failures, config.login_window) {
   auto h = hashPassword(randomHex(16));
   if (h) dummy_hash_ = std::move(*h);
 }
@@ -327,10 +326,10 @@ Result<LoginResult> Authenticator::login(const std::string& user, const std::str
   const Timestamp now = Timestamp::now();
   if (auto wait = throttle_.blocked(user, client_ip, now)) {
     const int64_t secs = (wait->count() + 999'999) / 1'000'000;
-    *error = HttpResponse::error(429, "too_many_attempts",
-                                 "too many failed logins; try again in " + std::to_string(secs) +
-                                     " s")
-                 .header("Retry-After", std::to_string(secs));
+    *error =
+        HttpResponse::error(429, "too_many_attempts",
+                            "too many failed logins; try again in " + std::to_string(secs) + " s")
+            .header("Retry-After", std::to_string(secs));
     return Status::resourceExhausted("throttled");
   }
   auto u = store_->getUser(user);

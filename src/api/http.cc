@@ -116,8 +116,8 @@ bool parseTarget(std::string_view target, std::string& path,
       bool k_ok = true;
       bool v_ok = true;
       std::string k = percentDecode(kv.substr(0, eq), true, &k_ok);
-      std::string v =
-          eq == std::string_view::npos ? std::string() : percentDecode(kv.substr(eq + 1), true, &v_ok);
+      std::string v = eq == std::string_view::npos ? std::string()
+                                                   : percentDecode(kv.substr(eq + 1), true, &v_ok);
       if (!k_ok || !v_ok) return false;
       query[std::move(k)] = std::move(v);
     }

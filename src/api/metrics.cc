@@ -68,8 +68,7 @@ std::string renderMetrics(const ApiDeps& deps) {
     w.family("riposte_events_total", "counter", "Lines read by the engine, by outcome.");
     w.sample("riposte_events_total", label("outcome", "in"), static_cast<double>(e.lines));
     w.sample("riposte_events_total", label("outcome", "parsed"), static_cast<double>(e.parsed));
-    w.sample("riposte_events_total", label("outcome", "unparsed"),
-             static_cast<double>(e.unparsed));
+    w.sample("riposte_events_total", label("outcome", "unparsed"), static_cast<double>(e.unparsed));
     w.sample("riposte_events_total", label("outcome", "skipped"), static_cast<double>(e.skipped));
     w.family("riposte_source_lines_total", "counter", "Lines read per source.");
     for (const auto& h : s.sources) {
@@ -111,12 +110,12 @@ std::string renderMetrics(const ApiDeps& deps) {
     w.family("riposte_manual_mode", "gauge", "1 when the engine proposes instead of enforcing.");
     w.sample("riposte_manual_mode", e.manual_mode ? 1 : 0);
     w.family("riposte_queue_depth", "gauge", "Items waiting per queue.");
-    w.sample("riposte_queue_depth", label("queue", "actions"),
-             static_cast<double>(s.action_queue));
+    w.sample("riposte_queue_depth", label("queue", "actions"), static_cast<double>(s.action_queue));
     w.sample("riposte_queue_depth", label("queue", "commands"),
              static_cast<double>(s.command_queue));
     w.sample("riposte_queue_depth", label("queue", "ingest"), static_cast<double>(s.ingest_queue));
-    w.family("riposte_queue_full_total", "counter", "Action jobs refused because the queue was full.");
+    w.family("riposte_queue_full_total", "counter",
+             "Action jobs refused because the queue was full.");
     w.sample("riposte_queue_full_total", static_cast<double>(e.queue_full));
     w.family("riposte_start_time_seconds", "gauge", "When this process started serving.");
     w.sample("riposte_start_time_seconds", static_cast<double>(s.started.seconds()));

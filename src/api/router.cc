@@ -18,11 +18,10 @@ std::vector<std::string> split(std::string_view path) {
   return out;
 }
 
-constexpr std::array<std::pair<Role, std::string_view>, 4> kRoles = {
-    {{Role::kViewer, "viewer"},
-     {Role::kAnalyst, "analyst"},
-     {Role::kAdmin, "admin"},
-     {Role::kIngest, "ingest"}}};
+constexpr std::array<std::pair<Role, std::string_view>, 4> kRoles = {{{Role::kViewer, "viewer"},
+                                                                      {Role::kAnalyst, "analyst"},
+                                                                      {Role::kAdmin, "admin"},
+                                                                      {Role::kIngest, "ingest"}}};
 }  // namespace
 
 std::string_view roleName(Role r) {

@@ -94,12 +94,14 @@ class ServerImpl : public HttpServer {
     if (!config_.tls_cert.empty()) {
       tls_ = std::make_unique<ssl::context>(ssl::context::tls_server);
       tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                        ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                        ssl::context::single_dh_use);
       tls_->use_certificate_chain_file(config_.tls_cert, ec);
-      if (ec) return Status::invalidArgument("api.tls.cert: " + config_.tls_cert + ": " + ec.message());
+      if (ec)
+        return Status::invalidArgument("api.tls.cert: " + config_.tls_cert + ": " + ec.message());
       tls_->use_private_key_file(config_.tls_key, ssl::context::pem, ec);
-      if (ec) return Status::invalidArgument("api.tls.key: " + config_.tls_key + ": " + ec.message());
+      if (ec)
+        return Status::invalidArgument("api.tls.key: " + config_.tls_key + ": " + ec.message());
     }
     const tcp::endpoint ep(addr, config_.port);
     acceptor_.open(ep.protocol(), ec);
@@ -172,16 +174,17 @@ class ServerImpl : public HttpServer {
 
  private:
   void accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec,
-                                                            tcp::socket socket) {
-      if (ec) {
-        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-        spdlog::warn("api: accept: {}", ec.message());
-      } else {
-        onAccept(std::move(socket));
-      }
-      if (acceptor_.is_open()) accept();
-    });
+    acceptor_.async_accept(asio::make_strand(ioc_),
+                           [this](beast::error_code ec, tcp::socket socket) {
+                             if (ec) {
+                               if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+                                 return;
+                               spdlog::warn("api: accept: {}", ec.message());
+                             } else {
+                               onAccept(std::move(socket));
+                             }
+                             if (acceptor_.is_open()) accept();
+                           });
   }
 
   void onAccept(tcp::socket socket) {
@@ -255,10 +258,9 @@ void Session<Stream>::readRequest(bool first) {
   parser_->body_limit(server_.config().max_body_bytes);
   const auto& cfg = server_.config();
   lowest().expires_after(toSteady(first ? cfg.header_timeout : cfg.idle_timeout));
-  http::async_read_header(stream_, buffer_, *parser_,
-                          [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                            self->onHeader(ec);
-                          });
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
 }
 
 template <typename Stream>
@@ -269,21 +271,20 @@ void Session<Stream>::onHeader(beast::error_code ec) {
       return sendError(431, "headers_too_large", "request headers exceed 16 KiB");
     }
     if (ec == http::error::body_limit) {
-      return sendError(413, "payload_too_large",
-                       "request body exceeds " + std::to_string(server_.config().max_body_bytes) +
-                           " bytes");
+      return sendError(
+          413, "payload_too_large",
+          "request body exceeds " + std::to_string(server_.config().max_body_bytes) + " bytes");
     }
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::eof || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       return close();
     }
     return sendError(400, "bad_request", "malformed HTTP request");
   }
   const auto& req = parser_->get();
   if (req[http::field::expect] == "100-continue" && !parser_->is_done()) {
-    auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
-                                                                   req.version());
+    auto cont =
+        std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
     lowest().expires_after(toSteady(server_.config().body_timeout));
     http::async_write(stream_, *cont,
                       [self = this->shared_from_this(), cont](beast::error_code e, size_t) {
@@ -298,10 +299,9 @@ void Session<Stream>::onHeader(beast::error_code ec) {
 template <typename Stream>
 void Session<Stream>::readBody() {
   lowest().expires_after(toSteady(server_.config().body_timeout));
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                     self->onBody(ec);
-                   });
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onBody(ec); });
 }
 
 template <typename Stream>
@@ -312,9 +312,9 @@ void Session<Stream>::onBody(beast::error_code ec) {
       return close();
     }
     if (ec == http::error::body_limit) {
-      return sendError(413, "payload_too_large",
-                       "request body exceeds " + std::to_string(server_.config().max_body_bytes) +
-                           " bytes");
+      return sendError(
+          413, "payload_too_large",
+          "request body exceeds " + std::to_string(server_.config().max_body_bytes) + " bytes");
     }
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
@@ -360,10 +360,9 @@ void Session<Stream>::dispatch() {
 }
 
 template <typename Stream>
-void Session<Stream>::sendResponse(HttpResponse res, bool keep_alive, unsigned version,
-                                   bool head) {
-  res_ = std::make_shared<http::response<http::string_body>>(
-      static_cast<http::status>(res.status), version);
+void Session<Stream>::sendResponse(HttpResponse res, bool keep_alive, unsigned version, bool head) {
+  res_ = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(res.status),
+                                                             version);
   auto& r = *res_;
   r.set(http::field::server, "riposte");
   r.set(http::field::content_type, res.content_type);
@@ -430,9 +429,8 @@ void Session<Stream>::startStream(const HttpResponse& head) {
                         false);
   }
   if (server_.streams_.load() >= server_.config().max_streams) {
-    return sendResponse(
-        HttpResponse::error(503, "too_many_streams", "too many open event streams"), false, 11,
-        false);
+    return sendResponse(HttpResponse::error(503, "too_many_streams", "too many open event streams"),
+                        false, 11, false);
   }
   ++server_.streams_;
   std::weak_ptr<Session> weak = this->shared_from_this();
@@ -442,17 +440,17 @@ void Session<Stream>::startStream(const HttpResponse& head) {
       if (auto s = weak.lock()) s->queueFrame(frame);
     });
   });
-  std::string h = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
-                  "Connection: close\r\nX-Accel-Buffering: no\r\n";
+  std::string h =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+      "Connection: close\r\nX-Accel-Buffering: no\r\n";
   for (const auto& [k, v] : head.headers) h += k + ": " + v + "\r\n";
   h += "\r\n: connected\n\n";
   lowest().expires_never();
   queueFrame(std::move(h));
   // The client sends nothing more; a read completes when it goes away.
-  stream_.async_read_some(asio::buffer(discard_),
-                          [self = this->shared_from_this()](beast::error_code, size_t) {
-                            self->close();
-                          });
+  stream_.async_read_some(
+      asio::buffer(discard_),
+      [self = this->shared_from_this()](beast::error_code, size_t) { self->close(); });
   heartbeat_ = std::make_unique<asio::steady_timer>(exec);
   heartbeat();
 }
@@ -460,14 +458,14 @@ void Session<Stream>::startStream(const HttpResponse& head) {
 template <typename Stream>
 void Session<Stream>::heartbeat() {
   heartbeat_->expires_after(kHeartbeat);
-  heartbeat_->async_wait([weak = std::weak_ptr<Session>(this->shared_from_this())](
-                             beast::error_code ec) {
-    if (ec) return;
-    if (auto s = weak.lock()) {
-      s->queueFrame(": ping\n\n");
-      s->heartbeat();
-    }
-  });
+  heartbeat_->async_wait(
+      [weak = std::weak_ptr<Session>(this->shared_from_this())](beast::error_code ec) {
+        if (ec) return;
+        if (auto s = weak.lock()) {
+          s->queueFrame(": ping\n\n");
+          s->heartbeat();
+        }
+      });
 }
 
 template <typename Stream>

@@ -35,6 +35,199 @@ HttpResponse okJson(const ojson& j, int status = 200) {
   return HttpResponse::jsonText(status, dumpJson(j));
 }
 
+// JSON string escaping for the hot list path: quotes, backslashes and control characters
+// escaped; invalid UTF-8 replaced by U+FFFD (as nlohmann's `replace` handler does).
+void appendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      size_t j = i + 1;
+      while (j < s.size()) {
+        const auto cj = static_cast<unsigned char>(s[j]);
+        if (cj < 0x20 || cj >= 0x80 || cj == '"' || cj == '\\') break;
+        ++j;
+      }
+      out.append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default: {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        }
+      }
+      ++i;
+      continue;
+    }
+    // A multi-byte sequence: copied when well-formed.
+    size_t len = 0;
+    uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    }
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      ok = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    ok = ok && !(len == 2 && cp < 0x80) && !(len == 3 && cp < 0x800) &&
+         !(len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) && !(cp >= 0xD800 && cp <= 0xDFFF);
+    if (ok) {
+      out.append(s.data() + i, len);
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  out += '"';
+}
+
+// RFC 3339 without printf (the same text as formatRfc3339 / formatRfc3339Utc).
+void appendTime(std::string& out, Timestamp ts, bool utc) {
+  const int offset = utc ? 0 : ts.offset_minutes;
+  const int64_t local = ts.micros + int64_t{offset} * 60'000'000;
+  const int64_t secs = local >= 0 ? local / 1'000'000 : (local - 999'999) / 1'000'000;
+  const int64_t frac = local - secs * 1'000'000;
+  const int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  const int64_t sod = secs - days * 86400;
+  // Days to civil date (H. Hinnant's algorithm).
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  if (y < 0 || y > 9999) {
+    out += '"';
+    out += utc ? formatRfc3339Utc(ts) : formatRfc3339(ts);
+    out += '"';
+    return;
+  }
+  char b[40];
+  auto two = [&](char* p, int64_t v) {
+    p[0] = static_cast<char>('0' + v / 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  size_t n = 0;
+  b[n++] = '"';
+  two(b + n, y / 100);
+  two(b + n + 2, y % 100);
+  n += 4;
+  b[n++] = '-';
+  two(b + n, m);
+  n += 2;
+  b[n++] = '-';
+  two(b + n, d);
+  n += 2;
+  b[n++] = 'T';
+  two(b + n, sod / 3600);
+  n += 2;
+  b[n++] = ':';
+  two(b + n, sod / 60 % 60);
+  n += 2;
+  b[n++] = ':';
+  two(b + n, sod % 60);
+  n += 2;
+  if (frac != 0) {
+    b[n++] = '.';
+    int64_t f = frac;
+    for (int i = 5; i >= 0; --i) {
+      b[n + static_cast<size_t>(i)] = static_cast<char>('0' + f % 10);
+      f /= 10;
+    }
+    n += 6;
+  }
+  if (utc) {
+    b[n++] = 'Z';
+  } else {
+    const int a = offset < 0 ? -offset : offset;
+    b[n++] = offset < 0 ? '-' : '+';
+    two(b + n, a / 60);
+    n += 2;
+    b[n++] = ':';
+    two(b + n, a % 60);
+    n += 2;
+  }
+  b[n++] = '"';
+  out.append(b, n);
+}
+
+void appendTimeField(std::string& out, const char* key, Timestamp ts, bool utc) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  appendTime(out, ts, utc);
+}
+
+void appendField(std::string& out, const char* key, std::string_view value, bool first = false) {
+  if (!first) out += ',';
+  out += '"';
+  out += key;
+  out += "\":";
+  appendJsonString(out, value);
+}
+
+// The Decision shape written directly (the decisions list is the API's hottest path).
+void appendDecisionJson(std::string& out, const Decision& d) {
+  out += '{';
+  appendField(out, "id", d.id, true);
+  appendField(out, "target", d.target.value);
+  appendField(out, "scope", targetTypeName(d.target.type));
+  appendField(out, "action", d.action);
+  appendField(out, "state", decisionStateName(d.state));
+  appendField(out, "detector", d.detector);
+  appendField(out, "reason", d.reason);
+  out += ",\"events\":";
+  out += std::to_string(d.events);
+  appendTimeField(out, "first_seen", d.first_seen, false);
+  appendTimeField(out, "last_seen", d.last_seen, false);
+  appendTimeField(out, "created", d.created, true);
+  appendTimeField(out, "expires", d.expires, true);
+  appendField(out, "origin", d.origin);
+  appendField(out, "finding_id", d.finding_id);
+  out += '}';
+}
+
+HttpResponse decisionPage(const std::vector<Decision>& ds, size_t limit) {
+  std::string out;
+  out.reserve(64 + ds.size() * 420);
+  out += "{\"items\":[";
+  for (size_t i = 0; i < ds.size(); ++i) {
+    if (i > 0) out += ',';
+    appendDecisionJson(out, ds[i]);
+  }
+  out += "],\"next_cursor\":";
+  if (ds.size() == limit && !ds.empty()) {
+    appendJsonString(out, ds.back().id);
+  } else {
+    out += "null";
+  }
+  out += '}';
+  return HttpResponse::jsonText(200, std::move(out));
+}
+
 ojson decisionJson(const Decision& d) {
   ojson j;
   j["id"] = d.id;
@@ -270,7 +463,8 @@ struct ApiService::Impl {
 
   std::string intelDb() const {
     for (const auto& d : deps.config->detectors) {
-      if (d.type == "intel" && d.node["db"] && d.node["db"].IsScalar()) return d.node["db"].Scalar();
+      if (d.type == "intel" && d.node["db"] && d.node["db"].IsScalar())
+        return d.node["db"].Scalar();
     }
     if (deps.config->intel && deps.config->intel.IsMap() && deps.config->intel["db"] &&
         deps.config->intel["db"].IsScalar()) {
@@ -282,7 +476,8 @@ struct ApiService::Impl {
 
 ApiService::~ApiService() = default;
 
-ApiService::ApiService(ApiDeps deps) : deps_(std::move(deps)), impl_(std::make_unique<Impl>(deps_)) {
+ApiService::ApiService(ApiDeps deps)
+    : deps_(std::move(deps)), impl_(std::make_unique<Impl>(deps_)) {
   Impl& I = *impl_;
   auto& R = router_;
   const std::string v1 = "/api/v1";
@@ -318,7 +513,8 @@ ApiService::ApiService(ApiDeps deps) : deps_(std::move(deps)), impl_(std::make_u
           return okJson({{"logged_out", true}}).header("Set-Cookie", I.auth.clearCookie(req.tls));
         });
   R.add("GET", v1 + "/auth/me", kReaders | kIngesters, [](HttpRequest&, const Principal& p) {
-    ojson j{{"user", p.user}, {"role", roleName(p.role)}, {"auth", p.session ? "session" : "token"}};
+    ojson j{
+        {"user", p.user}, {"role", roleName(p.role)}, {"auth", p.session ? "session" : "token"}};
     if (p.session) j["csrf_token"] = p.csrf;
     return okJson(j);
   });
@@ -331,23 +527,24 @@ ApiService::ApiService(ApiDeps deps) : deps_(std::move(deps)), impl_(std::make_u
       const auto s = deps_.state->snapshot();
       const auto& e = s.engine;
       j["started"] = formatRfc3339Utc(s.started);
-      j["engine"] = {{"lines", e.lines},         {"parsed", e.parsed},
-                     {"unparsed", e.unparsed},   {"skipped", e.skipped},
-                     {"findings", e.findings},   {"decisions", e.decisions},
-                     {"proposed", e.proposed},   {"expired", e.expired},
-                     {"allowlisted", e.allowlisted}, {"action_errors", e.action_errors},
+      j["engine"] = {{"lines", e.lines},
+                     {"parsed", e.parsed},
+                     {"unparsed", e.unparsed},
+                     {"skipped", e.skipped},
+                     {"findings", e.findings},
+                     {"decisions", e.decisions},
+                     {"proposed", e.proposed},
+                     {"expired", e.expired},
+                     {"allowlisted", e.allowlisted},
+                     {"action_errors", e.action_errors},
                      {"actions_applied", e.actions_applied}};
-      j["queues"] = {{"actions", s.action_queue},
-                     {"commands", s.command_queue},
-                     {"ingest", s.ingest_queue}};
+      j["queues"] = {
+          {"actions", s.action_queue}, {"commands", s.command_queue}, {"ingest", s.ingest_queue}};
     }
-    int64_t active = 0;
-    int64_t pending = 0;
-    for (const auto& c : unwrap(impl_->store().countDecisions())) {
-      if (c.state == DecisionState::kActive) active += c.count;
-      if (c.state == DecisionState::kPendingApproval) pending += c.count;
-    }
-    j["decisions"] = {{"active", active}, {"pending_approval", pending}};
+    j["decisions"] = {
+        {"active", unwrap(impl_->store().countDecisionsInState(DecisionState::kActive))},
+        {"pending_approval",
+         unwrap(impl_->store().countDecisionsInState(DecisionState::kPendingApproval))}};
     j["findings"] = unwrap(impl_->store().countFindings());
     return okJson(j);
   });
@@ -371,10 +568,7 @@ ApiService::ApiService(ApiDeps deps) : deps_(std::move(deps)), impl_(std::make_u
     if (auto a = req.queryParam("action")) q.action = *a;
     if (auto d = req.queryParam("detector")) q.detector = *d;
     if (auto c = req.queryParam("cursor")) q.before_id = *c;
-    auto ds = unwrap(I.store().queryDecisions(q));
-    ojson items = ojson::array();
-    for (const auto& d : ds) items.push_back(decisionJson(d));
-    return page(std::move(items), q.limit, ds.empty() ? "" : ds.back().id);
+    return decisionPage(unwrap(I.store().queryDecisions(q)), q.limit);
   });
   R.add("GET", v1 + "/decisions/{id}", kReaders, [&I](HttpRequest& req, const Principal&) {
     auto d = unwrap(I.store().getDecision(req.params["id"]));
@@ -389,10 +583,10 @@ ApiService::ApiService(ApiDeps deps) : deps_(std::move(deps)), impl_(std::make_u
       return HttpResponse::error(400, "invalid_argument",
                                  "target '" + target + "' is not an IP address or CIDR range");
     }
-    const Duration dur =
-        unwrap(parseDuration(optString(body, "duration").value_or(
-            formatDuration(I.deps.config->default_duration))));
-    if (dur.count() <= 0) return HttpResponse::error(400, "invalid_argument", "duration must be > 0");
+    const Duration dur = unwrap(parseDuration(
+        optString(body, "duration").value_or(formatDuration(I.deps.config->default_duration))));
+    if (dur.count() <= 0)
+      return HttpResponse::error(400, "invalid_argument", "duration must be > 0");
     auto d = std::make_shared<Decision>();
     const Timestamp now = Timestamp::now();
     d->id = newId(now);
@@ -553,7 +747,7 @@ ApiService::ApiService(ApiDeps deps) : deps_(std::move(deps)), impl_(std::make_u
       IngestItem it;
       auto type = item.find("type");
       const auto* line = item.contains("message") ? &item["message"]
-                         : item.contains("line") ? &item["line"]
+                         : item.contains("line")  ? &item["line"]
                                                   : nullptr;
       if (type != item.end() && type->is_string() && line != nullptr && line->is_string()) {
         it.parser = type->get<std::string>();
@@ -643,10 +837,8 @@ ApiService::ApiService(ApiDeps deps) : deps_(std::move(deps)), impl_(std::make_u
   // ---- mode ----
   R.add("GET", v1 + "/mode", kReaders, [&I](HttpRequest&, const Principal&) {
     auto m = unwrap(I.store().loadMode());
-    int64_t pending = 0;
-    for (const auto& c : unwrap(I.store().countDecisions())) {
-      if (c.state == DecisionState::kPendingApproval) pending += c.count;
-    }
+    const int64_t pending =
+        unwrap(I.store().countDecisionsInState(DecisionState::kPendingApproval));
     ojson j{{"mode", m.manual ? "manual" : "auto"},
             {"reason", m.reason},
             {"actor", m.actor},
@@ -661,7 +853,8 @@ ApiService::ApiService(ApiDeps deps) : deps_(std::move(deps)), impl_(std::make_u
       return HttpResponse::error(400, "invalid_argument", "mode must be manual or auto");
     }
     const std::string reason =
-        optString(body, "reason").value_or(mode == "manual" ? "switched to manual by " + p.user : "");
+        optString(body, "reason")
+            .value_or(mode == "manual" ? "switched to manual by " + p.user : "");
     const std::string actor = p.actor();
     I.onEngine([=](Engine& e) -> Status {
       if (mode == "manual") {
@@ -671,7 +864,8 @@ ApiService::ApiService(ApiDeps deps) : deps_(std::move(deps)), impl_(std::make_u
       return e.leaveManualMode(actor);
     });
     auto m = unwrap(I.store().loadMode());
-    return okJson({{"mode", m.manual ? "manual" : "auto"}, {"reason", m.reason}, {"actor", m.actor}});
+    return okJson(
+        {{"mode", m.manual ? "manual" : "auto"}, {"reason", m.reason}, {"actor", m.actor}});
   });
 
   // ---- intel ----
@@ -771,7 +965,8 @@ ApiService::ApiService(ApiDeps deps) : deps_(std::move(deps)), impl_(std::make_u
                 {"read_errors", h.stats.errors},
                 {"poll_errors", h.errors},
                 {"last_error", h.last_error}};
-        j["last_line"] = h.last_line.isSet() ? ojson(formatRfc3339Utc(h.last_line)) : ojson(nullptr);
+        j["last_line"] =
+            h.last_line.isSet() ? ojson(formatRfc3339Utc(h.last_line)) : ojson(nullptr);
         j["healthy"] = h.last_error.empty();
         items.push_back(std::move(j));
       }

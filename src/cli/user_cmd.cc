@@ -64,7 +64,8 @@ int fail(const char* what, const Status& st, int code = 1) {
 }  // namespace
 
 void addUserCommands(CLI::App& app, Context& ctx) {
-  auto* user = app.add_subcommand("user", "Console and API users (roles: viewer, analyst, admin, ingest)");
+  auto* user =
+      app.add_subcommand("user", "Console and API users (roles: viewer, analyst, admin, ingest)");
   user->require_subcommand(1);
   user->fallthrough();
   auto config = std::make_shared<std::string>();
@@ -87,7 +88,8 @@ void addUserCommands(CLI::App& app, Context& ctx) {
   add->callback([&ctx, config, ao] {
     auto role = api::roleFromName(ao->role);
     if (!role) {
-      ctx.exit_code = fail("user add", Status::invalidArgument("unknown role '" + ao->role + "'"), 2);
+      ctx.exit_code =
+          fail("user add", Status::invalidArgument("unknown role '" + ao->role + "'"), 2);
       return;
     }
     auto store = storeFor(ctx, *config);
@@ -101,9 +103,10 @@ void addUserCommands(CLI::App& app, Context& ctx) {
       return;
     }
     if (existing->has_value() && ao->if_absent) {
-      std::printf("user '%s' exists (its password was shown when it was created; change it with "
-                  "`riposte user passwd %s`)\n",
-                  ao->name.c_str(), ao->name.c_str());
+      std::printf(
+          "user '%s' exists (its password was shown when it was created; change it with "
+          "`riposte user passwd %s`)\n",
+          ao->name.c_str(), ao->name.c_str());
       return;
     }
     std::string password;
@@ -199,11 +202,13 @@ void addUserCommands(CLI::App& app, Context& ctx) {
       return;
     }
     std::printf("%s\n", t->secret.c_str());
-    std::fprintf(stderr, "token %s for '%s' (shown only now; send it as 'Authorization: Bearer "
+    std::fprintf(stderr,
+                 "token %s for '%s' (shown only now; send it as 'Authorization: Bearer "
                  "<token>')\n",
                  t->record.id.c_str(), to->user.c_str());
   });
-  auto* tlist = token->add_subcommand("list", "Print the tokens (never their secrets) as JSON lines");
+  auto* tlist =
+      token->add_subcommand("list", "Print the tokens (never their secrets) as JSON lines");
   tlist->callback([&ctx, config] {
     auto store = storeFor(ctx, *config);
     if (!store) {

@@ -40,14 +40,26 @@ const std::set<std::string> kResponseKeys = {
     "max_active_blocks", "notify",         "action_timeout",          "action_attempts",
     "retry_backoff",     "queue_capacity", "reconcile_interval"};
 
-const std::set<std::string> kApiKeys = {
-    "listen",         "tls",          "threads",         "max_body_bytes", "header_timeout",
-    "body_timeout",   "idle_timeout", "max_connections", "max_streams",    "session_ttl",
-    "login_max_failures", "login_window", "ingest_queue", "command_timeout", "metrics_public",
-    "console_dir"};
+const std::set<std::string> kApiKeys = {"listen",
+                                        "tls",
+                                        "threads",
+                                        "max_body_bytes",
+                                        "header_timeout",
+                                        "body_timeout",
+                                        "idle_timeout",
+                                        "max_connections",
+                                        "max_streams",
+                                        "session_ttl",
+                                        "login_max_failures",
+                                        "login_window",
+                                        "ingest_queue",
+                                        "command_timeout",
+                                        "metrics_public",
+                                        "console_dir"};
 
 void readApi(const YAML::Node& a, const ConfigReader& rd, ApiConfig& api) {
-  if (!rd.checkKeys(a, "api", kApiKeys)) return;
+  rd.checkKeys(a, "api", kApiKeys);  // unknown keys reported; the rest is still checked
+  if (!a.IsMap()) return;
   if (a["listen"]) {
     const std::string listen = rd.getString(a, "api", "listen", "");
     if (Status st = parseListenAddress(listen, api.host, api.port); !st.isOk()) {

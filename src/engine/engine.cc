@@ -540,10 +540,9 @@ void Engine::emitDecision(const char* kind, const Decision& d) const {
 
 void Engine::emitMode(bool manual, const std::string& reason, const std::string& actor) const {
   if (!hook_) return;
-  emit("mode", nlohmann::json{{"mode", manual ? "manual" : "auto"},
-                              {"reason", reason},
-                              {"actor", actor}}
-                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  emit("mode",
+       nlohmann::json{{"mode", manual ? "manual" : "auto"}, {"reason", reason}, {"actor", actor}}
+           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Engine::auditAs(const std::string& actor, const std::string& kind, const Decision& d,

@@ -54,9 +54,8 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
     spdlog::info("decision {}", d.toJson());
     if (options.on_decision) options.on_decision(d);
   });
-  eng.setEventHook([&hub](std::string_view type, const std::string& json) {
-    hub.publish(type, json);
-  });
+  eng.setEventHook(
+      [&hub](std::string_view type, const std::string& json) { hub.publish(type, json); });
   state.setLatency(&eng.actionLatency());
   RIPOSTE_RETURN_IF_ERROR(eng.restore());
 

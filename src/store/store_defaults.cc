@@ -16,6 +16,9 @@ Result<std::vector<Decision>> Store::queryDecisions(const DecisionQuery&) {
   return unsupported("queryDecisions");
 }
 Result<std::vector<DecisionCount>> Store::countDecisions() { return unsupported("countDecisions"); }
+Result<int64_t> Store::countDecisionsInState(DecisionState) {
+  return unsupported("countDecisionsInState");
+}
 Result<std::vector<FindingRecord>> Store::listFindings(const FindingQuery&) {
   return unsupported("listFindings");
 }

@@ -18,7 +18,7 @@ namespace {
 using testing::runRiposte;
 
 int apiPort(const testing::BackgroundRiposte& p) {
-  static const std::regex re("api listening on https?://[^ ]*:([0-9]+)");
+  static const std::regex re(R"(api listening on https?://(?:\[[0-9a-f:]*\]|[0-9.]+):([0-9]+))");
   std::smatch m;
   const std::string err = p.err();
   if (std::regex_search(err, m, re)) return std::stoi(m[1]);
@@ -46,14 +46,14 @@ TEST(ApiE2E, ServeListenUsersTokensAndDecisions) {
   auto add = runRiposte({"user", "add", "--config", cfg.string(), "--role", "admin", "alice"},
                         "a long passphrase\n");
   ASSERT_EQ(add.exit_code, 0) << add.err;
-  auto again = runRiposte({"user", "add", "--config", cfg.string(), "--role", "admin",
-                           "--generate", "--if-absent", "alice"});
+  auto again = runRiposte({"user", "add", "--config", cfg.string(), "--role", "admin", "--generate",
+                           "--if-absent", "alice"});
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.out.find("exists"), std::string::npos) << again.out;
   auto shortpw = runRiposte({"user", "add", "--config", cfg.string(), "bob"}, "short\n");
   EXPECT_EQ(shortpw.exit_code, 2);
-  auto demo = runRiposte({"user", "add", "--config", cfg.string(), "--role", "viewer",
-                          "--generate", "--if-absent", "demo"});
+  auto demo = runRiposte({"user", "add", "--config", cfg.string(), "--role", "viewer", "--generate",
+                          "--if-absent", "demo"});
   ASSERT_EQ(demo.exit_code, 0) << demo.err;
   const std::regex pw_re("one-time password: ([0-9a-f]+)");
   std::smatch pm;
@@ -67,8 +67,7 @@ TEST(ApiE2E, ServeListenUsersTokensAndDecisions) {
   const std::string token = tok.out.substr(0, tok.out.find('\n'));
   ASSERT_EQ(token.rfind("rpt_", 0), 0u) << tok.out;
 
-  testing::BackgroundRiposte serve(
-      {"serve", "--config", cfg.string(), "--listen", "127.0.0.1:0"});
+  testing::BackgroundRiposte serve({"serve", "--config", cfg.string(), "--listen", "127.0.0.1:0"});
   ASSERT_TRUE(testing::waitFor([&] { return serve.err().find("serving") != std::string::npos; }))
       << serve.err();
   const int port = apiPort(serve);
@@ -106,8 +105,7 @@ TEST(ApiE2E, TlsWithAConfiguredCertificate) {
   const auto key = dir.path() / "key.pem";
   const auto crt = dir.path() / "cert.pem";
   const std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key.string() +
-                          " -out " + crt.string() +
-                          " -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1";
+                          " -out " + crt.string() + " -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1";
   ASSERT_EQ(std::system(gen.c_str()), 0);
   const auto cfg = dir.path() / "riposte.yaml";
   std::ofstream(cfg) << "store:\n  path: " << (dir.path() / "r.db").string() << "\n"
@@ -144,7 +142,7 @@ TEST(ApiE2E, TlsWithAConfiguredCertificate) {
   curl_easy_cleanup(c);
   EXPECT_EQ(code, 200) << body;
   EXPECT_NE(headers.find("Secure"), std::string::npos) << "TLS sessions get Secure cookies\n"
-                                                        << headers;
+                                                       << headers;
   // Plain HTTP to the TLS port gets nothing useful.
   auto plain = testing::httpRequest(port, "GET", "/api/v1/health", "", {}, 3000);
   EXPECT_NE(plain.status, 200);

@@ -9,7 +9,7 @@
 namespace riposte::testing {
 
 struct HttpReply {
-  int status = 0;  // 0: no answer
+  int status = 0;                              // 0: no answer
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   bool timed_out = false;

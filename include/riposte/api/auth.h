@@ -60,8 +60,7 @@ Status revokeToken(Store& store, const std::string& id, const std::string& actor
 // attempts are refused until the oldest failure leaves the window.
 class LoginThrottle {
  public:
-  LoginThrottle(uint32_t max_failures, Duration window)
-      : max_(max_failures), window_(window) {}
+  LoginThrottle(uint32_t max_failures, Duration window) : max_(max_failures), window_(window) {}
   // How long the caller must wait, or nullopt when an attempt is allowed.
   std::optional<Duration> blocked(const std::string& user, const std::string& ip, Timestamp now);
   void failure(const std::string& user, const std::string& ip, Timestamp now);

@@ -21,9 +21,9 @@
 namespace riposte::api {
 
 struct HttpRequest {
-  std::string method;  // GET, POST, ...
-  std::string target;  // as received
-  std::string path;    // percent-decoded, without the query
+  std::string method;                          // GET, POST, ...
+  std::string target;                          // as received
+  std::string path;                            // percent-decoded, without the query
   std::map<std::string, std::string> query;    // percent-decoded; the last value of a key wins
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;

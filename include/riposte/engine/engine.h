@@ -21,8 +21,8 @@
 #include <array>
 #include <atomic>
 #include <deque>
-#include <map>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>

@@ -47,6 +47,7 @@ class SqliteStore : public Store {
   Result<std::optional<Decision>> getDecision(const std::string& id) override;
   Result<std::vector<Decision>> queryDecisions(const DecisionQuery& q) override;
   Result<std::vector<DecisionCount>> countDecisions() override;
+  Result<int64_t> countDecisionsInState(DecisionState state) override;
   Result<std::vector<FindingRecord>> listFindings(const FindingQuery& q) override;
   Result<std::optional<FindingRecord>> getFinding(const std::string& id) override;
   Status setFindingFalsePositive(const std::string& id, bool false_positive) override;
@@ -76,7 +77,8 @@ class SqliteStore : public Store {
   Status migrate();
   Status exec(const std::string& sql);
   Result<std::vector<Decision>> selectDecisions(const std::string& where,
-                                               const std::vector<std::string>& binds, size_t limit);
+                                                const std::vector<std::string>& binds,
+                                                size_t limit);
 
   mutable std::mutex mu_;
   sqlite3* db_;

@@ -161,6 +161,7 @@ class Store {
   virtual Result<std::optional<Decision>> getDecision(const std::string& id);
   virtual Result<std::vector<Decision>> queryDecisions(const DecisionQuery& q);
   virtual Result<std::vector<DecisionCount>> countDecisions();
+  virtual Result<int64_t> countDecisionsInState(DecisionState state);
   virtual Result<std::vector<FindingRecord>> listFindings(const FindingQuery& q);
   virtual Result<std::optional<FindingRecord>> getFinding(const std::string& id);
   virtual Status setFindingFalsePositive(const std::string& id, bool false_positive);

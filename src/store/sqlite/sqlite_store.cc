@@ -72,7 +72,14 @@ CREATE TABLE api_tokens (
   name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created INTEGER NOT NULL,
   last_used INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0);
 ALTER TABLE findings ADD COLUMN false_positive INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN source_ip TEXT;
+ALTER TABLE events ADD COLUMN kind TEXT;
+UPDATE events SET source_ip = json_extract(fields, '$."source.ip"'),
+  kind = json_extract(fields, '$."event.kind"') WHERE fields != '';
+CREATE INDEX events_source_ip ON events(source_ip, id);
+CREATE INDEX events_ts ON events(ts);
 CREATE INDEX decisions_state_id ON decisions(state, id);
+CREATE INDEX decisions_state_action ON decisions(state, action);
 CREATE INDEX findings_detector_id ON findings(detector, id);
 CREATE INDEX audit_kind ON audit(kind);
 )sql",
@@ -342,10 +349,24 @@ Status SqliteStore::saveFinding(const Finding& f) {
         .bind(13, Timestamp::now().micros);
     if (Status st = s.run(); !st.isOk()) return fail(st);
   }
+  // Searchable columns: events of one finding share its entity and matched one selection, so
+  // those kept without their fields (all but the last, to keep detection lean) take the
+  // address and kind of the one kept with them.
+  std::string ip = f.entity.type == TargetType::kIp ? f.entity.value : std::string();
+  std::string kind;
+  for (const auto& e : f.evidence) {
+    if (e.fields_json.empty()) continue;
+    const auto j = nlohmann::json::parse(e.fields_json, nullptr, false);
+    if (!j.is_object()) continue;
+    if (ip.empty() && j.contains("source.ip") && j["source.ip"].is_string())
+      ip = j["source.ip"].get<std::string>();
+    if (j.contains("event.kind") && j["event.kind"].is_string())
+      kind = j["event.kind"].get<std::string>();
+  }
   for (const auto& e : f.evidence) {
     Stmt s(db_, stmts_,
-           "INSERT INTO events(finding_id, ts, tz, source, offset, raw, fields) VALUES "
-           "(?,?,?,?,?,?,?)");
+           "INSERT INTO events(finding_id, ts, tz, source, offset, raw, fields, source_ip, kind) "
+           "VALUES (?,?,?,?,?,?,?,?,?)");
     if (!s.status().isOk()) return fail(s.status());
     s.bind(1, f.id)
         .bind(2, e.timestamp.micros)
@@ -353,7 +374,9 @@ Status SqliteStore::saveFinding(const Finding& f) {
         .bind(4, e.source)
         .bind(5, static_cast<int64_t>(e.offset))
         .bind(6, e.raw)
-        .bind(7, e.fields_json);
+        .bind(7, e.fields_json)
+        .bind(8, ip)
+        .bind(9, kind);
     if (Status st = s.run(); !st.isOk()) return fail(st);
   }
   return exec("COMMIT");
@@ -424,8 +447,8 @@ Status SqliteStore::saveMode(const EngineMode& m) {
 }
 
 Result<std::vector<Decision>> SqliteStore::selectDecisions(const std::string& where,
-                                                          const std::vector<std::string>& binds,
-                                                          size_t limit) {
+                                                           const std::vector<std::string>& binds,
+                                                           size_t limit) {
   Stmt s(db_, stmts_,
          std::string("SELECT ") + kDecisionColumns + " FROM decisions " + where +
              " ORDER BY created, id LIMIT " + std::to_string(limit));
@@ -456,7 +479,7 @@ Result<std::vector<Decision>> SqliteStore::listDecisions(const DecisionFilter& f
 Result<std::vector<Decision>> SqliteStore::expiredDecisions(Timestamp now) {
   std::lock_guard lock(mu_);
   return selectDecisions("WHERE state = 'active' AND expires <= " + std::to_string(now.micros), {},
-                        100000);
+                         100000);
 }
 
 Result<int64_t> SqliteStore::countFindings() {
@@ -555,7 +578,6 @@ Result<std::optional<std::pair<uint64_t, uint64_t>>> SqliteStore::loadOffset(
       std::make_pair(static_cast<uint64_t>(s.i64(0)), static_cast<uint64_t>(s.i64(1)))};
 }
 
-
 // ---- the API's views ----
 
 Result<std::optional<Decision>> SqliteStore::getDecision(const std::string& id) {
@@ -608,6 +630,15 @@ Result<std::vector<DecisionCount>> SqliteStore::countDecisions() {
   return out;
 }
 
+Result<int64_t> SqliteStore::countDecisionsInState(DecisionState state) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "SELECT COUNT(*) FROM decisions WHERE state = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, std::string(decisionStateName(state)));
+  if (s.step() != SQLITE_ROW) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return s.i64(0);
+}
+
 Result<std::vector<FindingRecord>> SqliteStore::listFindings(const FindingQuery& q) {
   std::lock_guard lock(mu_);
   Where w;
@@ -654,8 +685,8 @@ Result<std::vector<StoredEvent>> SqliteStore::searchEvents(const EventQuery& q) 
   Where w;
   if (q.since) w.add("ts >= ?", q.since->micros);
   if (q.until) w.add("ts < ?", q.until->micros);
-  if (q.source_ip) w.add("json_extract(fields, '$.\"source.ip\"') = ?", *q.source_ip);
-  if (q.kind) w.add("json_extract(fields, '$.\"event.kind\"') = ?", *q.kind);
+  if (q.source_ip) w.add("source_ip = ?", *q.source_ip);
+  if (q.kind) w.add("kind = ?", *q.kind);
   if (q.text) w.add("raw LIKE ? ESCAPE '\\'", "%" + likeEscape(*q.text) + "%");
   if (q.finding_id) w.add("finding_id = ?", *q.finding_id);
   if (q.before_id > 0) w.add("id < ?", q.before_id);
@@ -795,7 +826,8 @@ Result<std::optional<UserRecord>> SqliteStore::getUser(const std::string& name) 
 
 Result<std::vector<UserRecord>> SqliteStore::listUsers() {
   std::lock_guard lock(mu_);
-  Stmt s(db_, stmts_, "SELECT name, role, password_hash, created, disabled FROM users ORDER BY name");
+  Stmt s(db_, stmts_,
+         "SELECT name, role, password_hash, created, disabled FROM users ORDER BY name");
   RIPOSTE_RETURN_IF_ERROR(s.status());
   std::vector<UserRecord> out;
   while (s.step() == SQLITE_ROW) out.push_back(readUser(s));
@@ -811,17 +843,22 @@ Status SqliteStore::saveSession(const SessionRecord& r) {
     d.bind(1, Timestamp::now().micros);
     RIPOSTE_RETURN_IF_ERROR(d.run());
   }
-  Stmt s(db_, stmts_,
-         "INSERT OR REPLACE INTO sessions(id_hash, user, csrf, created, expires) VALUES (?,?,?,?,?)");
+  Stmt s(
+      db_, stmts_,
+      "INSERT OR REPLACE INTO sessions(id_hash, user, csrf, created, expires) VALUES (?,?,?,?,?)");
   RIPOSTE_RETURN_IF_ERROR(s.status());
-  s.bind(1, r.id_hash).bind(2, r.user).bind(3, r.csrf).bind(4, r.created.micros).bind(5,
-                                                                                      r.expires.micros);
+  s.bind(1, r.id_hash)
+      .bind(2, r.user)
+      .bind(3, r.csrf)
+      .bind(4, r.created.micros)
+      .bind(5, r.expires.micros);
   return s.run();
 }
 
 Result<std::optional<SessionRecord>> SqliteStore::getSession(const std::string& id_hash) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, stmts_, "SELECT id_hash, user, csrf, created, expires FROM sessions WHERE id_hash = ?");
+  Stmt s(db_, stmts_,
+         "SELECT id_hash, user, csrf, created, expires FROM sessions WHERE id_hash = ?");
   RIPOSTE_RETURN_IF_ERROR(s.status());
   s.bind(1, id_hash);
   if (s.step() != SQLITE_ROW) return std::optional<SessionRecord>();

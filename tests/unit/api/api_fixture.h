@@ -33,10 +33,8 @@ class ApiServer {
     EXPECT_TRUE(registerBuiltins(registries_).isOk());
     db_ = (dir_.path() / "r.db").string();
     actions_ = (dir_.path() / "actions.jsonl").string();
-    const std::string yaml = "store:\n  path: " + db_ +
-                             "\n" + detectors +
-                             "actions:\n  - name: log\n    type: log\n    path: " +
-                             actions_ +
+    const std::string yaml = "store:\n  path: " + db_ + "\n" + detectors +
+                             "actions:\n  - name: log\n    type: log\n    path: " + actions_ +
                              "\n"
                              "response:\n  allowlist: [192.0.2.0/24]\n" +
                              response_extra + "api:\n  listen: 127.0.0.1:0\n" + api_extra;

@@ -11,9 +11,8 @@ struct Session {
 
 Session login(ApiServer& srv, const std::string& user, const std::string& password,
               testing::HttpReply* out = nullptr) {
-  auto r = testing::httpRequest(
-      srv.port(), "POST", "/api/v1/auth/login",
-      nlohmann::json{{"username", user}, {"password", password}}.dump());
+  auto r = testing::httpRequest(srv.port(), "POST", "/api/v1/auth/login",
+                                nlohmann::json{{"username", user}, {"password", password}}.dump());
   if (out != nullptr) *out = r;
   Session s;
   if (r.status != 200) return s;
@@ -61,8 +60,8 @@ TEST(ApiAuth, CsrfRequiredOnCookieWrites) {
   Session s = login(srv, "analyst", kPassword);
   ASSERT_FALSE(s.cookie.empty());
   const std::string body = R"({"target":"203.0.113.70","duration":"1h"})";
-  auto none = testing::httpRequest(srv.port(), "POST", "/api/v1/decisions", body,
-                                   {{"Cookie", s.cookie}});
+  auto none =
+      testing::httpRequest(srv.port(), "POST", "/api/v1/decisions", body, {{"Cookie", s.cookie}});
   EXPECT_EQ(none.status, 403);
   EXPECT_EQ(errorCode(none), "csrf_failed");
   auto wrong = testing::httpRequest(srv.port(), "POST", "/api/v1/decisions", body,
@@ -76,7 +75,8 @@ TEST(ApiAuth, CsrfRequiredOnCookieWrites) {
                                  {{"Cookie", s.cookie}, {"X-CSRF-Token", s.csrf}});
   EXPECT_EQ(ok.status, 201) << ok.body;
   // Reads need no CSRF token; bearer tokens need none either.
-  auto read = testing::httpRequest(srv.port(), "GET", "/api/v1/decisions", "", {{"Cookie", s.cookie}});
+  auto read =
+      testing::httpRequest(srv.port(), "GET", "/api/v1/decisions", "", {{"Cookie", s.cookie}});
   EXPECT_EQ(read.status, 200);
   auto bearer = srv.call("POST", "/api/v1/decisions", "analyst",
                          R"({"target":"203.0.113.71","duration":"1h"})");

@@ -25,8 +25,8 @@ TEST(ApiHardening, BadJsonIsA400WithAStableCode) {
   EXPECT_NE(bodyJson(bad_ingest)["error"]["message"].get<std::string>().find("line 2"),
             std::string::npos)
       << bad_ingest.body;
-  auto bad_type = srv.call("POST", "/api/v1/events", "ingest",
-                           R"([{"type":"nope","message":"x"}])");
+  auto bad_type =
+      srv.call("POST", "/api/v1/events", "ingest", R"([{"type":"nope","message":"x"}])");
   EXPECT_EQ(bad_type.status, 400);
   EXPECT_EQ(errorCode(bad_type), "bad_event");
   auto wrong_ct = srv.call("POST", "/api/v1/decisions", "analyst", "target=1.2.3.4",
@@ -91,9 +91,9 @@ TEST(ApiHardening, SlowlorisAndIdleConnectionsDoNotStopOthers) {
   for (int i = 0; i < 20; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     auto r = srv.call("GET", "/api/v1/mode", "viewer");
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     ASSERT_EQ(r.status, 200);
     EXPECT_LT(ms, 1000);
   }
@@ -125,8 +125,8 @@ TEST(ApiHardening, ConnectionsBeyondTheCapAreClosedAtOnce) {
   ::close(extra);
   for (int fd : held) ::close(fd);
   // Freed slots are usable again.
-  ASSERT_TRUE(testing::waitFor([&] { return srv.call("GET", "/api/v1/health", "").status == 200; },
-                               5000));
+  ASSERT_TRUE(
+      testing::waitFor([&] { return srv.call("GET", "/api/v1/health", "").status == 200; }, 5000));
 }
 
 TEST(ApiHardening, KeepAliveServesSeveralRequestsOnOneConnection) {

@@ -59,7 +59,8 @@ TEST(OpenApi, EveryRouteIsDocumentedAndViceVersa) {
     for (const auto& [method, _] : item.items()) {
       std::string m = method;
       for (auto& c : m) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      EXPECT_TRUE(routes.count(m + " " + path)) << "documented but not served: " << m << " " << path;
+      EXPECT_TRUE(routes.count(m + " " + path))
+          << "documented but not served: " << m << " " << path;
     }
   }
   EXPECT_GE(routes.size(), 30u);

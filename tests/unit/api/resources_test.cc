@@ -24,8 +24,9 @@ bool hasTarget(const nlohmann::json& list, const std::string& target) {
 
 TEST(ApiResources, DecisionLifecycleAddExtendRevoke) {
   ApiServer srv;
-  auto add = srv.call("POST", "/api/v1/decisions", "analyst",
-                      R"({"target":"203.0.113.60","duration":"1h","reason":"honeypot hit"})");
+  auto add = srv.call(
+      "POST", "/api/v1/decisions", "analyst",
+      R"({"target":"203.0.113.60","duration":"1h","reason":"honeypot \"hit\" caf\u00e9\n"})");
   ASSERT_EQ(add.status, 201) << add.body;
   const auto d = bodyJson(add);
   EXPECT_EQ(d["state"], "active");
@@ -33,11 +34,17 @@ TEST(ApiResources, DecisionLifecycleAddExtendRevoke) {
   const std::string id = d["id"];
   auto one = srv.call("GET", "/api/v1/decisions/" + id, "viewer");
   ASSERT_EQ(one.status, 200);
-  EXPECT_EQ(bodyJson(one)["reason"], "honeypot hit");
-  EXPECT_TRUE(hasTarget(items(srv, "/api/v1/decisions"), "203.0.113.60"));
+  EXPECT_EQ(bodyJson(one)["reason"], "honeypot \"hit\" caf\u00e9\n");
+  // The list (written without a JSON library) carries the same text.
+  auto listed = items(srv, "/api/v1/decisions");
+  ASSERT_TRUE(hasTarget(listed, "203.0.113.60"));
+  EXPECT_EQ(listed[0]["reason"], "honeypot \"hit\" caf\u00e9\n");
+  EXPECT_EQ(listed[0]["origin"], "api:analyst");
+  // Field for field the same as the single-decision shape (which uses the JSON library).
+  EXPECT_EQ(listed[0], bodyJson(one));
 
-  auto ext = srv.call("POST", "/api/v1/decisions/" + id + "/extend", "analyst",
-                      R"({"duration":"10h"})");
+  auto ext =
+      srv.call("POST", "/api/v1/decisions/" + id + "/extend", "analyst", R"({"duration":"10h"})");
   ASSERT_EQ(ext.status, 200) << ext.body;
   EXPECT_GT(bodyJson(ext)["expires"].get<std::string>(), d["expires"].get<std::string>());
 
@@ -70,8 +77,8 @@ TEST(ApiResources, DecisionLifecycleAddExtendRevoke) {
       kinds.insert(e["kind"].get<std::string>());
     }
   }
-  EXPECT_EQ(kinds, (std::set<std::string>{"decision.created", "decision.extended",
-                                          "decision.revoked"}));
+  EXPECT_EQ(kinds,
+            (std::set<std::string>{"decision.created", "decision.extended", "decision.revoked"}));
   auto verify = srv.call("GET", "/api/v1/audit/verify", "viewer");
   EXPECT_EQ(bodyJson(verify)["ok"], true) << verify.body;
 }
@@ -87,8 +94,8 @@ TEST(ApiResources, PaginationWalksEveryDecisionOnce) {
   std::string cursor;
   int pages = 0;
   for (;;) {
-    auto r = srv.call("GET", "/api/v1/decisions?limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor),
-                      "viewer");
+    auto r = srv.call(
+        "GET", "/api/v1/decisions?limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor), "viewer");
     ASSERT_EQ(r.status, 200);
     auto j = bodyJson(r);
     for (const auto& d : j["items"]) EXPECT_TRUE(seen.insert(d["id"].get<std::string>()).second);
@@ -107,8 +114,8 @@ TEST(ApiResources, IngestDetectsAndEventsAreSearchable) {
                     {{"Content-Type", "application/x-ndjson"}});
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_EQ(bodyJson(r)["accepted"], 3);
-  ASSERT_TRUE(testing::waitFor(
-      [&] { return hasTarget(items(srv, "/api/v1/decisions"), "203.0.113.9"); }));
+  ASSERT_TRUE(
+      testing::waitFor([&] { return hasTarget(items(srv, "/api/v1/decisions"), "203.0.113.9"); }));
   // An ECS object and a JSON array work too (one more failure from another address).
   auto ecs = srv.call("POST", "/api/v1/events", "ingest",
                       R"([{"@timestamp":"2026-03-03T10:00:00Z","event.kind":"auth",)"
@@ -144,10 +151,12 @@ TEST(ApiResources, IngestDetectsAndEventsAreSearchable) {
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.headers["content-type"].find("text/plain"), std::string::npos);
   for (const char* needle :
-       {"riposte_events_total{outcome=\"in\"}", "riposte_findings_total{detector=\"ssh-bruteforce\"} 1",
+       {"riposte_events_total{outcome=\"in\"}",
+        "riposte_findings_total{detector=\"ssh-bruteforce\"} 1",
         "riposte_decisions{action=\"block\",state=\"active\"} 1", "riposte_manual_mode 0",
         "riposte_action_latency_seconds_bucket{le=\"+Inf\"}", "riposte_resident_memory_bytes",
-        "riposte_queue_depth{queue=\"ingest\"}", "riposte_ingest_events_total{outcome=\"accepted\"} 4"}) {
+        "riposte_queue_depth{queue=\"ingest\"}",
+        "riposte_ingest_events_total{outcome=\"accepted\"} 4"}) {
     EXPECT_NE(m.body.find(needle), std::string::npos) << needle << "\n" << m.body;
   }
   auto st = srv.call("GET", "/api/v1/status", "viewer");
@@ -175,10 +184,12 @@ TEST(ApiResources, ManualModeApproveAndReject) {
   auto analyst_mode = srv.call("PUT", "/api/v1/mode", "analyst", R"({"mode":"auto"})");
   EXPECT_EQ(analyst_mode.status, 403);
 
-  ASSERT_EQ(srv.call("POST", "/api/v1/events", "ingest", bruteForceNdjson("203.0.113.30", 3)).status,
-            202);
-  ASSERT_EQ(srv.call("POST", "/api/v1/events", "ingest", bruteForceNdjson("203.0.113.31", 3)).status,
-            202);
+  ASSERT_EQ(
+      srv.call("POST", "/api/v1/events", "ingest", bruteForceNdjson("203.0.113.30", 3)).status,
+      202);
+  ASSERT_EQ(
+      srv.call("POST", "/api/v1/events", "ingest", bruteForceNdjson("203.0.113.31", 3)).status,
+      202);
   nlohmann::json pending;
   ASSERT_TRUE(testing::waitFor([&] {
     pending = items(srv, "/api/v1/approvals");
@@ -200,11 +211,16 @@ TEST(ApiResources, ManualModeApproveAndReject) {
   EXPECT_TRUE(items(srv, "/api/v1/approvals").empty());
   auto twice = srv.call("POST", "/api/v1/approvals/" + id30 + "/approve", "analyst");
   EXPECT_EQ(twice.status, 409);
-  // The approved block reached the action.
-  ASSERT_TRUE(testing::waitFor([&] {
-    return testing::readFile(srv.actionsFile()).find("203.0.113.30") != std::string::npos;
-  }));
-  EXPECT_EQ(testing::readFile(srv.actionsFile()).find("203.0.113.31"), std::string::npos);
+  // Audited with the analyst; only the approved one is active.
+  std::map<std::string, std::string> by_target;
+  for (const auto& e : items(srv, "/api/v1/audit?actor=api:analyst")) {
+    by_target[e["target"].get<std::string>()] += e["kind"].get<std::string>() + " ";
+  }
+  EXPECT_EQ(by_target["203.0.113.30"], "decision.approved ");
+  EXPECT_EQ(by_target["203.0.113.31"], "decision.rejected ");
+  auto active = items(srv, "/api/v1/decisions");
+  EXPECT_TRUE(hasTarget(active, "203.0.113.30"));
+  EXPECT_FALSE(hasTarget(active, "203.0.113.31"));
   auto back = srv.call("PUT", "/api/v1/mode", "admin", R"({"mode":"auto"})");
   EXPECT_EQ(bodyJson(back)["mode"], "auto");
   auto modes = items(srv, "/api/v1/audit?kind=mode.", "viewer");
@@ -277,8 +293,8 @@ TEST(ApiResources, RulesModeAndReload) {
                          "      event.outcome: failure\n"
                          "    aggregate: {type: count, key: source.ip, threshold: 2, window: 1m}\n"
                          "    action: block\n";
-  ApiServer srv("", "", "detectors:\n  - name: rules\n    type: rules\n    paths: [" +
-                            file.string() + "]\n");
+  ApiServer srv(
+      "", "", "detectors:\n  - name: rules\n    type: rules\n    paths: [" + file.string() + "]\n");
   auto list = items(srv, "/api/v1/rules");
   ASSERT_EQ(list.size(), 1u) << list.dump();
   EXPECT_EQ(list[0]["id"], "fail-fast");
@@ -298,8 +314,8 @@ TEST(ApiResources, RulesModeAndReload) {
   ASSERT_EQ(re.status, 200) << re.body;
   EXPECT_EQ(items(srv, "/api/v1/rules")[0]["mode"], "enabled");
   srv.call("POST", "/api/v1/events", "ingest", bruteForceNdjson("203.0.113.41", 3));
-  ASSERT_TRUE(testing::waitFor(
-      [&] { return hasTarget(items(srv, "/api/v1/decisions"), "203.0.113.41"); }));
+  ASSERT_TRUE(
+      testing::waitFor([&] { return hasTarget(items(srv, "/api/v1/decisions"), "203.0.113.41"); }));
 
   // A broken file is refused with positioned diagnostics; the running rules stay.
   std::ofstream(file) << "rules:\n  - id: broken\n    kinds: [nonsense]\n";

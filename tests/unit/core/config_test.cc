@@ -150,8 +150,9 @@ TEST_F(ConfigTest, DefaultsAndExampleValidate) {
 }
 
 TEST_F(ConfigTest, ApiSectionIsValidatedWithPositions) {
-  auto ok = parse("api:\n  listen: \"[::1]:9090\"\n  tls: {cert: c.pem, key: k.pem}\n"
-                  "  session_ttl: 30m\n  threads: 4\n");
+  auto ok = parse(
+      "api:\n  listen: \"[::1]:9090\"\n  tls: {cert: c.pem, key: k.pem}\n"
+      "  session_ttl: 30m\n  threads: 4\n");
   ASSERT_TRUE(ok.isOk()) << ok.status().toString();
   EXPECT_TRUE(ok->api.enabled);
   EXPECT_EQ(ok->api.host, "::1");
@@ -160,8 +161,9 @@ TEST_F(ConfigTest, ApiSectionIsValidatedWithPositions) {
   EXPECT_EQ(ok->api.session_ttl, std::chrono::minutes(30));
   EXPECT_EQ(ok->api.threads, 4);
 
-  auto bad = parse("api:\n  listen: localhost:80\n  tls: {cert: c.pem}\n  threads: 0\n"
-                   "  bogus: 1\n  header_timeout: 0s\n");
+  auto bad = parse(
+      "api:\n  listen: localhost:80\n  tls: {cert: c.pem}\n  threads: 0\n"
+      "  bogus: 1\n  header_timeout: 0s\n");
   ASSERT_FALSE(bad.isOk());
   std::string all;
   for (const auto& d : diags_) all += d.toString() + "\n";
