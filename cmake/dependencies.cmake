@@ -20,6 +20,10 @@ pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 # hiredis: the Redis client (shared intel cache, cluster decision fan-out).
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+# The management API: HTTP/1.1 on Boost.Beast/Asio (header-only, plus boost_system), password
+# hashing (argon2id) and random secrets from libsodium.
+find_package(Boost 1.74 REQUIRED COMPONENTS system)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 
 set(RIPOSTE_DEPS
     yaml-cpp
@@ -37,5 +41,7 @@ set(RIPOSTE_DEPS
     OpenSSL::SSL
     PkgConfig::PQXX
     PkgConfig::LIBPQ
+    Boost::system
+    PkgConfig::SODIUM
     Threads::Threads)
 

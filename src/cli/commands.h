@@ -28,5 +28,6 @@ void addRulesCommands(CLI::App& app, Context& ctx);
 void addModeCommands(CLI::App& app, Context& ctx);
 void addModelCommands(CLI::App& app, Context& ctx);
 void addDbCommands(CLI::App& app, Context& ctx);
+void addUserCommands(CLI::App& app, Context& ctx);  // user and token
 
 }  // namespace riposte::cli

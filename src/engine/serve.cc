@@ -5,11 +5,20 @@
 
 #include <thread>
 
+#include "riposte/api/event_hub.h"
+#include "riposte/api/server.h"
+#include "riposte/api/service.h"
 #include "riposte/cluster/decision_bus.h"
+#include "riposte/engine/command_queue.h"
+#include "riposte/engine/serve_state.h"
 #include "riposte/ingest/source.h"
 #include "riposte/store/store.h"
 
 namespace riposte {
+
+namespace {
+constexpr size_t kCommandQueueCapacity = 256;
+}  // namespace
 
 Result<StorePtr> openStore(const Config& config, const Registries& registries) {
   ComponentConfig cc;
@@ -23,28 +32,49 @@ Result<StorePtr> openStore(const Config& config, const Registries& registries) {
   return registries.stores.create(cc, ctx);
 }
 
-Status serve(const Config& config, const Registries& registries, const std::atomic<bool>& stop,
+Status serve(const Config& given, const Registries& registries, const std::atomic<bool>& stop,
              const ServeOptions& options) {
+  Config config = given;
+  if (!options.listen.empty()) {
+    RIPOSTE_RETURN_IF_ERROR(parseListenAddress(options.listen, config.api.host, config.api.port)
+                                .withContext("--listen"));
+    config.api.enabled = true;
+  }
+  // Declared before the engine: the engine's hooks and the API use them until the end.
+  WakeSignal wake;
+  CommandQueue commands(kCommandQueueCapacity, &wake);
+  IngestQueue ingest(config.api.ingest_queue, &wake);
+  api::EventHub hub;
+  ServeState state;
+
   auto store = openStore(config, registries);
   if (!store) return store.status();
   EngineOptions eo;
   eo.allowlist_own_addresses = true;
   auto engine = Engine::create(config, registries, store->get(), eo);
   if (!engine) return engine.status();
+  Engine& eng = **engine;
   // Cluster: this node's decisions go to every other node; theirs reach this engine's thread
   // through the bus's queue (deliver() below), never from the bus's own threads.
   auto bus_options = cluster::DecisionBusOptions::fromConfig(config);
   if (!bus_options) return bus_options.status();
   std::unique_ptr<cluster::DecisionBus> bus;
   if (*bus_options) {
+    (*bus_options)->on_inbound = [&wake] { wake.notify(); };
     bus = std::make_unique<cluster::DecisionBus>(std::move(**bus_options));
   }
-  (*engine)->setDecisionListener([&](const Decision& d) {
+  eng.setDecisionListener([&](const Decision& d) {
     spdlog::info("decision {}", d.toJson());
     if (bus) bus->publishDecision(d);
     if (options.on_decision) options.on_decision(d);
   });
-  RIPOSTE_RETURN_IF_ERROR((*engine)->restore());
+  eng.setRevocationListener([&](const Decision& d) {
+    if (bus) bus->publishRevocation(d);
+  });
+  eng.setEventHook(
+      [&hub](std::string_view type, const std::string& json) { hub.publish(type, json); });
+  state.setLatency(&eng.actionLatency());
+  RIPOSTE_RETURN_IF_ERROR(eng.restore());
   if (bus) {
     bus->start();
     spdlog::info("cluster: node {} on {} (prefix {})", bus->options().node,
@@ -55,57 +85,114 @@ Status serve(const Config& config, const Registries& registries, const std::atom
     SourcePtr source;
     Parser* parser;
     ParseContext ctx;
-    const SourceConfig* config;
-    uint64_t parsed = 0, unparsed = 0, skipped = 0;
+    SourceHealth health;
   };
   std::vector<Running> sources;
   FactoryContext fctx{&config, store->get()};
   for (const auto& sc : config.sources) {
     auto src = registries.sources.create(sc, fctx);
     if (!src) return src.status();
-    auto parser = (*engine)->parser(sc.parser);
+    auto parser = eng.parser(sc.parser);
     if (!parser) return parser.status().withContext(sc.path);
     ParseContext ctx;
     ctx.year = sc.year;
-    sources.push_back({std::move(*src), *parser, ctx, &sc});
+    SourceHealth h;
+    h.name = sc.name;
+    h.type = sc.type;
+    h.parser = sc.parser;
+    sources.push_back({std::move(*src), *parser, ctx, std::move(h)});
   }
-  auto metrics = [&sources] {
+  // The source's own counters plus what the pipeline counted for it.
+  auto sourceStats = [](const Running& r) {
+    SourceStats st = r.source->stats();
+    st.parsed = r.health.stats.parsed;
+    st.unparsed = r.health.stats.unparsed;
+    st.skipped = r.health.stats.skipped;
+    return st;
+  };
+  auto metrics = [&] {
     std::vector<SourceMetrics::Entry> out;
-    for (const auto& s : sources) {
-      SourceMetrics::Entry e{std::string(s.source->name()), s.config->type, s.config->parser,
-                             s.source->stats()};
-      e.stats.parsed = s.parsed;
-      e.stats.unparsed = s.unparsed;
-      e.stats.skipped = s.skipped;
-      out.push_back(std::move(e));
+    for (const auto& r : sources) {
+      out.push_back({std::string(r.source->name()), r.health.type, r.health.parser, sourceStats(r)});
     }
     return out;
   };
-  std::vector<pollfd> wait_fds;
+  std::vector<int> wait_fds;
   for (const auto& s : sources) {
-    if (s.source->waitFd() >= 0) wait_fds.push_back({s.source->waitFd(), POLLIN, 0});
+    if (s.source->waitFd() >= 0) wait_fds.push_back(s.source->waitFd());
   }
+
+  const Timestamp started = Timestamp::now();
+  auto publish = [&] {
+    ServeSnapshot s;
+    s.engine = eng.stats();
+    s.findings_by_detector = eng.findingsByDetector();
+    for (const auto& r : sources) {
+      s.sources.push_back(r.health);
+      s.sources.back().stats = sourceStats(r);
+    }
+    s.action_queue = eng.actionQueueDepth();
+    s.command_queue = commands.depth();
+    s.ingest_queue = ingest.depth();
+    s.started = started;
+    s.updated = Timestamp::now();
+    state.publish(std::move(s));
+  };
+  publish();
+
+  // The API: its own threads; the engine is reached only through the queues above.
+  std::unique_ptr<api::ApiService> service;
+  std::unique_ptr<api::HttpServer> server;
+  if (config.api.enabled) {
+    api::ApiDeps deps;
+    deps.config = &config;
+    deps.registries = &registries;
+    deps.store = store->get();
+    deps.commands = &commands;
+    deps.ingest = &ingest;
+    deps.hub = &hub;
+    deps.state = &state;
+    deps.server_counters = [&server] {
+      return server ? server->counters() : api::ServerCounters{};
+    };
+    service = std::make_unique<api::ApiService>(std::move(deps));
+    api::ApiService* svc = service.get();
+    auto srv = api::HttpServer::start(
+        config.api, [svc](api::HttpRequest& r) { return svc->handle(r); }, &hub);
+    if (!srv) return srv.status();
+    server = std::move(*srv);
+    spdlog::info("api listening on {}://{}{}{}:{}", config.api.tls_cert.empty() ? "http" : "https",
+                 config.api.host.find(':') != std::string::npos ? "[" : "", config.api.host,
+                 config.api.host.find(':') != std::string::npos ? "]" : "", server->port());
+    if (options.on_listening) options.on_listening(server->port());
+  }
+
   auto pollAll = [&](size_t max_lines) {
     size_t lines = 0;
-    if (bus) bus->deliver(**engine, store->get());
+    if (bus) lines += bus->deliver(eng, store->get());
     for (auto& s : sources) {
       s.ctx.reference = Timestamp::now();
-      Engine& e = **engine;
       Parser& p = *s.parser;
       const ParseContext& ctx = s.ctx;
+      SourceStats& counted = s.health.stats;
+      ++s.health.polls;
       auto n = s.source->poll(
           [&](const SourceLine& l) {
-            switch (e.process(p, ctx, l)) {
-              case ParseResult::kParsed: ++s.parsed; break;
-              case ParseResult::kSkip: ++s.skipped; break;
-              case ParseResult::kUnrecognised: ++s.unparsed; break;
+            switch (eng.process(p, ctx, l)) {
+              case ParseResult::kParsed: ++counted.parsed; break;
+              case ParseResult::kSkip: ++counted.skipped; break;
+              case ParseResult::kUnrecognised: ++counted.unparsed; break;
             }
           },
           max_lines);
       if (!n) {
+        ++s.health.errors;
+        s.health.last_error = n.status().toString();
         spdlog::warn("source {}: {}", s.source->name(), n.status().toString());
         continue;
       }
+      s.health.last_error.clear();
+      if (*n > 0) s.health.last_line = Timestamp::now();
       lines += *n;
     }
     return lines;
@@ -116,32 +203,32 @@ Status serve(const Config& config, const Registries& registries, const std::atom
 
   auto last_tick = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   while (!stop.load()) {
-    const size_t lines = pollAll(10000);
+    size_t work = pollAll(10000);
+    work += commands.drain(eng);
+    work += ingest.drain(eng);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_tick >= std::chrono::seconds(1)) {
-      (*engine)->tick(Timestamp::now());
+      eng.tick(Timestamp::now());
       if (options.metrics != nullptr) options.metrics->publish(metrics());
       last_tick = now;
     }
-    if (lines == 0) {
-      if (bus) {
-        bus->waitForInbound(options.idle_sleep);  // wakes at once for another node's decision
-      } else if (wait_fds.empty()) {
-        std::this_thread::sleep_for(options.idle_sleep);
-      } else {
-        // Wakes as soon as a network source has messages; files are polled on the timer.
-        (void)::poll(wait_fds.data(), wait_fds.size(),
-                     static_cast<int>(options.idle_sleep.count()));
-      }
-    }
+    publish();
+    // Wakes at once for the API's work, another node's decision or a network source's
+    // messages; files are polled on the timer.
+    if (work == 0) wake.wait(options.idle_sleep, wait_fds);
   }
   // What the sources accepted is handed over before stopping (bounded: they keep receiving).
   for (int i = 0; i < 100 && pollAll(100000) > 0; ++i) {
   }
+  commands.close();
+  if (server) server->stop();
+  server.reset();
+  service.reset();
+  eng.setEventHook(nullptr);
   if (bus) bus->stop();
   const auto summary = metrics();
   if (options.metrics != nullptr) options.metrics->publish(summary);
-  const auto st = (*engine)->stats();
+  const auto st = eng.stats();
   spdlog::info("stopping: {} lines, {} parsed, {} unparsed, {} findings, {} decisions", st.lines,
                st.parsed, st.unparsed, st.findings, st.decisions);
   for (const auto& e : summary) spdlog::info("source {}", formatSourceStats(e));

@@ -1,8 +1,13 @@
 // Serve: the long-running form. Opens the store, re-applies active decisions, tails the
-// configured sources, expires decisions on the wall clock, and stops cleanly when `stop`
-// becomes true (the CLI sets it on SIGINT/SIGTERM). When idle it sleeps on the sources' wait
-// descriptors (syslog) for at most `idle_sleep`. On stop it hands over what the sources still
-// hold, then logs one summary line per source (see SourceStats).
+// configured sources, expires decisions on the wall clock, serves the management API when
+// `api.listen` (or `--listen`) is set, and stops cleanly when `stop` becomes true (the CLI sets
+// it on SIGINT/SIGTERM). When idle it sleeps on the sources' wait descriptors (syslog) for at
+// most `idle_sleep`. On stop it hands over what the sources still hold, then logs one summary
+// line per source (see SourceStats).
+//
+// The engine is touched only by the loop thread: the API's changes arrive through a
+// CommandQueue and its ingested events through an IngestQueue, both drained by the loop, which
+// also publishes a ServeState snapshot for reads and /metrics.
 //
 // Thread safety: runs on the calling thread; `stop` may be set from a signal handler.
 #pragma once
@@ -22,6 +27,10 @@ struct ServeOptions {
   std::function<void(const Decision&)> on_decision;  // besides logging
   // When set, every source's stats are published here once a second and when stopping.
   SourceMetrics* metrics = nullptr;
+  // `--listen ADDR:PORT`: serves the API there (overrides `api.listen`; port 0 = any free one).
+  std::string listen;
+  // Called once the API listens, with its port (tests bind port 0).
+  std::function<void(uint16_t port)> on_listening;
 };
 
 Status serve(const Config& config, const Registries& registries, const std::atomic<bool>& stop,
