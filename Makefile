@@ -24,6 +24,8 @@ test: setup
 
 run: setup
 	@$(MAKE) --no-print-directory build
+	@./$(BUILD_DIR)/riposte user add --config examples/riposte.yaml --role admin --generate --if-absent admin
+	@echo "console API: http://127.0.0.1:8080/api/v1 (log in as admin)"
 	./$(BUILD_DIR)/riposte serve --config examples/riposte.yaml
 
 lint: configure

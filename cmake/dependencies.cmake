@@ -15,6 +15,10 @@ pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 find_package(simdjson REQUIRED)
 pkg_check_modules(NFT REQUIRED IMPORTED_TARGET libnftables)
 find_package(CURL REQUIRED)
+# The management API: HTTP/1.1 on Boost.Beast/Asio (header-only, plus boost_system), password
+# hashing (argon2id) and random secrets from libsodium.
+find_package(Boost 1.74 REQUIRED COMPONENTS system)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 
 set(RIPOSTE_DEPS
     yaml-cpp
@@ -29,5 +33,7 @@ set(RIPOSTE_DEPS
     PkgConfig::NFT
     CURL::libcurl
     OpenSSL::SSL
+    Boost::system
+    PkgConfig::SODIUM
     Threads::Threads)
 

@@ -26,5 +26,6 @@ void addDecisionCommands(CLI::App& app, Context& ctx);
 void addAuditCommands(CLI::App& app, Context& ctx);
 void addRulesCommands(CLI::App& app, Context& ctx);
 void addModeCommands(CLI::App& app, Context& ctx);
+void addUserCommands(CLI::App& app, Context& ctx);  // user and token
 
 }  // namespace riposte::cli

@@ -48,6 +48,7 @@ int run(int argc, char** argv) {
   cli::addRulesCommands(app, ctx);
   cli::addIntelCommands(app);
   cli::addModeCommands(app, ctx);
+  cli::addUserCommands(app, ctx);
   app.parse_complete_callback([&] {
     if (Status st = initLogging(log_level, "text"); !st.isOk()) {
       throw CLI::ValidationError("--log-level", st.message());

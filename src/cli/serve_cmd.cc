@@ -14,12 +14,15 @@ extern "C" void onSignal(int) { g_stop.store(true); }
 
 void addServeCommand(CLI::App& app, Context& ctx) {
   auto config = std::make_shared<std::string>();
+  auto listen = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
       "serve",
       "Run continuously: tail the configured sources (following rotation), detect, decide, act,\n"
       "keep the store, expire decisions. Stops cleanly on SIGINT or SIGTERM.");
   cmd->add_option("--config,-c", *config, "configuration file")->required();
-  cmd->callback([&ctx, config] {
+  cmd->add_option("--listen,-l", *listen,
+                  "serve the API on ADDR:PORT (overrides api.listen; [::1]:PORT for IPv6)");
+  cmd->callback([&ctx, config, listen] {
     auto cfg = loadConfigOrDefault(ctx, *config);
     if (!cfg) {
       ctx.exit_code = 2;
@@ -31,7 +34,9 @@ void addServeCommand(CLI::App& app, Context& ctx) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
-    if (Status st = serve(*cfg, ctx.registries, g_stop); !st.isOk()) {
+    ServeOptions so;
+    so.listen = *listen;
+    if (Status st = serve(*cfg, ctx.registries, g_stop, so); !st.isOk()) {
       std::fprintf(stderr, "riposte serve: %s\n", st.toString().c_str());
       ctx.exit_code = 1;
     }

@@ -40,6 +40,55 @@ const std::set<std::string> kResponseKeys = {
     "max_active_blocks", "notify",         "action_timeout",          "action_attempts",
     "retry_backoff",     "queue_capacity", "reconcile_interval"};
 
+const std::set<std::string> kApiKeys = {
+    "listen",         "tls",          "threads",         "max_body_bytes", "header_timeout",
+    "body_timeout",   "idle_timeout", "max_connections", "max_streams",    "session_ttl",
+    "login_max_failures", "login_window", "ingest_queue", "command_timeout", "metrics_public",
+    "console_dir"};
+
+void readApi(const YAML::Node& a, const ConfigReader& rd, ApiConfig& api) {
+  if (!rd.checkKeys(a, "api", kApiKeys)) return;
+  if (a["listen"]) {
+    const std::string listen = rd.getString(a, "api", "listen", "");
+    if (Status st = parseListenAddress(listen, api.host, api.port); !st.isOk()) {
+      rd.error(a["listen"], "api.listen", st.message());
+    } else {
+      api.enabled = true;
+    }
+  }
+  if (const YAML::Node t = a["tls"]) {
+    if (rd.checkKeys(t, "api.tls", {"cert", "key"})) {
+      api.tls_cert = rd.getString(t, "api.tls", "cert", "", true);
+      api.tls_key = rd.getString(t, "api.tls", "key", "", true);
+    }
+  }
+  api.threads = static_cast<int>(rd.getInt(a, "api", "threads", api.threads, 1, 64));
+  api.max_body_bytes = static_cast<uint64_t>(rd.getInt(
+      a, "api", "max_body_bytes", static_cast<int64_t>(api.max_body_bytes), 1024, 1LL << 30));
+  api.header_timeout = rd.getDuration(a, "api", "header_timeout", api.header_timeout);
+  api.body_timeout = rd.getDuration(a, "api", "body_timeout", api.body_timeout);
+  api.idle_timeout = rd.getDuration(a, "api", "idle_timeout", api.idle_timeout);
+  api.max_connections = static_cast<uint32_t>(
+      rd.getInt(a, "api", "max_connections", api.max_connections, 1, 1'000'000));
+  api.max_streams =
+      static_cast<uint32_t>(rd.getInt(a, "api", "max_streams", api.max_streams, 0, 100'000));
+  api.session_ttl = rd.getDuration(a, "api", "session_ttl", api.session_ttl);
+  api.login_max_failures = static_cast<uint32_t>(
+      rd.getInt(a, "api", "login_max_failures", api.login_max_failures, 1, 1'000'000));
+  api.login_window = rd.getDuration(a, "api", "login_window", api.login_window);
+  api.ingest_queue =
+      static_cast<uint32_t>(rd.getInt(a, "api", "ingest_queue", api.ingest_queue, 1, 100'000'000));
+  api.command_timeout = rd.getDuration(a, "api", "command_timeout", api.command_timeout);
+  api.metrics_public = rd.getBool(a, "api", "metrics_public", api.metrics_public);
+  api.console_dir = rd.getString(a, "api", "console_dir", api.console_dir);
+  for (const char* k : {"header_timeout", "body_timeout", "idle_timeout", "session_ttl",
+                        "login_window", "command_timeout"}) {
+    if (a[k] && rd.getDuration(a, "api", k, Duration(1)).count() <= 0) {
+      rd.error(a[k], std::string("api.") + k, "must be longer than zero");
+    }
+  }
+}
+
 // Checks a list of components (name + type + factory keys) against a registry.
 template <typename R>
 std::vector<ComponentConfig> readComponents(const YAML::Node& root, const std::string& key,
@@ -83,6 +132,38 @@ std::vector<ComponentConfig> readComponents(const YAML::Node& root, const std::s
 }
 
 }  // namespace
+
+Status parseListenAddress(const std::string& s, std::string& host, uint16_t& port) {
+  std::string h;
+  std::string p;
+  if (!s.empty() && s.front() == '[') {
+    const size_t close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return Status::invalidArgument("'" + s + "' is not [address]:port");
+    }
+    h = s.substr(1, close - 1);
+    p = s.substr(close + 2);
+  } else {
+    const size_t colon = s.rfind(':');
+    if (colon == std::string::npos || s.find(':') != colon) {
+      return Status::invalidArgument("'" + s + "' is not address:port (IPv6: [address]:port)");
+    }
+    h = s.substr(0, colon);
+    p = s.substr(colon + 1);
+  }
+  if (h.empty()) h = "127.0.0.1";
+  if (!IpAddress::parse(h)) {
+    return Status::invalidArgument("'" + h + "' is not an IP address");
+  }
+  char* end = nullptr;
+  const long v = std::strtol(p.c_str(), &end, 10);
+  if (p.empty() || end == nullptr || *end != '\0' || v < 0 || v > 65535) {
+    return Status::invalidArgument("'" + p + "' is not a port number (0-65535)");
+  }
+  host = h;
+  port = static_cast<uint16_t>(v);
+  return Status::ok();
+}
 
 std::string ConfigDiagnostic::toString() const {
   std::string s = file.empty() ? "<config>" : file;
@@ -394,10 +475,7 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
       if (!i.IsMap()) rd.error(i, "intel", "must be a map");
       c.intel = i;
     }
-    if (const YAML::Node a = root["api"]) {
-      if (!a.IsMap()) rd.error(a, "api", "must be a map");
-      c.api = a;
-    }
+    if (const YAML::Node a = root["api"]) readApi(a, rd, c.api);
   } catch (const YAML::Exception& e) {
     diags.push_back({file, e.mark.line + 1, e.mark.column + 1, "", e.msg});
   }

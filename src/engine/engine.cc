@@ -4,7 +4,28 @@
 
 #include <nlohmann/json.hpp>
 
+#include "riposte/detect/rules/rule_engine.h"
+
 namespace riposte {
+
+void LatencyHistogram::observe(double seconds) {
+  size_t i = 0;
+  while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  sum_micros_.fetch_add(static_cast<uint64_t>(std::max(0.0, seconds) * 1e6),
+                        std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::array<uint64_t, LatencyHistogram::kBounds.size() + 1> LatencyHistogram::cumulative() const {
+  std::array<uint64_t, kBounds.size() + 1> out{};
+  uint64_t acc = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    acc += buckets_[i].load(std::memory_order_relaxed);
+    out[i] = acc;
+  }
+  return out;
+}
 
 namespace {
 // How often (in event time) detectors drop stale per-entity state.
@@ -77,6 +98,7 @@ void Engine::syncMode() {
     } else {
       spdlog::warn("automatic mode resumed by {}", m->actor);
     }
+    emitMode(m->manual, m->reason, m->actor);
   }
 }
 
@@ -101,6 +123,7 @@ void Engine::enterManualMode(const std::string& reason, const std::string& actor
       (void)store_->appendAudit(a);
     }
   }
+  emitMode(true, reason, actor);
   spdlog::error(
       "MANUAL MODE: {}; decisions are now proposed (pending-approval), not enforced; "
       "leave with `riposte mode auto`",
@@ -130,8 +153,9 @@ Status Engine::leaveManualMode(const std::string& actor) {
     a.details_json = nlohmann::json{{"mode", "auto"}}.dump();
     RIPOSTE_RETURN_IF_ERROR(store_->appendAudit(a));
   }
-  manual_ = false;
+  const bool was = manual_.exchange(false);
   recent_blocks_.clear();
+  if (was) emitMode(false, "resumed by " + actor, actor);
   return Status::ok();
 }
 
@@ -194,6 +218,23 @@ void Engine::audit(const std::string& kind, const Decision& d, const std::string
 
 void Engine::onFinding(Finding&& f) {
   ++stats_.findings;
+  ++by_detector_[f.detector];
+  if (hook_) {
+    nlohmann::ordered_json j;
+    j["id"] = f.id;
+    j["detector"] = f.detector;
+    j["entity"] = f.entity.value;
+    j["entity_type"] = std::string(targetTypeName(f.entity.type));
+    j["severity"] = f.severity;
+    j["score"] = f.score;
+    j["reason"] = f.reason;
+    j["action"] = f.suggested_action;
+    j["shadow"] = f.shadow;
+    j["events"] = f.event_count;
+    j["first_seen"] = formatRfc3339(f.first_seen);
+    j["last_seen"] = formatRfc3339(f.last_seen);
+    emit("finding", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
   if (store_ != nullptr) {
     if (Status st = store_->saveFinding(f); !st.isOk()) {
       ++stats_.store_errors;
@@ -241,6 +282,7 @@ void Engine::onFinding(Finding&& f) {
     spdlog::warn("manual mode: decision on {} proposed, not enforced", d.target.value);
   }
   enforce(d, propose);
+  emitDecision(propose ? "decision.proposed" : "decision.created", d);
   if (listener_) listener_(d);
 }
 
@@ -362,7 +404,12 @@ void Engine::onActionResult(const ActionResult& r) {
     return;
   }
   if (r.status.isOk()) {
-    if (r.op == ActionOp::kApply) ++actions_applied_;
+    if (r.op == ActionOp::kApply) {
+      ++actions_applied_;
+      if (r.enforcing && d.created.isSet()) {
+        latency_.observe(static_cast<double>((Timestamp::now() - d.created).count()) / 1e6);
+      }
+    }
     audit(r.op == ActionOp::kApply ? "action.applied" : "action.undone", d, r.action);
     return;
   }
@@ -433,6 +480,7 @@ void Engine::tick(Timestamp now) {
     }
     policy_->noteEnded(d);
     audit("decision.expired", d, "expired at " + formatRfc3339(d.expires));
+    emitDecision("decision.expired", d);
     ++stats_.expired;
   }
 }
@@ -478,7 +526,219 @@ Status Engine::addManualDecision(Decision d, const std::string& actor) {
   }
   policy_->noteActive(d);
   enforce(d);  // a person decided: enforced in manual mode too
+  emitDecision("decision.created", d);
   if (listener_) listener_(d);
+  return Status::ok();
+}
+
+size_t Engine::actionQueueDepth() const { return executor_ ? executor_->queued() : 0; }
+
+void Engine::emitDecision(const char* kind, const Decision& d) const {
+  if (!hook_) return;
+  emit("decision", std::string("{\"kind\":\"") + kind + "\",\"decision\":" + d.toJson() + "}");
+}
+
+void Engine::emitMode(bool manual, const std::string& reason, const std::string& actor) const {
+  if (!hook_) return;
+  emit("mode", nlohmann::json{{"mode", manual ? "manual" : "auto"},
+                              {"reason", reason},
+                              {"actor", actor}}
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void Engine::auditAs(const std::string& actor, const std::string& kind, const Decision& d,
+                     const std::string& reason) {
+  if (store_ == nullptr) return;
+  AuditEntry a;
+  a.actor = actor;
+  a.kind = kind;
+  a.target = d.target.value;
+  a.reason = reason;
+  a.details_json = d.toJson();
+  if (Status st = store_->appendAudit(a); !st.isOk()) {
+    ++stats_.store_errors;
+    spdlog::error("audit {} for {}: {}", kind, d.target.value, st.toString());
+  }
+}
+
+Result<Decision> Engine::findDecision(const std::string& id) {
+  if (store_ == nullptr) return Status::failedPrecondition("no store");
+  auto d = store_->getDecision(id);
+  if (!d) return d.status();
+  if (!d->has_value()) return Status::notFound("no decision " + id);
+  return std::move(**d);
+}
+
+Result<Decision> Engine::revokeDecision(const std::string& id, const std::string& actor,
+                                        const std::string& reason) {
+  auto found = findDecision(id);
+  if (!found) return found.status();
+  Decision d = std::move(*found);
+  if (d.state != DecisionState::kActive && d.state != DecisionState::kPendingApproval) {
+    return Status::failedPrecondition("decision " + id + " is " +
+                                      std::string(decisionStateName(d.state)) +
+                                      ", not active or pending");
+  }
+  const bool was_active = d.state == DecisionState::kActive;
+  RIPOSTE_RETURN_IF_ERROR(store_->updateDecisionState(d.id, DecisionState::kRevoked));
+  d.state = DecisionState::kRevoked;
+  policy_->noteEnded(d);
+  auditAs(actor, "decision.revoked", d, reason.empty() ? "revoked by hand" : reason);
+  if (was_active && !actions_.empty() && !config_.dry_run && !executor_->submitUndo(d)) {
+    auditAs(actor, "action.queue_full", d, "undo not queued: action queue full");
+  }
+  emitDecision("decision.revoked", d);
+  return d;
+}
+
+Result<Decision> Engine::extendDecision(const std::string& id, Timestamp expires,
+                                        const std::string& actor) {
+  auto found = findDecision(id);
+  if (!found) return found.status();
+  Decision d = std::move(*found);
+  if (d.state != DecisionState::kActive && d.state != DecisionState::kPendingApproval) {
+    return Status::failedPrecondition("decision " + id + " is " +
+                                      std::string(decisionStateName(d.state)) +
+                                      ", not active or pending");
+  }
+  if (expires <= Timestamp::now()) {
+    return Status::invalidArgument("the new expiry is in the past");
+  }
+  const Timestamp before = d.expires;
+  d.expires = expires;
+  RIPOSTE_RETURN_IF_ERROR(store_->saveDecision(d));
+  auditAs(actor, "decision.extended", d,
+          "expiry " + formatRfc3339(before) + " -> " + formatRfc3339(expires));
+  // Enforcing actions carry the expiry (nftables element timeouts): re-applied with the new one.
+  if (d.state == DecisionState::kActive && !config_.dry_run) {
+    for (Action* a : enforcing_) {
+      const std::string name(a->name());
+      Decision old = d;
+      old.expires = before;
+      (void)executor_->submitUndo(old, name);
+      if (!executor_->submitApply(d, name)) {
+        auditAs(actor, "action.queue_full", d, name + ": action queue full");
+      }
+    }
+  }
+  emitDecision("decision.extended", d);
+  return d;
+}
+
+Result<Decision> Engine::approveDecision(const std::string& id, const std::string& actor) {
+  auto found = findDecision(id);
+  if (!found) return found.status();
+  Decision d = std::move(*found);
+  if (d.state != DecisionState::kPendingApproval) {
+    return Status::failedPrecondition("decision " + id + " is " +
+                                      std::string(decisionStateName(d.state)) +
+                                      ", not pending approval");
+  }
+  if (d.expires <= Timestamp::now()) {
+    return Status::failedPrecondition("decision " + id + " has already expired");
+  }
+  if (policy_->isAllowlisted(d.target)) {
+    return Status::permissionDenied(d.target.value + " is allowlisted");
+  }
+  RIPOSTE_RETURN_IF_ERROR(store_->updateDecisionState(d.id, DecisionState::kActive));
+  d.state = DecisionState::kActive;
+  policy_->noteActive(d);
+  auditAs(actor, "decision.approved", d, "approved by " + actor);
+  // Latency of the enforcement counts from the approval.
+  Decision job = d;
+  job.created = Timestamp::now();
+  enforce(job);
+  emitDecision("decision.approved", d);
+  return d;
+}
+
+Result<Decision> Engine::rejectDecision(const std::string& id, const std::string& actor,
+                                        const std::string& reason) {
+  auto found = findDecision(id);
+  if (!found) return found.status();
+  Decision d = std::move(*found);
+  if (d.state != DecisionState::kPendingApproval) {
+    return Status::failedPrecondition("decision " + id + " is " +
+                                      std::string(decisionStateName(d.state)) +
+                                      ", not pending approval");
+  }
+  RIPOSTE_RETURN_IF_ERROR(store_->updateDecisionState(d.id, DecisionState::kRevoked));
+  d.state = DecisionState::kRevoked;
+  policy_->noteEnded(d);
+  auditAs(actor, "decision.rejected", d, reason.empty() ? "rejected by " + actor : reason);
+  emitDecision("decision.rejected", d);
+  return d;
+}
+
+std::vector<RuleInfo> Engine::rules() const {
+  std::vector<RuleInfo> out;
+  for (const auto& det : detectors_) {
+    const auto* re = dynamic_cast<const rules::RuleEngine*>(det.get());
+    if (re == nullptr) continue;
+    const auto& rs = re->ruleSet().rules();
+    for (size_t i = 0; i < rs.size(); ++i) {
+      const auto& r = rs[i];
+      RuleInfo info;
+      info.detector = std::string(re->name());
+      info.id = r.id;
+      info.name = r.name;
+      info.description = r.description;
+      info.file = r.file;
+      info.line = r.line;
+      info.mode = std::string(rules::ruleModeName(r.mode));
+      info.severity = r.severity;
+      info.action = r.action;
+      info.matches = re->stats(i).matches;
+      info.findings = re->stats(i).findings;
+      out.push_back(std::move(info));
+    }
+  }
+  return out;
+}
+
+Status Engine::setRuleMode(const std::string& rule_id, const std::string& mode,
+                           const std::string& actor) {
+  std::optional<rules::RuleMode> m;
+  for (auto x : {rules::RuleMode::kEnabled, rules::RuleMode::kDisabled, rules::RuleMode::kShadow}) {
+    if (rules::ruleModeName(x) == mode) m = x;
+  }
+  if (!m) return Status::invalidArgument("mode must be enabled, disabled or shadow");
+  for (auto& det : detectors_) {
+    auto* re = dynamic_cast<rules::RuleEngine*>(det.get());
+    if (re == nullptr) continue;
+    Status st = re->setRuleMode(rule_id, *m);
+    if (st.code() == StatusCode::kNotFound) continue;
+    RIPOSTE_RETURN_IF_ERROR(st);
+    if (store_ != nullptr) {
+      AuditEntry a;
+      a.actor = actor;
+      a.kind = "rule.mode";
+      a.target = rule_id;
+      a.reason = "rule " + rule_id + " set to " + mode;
+      a.details_json = nlohmann::json{{"rule", rule_id}, {"mode", mode}}.dump();
+      (void)store_->appendAudit(a);
+    }
+    return Status::ok();
+  }
+  return Status::notFound("no rule '" + rule_id + "'");
+}
+
+Status Engine::reloadDetectors(const std::string& actor) {
+  FactoryContext ctx{&config_};
+  std::vector<DetectorPtr> fresh;
+  for (const auto& d : config_.detectors) {
+    auto det = registries_.detectors.create(d, ctx);
+    if (!det) return det.status();
+    fresh.push_back(std::move(*det));
+  }
+  detectors_ = std::move(fresh);
+  if (store_ != nullptr) {
+    AuditEntry a;
+    a.actor = actor;
+    a.kind = "rules.reloaded";
+    a.reason = std::to_string(detectors_.size()) + " detector(s) reloaded";
+    (void)store_->appendAudit(a);
+  }
   return Status::ok();
 }
 

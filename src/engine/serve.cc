@@ -4,10 +4,19 @@
 
 #include <thread>
 
+#include "riposte/api/event_hub.h"
+#include "riposte/api/server.h"
+#include "riposte/api/service.h"
+#include "riposte/engine/command_queue.h"
+#include "riposte/engine/serve_state.h"
 #include "riposte/ingest/source.h"
 #include "riposte/store/store.h"
 
 namespace riposte {
+
+namespace {
+constexpr size_t kCommandQueueCapacity = 256;
+}  // namespace
 
 Result<StorePtr> openStore(const Config& config, const Registries& registries) {
   ComponentConfig cc;
@@ -19,62 +28,142 @@ Result<StorePtr> openStore(const Config& config, const Registries& registries) {
   return registries.stores.create(cc, ctx);
 }
 
-Status serve(const Config& config, const Registries& registries, const std::atomic<bool>& stop,
+Status serve(const Config& given, const Registries& registries, const std::atomic<bool>& stop,
              const ServeOptions& options) {
+  Config config = given;
+  if (!options.listen.empty()) {
+    RIPOSTE_RETURN_IF_ERROR(parseListenAddress(options.listen, config.api.host, config.api.port)
+                                .withContext("--listen"));
+    config.api.enabled = true;
+  }
+  // Declared before the engine: the engine's hooks and the API use them until the end.
+  WakeSignal wake;
+  CommandQueue commands(kCommandQueueCapacity, &wake);
+  IngestQueue ingest(config.api.ingest_queue, &wake);
+  api::EventHub hub;
+  ServeState state;
+
   auto store = openStore(config, registries);
   if (!store) return store.status();
   EngineOptions eo;
   eo.allowlist_own_addresses = true;
   auto engine = Engine::create(config, registries, store->get(), eo);
   if (!engine) return engine.status();
-  (*engine)->setDecisionListener([&](const Decision& d) {
+  Engine& eng = **engine;
+  eng.setDecisionListener([&](const Decision& d) {
     spdlog::info("decision {}", d.toJson());
     if (options.on_decision) options.on_decision(d);
   });
-  RIPOSTE_RETURN_IF_ERROR((*engine)->restore());
+  eng.setEventHook([&hub](std::string_view type, const std::string& json) {
+    hub.publish(type, json);
+  });
+  state.setLatency(&eng.actionLatency());
+  RIPOSTE_RETURN_IF_ERROR(eng.restore());
 
   struct Running {
     SourcePtr source;
     Parser* parser;
     ParseContext ctx;
+    SourceHealth health;
   };
   std::vector<Running> sources;
   FactoryContext fctx{&config, store->get()};
   for (const auto& sc : config.sources) {
     auto src = registries.sources.create(sc, fctx);
     if (!src) return src.status();
-    auto parser = (*engine)->parser(sc.parser);
+    auto parser = eng.parser(sc.parser);
     if (!parser) return parser.status().withContext(sc.path);
     ParseContext ctx;
     ctx.year = sc.year;
-    sources.push_back({std::move(*src), *parser, ctx});
+    SourceHealth h;
+    h.name = sc.name;
+    h.type = sc.type;
+    h.parser = sc.parser;
+    sources.push_back({std::move(*src), *parser, ctx, std::move(h)});
+  }
+
+  const Timestamp started = Timestamp::now();
+  auto publish = [&] {
+    ServeSnapshot s;
+    s.engine = eng.stats();
+    s.findings_by_detector = eng.findingsByDetector();
+    for (const auto& r : sources) {
+      s.sources.push_back(r.health);
+      s.sources.back().stats = r.source->stats();
+    }
+    s.action_queue = eng.actionQueueDepth();
+    s.command_queue = commands.depth();
+    s.ingest_queue = ingest.depth();
+    s.started = started;
+    s.updated = Timestamp::now();
+    state.publish(std::move(s));
+  };
+  publish();
+
+  // The API: its own threads; the engine is reached only through the queues above.
+  std::unique_ptr<api::ApiService> service;
+  std::unique_ptr<api::HttpServer> server;
+  if (config.api.enabled) {
+    api::ApiDeps deps;
+    deps.config = &config;
+    deps.registries = &registries;
+    deps.store = store->get();
+    deps.commands = &commands;
+    deps.ingest = &ingest;
+    deps.hub = &hub;
+    deps.state = &state;
+    deps.server_counters = [&server] {
+      return server ? server->counters() : api::ServerCounters{};
+    };
+    service = std::make_unique<api::ApiService>(std::move(deps));
+    api::ApiService* svc = service.get();
+    auto srv = api::HttpServer::start(
+        config.api, [svc](api::HttpRequest& r) { return svc->handle(r); }, &hub);
+    if (!srv) return srv.status();
+    server = std::move(*srv);
+    spdlog::info("api listening on {}://{}{}{}:{}", config.api.tls_cert.empty() ? "http" : "https",
+                 config.api.host.find(':') != std::string::npos ? "[" : "", config.api.host,
+                 config.api.host.find(':') != std::string::npos ? "]" : "", server->port());
+    if (options.on_listening) options.on_listening(server->port());
   }
   spdlog::info("riposte {} serving: {} source(s), {} detector(s), store {} ({})", RIPOSTE_VERSION,
                sources.size(), config.detectors.size(), config.store_path, config.store_type);
 
   auto last_tick = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   while (!stop.load()) {
-    size_t lines = 0;
+    size_t work = 0;
     for (auto& s : sources) {
       s.ctx.reference = Timestamp::now();
-      Engine& e = **engine;
       Parser& p = *s.parser;
       const ParseContext& ctx = s.ctx;
-      auto n = s.source->poll([&](const SourceLine& l) { e.process(p, ctx, l); }, 10000);
+      ++s.health.polls;
+      auto n = s.source->poll([&](const SourceLine& l) { eng.process(p, ctx, l); }, 10000);
       if (!n) {
+        ++s.health.errors;
+        s.health.last_error = n.status().toString();
         spdlog::warn("source {}: {}", s.source->name(), n.status().toString());
         continue;
       }
-      lines += *n;
+      s.health.last_error.clear();
+      if (*n > 0) s.health.last_line = Timestamp::now();
+      work += *n;
     }
+    work += commands.drain(eng);
+    work += ingest.drain(eng);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_tick >= std::chrono::seconds(1)) {
-      (*engine)->tick(Timestamp::now());
+      eng.tick(Timestamp::now());
       last_tick = now;
     }
-    if (lines == 0) std::this_thread::sleep_for(options.idle_sleep);
+    publish();
+    if (work == 0) wake.wait(options.idle_sleep);
   }
-  const auto& st = (*engine)->stats();
+  commands.close();
+  if (server) server->stop();
+  server.reset();
+  service.reset();
+  eng.setEventHook(nullptr);
+  const auto& st = eng.stats();
   spdlog::info("stopping: {} lines, {} parsed, {} unparsed, {} findings, {} decisions", st.lines,
                st.parsed, st.unparsed, st.findings, st.decisions);
   return Status::ok();

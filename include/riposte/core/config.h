@@ -79,6 +79,32 @@ struct SourceConfig : ComponentConfig {
   std::optional<int> year;
 };
 
+// The management API (`api:`), served by `riposte serve` when `listen` is set.
+struct ApiConfig {
+  bool enabled = false;  // `api.listen` given (or `serve --listen`)
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string tls_cert;  // PEM files; both or neither
+  std::string tls_key;
+  int threads = 2;  // request handlers (network I/O has its own thread)
+  uint64_t max_body_bytes = 1024 * 1024;
+  Duration header_timeout = std::chrono::seconds(10);  // request line + headers
+  Duration body_timeout = std::chrono::seconds(30);
+  Duration idle_timeout = std::chrono::seconds(60);  // keep-alive wait for the next request
+  uint32_t max_connections = 1024;
+  uint32_t max_streams = 64;  // concurrent event streams
+  Duration session_ttl = std::chrono::hours(12);
+  uint32_t login_max_failures = 5;  // per user and per client address, within login_window
+  Duration login_window = std::chrono::minutes(15);
+  uint32_t ingest_queue = 100'000;  // events
+  Duration command_timeout = std::chrono::seconds(5);
+  bool metrics_public = false;  // /metrics without a token
+  std::string console_dir;      // static files of the web console, served at /
+};
+
+// Parses "host:port", "[v6]:port" or ":port" into an ApiConfig's host and port.
+Status parseListenAddress(const std::string& s, std::string& host, uint16_t& port);
+
 struct Config {
   std::string file;  // where it was loaded from ("" for defaults)
 
@@ -113,7 +139,7 @@ struct Config {
 
   // Sections owned by later subsystems, kept as nodes for their own validation.
   YAML::Node intel;
-  YAML::Node api;
+  ApiConfig api;
 };
 
 struct Registries;

@@ -18,8 +18,10 @@
 // executor's callback runs on its dispatcher thread and touches only atomics and the store.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -46,6 +48,39 @@ struct EngineOptions {
   std::string actor = "engine";
 };
 
+// Finding → enforced latency of enforcing actions (wall clock from the decision to the action's
+// success), in fixed buckets; updated from the executor's thread, read from any thread.
+class LatencyHistogram {
+ public:
+  static constexpr std::array<double, 12> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                     0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
+  void observe(double seconds);
+  // Cumulative counts per bound (Prometheus `le`), then +Inf; the sum in seconds.
+  std::array<uint64_t, kBounds.size() + 1> cumulative() const;
+  double sum() const { return static_cast<double>(sum_micros_.load()) / 1e6; }
+  uint64_t count() const { return count_.load(); }
+
+ private:
+  std::array<std::atomic<uint64_t>, kBounds.size() + 1> buckets_{};
+  std::atomic<uint64_t> sum_micros_{0};
+  std::atomic<uint64_t> count_{0};
+};
+
+// A rule of a `rules` detector as the API lists it.
+struct RuleInfo {
+  std::string detector;
+  std::string id;
+  std::string name;
+  std::string description;
+  std::string file;
+  int line = 0;
+  std::string mode;  // enabled | disabled | shadow
+  int severity = 0;
+  std::string action;
+  uint64_t matches = 0;
+  uint64_t findings = 0;
+};
+
 struct EngineStats {
   uint64_t lines = 0;
   uint64_t parsed = 0;
@@ -69,6 +104,10 @@ struct EngineStats {
 class Engine {
  public:
   using DecisionListener = std::function<void(const Decision&)>;
+  // What happened, for live views (the API's event stream): `type` is finding | decision |
+  // mode, `json` an object. Called on the engine thread, or on the executor's thread for a
+  // switch to manual mode after an action failure; must be thread-safe and quick.
+  using EventHook = std::function<void(std::string_view type, const std::string& json)>;
 
   static Result<std::unique_ptr<Engine>> create(const Config& config, const Registries& registries,
                                                 Store* store, EngineOptions options);
@@ -90,6 +129,26 @@ class Engine {
   // decided, so it is enforced in manual mode too.
   Status addManualDecision(Decision d, const std::string& actor);
 
+  // A person's changes to a decision (API): audited with `actor`, actions undone or applied.
+  // Revoke: an active or pending decision ends now. Extend: a new expiry for an active one.
+  // Approve/reject: a pending-approval decision becomes active (enforced) or revoked.
+  Result<Decision> revokeDecision(const std::string& id, const std::string& actor,
+                                  const std::string& reason);
+  Result<Decision> extendDecision(const std::string& id, Timestamp expires,
+                                  const std::string& actor);
+  Result<Decision> approveDecision(const std::string& id, const std::string& actor);
+  Result<Decision> rejectDecision(const std::string& id, const std::string& actor,
+                                  const std::string& reason);
+
+  // Rules of the `rules` detectors, with their hit counts.
+  std::vector<RuleInfo> rules() const;
+  // Changes one rule's mode at run time (not persisted: the rule files stay the truth, and a
+  // reload or restart goes back to them). notFound when no rules detector has the id.
+  Status setRuleMode(const std::string& rule_id, const std::string& mode, const std::string& actor);
+  // Re-creates every detector from the configuration (rule files are read again). On any
+  // error nothing changes and the error carries the diagnostics. Detector state starts afresh.
+  Status reloadDetectors(const std::string& actor);
+
   // Waits until every queued action job has run (end of replay, tests).
   void drain();
 
@@ -99,6 +158,12 @@ class Engine {
   bool manualMode() const { return manual_.load(); }
 
   void setDecisionListener(DecisionListener l) { listener_ = std::move(l); }
+  void setEventHook(EventHook h) { hook_ = std::move(h); }
+  // Findings per detector (engine thread).
+  const std::map<std::string, uint64_t>& findingsByDetector() const { return by_detector_; }
+  const LatencyHistogram& actionLatency() const { return latency_; }
+  // Jobs waiting in the action queue (any thread).
+  size_t actionQueueDepth() const;
   EngineStats stats() const;
   const Config& config() const { return config_; }
   Policy& policy() { return *policy_; }
@@ -119,6 +184,14 @@ class Engine {
   bool breakerTrips(Timestamp now);
   void syncMode();
   void reconcile();
+  void emit(std::string_view type, const std::string& json) const {
+    if (hook_) hook_(type, json);
+  }
+  void emitDecision(const char* kind, const Decision& d) const;
+  void emitMode(bool manual, const std::string& reason, const std::string& actor) const;
+  Result<Decision> findDecision(const std::string& id);
+  void auditAs(const std::string& actor, const std::string& kind, const Decision& d,
+               const std::string& reason);
 
   Config config_;
   const Registries& registries_;
@@ -130,6 +203,9 @@ class Engine {
   std::vector<ActionPtr> actions_;
   std::vector<std::pair<std::string, ParserPtr>> parsers_;
   DecisionListener listener_;
+  EventHook hook_;
+  std::map<std::string, uint64_t> by_detector_;
+  LatencyHistogram latency_;
   FindingSink sink_;
   Event event_;
   Timestamp last_detector_expiry_;

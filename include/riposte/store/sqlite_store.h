@@ -44,6 +44,30 @@ class SqliteStore : public Store {
   Result<EngineMode> loadMode() override;
   Status saveMode(const EngineMode& m) override;
 
+  Result<std::optional<Decision>> getDecision(const std::string& id) override;
+  Result<std::vector<Decision>> queryDecisions(const DecisionQuery& q) override;
+  Result<std::vector<DecisionCount>> countDecisions() override;
+  Result<std::vector<FindingRecord>> listFindings(const FindingQuery& q) override;
+  Result<std::optional<FindingRecord>> getFinding(const std::string& id) override;
+  Status setFindingFalsePositive(const std::string& id, bool false_positive) override;
+  Result<std::vector<StoredEvent>> searchEvents(const EventQuery& q) override;
+  Result<std::vector<AuditEntry>> queryAudit(const AuditQuery& q) override;
+
+  Status createUser(const UserRecord& u) override;
+  Status updateUser(const UserRecord& u) override;
+  Status deleteUser(const std::string& name) override;
+  Result<std::optional<UserRecord>> getUser(const std::string& name) override;
+  Result<std::vector<UserRecord>> listUsers() override;
+  Status saveSession(const SessionRecord& s) override;
+  Result<std::optional<SessionRecord>> getSession(const std::string& id_hash) override;
+  Status deleteSession(const std::string& id_hash) override;
+  Status deleteUserSessions(const std::string& user) override;
+  Status saveToken(const TokenRecord& t) override;
+  Result<std::optional<TokenRecord>> getTokenByHash(const std::string& hash) override;
+  Result<std::vector<TokenRecord>> listTokens() override;
+  Status revokeToken(const std::string& id) override;
+  Status touchToken(const std::string& id, Timestamp at) override;
+
   // Direct SQL for tests (e.g. to tamper with the audit table behind the store's back).
   Status execForTest(const std::string& sql);
 
@@ -51,7 +75,7 @@ class SqliteStore : public Store {
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   Status migrate();
   Status exec(const std::string& sql);
-  Result<std::vector<Decision>> queryDecisions(const std::string& where,
+  Result<std::vector<Decision>> selectDecisions(const std::string& where,
                                                const std::vector<std::string>& binds, size_t limit);
 
   mutable std::mutex mu_;

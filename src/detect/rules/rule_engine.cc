@@ -11,6 +11,19 @@ RuleEngine::RuleEngine(std::string name, std::vector<Rule> rules)
   stats_.resize(set_.rules().size());
 }
 
+Status RuleEngine::setRuleMode(std::string_view rule_id, RuleMode mode) {
+  std::vector<Rule> rules = set_.rules();
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if (rules[i].id != rule_id) continue;
+    if (rules[i].mode == mode) return Status::ok();
+    rules[i].mode = mode;
+    set_ = RuleSet(std::move(rules));
+    state_[i].clear();
+    return Status::ok();
+  }
+  return Status::notFound("no rule '" + std::string(rule_id) + "'");
+}
+
 const std::string& RuleEngine::keyOf(const Rule& r, const Event& e) {
   key_buf_.clear();
   for (size_t i = 0; i < r.aggregation.key.size(); ++i) {

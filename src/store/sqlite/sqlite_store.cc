@@ -2,8 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
@@ -54,6 +56,25 @@ CREATE TABLE engine_mode (
   id INTEGER PRIMARY KEY CHECK (id = 1), mode TEXT NOT NULL, reason TEXT NOT NULL,
   actor TEXT NOT NULL, since INTEGER NOT NULL);
 INSERT INTO engine_mode(id, mode, reason, actor, since) VALUES (1, 'auto', 'initial', 'engine', 0);
+)sql",
+      // 3: the console — users, sessions, API tokens; findings marked false positive; indexes
+      // for the API's newest-first pages.
+      R"sql(
+CREATE TABLE users (
+  name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, created INTEGER NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+  csrf TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL);
+CREATE INDEX sessions_user ON sessions(user);
+CREATE TABLE api_tokens (
+  id TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+  name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created INTEGER NOT NULL,
+  last_used INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0);
+ALTER TABLE findings ADD COLUMN false_positive INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX decisions_state_id ON decisions(state, id);
+CREATE INDEX findings_detector_id ON findings(detector, id);
+CREATE INDEX audit_kind ON audit(kind);
 )sql",
   };
   return kMigrations;
@@ -114,12 +135,75 @@ class Stmt {
                                       static_cast<size_t>(sqlite3_column_bytes(s_, col)));
   }
   int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
+  double f64(int col) const { return sqlite3_column_double(s_, col); }
 
  private:
   sqlite3* db_;
   sqlite3_stmt* s_ = nullptr;
   int rc_;
 };
+
+using Bind = std::variant<std::string, int64_t>;
+
+void bindAll(Stmt& s, const std::vector<Bind>& binds) {
+  for (size_t i = 0; i < binds.size(); ++i) {
+    const int at = static_cast<int>(i + 1);
+    if (const auto* str = std::get_if<std::string>(&binds[i])) {
+      s.bind(at, *str);
+    } else {
+      s.bind(at, std::get<int64_t>(binds[i]));
+    }
+  }
+}
+
+// "a = ? AND b = ?" builder.
+struct Where {
+  std::string sql;
+  std::vector<Bind> binds;
+  void add(const std::string& cond, Bind b) {
+    sql += (sql.empty() ? "WHERE " : " AND ") + cond;
+    binds.push_back(std::move(b));
+  }
+};
+
+// Escapes LIKE wildcards; used with ESCAPE '\\'.
+std::string likeEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+const char* kFindingColumns =
+    "id, detector, entity_type, entity, severity, score, reason, action, first_seen, last_seen, "
+    "event_count, labels, created, false_positive";
+
+FindingRecord readFinding(const Stmt& s) {
+  FindingRecord r;
+  Finding& f = r.finding;
+  f.id = s.text(0);
+  f.detector = s.text(1);
+  f.entity.type = targetTypeFromName(s.text(2)).value_or(TargetType::kIp);
+  f.entity.value = s.text(3);
+  f.severity = static_cast<int>(s.i64(4));
+  f.score = s.f64(5);
+  f.reason = s.text(6);
+  f.suggested_action = s.text(7);
+  f.first_seen = {s.i64(8), 0};
+  f.last_seen = {s.i64(9), 0};
+  f.event_count = static_cast<uint32_t>(s.i64(10));
+  const auto labels = nlohmann::json::parse(s.text(11), nullptr, false);
+  if (labels.is_array()) {
+    for (const auto& l : labels) {
+      if (l.is_string()) f.labels.push_back(l.get<std::string>());
+    }
+  }
+  r.created = {s.i64(12), 0};
+  r.false_positive = s.i64(13) != 0;
+  return r;
+}
 
 const char* kDecisionColumns =
     "id, action, target_type, target, detector, reason, finding_id, events, first_seen, first_tz, "
@@ -339,7 +423,7 @@ Status SqliteStore::saveMode(const EngineMode& m) {
   return s.run();
 }
 
-Result<std::vector<Decision>> SqliteStore::queryDecisions(const std::string& where,
+Result<std::vector<Decision>> SqliteStore::selectDecisions(const std::string& where,
                                                           const std::vector<std::string>& binds,
                                                           size_t limit) {
   Stmt s(db_, stmts_,
@@ -366,12 +450,12 @@ Result<std::vector<Decision>> SqliteStore::listDecisions(const DecisionFilter& f
     where += std::string(where.empty() ? "" : " AND ") + "target = ?";
     binds.push_back(*filter.target);
   }
-  return queryDecisions(where.empty() ? "" : "WHERE " + where, binds, filter.limit);
+  return selectDecisions(where.empty() ? "" : "WHERE " + where, binds, filter.limit);
 }
 
 Result<std::vector<Decision>> SqliteStore::expiredDecisions(Timestamp now) {
   std::lock_guard lock(mu_);
-  return queryDecisions("WHERE state = 'active' AND expires <= " + std::to_string(now.micros), {},
+  return selectDecisions("WHERE state = 'active' AND expires <= " + std::to_string(now.micros), {},
                         100000);
 }
 
@@ -469,6 +553,355 @@ Result<std::optional<std::pair<uint64_t, uint64_t>>> SqliteStore::loadOffset(
   if (s.step() != SQLITE_ROW) return std::optional<std::pair<uint64_t, uint64_t>>{};
   return std::optional<std::pair<uint64_t, uint64_t>>{
       std::make_pair(static_cast<uint64_t>(s.i64(0)), static_cast<uint64_t>(s.i64(1)))};
+}
+
+
+// ---- the API's views ----
+
+Result<std::optional<Decision>> SqliteStore::getDecision(const std::string& id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, std::string("SELECT ") + kDecisionColumns + " FROM decisions WHERE id = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, id);
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) return std::optional<Decision>(readDecision(s));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return std::optional<Decision>();
+}
+
+Result<std::vector<Decision>> SqliteStore::queryDecisions(const DecisionQuery& q) {
+  std::lock_guard lock(mu_);
+  Where w;
+  if (q.state) w.add("state = ?", std::string(decisionStateName(*q.state)));
+  if (q.target) w.add("target = ?", *q.target);
+  if (q.action) w.add("action = ?", *q.action);
+  if (q.detector) w.add("detector = ?", *q.detector);
+  if (!q.before_id.empty()) w.add("id < ?", q.before_id);
+  Stmt s(db_, stmts_,
+         std::string("SELECT ") + kDecisionColumns + " FROM decisions " + w.sql +
+             " ORDER BY id DESC LIMIT ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  w.binds.emplace_back(static_cast<int64_t>(q.limit));
+  bindAll(s, w.binds);
+  std::vector<Decision> out;
+  out.reserve(std::min<size_t>(q.limit, 1000));
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(readDecision(s));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::vector<DecisionCount>> SqliteStore::countDecisions() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "SELECT action, state, COUNT(*) FROM decisions GROUP BY action, state");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  std::vector<DecisionCount> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    DecisionCount c;
+    c.action = s.text(0);
+    c.state = decisionStateFromName(s.text(1)).value_or(DecisionState::kFailed);
+    c.count = s.i64(2);
+    out.push_back(std::move(c));
+  }
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::vector<FindingRecord>> SqliteStore::listFindings(const FindingQuery& q) {
+  std::lock_guard lock(mu_);
+  Where w;
+  if (q.detector) w.add("detector = ?", *q.detector);
+  if (q.entity) w.add("entity = ?", *q.entity);
+  if (q.false_positive) w.add("false_positive = ?", int64_t{*q.false_positive ? 1 : 0});
+  if (!q.before_id.empty()) w.add("id < ?", q.before_id);
+  Stmt s(db_, stmts_,
+         std::string("SELECT ") + kFindingColumns + " FROM findings " + w.sql +
+             " ORDER BY id DESC LIMIT ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  w.binds.emplace_back(static_cast<int64_t>(q.limit));
+  bindAll(s, w.binds);
+  std::vector<FindingRecord> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(readFinding(s));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::optional<FindingRecord>> SqliteStore::getFinding(const std::string& id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, std::string("SELECT ") + kFindingColumns + " FROM findings WHERE id = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, id);
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) return std::optional<FindingRecord>(readFinding(s));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return std::optional<FindingRecord>();
+}
+
+Status SqliteStore::setFindingFalsePositive(const std::string& id, bool false_positive) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "UPDATE findings SET false_positive = ? WHERE id = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, int64_t{false_positive ? 1 : 0}).bind(2, id);
+  RIPOSTE_RETURN_IF_ERROR(s.run());
+  if (sqlite3_changes(db_) == 0) return Status::notFound("finding " + id);
+  return Status::ok();
+}
+
+Result<std::vector<StoredEvent>> SqliteStore::searchEvents(const EventQuery& q) {
+  std::lock_guard lock(mu_);
+  Where w;
+  if (q.since) w.add("ts >= ?", q.since->micros);
+  if (q.until) w.add("ts < ?", q.until->micros);
+  if (q.source_ip) w.add("json_extract(fields, '$.\"source.ip\"') = ?", *q.source_ip);
+  if (q.kind) w.add("json_extract(fields, '$.\"event.kind\"') = ?", *q.kind);
+  if (q.text) w.add("raw LIKE ? ESCAPE '\\'", "%" + likeEscape(*q.text) + "%");
+  if (q.finding_id) w.add("finding_id = ?", *q.finding_id);
+  if (q.before_id > 0) w.add("id < ?", q.before_id);
+  Stmt s(db_, stmts_,
+         "SELECT id, finding_id, ts, tz, source, offset, raw, fields FROM events " + w.sql +
+             " ORDER BY id DESC LIMIT ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  w.binds.emplace_back(static_cast<int64_t>(q.limit));
+  bindAll(s, w.binds);
+  std::vector<StoredEvent> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    StoredEvent e;
+    e.id = s.i64(0);
+    e.finding_id = s.text(1);
+    e.event.timestamp = {s.i64(2), static_cast<int16_t>(s.i64(3))};
+    e.event.source = s.text(4);
+    e.event.offset = static_cast<uint64_t>(s.i64(5));
+    e.event.raw = s.text(6);
+    e.event.fields_json = s.text(7);
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::vector<AuditEntry>> SqliteStore::queryAudit(const AuditQuery& q) {
+  std::lock_guard lock(mu_);
+  Where w;
+  if (q.kind) {
+    if (!q.kind->empty() && q.kind->back() == '.') {
+      w.add("kind LIKE ? ESCAPE '\\'", likeEscape(*q.kind) + "%");
+    } else {
+      w.add("kind = ?", *q.kind);
+    }
+  }
+  if (q.actor) w.add("actor = ?", *q.actor);
+  if (q.target) w.add("target = ?", *q.target);
+  if (q.before_seq > 0) w.add("seq < ?", q.before_seq);
+  Stmt s(db_, stmts_,
+         "SELECT seq, time, actor, kind, target, reason, details, prev_hash, hash FROM audit " +
+             w.sql + " ORDER BY seq DESC LIMIT ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  w.binds.emplace_back(static_cast<int64_t>(q.limit));
+  bindAll(s, w.binds);
+  std::vector<AuditEntry> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    AuditEntry e;
+    e.seq = s.i64(0);
+    e.time = {s.i64(1), 0};
+    e.actor = s.text(2);
+    e.kind = s.text(3);
+    e.target = s.text(4);
+    e.reason = s.text(5);
+    e.details_json = s.text(6);
+    e.prev_hash = s.text(7);
+    e.hash = s.text(8);
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+// ---- users, sessions, tokens ----
+
+namespace {
+UserRecord readUser(const Stmt& s) {
+  UserRecord u;
+  u.name = s.text(0);
+  u.role = s.text(1);
+  u.password_hash = s.text(2);
+  u.created = {s.i64(3), 0};
+  u.disabled = s.i64(4) != 0;
+  return u;
+}
+TokenRecord readToken(const Stmt& s) {
+  TokenRecord t;
+  t.id = s.text(0);
+  t.user = s.text(1);
+  t.name = s.text(2);
+  t.hash = s.text(3);
+  t.created = {s.i64(4), 0};
+  t.last_used = {s.i64(5), 0};
+  t.revoked = s.i64(6) != 0;
+  return t;
+}
+}  // namespace
+
+Status SqliteStore::createUser(const UserRecord& u) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         "INSERT INTO users(name, role, password_hash, created, disabled) VALUES (?,?,?,?,?) "
+         "ON CONFLICT(name) DO NOTHING");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, u.name)
+      .bind(2, u.role)
+      .bind(3, u.password_hash)
+      .bind(4, u.created.micros)
+      .bind(5, int64_t{u.disabled ? 1 : 0});
+  RIPOSTE_RETURN_IF_ERROR(s.run());
+  if (sqlite3_changes(db_) == 0) return Status::alreadyExists("user '" + u.name + "' exists");
+  return Status::ok();
+}
+
+Status SqliteStore::updateUser(const UserRecord& u) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "UPDATE users SET role = ?, password_hash = ?, disabled = ? WHERE name = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, u.role).bind(2, u.password_hash).bind(3, int64_t{u.disabled ? 1 : 0}).bind(4, u.name);
+  RIPOSTE_RETURN_IF_ERROR(s.run());
+  if (sqlite3_changes(db_) == 0) return Status::notFound("user '" + u.name + "'");
+  return Status::ok();
+}
+
+Status SqliteStore::deleteUser(const std::string& name) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "DELETE FROM users WHERE name = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, name);
+  RIPOSTE_RETURN_IF_ERROR(s.run());
+  if (sqlite3_changes(db_) == 0) return Status::notFound("user '" + name + "'");
+  return Status::ok();
+}
+
+Result<std::optional<UserRecord>> SqliteStore::getUser(const std::string& name) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         "SELECT name, role, password_hash, created, disabled FROM users WHERE name = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, name);
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) return std::optional<UserRecord>(readUser(s));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return std::optional<UserRecord>();
+}
+
+Result<std::vector<UserRecord>> SqliteStore::listUsers() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "SELECT name, role, password_hash, created, disabled FROM users ORDER BY name");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  std::vector<UserRecord> out;
+  while (s.step() == SQLITE_ROW) out.push_back(readUser(s));
+  return out;
+}
+
+Status SqliteStore::saveSession(const SessionRecord& r) {
+  std::lock_guard lock(mu_);
+  // Expired sessions are dropped as new ones are made.
+  {
+    Stmt d(db_, stmts_, "DELETE FROM sessions WHERE expires <= ?");
+    RIPOSTE_RETURN_IF_ERROR(d.status());
+    d.bind(1, Timestamp::now().micros);
+    RIPOSTE_RETURN_IF_ERROR(d.run());
+  }
+  Stmt s(db_, stmts_,
+         "INSERT OR REPLACE INTO sessions(id_hash, user, csrf, created, expires) VALUES (?,?,?,?,?)");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, r.id_hash).bind(2, r.user).bind(3, r.csrf).bind(4, r.created.micros).bind(5,
+                                                                                      r.expires.micros);
+  return s.run();
+}
+
+Result<std::optional<SessionRecord>> SqliteStore::getSession(const std::string& id_hash) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "SELECT id_hash, user, csrf, created, expires FROM sessions WHERE id_hash = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, id_hash);
+  if (s.step() != SQLITE_ROW) return std::optional<SessionRecord>();
+  SessionRecord r;
+  r.id_hash = s.text(0);
+  r.user = s.text(1);
+  r.csrf = s.text(2);
+  r.created = {s.i64(3), 0};
+  r.expires = {s.i64(4), 0};
+  return std::optional<SessionRecord>(std::move(r));
+}
+
+Status SqliteStore::deleteSession(const std::string& id_hash) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "DELETE FROM sessions WHERE id_hash = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, id_hash);
+  return s.run();
+}
+
+Status SqliteStore::deleteUserSessions(const std::string& user) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "DELETE FROM sessions WHERE user = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, user);
+  return s.run();
+}
+
+Status SqliteStore::saveToken(const TokenRecord& t) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         "INSERT INTO api_tokens(id, user, name, hash, created, last_used, revoked) "
+         "VALUES (?,?,?,?,?,?,?)");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, t.id)
+      .bind(2, t.user)
+      .bind(3, t.name)
+      .bind(4, t.hash)
+      .bind(5, t.created.micros)
+      .bind(6, t.last_used.micros)
+      .bind(7, int64_t{t.revoked ? 1 : 0});
+  return s.run();
+}
+
+Result<std::optional<TokenRecord>> SqliteStore::getTokenByHash(const std::string& hash) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         "SELECT id, user, name, hash, created, last_used, revoked FROM api_tokens WHERE hash = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, hash);
+  if (s.step() != SQLITE_ROW) return std::optional<TokenRecord>();
+  return std::optional<TokenRecord>(readToken(s));
+}
+
+Result<std::vector<TokenRecord>> SqliteStore::listTokens() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         "SELECT id, user, name, hash, created, last_used, revoked FROM api_tokens ORDER BY id");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  std::vector<TokenRecord> out;
+  while (s.step() == SQLITE_ROW) out.push_back(readToken(s));
+  return out;
+}
+
+Status SqliteStore::revokeToken(const std::string& id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "UPDATE api_tokens SET revoked = 1 WHERE id = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, id);
+  RIPOSTE_RETURN_IF_ERROR(s.run());
+  if (sqlite3_changes(db_) == 0) return Status::notFound("token " + id);
+  return Status::ok();
+}
+
+Status SqliteStore::touchToken(const std::string& id, Timestamp at) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "UPDATE api_tokens SET last_used = ? WHERE id = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, at.micros).bind(2, id);
+  return s.run();
 }
 
 }  // namespace riposte

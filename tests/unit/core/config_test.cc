@@ -144,6 +144,41 @@ TEST_F(ConfigTest, DefaultsAndExampleValidate) {
   auto ex = loadConfig(std::string(RIPOSTE_SOURCE_DIR) + "/examples/riposte.yaml", &reg_);
   ASSERT_TRUE(ex.isOk()) << ex.status().toString();
   EXPECT_FALSE(ex->sources.empty());
+  // The example serves the API on loopback only.
+  EXPECT_TRUE(ex->api.enabled);
+  EXPECT_EQ(ex->api.host, "127.0.0.1");
+}
+
+TEST_F(ConfigTest, ApiSectionIsValidatedWithPositions) {
+  auto ok = parse("api:\n  listen: \"[::1]:9090\"\n  tls: {cert: c.pem, key: k.pem}\n"
+                  "  session_ttl: 30m\n  threads: 4\n");
+  ASSERT_TRUE(ok.isOk()) << ok.status().toString();
+  EXPECT_TRUE(ok->api.enabled);
+  EXPECT_EQ(ok->api.host, "::1");
+  EXPECT_EQ(ok->api.port, 9090);
+  EXPECT_EQ(ok->api.tls_cert, "c.pem");
+  EXPECT_EQ(ok->api.session_ttl, std::chrono::minutes(30));
+  EXPECT_EQ(ok->api.threads, 4);
+
+  auto bad = parse("api:\n  listen: localhost:80\n  tls: {cert: c.pem}\n  threads: 0\n"
+                   "  bogus: 1\n  header_timeout: 0s\n");
+  ASSERT_FALSE(bad.isOk());
+  std::string all;
+  for (const auto& d : diags_) all += d.toString() + "\n";
+  EXPECT_NE(all.find("test.yaml:2:11: api.listen:"), std::string::npos) << all;
+  EXPECT_NE(all.find("api.tls.key: is required"), std::string::npos) << all;
+  EXPECT_NE(all.find("api.threads: must be between 1 and 64"), std::string::npos) << all;
+  EXPECT_NE(all.find("test.yaml:5:3: api.bogus: unknown key"), std::string::npos) << all;
+  EXPECT_NE(all.find("api.header_timeout:"), std::string::npos) << all;
+
+  std::string host;
+  uint16_t port = 0;
+  EXPECT_TRUE(parseListenAddress("127.0.0.1:0", host, port).isOk());
+  EXPECT_EQ(port, 0);
+  EXPECT_FALSE(parseListenAddress("127.0.0.1:70000", host, port).isOk());
+  EXPECT_FALSE(parseListenAddress("::1:80", host, port).isOk());
+  EXPECT_TRUE(parseListenAddress(":8080", host, port).isOk());
+  EXPECT_EQ(host, "127.0.0.1");
 }
 
 TEST_F(ConfigTest, MissingFileIsAnIoError) {

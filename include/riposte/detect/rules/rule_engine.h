@@ -36,6 +36,9 @@ class RuleEngine : public Detector {
 
   const RuleSet& ruleSet() const { return set_; }
   const RuleStats& stats(size_t rule_index) const { return stats_[rule_index]; }
+  // Changes a rule's mode (the index is rebuilt; the rule's aggregation state starts afresh).
+  // notFound when no rule has the id.
+  Status setRuleMode(std::string_view rule_id, RuleMode mode);
 
  private:
   struct KeyState {

@@ -1,0 +1,55 @@
+// Default answers of the optional Store views: a store that does not implement them says so.
+#include "riposte/store/store.h"
+
+namespace riposte {
+
+namespace {
+Status unsupported(const char* what) {
+  return Status::failedPrecondition(std::string(what) + " is not supported by this store");
+}
+}  // namespace
+
+Result<std::optional<Decision>> Store::getDecision(const std::string&) {
+  return unsupported("getDecision");
+}
+Result<std::vector<Decision>> Store::queryDecisions(const DecisionQuery&) {
+  return unsupported("queryDecisions");
+}
+Result<std::vector<DecisionCount>> Store::countDecisions() { return unsupported("countDecisions"); }
+Result<std::vector<FindingRecord>> Store::listFindings(const FindingQuery&) {
+  return unsupported("listFindings");
+}
+Result<std::optional<FindingRecord>> Store::getFinding(const std::string&) {
+  return unsupported("getFinding");
+}
+Status Store::setFindingFalsePositive(const std::string&, bool) {
+  return unsupported("setFindingFalsePositive");
+}
+Result<std::vector<StoredEvent>> Store::searchEvents(const EventQuery&) {
+  return unsupported("searchEvents");
+}
+Result<std::vector<AuditEntry>> Store::queryAudit(const AuditQuery&) {
+  return unsupported("queryAudit");
+}
+Status Store::createUser(const UserRecord&) { return unsupported("users"); }
+Status Store::updateUser(const UserRecord&) { return unsupported("users"); }
+Status Store::deleteUser(const std::string&) { return unsupported("users"); }
+Result<std::optional<UserRecord>> Store::getUser(const std::string&) {
+  return unsupported("users");
+}
+Result<std::vector<UserRecord>> Store::listUsers() { return unsupported("users"); }
+Status Store::saveSession(const SessionRecord&) { return unsupported("sessions"); }
+Result<std::optional<SessionRecord>> Store::getSession(const std::string&) {
+  return unsupported("sessions");
+}
+Status Store::deleteSession(const std::string&) { return unsupported("sessions"); }
+Status Store::deleteUserSessions(const std::string&) { return unsupported("sessions"); }
+Status Store::saveToken(const TokenRecord&) { return unsupported("tokens"); }
+Result<std::optional<TokenRecord>> Store::getTokenByHash(const std::string&) {
+  return unsupported("tokens");
+}
+Result<std::vector<TokenRecord>> Store::listTokens() { return unsupported("tokens"); }
+Status Store::revokeToken(const std::string&) { return unsupported("tokens"); }
+Status Store::touchToken(const std::string&, Timestamp) { return unsupported("tokens"); }
+
+}  // namespace riposte
