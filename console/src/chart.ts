@@ -32,8 +32,10 @@ function clock(t: number): string {
   return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
-export function timeline(series: Series[], o: TimelineOptions): SVGElement {
-  const W = 600;
+// `width`: the container's width in CSS pixels (the SVG is drawn at that size, so text keeps its
+// proportions on any screen).
+export function timeline(series: Series[], o: TimelineOptions, width = 600): SVGElement {
+  const W = Math.max(240, Math.round(width));
   const H = 180;
   const left = 34;
   const right = 8;
@@ -48,10 +50,11 @@ export function timeline(series: Series[], o: TimelineOptions): SVGElement {
   const minutes = Math.round(o.span / 60000);
   const root = svg("svg", {
     viewBox: `0 0 ${W} ${H}`,
+    width: W,
+    height: H,
     class: "timeline",
     role: "img",
     "aria-label": `Timeline of the last ${minutes} minutes: ${totals.join(", ")}`,
-    preserveAspectRatio: "none",
   });
   // Grid and y labels.
   for (let k = 0; k <= 4; k++) {

@@ -164,7 +164,10 @@ function start(): void {
       if (e.type === "connection") drawLive();
       if (e.type === "mode") {
         drawModePill(e.data.mode);
-        if (e.data.mode === "manual") toast(`Manual mode${e.data.reason ? `: ${e.data.reason}` : ""}`, "error");
+        // Changes made here are confirmed by the page that made them; others are announced.
+        if (e.data.actor !== `api:${currentSession()?.user}`) {
+          toast(e.data.mode === "manual" ? `Manual mode${e.data.reason ? `: ${e.data.reason}` : ""}` : "Automatic mode resumed", e.data.mode === "manual" ? "error" : "ok");
+        }
       }
       if (e.type === "decision") {
         const k = e.data.kind;

@@ -178,20 +178,32 @@ test("the console in a real browser against riposte serve", async (t) => {
   watchErrors(page, "desktop");
 
   await t.test("first paint of the log-in page is under a second on loopback", async () => {
+    // A cold load in a fresh browser context (no cache), three times; the median counts.
+    const paint = async (p) => {
+      await p.goto(base + "/");
+      await p.getByRole("button", { name: "Log in" }).waitFor();
+      return p.evaluate(() => {
+        const fcp = performance.getEntriesByName("first-contentful-paint")[0];
+        const nav = performance.getEntriesByType("navigation")[0];
+        return { fcp: fcp?.startTime ?? null, dcl: nav?.domContentLoadedEventEnd ?? null, load: nav?.loadEventEnd ?? null };
+      });
+    };
+    const runs = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await browser.newContext();
+      runs.push(await paint(await c.newPage()));
+      await c.close();
+    }
+    const fcps = runs.map((r) => r.fcp).sort((a, b) => a - b);
+    const median = fcps[1];
+    console.log(`first contentful paint (cold, loopback): median ${median?.toFixed(1)} ms, runs ${fcps.map((x) => x?.toFixed(1)).join(" / ")} ms`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(join(ARTIFACTS, "first-paint.json"), JSON.stringify({ median_fcp_ms: median, runs }, null, 2) + "\n");
+    assert.ok(fcps.every((x) => x !== null), "no first-contentful-paint entry");
+    // Target < 1 s; the bound leaves room for a loaded shared test machine.
+    assert.ok(median < 3000, `first contentful paint ${median} ms`);
     await page.goto(base + "/");
     await page.getByRole("button", { name: "Log in" }).waitFor();
-    const m = await page.evaluate(() => {
-      const fcp = performance.getEntriesByName("first-contentful-paint")[0];
-      const fp = performance.getEntriesByName("first-paint")[0];
-      const nav = performance.getEntriesByType("navigation")[0];
-      return { fcp: fcp?.startTime ?? null, fp: fp?.startTime ?? null, dcl: nav?.domContentLoadedEventEnd ?? null };
-    });
-    console.log(`first paint ${m.fp?.toFixed(1)} ms, first contentful paint ${m.fcp?.toFixed(1)} ms, DOMContentLoaded ${m.dcl?.toFixed(1)} ms`);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    writeFileSync(join(ARTIFACTS, "first-paint.json"), JSON.stringify(m, null, 2) + "\n");
-    assert.ok(m.fcp !== null, "no first-contentful-paint entry");
-    // Target < 1 s; the bound leaves room for a loaded shared test machine.
-    assert.ok(m.fcp < 3000, `first contentful paint ${m.fcp} ms`);
     await shot(page, "01-login");
   });
 
@@ -227,7 +239,7 @@ test("the console in a real browser against riposte serve", async (t) => {
   await t.test("switch to manual mode in one click", async () => {
     await page.getByRole("button", { name: "Switch to manual mode" }).click();
     await page.getByText("Current mode:").filter({ hasText: "manual" }).waitFor();
-    await page.getByText("MANUAL MODE").waitFor();
+    await page.getByText("MANUAL MODE", { exact: true }).waitFor();
     const m = await apiGet(page, "/mode");
     assert.equal(m.mode, "manual");
     assert.equal(m.actor, `api:${USER}`);

@@ -77,6 +77,7 @@ export function renderDashboard(root: HTMLElement): () => void {
           { label: "Decisions", className: "series-decisions", times: decisionTimes },
         ],
         { end: Date.now(), span: SPAN_MS, buckets: BUCKETS },
+        chartBox.clientWidth || 600,
       ),
     );
   };
@@ -234,6 +235,12 @@ export function renderDashboard(root: HTMLElement): () => void {
   void loadFeeds();
   const timer = setInterval(() => void poll(), POLL_MS);
   const chartTimer = setInterval(drawChart, 30000);
+  let resizeTimer = 0;
+  const onResize = () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(drawChart, 150);
+  };
+  window.addEventListener("resize", onResize);
 
   const off = onLive((e) => {
     if (e.type === "finding") {
@@ -261,6 +268,7 @@ export function renderDashboard(root: HTMLElement): () => void {
     stopped = true;
     clearInterval(timer);
     clearInterval(chartTimer);
+    window.removeEventListener("resize", onResize);
     off();
     mode();
   };

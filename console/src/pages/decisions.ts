@@ -153,7 +153,7 @@ export function renderDecisions(root: HTMLElement, params: URLSearchParams): () 
             null,
             h("h3", null, rule ? "Rule" : "Detector and score"),
             rule
-              ? h("p", null, `${rule.id} — ${rule.name}${rule.description ? `: ${rule.description}` : ""} (${rule.file}:${rule.line}, ${rule.mode})`)
+              ? h("p", null, `${rule.id} — ${rule.name}${rule.description ? `: ${rule.description}` : ""} (${rule.file.split("/").slice(-2).join("/")}:${rule.line}, ${rule.mode})`)
               : h("p", null, `${f.detector}, score ${f.score.toFixed(2)}`),
           ),
         );
@@ -183,7 +183,7 @@ export function renderDecisions(root: HTMLElement, params: URLSearchParams): () 
               h("p", { class: "muted" }, e instanceof ApiError && e.code === "no_intel" ? "No intel database is configured." : String(e.message ?? e)),
             );
           });
-        const ev = f.evidence ?? [];
+        const ev = [...(f.evidence ?? [])].sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.offset - b.offset);
         steps.push(
           h(
             "li",
