@@ -270,6 +270,10 @@ test("the console in a real browser against riposte serve", async (t) => {
     await why.getByRole("heading", { name: /Evidence events \([1-9]/ }).waitFor();
     await why.getByText(`Failed password for invalid user pascal1 from ${ATTACKER_B}`).first().waitFor();
     await shot(page, "05-decisions-why");
+    await why.getByRole("button", { name: "Mark as false positive" }).click();
+    await why.getByRole("button", { name: "Remove the mark" }).waitFor();
+    const decisionB = (await apiGet(page, `/decisions?target=${ATTACKER_B}`)).items[0];
+    assert.equal((await apiGet(page, `/findings/${decisionB.finding_id}`)).false_positive, true);
 
     await page.getByRole("button", { name: `Revoke ${ATTACKER_A}` }).click();
     const dialog = page.getByRole("dialog");

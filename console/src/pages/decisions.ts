@@ -104,6 +104,21 @@ export function renderDecisions(root: HTMLElement, params: URLSearchParams): () 
     }
   };
 
+  // Marks a finding as a false positive (or takes the mark back): audited; analysts.
+  const fpControl = (id: string, fp: boolean): HTMLElement => {
+    const state = h("span", null, fp ? "yes" : "no");
+    if (!can("analyst")) return state;
+    const btn = h("button", { type: "button", class: "secondary small" }, fp ? "Remove the mark" : "Mark as false positive");
+    btn.addEventListener("click", () => {
+      void act(btn, async () => {
+        const f = await api.markFalsePositive(id, !fp);
+        btn.replaceWith(fpControl(id, f.false_positive ?? !fp));
+        state.remove();
+      }, fp ? "False-positive mark removed" : "Finding marked as a false positive");
+    });
+    return h("span", { class: "row-actions" }, state, btn);
+  };
+
   const showWhy = async (d: Decision) => {
     whyBox.hidden = false;
     replace(whyBox, h("h2", null, `Why ${d.target}`), h("p", { class: "muted" }, "Loading…"));
@@ -137,6 +152,8 @@ export function renderDecisions(root: HTMLElement, params: URLSearchParams): () 
               h("dt", null, "Seen"),
               h("dd", null, `${fmtTime(f.first_seen)} → ${fmtTime(f.last_seen)}`),
               f.labels?.length ? [h("dt", null, "Labels"), h("dd", null, f.labels.join(", "))] : null,
+              h("dt", null, "False positive"),
+              h("dd", null, fpControl(f.id, f.false_positive ?? false)),
             ),
           ),
         );
