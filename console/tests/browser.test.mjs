@@ -59,7 +59,8 @@ function sleep(ms) {
 
 function shot(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
-  return page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  // Toasts come and go; they are left out so the page itself shows.
+  return page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true, style: "#toasts { display: none; }" });
 }
 
 function watchErrors(page, label) {
