@@ -57,10 +57,12 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function shot(page, name) {
+async function shot(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
-  // Toasts come and go; they are left out so the page itself shows.
-  return page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true, style: "#toasts { display: none; }" });
+  // Toasts come and go; they are cleared so the page itself shows (an injected stylesheet
+  // would be refused by the console's Content-Security-Policy).
+  await page.evaluate(() => document.getElementById("toasts")?.replaceChildren());
+  return page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
 function watchErrors(page, label) {
