@@ -45,7 +45,15 @@ export function modeBanner(box: HTMLElement, _opts: { compact: boolean }): () =>
         "p",
         { class: "muted" },
         manual
-          ? `Decisions are proposed, not enforced, until approved. ${current.reason ? `Reason: ${current.reason}.` : ""} ${current.since ? `Since ${fmtTime(current.since)}` : ""}${current.actor ? ` by ${current.actor}` : ""}.`
+          ? [
+              "Decisions are proposed, not enforced, until approved.",
+              current.reason ? `Reason: ${current.reason}.` : "",
+              current.since || current.actor
+                ? `Manual${current.since ? ` since ${fmtTime(current.since)}` : ""}${current.actor ? `, set by ${current.actor}` : ""}.`
+                : "",
+            ]
+              .filter(Boolean)
+              .join(" ")
           : "Decisions are enforced as they are made. Manual mode stops every new block until a person approves it.",
       ),
       can("admin") ? null : h("p", { class: "muted" }, "Only admins change the mode."),
