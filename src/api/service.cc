@@ -1130,15 +1130,36 @@ HttpResponse ApiService::handle(HttpRequest& req) {
   }
 }
 
+std::string builtConsoleDir() {
+#ifdef RIPOSTE_CONSOLE_BUILD_DIR
+  return RIPOSTE_CONSOLE_BUILD_DIR;
+#else
+  return {};
+#endif
+}
+
+std::string consoleDirectory(const std::string& configured, const std::string& built) {
+  if (configured == "none") return {};
+  if (!configured.empty()) return configured;
+  std::error_code ec;
+  if (!built.empty() &&
+      std::filesystem::is_regular_file(std::filesystem::path(built) / "index.html", ec)) {
+    return built;
+  }
+  return {};
+}
+
 HttpResponse ApiService::serveStatic(const HttpRequest& req) const {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path root = fs::weakly_canonical(deps_.config->api.console_dir, ec);
   std::string rel = req.path == "/" ? "index.html" : req.path.substr(1);
   fs::path p = fs::weakly_canonical(root / rel, ec);
-  // Only files under the console directory; anything else gets the console's index.html.
-  const std::string rs = root.string();
-  if (ec || p.string().compare(0, rs.size(), rs) != 0 || !fs::is_regular_file(p, ec)) {
+  // Only files under the console directory (not a sibling sharing its name as a prefix);
+  // anything else gets the console's index.html.
+  const fs::path inside = p.lexically_relative(root);
+  const bool under = !inside.empty() && *inside.begin() != ".." && *inside.begin() != ".";
+  if (ec || !under || !fs::is_regular_file(p, ec)) {
     p = root / "index.html";
   }
   std::ifstream in(p, std::ios::binary);

@@ -40,6 +40,7 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
                                 .withContext("--listen"));
     config.api.enabled = true;
   }
+  config.api.console_dir = api::consoleDirectory(config.api.console_dir);
   // Declared before the engine: the engine's hooks and the API use them until the end.
   WakeSignal wake;
   CommandQueue commands(kCommandQueueCapacity, &wake);

@@ -50,6 +50,13 @@ class ApiService {
   std::unique_ptr<Impl> impl_;
 };
 
+// The directory of console files to serve: `configured` when set ("none": no console), otherwise
+// `built` (the console's build output, compiled in) when it holds an index.html, otherwise "".
+// Where the build put the console (`build/console`; see docs/console.md).
+std::string builtConsoleDir();
+std::string consoleDirectory(const std::string& configured,
+                             const std::string& built = builtConsoleDir());
+
 // The OpenAPI 3 document of every route (served at /api/v1/openapi.json).
 const std::string& openApiDocument();
 
