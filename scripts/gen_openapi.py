@@ -239,7 +239,10 @@ schemas = {
         "action": S, "state": {"type": "string", "enum": ["pending-approval", "active", "expired",
                                                           "revoked", "failed"]},
         "detector": S, "reason": S, "events": I, "first_seen": T, "last_seen": T, "created": T,
-        "expires": T, "origin": S, "finding_id": S}},
+        "expires": T, "origin": S, "finding_id": S,
+        "default_at": dict(T, description="pending approval: when the default outcome applies"),
+        "default_action": {"type": "string", "enum": ["approve", "reject"],
+                           "description": "pending approval: the outcome if nobody answers"}}},
     "Finding": {"type": "object", "properties": {
         "id": S, "detector": S, "entity": S, "entity_type": S, "severity": I,
         "score": {"type": "number"}, "reason": S, "action": S, "events": I, "first_seen": T,

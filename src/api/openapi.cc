@@ -2413,6 +2413,19 @@ const std::string& openApiDocument() {
      },
      "finding_id": {
       "type": "string"
+     },
+     "default_at": {
+      "type": "string",
+      "format": "date-time",
+      "description": "pending approval: when the default outcome applies"
+     },
+     "default_action": {
+      "type": "string",
+      "enum": [
+       "approve",
+       "reject"
+      ],
+      "description": "pending approval: the outcome if nobody answers"
      }
     }
    },

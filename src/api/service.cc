@@ -5,10 +5,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include "riposte/core/ids.h"
 #include "riposte/core/ip.h"
+#include "riposte/engine/approval.h"
 #include "riposte/engine/engine.h"
 #include "riposte/intel/commands.h"
 
@@ -190,7 +193,7 @@ void appendField(std::string& out, const char* key, std::string_view value, bool
 }
 
 // The Decision shape written directly (the decisions list is the API's hottest path).
-void appendDecisionJson(std::string& out, const Decision& d) {
+void appendDecisionJson(std::string& out, const Decision& d, const Config& c) {
   out += '{';
   appendField(out, "id", d.id, true);
   appendField(out, "target", d.target.value);
@@ -207,16 +210,20 @@ void appendDecisionJson(std::string& out, const Decision& d) {
   appendTimeField(out, "expires", d.expires, true);
   appendField(out, "origin", d.origin);
   appendField(out, "finding_id", d.finding_id);
+  if (d.state == DecisionState::kPendingApproval) {
+    appendTimeField(out, "default_at", approvalDeadline(d, c), true);
+    appendField(out, "default_action", approvalDefault(c));
+  }
   out += '}';
 }
 
-HttpResponse decisionPage(const std::vector<Decision>& ds, size_t limit) {
+HttpResponse decisionPage(const std::vector<Decision>& ds, size_t limit, const Config& c) {
   std::string out;
   out.reserve(64 + ds.size() * 420);
   out += "{\"items\":[";
   for (size_t i = 0; i < ds.size(); ++i) {
     if (i > 0) out += ',';
-    appendDecisionJson(out, ds[i]);
+    appendDecisionJson(out, ds[i], c);
   }
   out += "],\"next_cursor\":";
   if (ds.size() == limit && !ds.empty()) {
@@ -228,7 +235,7 @@ HttpResponse decisionPage(const std::vector<Decision>& ds, size_t limit) {
   return HttpResponse::jsonText(200, std::move(out));
 }
 
-ojson decisionJson(const Decision& d) {
+ojson decisionJson(const Decision& d, const Config& c) {
   ojson j;
   j["id"] = d.id;
   j["target"] = d.target.value;
@@ -244,6 +251,10 @@ ojson decisionJson(const Decision& d) {
   j["expires"] = formatRfc3339Utc(d.expires);
   j["origin"] = d.origin;
   j["finding_id"] = d.finding_id;
+  if (d.state == DecisionState::kPendingApproval) {
+    j["default_at"] = formatRfc3339Utc(approvalDeadline(d, c));
+    j["default_action"] = std::string(approvalDefault(c));
+  }
   return j;
 }
 
@@ -422,6 +433,41 @@ struct ApiService::Impl {
   Authenticator auth;
 
   Store& store() const { return *deps.store; }
+
+  // Rendered pages of GET /decisions, reused while nothing new was published on the event hub
+  // (the engine publishes every decision change there) and for at most kPageTtl, so a change
+  // made by another process (the CLI on the same store) shows within that.
+  static constexpr std::chrono::milliseconds kPageTtl{1000};
+  static constexpr size_t kMaxPages = 64;
+  struct CachedPage {
+    uint64_t seq = 0;
+    std::chrono::steady_clock::time_point at;
+    HttpResponse page;
+  };
+  mutable std::mutex pages_mu;
+  mutable std::unordered_map<std::string, CachedPage> pages;
+
+  template <typename Render>
+  HttpResponse cachedPage(const std::string& key, Render render) const {
+    if (deps.hub == nullptr) return render();
+    const uint64_t seq = deps.hub->published();
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard<std::mutex> l(pages_mu);
+      auto it = pages.find(key);
+      if (it != pages.end() && it->second.seq == seq && now - it->second.at < kPageTtl) {
+        return it->second.page;
+      }
+    }
+    HttpResponse page = render();
+    if (page.status == 200) {
+      std::lock_guard<std::mutex> l(pages_mu);
+      if (pages.size() >= kMaxPages) pages.clear();
+      pages[key] = CachedPage{seq, now, page};
+    }
+    return page;
+  }
+
   bool tls() const { return !deps.config->api.tls_cert.empty(); }
   std::chrono::milliseconds commandTimeout() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(deps.config->api.command_timeout);
@@ -568,12 +614,14 @@ ApiService::ApiService(ApiDeps deps)
     if (auto a = req.queryParam("action")) q.action = *a;
     if (auto d = req.queryParam("detector")) q.detector = *d;
     if (auto c = req.queryParam("cursor")) q.before_id = *c;
-    return decisionPage(unwrap(I.store().queryDecisions(q)), q.limit);
+    return I.cachedPage(req.target, [&] {
+      return decisionPage(unwrap(I.store().queryDecisions(q)), q.limit, *I.deps.config);
+    });
   });
   R.add("GET", v1 + "/decisions/{id}", kReaders, [&I](HttpRequest& req, const Principal&) {
     auto d = unwrap(I.store().getDecision(req.params["id"]));
     if (!d) return HttpResponse::error(404, "not_found", "no decision " + req.params["id"]);
-    return okJson(decisionJson(*d));
+    return okJson(decisionJson(*d, *I.deps.config));
   });
   R.add("POST", v1 + "/decisions", kAnalysts, [&I](HttpRequest& req, const Principal& p) {
     const json body = parseBody(req);
@@ -603,7 +651,7 @@ ApiService::ApiService(ApiDeps deps)
       d->origin = actor;
       return e.addManualDecision(*d, actor);
     });
-    return okJson(decisionJson(*d), 201);
+    return okJson(decisionJson(*d, *I.deps.config), 201);
   });
   auto decisionCommand = [&I](HttpRequest& req, const Principal& p, const std::string& what) {
     const json body = parseBody(req, true);
@@ -635,7 +683,7 @@ ApiService::ApiService(ApiDeps deps)
       *out = std::move(*r);
       return Status::ok();
     });
-    return okJson(decisionJson(*out));
+    return okJson(decisionJson(*out, *I.deps.config));
   };
   R.add("POST", v1 + "/decisions/{id}/revoke", kAnalysts,
         [decisionCommand](HttpRequest& r, const Principal& p) {
@@ -654,7 +702,7 @@ ApiService::ApiService(ApiDeps deps)
     if (auto c = req.queryParam("cursor")) q.before_id = *c;
     auto ds = unwrap(I.store().queryDecisions(q));
     ojson items = ojson::array();
-    for (const auto& d : ds) items.push_back(decisionJson(d));
+    for (const auto& d : ds) items.push_back(decisionJson(d, *I.deps.config));
     return page(std::move(items), q.limit, ds.empty() ? "" : ds.back().id);
   });
   R.add("POST", v1 + "/approvals/{id}/approve", kAnalysts,

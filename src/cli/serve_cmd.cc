@@ -9,20 +9,28 @@ namespace riposte::cli {
 
 namespace {
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 extern "C" void onSignal(int) { g_stop.store(true); }
+extern "C" void onHangup(int) { g_reload.store(true); }
 }  // namespace
 
 void addServeCommand(CLI::App& app, Context& ctx) {
   auto config = std::make_shared<std::string>();
   auto listen = std::make_shared<std::string>();
+  auto role = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
       "serve",
       "Run continuously: tail the configured sources (following rotation), detect, decide, act,\n"
-      "keep the store, expire decisions. Stops cleanly on SIGINT or SIGTERM.");
+      "keep the store, expire decisions. Reloads the rule files on SIGHUP (a bad file keeps the\n"
+      "running rules). Stops cleanly on SIGINT or SIGTERM.");
   cmd->add_option("--config,-c", *config, "configuration file")->required();
   cmd->add_option("--listen,-l", *listen,
                   "serve the API on ADDR:PORT (overrides api.listen; [::1]:PORT for IPv6)");
-  cmd->callback([&ctx, config, listen] {
+  cmd->add_option("--role", *role,
+                  "all (one node), ingest, analyze or enforce (overrides cluster.role; "
+                  "docs/cluster.md)")
+      ->check(CLI::IsMember({"all", "ingest", "analyze", "enforce"}));
+  cmd->callback([&ctx, config, listen, role] {
     auto cfg = loadConfigOrDefault(ctx, *config);
     if (!cfg) {
       ctx.exit_code = 2;
@@ -34,8 +42,14 @@ void addServeCommand(CLI::App& app, Context& ctx) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    struct sigaction hup {};
+    hup.sa_handler = onHangup;
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, nullptr);
     ServeOptions so;
+    so.reload = &g_reload;
     so.listen = *listen;
+    so.role = *role;
     if (Status st = serve(*cfg, ctx.registries, g_stop, so); !st.isOk()) {
       std::fprintf(stderr, "riposte serve: %s\n", st.toString().c_str());
       ctx.exit_code = 1;

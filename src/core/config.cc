@@ -6,6 +6,7 @@
 
 #include "riposte/core/ip.h"
 #include "riposte/core/registry.h"
+#include "riposte/core/target.h"
 #include "riposte/net/redis_url.h"
 
 namespace riposte {
@@ -33,7 +34,9 @@ std::string childPath(const std::string& path, const std::string& key) {
 const std::set<std::string> kTopKeys = {"engine",  "store", "sources", "detectors", "response",
                                         "actions", "intel", "api",     "cluster"};
 const std::set<std::string> kIntelCacheKeys = {"type", "url", "ttl", "refresh", "prefix"};
-const std::set<std::string> kClusterKeys = {"redis", "node", "prefix", "reconcile_interval"};
+const std::set<std::string> kClusterKeys = {"redis", "node",   "prefix", "reconcile_interval",
+                                            "role",  "streams"};
+const std::set<std::string> kStreamsKeys = {"partitions", "lease", "replay", "max_len", "batch"};
 
 // A redis:// URL at `key` of `map`, checked; "" when absent.
 std::string getRedisUrl(const ConfigReader& rd, const YAML::Node& map, const std::string& path,
@@ -71,7 +74,8 @@ const std::set<std::string> kSourceKeys = {"name",   "type",     "path", "paths"
 const std::set<std::string> kResponseKeys = {
     "default_duration",  "allowlist",      "allowlist_own_addresses", "max_blocks_per_minute",
     "max_active_blocks", "notify",         "action_timeout",          "action_attempts",
-    "retry_backoff",     "queue_capacity", "reconcile_interval"};
+    "retry_backoff",     "queue_capacity", "reconcile_interval",      "approval"};
+const std::set<std::string> kApprovalKeys = {"targets", "actions", "timeout", "default"};
 
 const std::set<std::string> kApiKeys = {"listen",
                                         "tls",
@@ -179,6 +183,10 @@ std::vector<ComponentConfig> readComponents(const YAML::Node& root, const std::s
 }  // namespace
 
 const std::set<std::string>& sourceCommonKeys() { return kSourceKeys; }
+bool validClusterRole(const std::string& role) {
+  return role == "all" || role == "ingest" || role == "analyze" || role == "enforce";
+}
+
 Status parseListenAddress(const std::string& s, std::string& host, uint16_t& port) {
   std::string h;
   std::string p;
@@ -541,6 +549,28 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
             rd.getInt(r, "response", "queue_capacity", c.queue_capacity, 1, 10'000'000));
         c.reconcile_interval =
             rd.getDuration(r, "response", "reconcile_interval", c.reconcile_interval);
+        if (const YAML::Node a = r["approval"]) {
+          const std::string at = "response.approval";
+          if (rd.checkKeys(a, at, kApprovalKeys)) {
+            if (a["targets"]) c.approval_targets = rd.getStringList(a, at, "targets");
+            for (size_t i = 0; i < c.approval_targets.size(); ++i) {
+              if (!targetTypeFromName(c.approval_targets[i])) {
+                rd.error(a["targets"][i], at + ".targets[" + std::to_string(i) + "]",
+                         "'" + c.approval_targets[i] + "' is not ip, cidr, user or host");
+              }
+            }
+            c.approval_actions = rd.getStringList(a, at, "actions");
+            c.approval_timeout = rd.getDuration(a, at, "timeout", c.approval_timeout);
+            if (c.approval_timeout.count() <= 0) {
+              rd.error(a["timeout"], at + ".timeout", "must be > 0");
+            }
+            const std::string def = rd.getString(a, at, "default", "reject");
+            if (def != "approve" && def != "reject") {
+              rd.error(a["default"], at + ".default", "must be approve or reject");
+            }
+            c.approval_default_approve = def == "approve";
+          }
+        }
       }
     }
     for (size_t i = 0; i < c.notify.size(); ++i) {
@@ -592,6 +622,28 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
         if (c.cluster_reconcile_interval < std::chrono::milliseconds(100)) {
           rd.error(cl["reconcile_interval"], "cluster.reconcile_interval",
                    "must be at least 100ms");
+        }
+        c.cluster_role = rd.getString(cl, "cluster", "role", c.cluster_role);
+        if (!validClusterRole(c.cluster_role)) {
+          rd.error(cl["role"], "cluster.role", "must be all, ingest, analyze or enforce");
+        }
+        if (const YAML::Node st = cl["streams"]) {
+          auto& o = c.cluster_streams;
+          if (rd.checkKeys(st, "cluster.streams", kStreamsKeys) || st.IsMap()) {
+            o.enabled = true;
+            o.partitions = static_cast<int>(
+                rd.getInt(st, "cluster.streams", "partitions", o.partitions, 1, 4096));
+            o.lease = rd.getDuration(st, "cluster.streams", "lease", o.lease);
+            if (o.lease < std::chrono::milliseconds(300)) {
+              rd.error(st["lease"], "cluster.streams.lease", "must be at least 300ms");
+            }
+            o.replay = rd.getDuration(st, "cluster.streams", "replay", o.replay);
+            o.max_len = static_cast<uint64_t>(rd.getInt(st, "cluster.streams", "max_len",
+                                                        static_cast<int64_t>(o.max_len), 1000,
+                                                        int64_t{1} << 40));
+            o.batch =
+                static_cast<int>(rd.getInt(st, "cluster.streams", "batch", o.batch, 1, 100'000));
+          }
         }
       }
     }

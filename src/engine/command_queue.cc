@@ -136,7 +136,7 @@ size_t IngestQueue::drain(Engine& engine, size_t max) {
   for (const auto& it : work) {
     auto parser = engine.parser(it.parser);
     if (!parser) continue;  // names are checked when the batch is accepted
-    SourceLine line{it.line, "api", offset++};
+    SourceLine line{it.line, "api", offset++, "api"};
     engine.process(**parser, ctx, line);
   }
   std::lock_guard<std::mutex> l(mu_);

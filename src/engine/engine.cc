@@ -1,5 +1,7 @@
 #include "riposte/engine/engine.h"
 
+#include "riposte/engine/approval.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -302,8 +304,9 @@ void Engine::onFinding(Finding&& f) {
   }
   d.origin = options_.actor;
   ++stats_.decisions;
-  const bool propose =
-      !actions_.empty() && !config_.dry_run && (manual_.load() || breakerTrips(Timestamp::now()));
+  const bool high_risk = !actions_.empty() && !config_.dry_run && needsApproval(d, config_);
+  const bool propose = high_risk || (!actions_.empty() && !config_.dry_run &&
+                                     (manual_.load() || breakerTrips(Timestamp::now())));
   if (propose) d.state = DecisionState::kPendingApproval;
   // Durable before acting.
   if (store_ != nullptr) {
@@ -311,11 +314,21 @@ void Engine::onFinding(Finding&& f) {
       ++stats_.store_errors;
       spdlog::error("storing decision for {}: {}", d.target.value, st.toString());
     }
-    audit(propose ? "decision.proposed" : "decision.created", d, d.reason);
+    audit(propose ? "decision.proposed" : "decision.created", d,
+          high_risk ? "high risk (" + std::string(targetTypeName(d.target.type)) + " " + d.action +
+                          "): awaits a second confirmation until " +
+                          formatRfc3339(approvalDeadline(d, config_)) + ", then " +
+                          std::string(approvalDefault(config_)) + "; " + d.reason
+                    : d.reason);
   }
   if (propose) {
     ++stats_.proposed;
-    spdlog::warn("manual mode: decision on {} proposed, not enforced", d.target.value);
+    if (high_risk) {
+      spdlog::warn("decision on {} ({}) is high risk: awaits approval", d.target.value,
+                   targetTypeName(d.target.type));
+    } else {
+      spdlog::warn("manual mode: decision on {} proposed, not enforced", d.target.value);
+    }
   }
   enforce(d, propose);
   emitDecision(propose ? "decision.proposed" : "decision.created", d);

@@ -4,11 +4,14 @@
 #include <spdlog/spdlog.h>
 
 #include <thread>
+#include <unordered_map>
 
 #include "riposte/api/event_hub.h"
 #include "riposte/api/server.h"
 #include "riposte/api/service.h"
 #include "riposte/cluster/decision_bus.h"
+#include "riposte/cluster/event_stream.h"
+#include "riposte/engine/approval.h"
 #include "riposte/engine/command_queue.h"
 #include "riposte/engine/serve_state.h"
 #include "riposte/ingest/source.h"
@@ -41,6 +44,27 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
     config.api.enabled = true;
   }
   config.api.console_dir = api::consoleDirectory(config.api.console_dir);
+  // Roles: ingest nodes read the sources and append the lines to the event streams; analysis
+  // workers read their partitions of the streams; enforce nodes only apply the cluster's
+  // decisions; "all" is the single node.
+  const std::string role = options.role.empty() ? config.cluster_role : options.role;
+  if (!validClusterRole(role)) {
+    return Status::invalidArgument("--role: '" + role + "' is not all, ingest, analyze or enforce");
+  }
+  auto stream_options = cluster::StreamOptions::fromConfig(config);
+  if (!stream_options) return stream_options.status();
+  if ((role == "ingest" || role == "analyze") && !*stream_options) {
+    return Status::invalidArgument("role " + role +
+                                   " needs cluster.redis and cluster.streams (docs/cluster.md)");
+  }
+  if (role == "enforce" && config.cluster_redis.empty()) {
+    return Status::invalidArgument("role enforce needs cluster.redis (docs/cluster.md)");
+  }
+  std::unique_ptr<cluster::StreamProducer> producer;
+  std::unique_ptr<cluster::StreamConsumer> consumer;
+  if (role == "ingest") producer = std::make_unique<cluster::StreamProducer>(**stream_options);
+  if (role == "analyze") consumer = std::make_unique<cluster::StreamConsumer>(**stream_options);
+  const bool read_sources = role == "all" || role == "ingest";
   // Declared before the engine: the engine's hooks and the API use them until the end.
   WakeSignal wake;
   CommandQueue commands(kCommandQueueCapacity, &wake);
@@ -91,6 +115,7 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
   std::vector<Running> sources;
   FactoryContext fctx{&config, store->get()};
   for (const auto& sc : config.sources) {
+    if (!read_sources) break;  // analysis and enforce nodes read no logs of their own
     auto src = registries.sources.create(sc, fctx);
     if (!src) return src.status();
     auto parser = eng.parser(sc.parser);
@@ -114,7 +139,8 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
   auto metrics = [&] {
     std::vector<SourceMetrics::Entry> out;
     for (const auto& r : sources) {
-      out.push_back({std::string(r.source->name()), r.health.type, r.health.parser, sourceStats(r)});
+      out.push_back(
+          {std::string(r.source->name()), r.health.type, r.health.parser, sourceStats(r)});
     }
     return out;
   };
@@ -168,9 +194,42 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
     if (options.on_listening) options.on_listening(server->port());
   }
 
+  // Analysis workers: each stream entry goes through the parser it was read with.
+  std::unordered_map<std::string, Parser*> parsers;
+  uint64_t unknown_parser = 0;
+  auto consume = [&](const cluster::StreamRecord& r) {
+    auto it = parsers.find(r.parser);
+    if (it == parsers.end()) {
+      auto p = eng.parser(r.parser);
+      it = parsers.emplace(r.parser, p ? *p : nullptr).first;
+      if (!p) spdlog::error("event streams: unknown parser '{}' (entry {})", r.parser, r.id);
+    }
+    if (it->second == nullptr) {
+      ++unknown_parser;
+      return;
+    }
+    ParseContext ctx;
+    ctx.year = r.year;
+    ctx.reference = Timestamp::now();
+    SourceLine l;
+    l.text = r.line;
+    l.file = r.file;
+    l.offset = r.offset;
+    l.source = r.source;
+    (void)eng.process(*it->second, ctx, l);
+  };
+  auto pollStreams = [&](std::chrono::milliseconds wait) -> size_t {
+    if (!consumer) return 0;
+    auto n = consumer->poll(consume, wait);
+    return n ? *n : 0;
+  };
+  Event ingest_event;  // ingest role: parsed only for the partition key
   auto pollAll = [&](size_t max_lines) {
     size_t lines = 0;
     if (bus) lines += bus->deliver(eng, store->get());
+    lines += pollStreams(std::chrono::milliseconds(1));
+    if (producer) (void)producer->flush();
+    if (!read_sources || (producer && producer->full())) return lines;
     for (auto& s : sources) {
       s.ctx.reference = Timestamp::now();
       Parser& p = *s.parser;
@@ -179,6 +238,24 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
       ++s.health.polls;
       auto n = s.source->poll(
           [&](const SourceLine& l) {
+            if (producer) {
+              ingest_event.clear();
+              ingest_event.setRaw(l.text);
+              const ParseResult r = l.text.find_first_not_of(" \t\r") == std::string_view::npos
+                                        ? ParseResult::kSkip
+                                        : p.parse(l.text, ctx, ingest_event);
+              switch (r) {
+                case ParseResult::kParsed: ++counted.parsed; break;
+                case ParseResult::kSkip: ++counted.skipped; return;
+                case ParseResult::kUnrecognised: ++counted.unparsed; break;
+              }
+              // Unrecognised lines travel too: the analysis worker counts and dead-letters them.
+              const auto key =
+                  r == ParseResult::kParsed ? cluster::entityKey(ingest_event) : l.text;
+              producer->add(cluster::partitionOf(key, producer->options().partitions), l,
+                            s.health.parser, ctx.year);
+              return;
+            }
             switch (eng.process(p, ctx, l)) {
               case ParseResult::kParsed: ++counted.parsed; break;
               case ParseResult::kSkip: ++counted.skipped; break;
@@ -198,28 +275,62 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
     }
     return lines;
   };
-  spdlog::info("riposte {} serving: {} source(s), {} detector(s), store {} ({})", RIPOSTE_VERSION,
-               sources.size(), config.detectors.size(),
+  spdlog::info("riposte {} serving ({}): {} source(s), {} detector(s), store {} ({})",
+               RIPOSTE_VERSION, role, read_sources ? sources.size() : 0, config.detectors.size(),
                config.store_type == "sqlite" ? config.store_path : "database", config.store_type);
 
   auto last_tick = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  uint64_t ticks = 0;
   while (!stop.load()) {
     size_t work = pollAll(10000);
+    if (options.reload != nullptr && options.reload->exchange(false)) {
+      if (Status st = eng.reloadDetectors("signal:SIGHUP"); st.isOk()) {
+        spdlog::info("rules reloaded on SIGHUP: {} rule(s)", eng.rules().size());
+      } else {
+        spdlog::error("rules not reloaded on SIGHUP, the running rules stay: {}", st.toString());
+      }
+    }
     work += commands.drain(eng);
     work += ingest.drain(eng);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_tick >= std::chrono::seconds(1)) {
       eng.tick(Timestamp::now());
+      if (++ticks % 5 == 0 && role != "ingest") {
+        (void)settleExpiredApprovals(eng, **store, config, Timestamp::now());
+      }
       if (options.metrics != nullptr) options.metrics->publish(metrics());
       last_tick = now;
     }
     publish();
     // Wakes at once for the API's work, another node's decision or a network source's
     // messages; files are polled on the timer.
-    if (work == 0) wake.wait(options.idle_sleep, wait_fds);
+    if (work == 0) {
+      if (consumer && !consumer->owned().empty()) {
+        (void)pollStreams(std::min(options.idle_sleep, std::chrono::milliseconds(50)));
+      } else {
+        wake.wait(options.idle_sleep, wait_fds);
+      }
+    }
   }
   // What the sources accepted is handed over before stopping (bounded: they keep receiving).
   for (int i = 0; i < 100 && pollAll(100000) > 0; ++i) {
+  }
+  if (producer) {
+    for (int i = 0; i < 50 && producer->buffered() > 0; ++i) {
+      if (!producer->flush().isOk()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    const auto ss = producer->stats();
+    spdlog::info("event streams: {} appended, {} not written (Redis unreachable)", ss.appended,
+                 ss.buffered);
+  }
+  if (consumer) {
+    const auto ss = consumer->stats();
+    consumer->release();
+    spdlog::info(
+        "event streams ({}): {} handled, {} re-read, {} pending acknowledged, {} partitions "
+        "taken, {} given back, {} leases lost, {} bad entries, {} with an unknown parser",
+        consumer->id(), ss.handled, ss.replayed, ss.claimed, ss.taken, ss.released, ss.lost, ss.bad,
+        unknown_parser);
   }
   commands.close();
   if (server) server->stop();

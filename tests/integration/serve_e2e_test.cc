@@ -101,3 +101,69 @@ TEST(ServeE2E, ManualDecisionsAndTamperDetection) {
 
 }  // namespace
 }  // namespace riposte
+
+namespace riposte {
+namespace {
+
+std::string authFailure(const std::string& user, const std::string& ip) {
+  return "Mar  3 10:15:40 web1 sshd[1200]: Failed password for " + user + " from " + ip +
+         " port 51240 ssh2\n";
+}
+
+void writeRule(const std::filesystem::path& p, const std::string& user) {
+  std::ofstream(p) << "rules:\n  - id: deny-" << user << "\n    kinds: [auth]\n    match:\n"
+                   << "      user.name: " << user << "\n    severity: 5\n    action: block\n"
+                   << "    reason: \"{source.ip} tried " << user << "\"\n";
+}
+
+// SIGHUP reloads the rule files; a broken file is refused and the running rules stay.
+TEST(ServeE2E, SighupReloadsRulesAndKeepsThemWhenTheFileIsBad) {
+  testing::TempDir dir;
+  const auto log = dir.path() / "auth.log";
+  const auto rules = dir.path() / "rules.yaml";
+  const auto actions = dir.path() / "actions.jsonl";
+  append(log, "");
+  writeRule(rules, "alice");
+  const auto cfg = dir.path() / "riposte.yaml";
+  std::ofstream(cfg) << "store:\n  path: " << (dir.path() / "r.db").string() << "\n"
+                     << "sources:\n  - name: auth\n    type: file\n    path: " << log.string()
+                     << "\n    parser: sshd\n    start_at: end\n    year: 2025\n"
+                     << "detectors:\n  - name: rules\n    type: rules\n    paths: ["
+                     << rules.string() << "]\n"
+                     << "actions:\n  - name: log\n    type: log\n    path: " << actions.string()
+                     << "\n";
+  testing::BackgroundRiposte serve({"serve", "--config", cfg.string()});
+  ASSERT_TRUE(testing::waitFor([&] { return serve.err().find("serving") != std::string::npos; }))
+      << serve.err();
+  auto decided = [&](const std::string& ip) {
+    return testing::readFile(actions).find("\"" + ip + "\"") != std::string::npos;
+  };
+  // Lines are handled in order: once .2 is decided, .1 (root) was seen and left alone.
+  append(log, authFailure("root", "203.0.113.1") + authFailure("alice", "203.0.113.2"));
+  ASSERT_TRUE(testing::waitFor([&] { return decided("203.0.113.2"); })) << serve.err();
+  EXPECT_FALSE(decided("203.0.113.1"));
+
+  std::ofstream(rules) << "rules:\n  - id: broken\n    match: [\n";
+  serve.signal(SIGHUP);
+  ASSERT_TRUE(testing::waitFor([&] {
+    return serve.err().find("rules not reloaded on SIGHUP") != std::string::npos;
+  })) << serve.err();
+  EXPECT_NE(serve.err().find("rules.yaml"), std::string::npos) << serve.err();
+  append(log, authFailure("alice", "203.0.113.3"));
+  ASSERT_TRUE(testing::waitFor([&] { return decided("203.0.113.3"); })) << serve.err();
+
+  writeRule(rules, "root");
+  serve.signal(SIGHUP);
+  ASSERT_TRUE(testing::waitFor([&] {
+    return serve.err().find("rules reloaded on SIGHUP") != std::string::npos;
+  })) << serve.err();
+  append(log, authFailure("alice", "203.0.113.5") + authFailure("root", "203.0.113.4"));
+  ASSERT_TRUE(testing::waitFor([&] { return decided("203.0.113.4"); })) << serve.err();
+  EXPECT_FALSE(decided("203.0.113.5"));
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  auto audit = runRiposte({"audit", "show", "--config", cfg.string(), "--kind", "rules.reloaded"});
+  EXPECT_NE(audit.out.find("signal:SIGHUP"), std::string::npos) << audit.out;
+}
+
+}  // namespace
+}  // namespace riposte

@@ -150,6 +150,10 @@ bool BackgroundRiposte::running() {
   return true;
 }
 
+void BackgroundRiposte::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
 int BackgroundRiposte::stop(int sig, int timeout_ms) {
   if (!running()) return status_;
   kill(pid_, sig);

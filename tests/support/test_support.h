@@ -56,6 +56,8 @@ class BackgroundRiposte {
   // Sends `sig` and waits up to `timeout_ms`; returns the exit code (128+signal if killed by
   // one), or -1 on timeout.
   int stop(int sig, int timeout_ms = 10000);
+  // Sends `sig` and returns at once (e.g. SIGHUP).
+  void signal(int sig);
   bool running();
   std::string err() const;
   std::string out() const;

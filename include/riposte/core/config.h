@@ -104,6 +104,8 @@ struct ApiConfig {
 
 // Parses "host:port", "[v6]:port" or ":port" into an ApiConfig's host and port.
 Status parseListenAddress(const std::string& s, std::string& host, uint16_t& port);
+// all, ingest, analyze or enforce (cluster.role, serve --role).
+bool validClusterRole(const std::string& role);
 
 struct Config {
   std::string file;  // where it was loaded from ("" for defaults)
@@ -136,6 +138,13 @@ struct Config {
   uint32_t max_blocks_per_minute = 600;
   uint32_t max_active_blocks = 200'000;
   std::vector<std::string> notify;  // action names that receive admin notifications
+  // response.approval: automatic decisions on these target kinds (ip, cidr, user, host) or with
+  // these actions wait for a second confirmation; unanswered after approval_timeout, the
+  // default outcome applies (docs/response.md).
+  std::vector<std::string> approval_targets = {"cidr", "user", "host"};
+  std::vector<std::string> approval_actions;
+  Duration approval_timeout = std::chrono::minutes(30);
+  bool approval_default_approve = false;  // default: reject
   // executor
   Duration action_timeout = std::chrono::seconds(10);
   int action_attempts = 3;
@@ -155,6 +164,19 @@ struct Config {
   std::string cluster_node;   // this node's name (default: the host name)
   std::string cluster_prefix = "riposte:";
   Duration cluster_reconcile_interval = std::chrono::seconds(5);
+  // cluster.role: what this node runs — "all" (single node), "ingest" (read sources, append
+  // events to the streams), "analyze" (consume partitions, detect, decide), "enforce"
+  // (apply the cluster's decisions only). `serve --role` overrides it.
+  std::string cluster_role = "all";
+  // cluster.streams: events carried between nodes on Redis Streams (docs/cluster.md).
+  struct Streams {
+    bool enabled = false;
+    int partitions = 8;                          // streams <prefix>events:<p>
+    Duration lease = std::chrono::seconds(10);   // partition ownership, renewed at lease/3
+    Duration replay = std::chrono::minutes(10);  // history re-read when taking a partition
+    uint64_t max_len = 1'000'000;                // per partition (approximate trim)
+    int batch = 512;                             // entries per read
+  } cluster_streams;
 
   // Sections owned by later subsystems, kept as nodes for their own validation.
   YAML::Node intel;

@@ -13,12 +13,12 @@
 #pragma once
 
 #include <chrono>
-#include <span>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 

@@ -29,6 +29,11 @@ struct ServeOptions {
   SourceMetrics* metrics = nullptr;
   // `--listen ADDR:PORT`: serves the API there (overrides `api.listen`; port 0 = any free one).
   std::string listen;
+  // `--role all|ingest|analyze|enforce`; empty: cluster.role from the config (docs/cluster.md).
+  std::string role;
+  // When set, the loop reloads the rule files (like POST /api/v1/rules/reload) each time it
+  // finds this true, and clears it (the CLI sets it on SIGHUP). A bad file keeps the old rules.
+  std::atomic<bool>* reload = nullptr;
   // Called once the API listens, with its port (tests bind port 0).
   std::function<void(uint16_t port)> on_listening;
 };

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "api_fixture.h"
+#include "riposte/core/ids.h"
 
 namespace riposte::api {
 namespace {
@@ -20,6 +21,30 @@ bool hasTarget(const nlohmann::json& list, const std::string& target) {
     if (d["target"] == target) return true;
   }
   return false;
+}
+
+// The decisions page is served from a cache: an engine change shows at once; a write by
+// another process (here straight into the store, as the CLI does) within a second.
+TEST(ApiResources, DecisionPagesFollowTheEngineAtOnceAndOtherWritersWithinASecond) {
+  ApiServer srv;
+  EXPECT_FALSE(hasTarget(items(srv, "/api/v1/decisions"), "203.0.113.70"));
+  auto add = srv.call("POST", "/api/v1/decisions", "analyst", R"({"target":"203.0.113.70"})");
+  ASSERT_EQ(add.status, 201) << add.body;
+  EXPECT_TRUE(hasTarget(items(srv, "/api/v1/decisions"), "203.0.113.70"));
+
+  auto store = SqliteStore::open(srv.db());
+  ASSERT_TRUE(store.isOk()) << store.status().toString();
+  Decision d;
+  d.id = newId();
+  d.action = "block";
+  d.target = Target{TargetType::kIp, "203.0.113.71"};
+  d.created = Timestamp::now();
+  d.expires = d.created + std::chrono::hours(1);
+  d.state = DecisionState::kActive;
+  d.origin = "cli:test";
+  ASSERT_TRUE((*store)->saveDecision(d).isOk());
+  EXPECT_TRUE(testing::waitFor(
+      [&] { return hasTarget(items(srv, "/api/v1/decisions"), "203.0.113.71"); }, 3000));
 }
 
 TEST(ApiResources, DecisionLifecycleAddExtendRevoke) {

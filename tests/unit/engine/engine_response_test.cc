@@ -9,6 +9,7 @@
 #include <set>
 
 #include "riposte/core/registry.h"
+#include "riposte/engine/approval.h"
 #include "riposte/engine/engine.h"
 #include "riposte/store/sqlite_store.h"
 #include "support/test_support.h"
@@ -338,6 +339,92 @@ response:
   EXPECT_GT(applied, 0u);  // the property is not vacuous
   EXPECT_GT(refused_manual, 0u);
   EXPECT_EQ(g_fake.batches.load(), 1);
+}
+
+}  // namespace
+}  // namespace riposte
+
+namespace riposte {
+namespace {
+
+std::vector<std::string> appliedTargets() {
+  std::lock_guard<std::mutex> l(g_fake.mu);
+  return g_fake.applied;
+}
+
+// High-risk decisions wait for a second confirmation; nobody answering means the default.
+TEST_F(EngineResponseTest, HighRiskDecisionsWaitForApprovalThenTakeTheDefault) {
+  makeEngine("  approval: {actions: [block], targets: [], timeout: 10m, default: reject}\n");
+  attack("203.0.113.5");
+  engine_->drain();
+  EXPECT_TRUE(appliedTargets().empty());  // not enforced
+  ASSERT_EQ(decisionsIn(DecisionState::kPendingApproval), 1u);
+  EXPECT_FALSE(engine_->manualMode());  // this is not manual mode
+  auto audit = store_->listAudit(0, 100);
+  ASSERT_TRUE(audit.isOk());
+  bool explained = false;
+  for (const auto& a : *audit) {
+    explained = explained ||
+                (a.kind == "decision.proposed" && a.reason.find("high risk") != std::string::npos &&
+                 a.reason.find("then reject") != std::string::npos);
+  }
+  EXPECT_TRUE(explained);
+
+  const Timestamp now = Timestamp::now();
+  EXPECT_EQ(
+      settleExpiredApprovals(*engine_, *store_, engine_->config(), now + std::chrono::minutes(5)),
+      0u);
+  EXPECT_EQ(decisionsIn(DecisionState::kPendingApproval), 1u);
+  EXPECT_EQ(
+      settleExpiredApprovals(*engine_, *store_, engine_->config(), now + std::chrono::minutes(11)),
+      1u);
+  EXPECT_EQ(decisionsIn(DecisionState::kPendingApproval), 0u);
+  EXPECT_EQ(decisionsIn(DecisionState::kRevoked), 1u);
+  engine_->drain();
+  EXPECT_TRUE(appliedTargets().empty());
+  auto rejected = store_->listAudit(0, 100);
+  bool by_timeout = false;
+  for (const auto& a : *rejected) {
+    by_timeout =
+        by_timeout || (a.kind == "decision.rejected" && a.actor == "engine:approval-timeout");
+  }
+  EXPECT_TRUE(by_timeout);
+  // Settled once: a second pass finds nothing.
+  EXPECT_EQ(
+      settleExpiredApprovals(*engine_, *store_, engine_->config(), now + std::chrono::minutes(20)),
+      0u);
+}
+
+TEST_F(EngineResponseTest, AnApprovalDefaultingToApproveEnforcesOnce) {
+  makeEngine("  approval: {actions: [block], timeout: 1m, default: approve}\n");
+  attack("203.0.113.7");
+  engine_->drain();
+  ASSERT_EQ(decisionsIn(DecisionState::kPendingApproval), 1u);
+  const Timestamp later = Timestamp::now() + std::chrono::minutes(2);
+  EXPECT_EQ(settleExpiredApprovals(*engine_, *store_, engine_->config(), later), 1u);
+  EXPECT_EQ(settleExpiredApprovals(*engine_, *store_, engine_->config(), later), 0u);
+  engine_->drain();
+  EXPECT_EQ(appliedTargets(), std::vector<std::string>{"203.0.113.7"});
+  EXPECT_EQ(decisionsIn(DecisionState::kActive), 1u);
+}
+
+TEST_F(EngineResponseTest, LowRiskDecisionsAreEnforcedWithoutApproval) {
+  makeEngine("");  // default tiers: ranges, users and hosts are high risk; single addresses not
+  attack("203.0.113.8");
+  engine_->drain();
+  EXPECT_EQ(appliedTargets(), std::vector<std::string>{"203.0.113.8"});
+  EXPECT_EQ(decisionsIn(DecisionState::kPendingApproval), 0u);
+}
+
+TEST(ApprovalConfig, BadTiersAreNamedWithTheirPosition) {
+  Registries reg;
+  ASSERT_TRUE(registerBuiltins(reg).isOk());
+  auto c = parseConfig("response:\n  approval:\n    targets: [cidr, subnet]\n    default: maybe\n",
+                       "a.yaml", &reg);
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find("a.yaml:3"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find("subnet"), std::string::npos);
+  EXPECT_NE(c.status().message().find("response.approval.default"), std::string::npos);
 }
 
 }  // namespace
