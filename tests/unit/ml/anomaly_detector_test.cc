@@ -264,7 +264,7 @@ detectors:
                                "port 53502 ssh2";
       ParseContext ctx;
       ctx.year = 2026;
-      (*engine)->process(**p, ctx, SourceLine{line, "test", 0});
+      (*engine)->process(**p, ctx, SourceLine{line, "test", 0, "test"});
     }
     DecisionFilter f;
     auto ds = (*store)->listDecisions(f);
