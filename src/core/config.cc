@@ -68,7 +68,7 @@ const std::set<std::string> kDeadLetterKeys = {"path", "max_bytes", "keep", "per
 // Every built-in store's keys; each store checks its own when the registries are given.
 const std::set<std::string> kStoreKeys = {"type",           "path",           "url",
                                           "retention_days", "spill_path",     "spill_max_bytes",
-                                          "retry_interval", "connect_timeout"};
+                                          "retry_interval", "connect_timeout", "event_log"};
 const std::set<std::string> kSourceKeys = {"name",   "type",     "path", "paths",
                                            "parser", "start_at", "year"};
 const std::set<std::string> kResponseKeys = {

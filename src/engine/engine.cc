@@ -92,7 +92,24 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
   return e;
 }
 
-Engine::~Engine() { executor_.reset(); }
+Engine::~Engine() {
+  flushEventLog();
+  executor_.reset();
+}
+
+void Engine::flushEventLog() {
+  if (event_log_.empty() || store_ == nullptr) return;
+  if (Status st = store_->appendEvents(event_log_); st.isOk()) {
+    stats_.events_logged += event_log_.size();
+  } else {
+    ++stats_.event_log_errors;
+    if (stats_.event_log_errors <= 10 || stats_.event_log_errors % 1000 == 0) {
+      spdlog::error("event log: {} event(s) not written ({} batch(es) so far): {}",
+                    event_log_.size(), stats_.event_log_errors, st.toString());
+    }
+  }
+  event_log_.clear();
+}
 
 void Engine::drain() { executor_->drain(); }
 
@@ -230,6 +247,10 @@ ParseResult Engine::process(Parser& parser, const ParseContext& ctx, const Sourc
       }
       if (!line.truncated) deadLetter(parser, line, "unparsed by ");
       return r;
+  }
+  if (options_.record_events) {
+    event_log_.push_back(EvidenceEvent::withFields(event_));
+    if (event_log_.size() >= options_.event_log_batch) flushEventLog();
   }
   for (auto& d : detectors_) d->onEvent(event_, sink_);
   const Timestamp now = event_.timestamp();
@@ -503,6 +524,7 @@ void Engine::reconcile() {
 
 void Engine::tick(Timestamp now) {
   if (store_ == nullptr) return;
+  flushEventLog();
   syncMode();
   if (config_.reconcile_interval.count() > 0 &&
       std::chrono::steady_clock::now() - last_reconcile_ >=

@@ -76,6 +76,11 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
   if (!store) return store.status();
   EngineOptions eo;
   eo.allowlist_own_addresses = true;
+  // store.event_log: every parsed event is kept in the store's event log (SQLite: one
+  // transaction per batch; PostgreSQL: COPY into the day partitions, spilled while it is down).
+  const YAML::Node& store_node = config.store_node;
+  eo.record_events = store_node && store_node.IsMap() && store_node["event_log"] &&
+                     store_node["event_log"].as<bool>(false) && role != "ingest";
   auto engine = Engine::create(config, registries, store->get(), eo);
   if (!engine) return engine.status();
   Engine& eng = **engine;
@@ -338,6 +343,7 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
   service.reset();
   eng.setEventHook(nullptr);
   if (bus) bus->stop();
+  eng.flushEventLog();
   const auto summary = metrics();
   if (options.metrics != nullptr) options.metrics->publish(summary);
   const auto st = eng.stats();
@@ -351,6 +357,10 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
         "reconciles, {} repaired, {} pending",
         h.published, h.received, st.remote_applied, st.remote_duplicates, st.remote_revoked,
         h.reconciles, h.repaired, h.pending);
+  }
+  if (eo.record_events) {
+    spdlog::info("event log: {} event(s) written, {} batch(es) refused", st.events_logged,
+                 st.event_log_errors);
   }
   if (!config.dead_letter_path.empty()) {
     spdlog::info("dead letter {}: {} written, {} left out by its rate limit",

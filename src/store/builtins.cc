@@ -44,7 +44,8 @@ Status registerStoreBuiltins(Registries& r) {
         return StorePtr(std::move(*s));
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
-        rd.checkKeys(c.node, c.path, {"type", "path"});
+        rd.checkKeys(c.node, c.path, {"type", "path", "event_log"});
+        (void)rd.getBool(c.node, c.path, "event_log", false);
       }));
   RIPOSTE_RETURN_IF_ERROR(r.stores.add(
       "postgres",
@@ -57,7 +58,8 @@ Status registerStoreBuiltins(Registries& r) {
       [](const ComponentConfig& c, const ConfigReader& rd) {
         rd.checkKeys(c.node, c.path,
                      {"type", "url", "retention_days", "spill_path", "spill_max_bytes",
-                      "retry_interval", "connect_timeout"});
+                      "retry_interval", "connect_timeout", "event_log"});
+        (void)rd.getBool(c.node, c.path, "event_log", false);
         const std::string url = rd.getString(c.node, c.path, "url", "", true);
         if (c.node["url"] && url.empty()) {
           rd.error(c.node["url"], c.path + ".url",

@@ -167,3 +167,38 @@ TEST(ServeE2E, SighupReloadsRulesAndKeepsThemWhenTheFileIsBad) {
 
 }  // namespace
 }  // namespace riposte
+
+namespace riposte {
+namespace {
+
+// store.event_log: every parsed event reaches the store's event log, unparsed lines do not.
+TEST(ServeE2E, EventLogKeepsEveryParsedEvent) {
+  testing::TempDir dir;
+  const auto log = dir.path() / "auth.log";
+  const auto db = dir.path() / "r.db";
+  append(log, "");
+  const auto cfg = dir.path() / "riposte.yaml";
+  std::ofstream(cfg) << "store:\n  path: " << db.string() << "\n  event_log: true\n"
+                     << "sources:\n  - name: auth\n    type: file\n    path: " << log.string()
+                     << "\n    parser: sshd\n    start_at: end\n    year: 2025\n";
+  testing::BackgroundRiposte serve({"serve", "--config", cfg.string()});
+  ASSERT_TRUE(testing::waitFor([&] { return serve.err().find("serving") != std::string::npos; }))
+      << serve.err();
+  for (int i = 0; i < 25; ++i) append(log, failure(i % 10, "198.51.100." + std::to_string(i)));
+  append(log, "this is not an sshd line\n");
+  auto store = SqliteStore::open(db.string());
+  ASSERT_TRUE(store.isOk());
+  const Timestamp from = *parseRfc3339("2025-01-01T00:00:00Z");
+  const Timestamp to = *parseRfc3339("2026-01-01T00:00:00Z");
+  // Written at the next one-second tick, without waiting for a full batch or the stop.
+  EXPECT_TRUE(testing::waitFor([&] {
+    auto n = (*store)->countEvents(from, to);
+    return n.isOk() && *n == 25;
+  })) << serve.err();
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  EXPECT_NE(serve.err().find("event log: 25 event(s) written"), std::string::npos) << serve.err();
+  EXPECT_EQ(*(*store)->countEvents(from, to), 25);
+}
+
+}  // namespace
+}  // namespace riposte

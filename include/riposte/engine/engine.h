@@ -48,6 +48,10 @@ struct EngineOptions {
   // Decisions start at the finding's last event (replay of old logs) or at the wall clock (live).
   bool decide_at_event_time = false;
   std::string actor = "engine";
+  // Every parsed event goes to the store's event log (Store::appendEvents), in batches of
+  // `event_log_batch` and at every tick (serve: `store.event_log: true`).
+  bool record_events = false;
+  size_t event_log_batch = 1000;
 };
 
 // Finding → enforced latency of enforcing actions (wall clock from the decision to the action's
@@ -105,6 +109,8 @@ struct EngineStats {
   uint64_t dead_letter_suppressed = 0;  // left out by its rate limit (counted, not written)
   bool manual_mode = false;
   // Decisions from other nodes (cluster fan-out).
+  uint64_t events_logged = 0;      // written to the store's event log
+  uint64_t event_log_errors = 0;   // batches the store refused (counted, logged)
   uint64_t remote_applied = 0;
   uint64_t remote_duplicates = 0;
   uint64_t remote_allowlisted = 0;
@@ -189,6 +195,8 @@ class Engine {
   // undone. `d` needs id, action and target.
   RemoteOutcome applyRemoteRevocation(const Decision& d, const std::string& from);
 
+  // Writes the events waiting for the event log (also done by tick() and when a batch fills).
+  void flushEventLog();
   void setDecisionListener(DecisionListener l) { listener_ = std::move(l); }
   // Called when a person revokes a decision (API or console), e.g. to tell the other nodes.
   void setRevocationListener(DecisionListener l) { revocation_listener_ = std::move(l); }
@@ -238,6 +246,7 @@ class Engine {
   std::vector<ActionPtr> actions_;
   std::vector<std::pair<std::string, ParserPtr>> parsers_;
   DecisionListener listener_;
+  std::vector<EvidenceEvent> event_log_;
   DecisionListener revocation_listener_;
   EventHook hook_;
   std::map<std::string, uint64_t> by_detector_;

@@ -58,6 +58,33 @@ class PostgresStore : public Store {
   Status appendEvents(std::span<const EvidenceEvent> events) override;
   Result<int64_t> countEvents(Timestamp from, Timestamp to) override;
   StoreHealth health() const override;
+  // The API's views and the console's accounts (as SqliteStore). Account writes go through
+  // the spill journal like every write while the database is unreachable; reads then answer
+  // unavailable.
+  Result<std::optional<Decision>> getDecision(const std::string& id) override;
+  Result<std::vector<Decision>> queryDecisions(const DecisionQuery& q) override;
+  Result<std::vector<DecisionCount>> countDecisions() override;
+  Result<int64_t> countDecisionsInState(DecisionState state) override;
+  Result<std::vector<FindingRecord>> listFindings(const FindingQuery& q) override;
+  Result<std::optional<FindingRecord>> getFinding(const std::string& id) override;
+  Status setFindingFalsePositive(const std::string& id, bool false_positive) override;
+  Result<std::vector<StoredEvent>> searchEvents(const EventQuery& q) override;
+  Result<std::vector<AuditEntry>> queryAudit(const AuditQuery& q) override;
+  Status createUser(const UserRecord& u) override;
+  Status updateUser(const UserRecord& u) override;
+  Status deleteUser(const std::string& name) override;
+  Result<std::optional<UserRecord>> getUser(const std::string& name) override;
+  Result<std::vector<UserRecord>> listUsers() override;
+  Status saveSession(const SessionRecord& s) override;
+  Result<std::optional<SessionRecord>> getSession(const std::string& id_hash) override;
+  Status deleteSession(const std::string& id_hash) override;
+  Status deleteUserSessions(const std::string& user) override;
+  Status saveToken(const TokenRecord& t) override;
+  Result<std::optional<TokenRecord>> getTokenByHash(const std::string& hash) override;
+  Result<std::vector<TokenRecord>> listTokens() override;
+  Status revokeToken(const std::string& id) override;
+  Status touchToken(const std::string& id, Timestamp at) override;
+
   Status saveOffset(const std::string& source, const std::string& file, uint64_t inode,
                     uint64_t offset) override;
   Result<std::optional<std::pair<uint64_t, uint64_t>>> loadOffset(const std::string& source,

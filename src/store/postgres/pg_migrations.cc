@@ -57,6 +57,29 @@ CREATE TABLE event_log (
   raw TEXT NOT NULL, fields TEXT NOT NULL) PARTITION BY RANGE (ts);
 CREATE INDEX event_log_ts ON event_log USING brin (ts);
 )sql",
+      // 3: the console (SQLite 6) — users, sessions, API tokens; findings marked false
+      // positive; searchable evidence columns; indexes for the API's newest-first pages.
+      R"sql(
+CREATE TABLE users (
+  name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, created BIGINT NOT NULL,
+  disabled BOOLEAN NOT NULL DEFAULT FALSE);
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+  csrf TEXT NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL);
+CREATE INDEX sessions_user ON sessions(username);
+CREATE TABLE api_tokens (
+  id TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+  name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created BIGINT NOT NULL,
+  last_used BIGINT NOT NULL DEFAULT 0, revoked BOOLEAN NOT NULL DEFAULT FALSE);
+ALTER TABLE findings ADD COLUMN false_positive BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE events ADD COLUMN source_ip TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+CREATE INDEX events_source_ip ON events(source_ip, id);
+CREATE INDEX events_ts ON events(ts);
+CREATE INDEX decisions_state_id ON decisions(state, id);
+CREATE INDEX findings_detector_id ON findings(detector, id);
+CREATE INDEX audit_kind ON audit(kind);
+)sql",
   };
   return kMigrations;
 }

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "store/evidence_keys.h"
 #include "store/postgres/pg_journal.h"
 #include "store/postgres/pg_migrations.h"
 #include "store/postgres/pg_text.h"
@@ -82,6 +83,27 @@ const std::vector<std::pair<const char*, std::string>>& preparedStatements() {
       {"audit_list",
        "SELECT seq, time, actor, kind, target, reason, details, prev_hash, hash FROM audit "
        "WHERE seq > $1 ORDER BY seq LIMIT $2"},
+      {"evidence_insert_keys",
+       "INSERT INTO events(finding_id, ts, tz, source, byte_offset, raw, fields, source_ip, kind) "
+       "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"},
+      {"finding_fp", "UPDATE findings SET false_positive = $1 WHERE id = $2"},
+      {"user_create",
+       "INSERT INTO users(name, role, password_hash, created, disabled) VALUES ($1,$2,$3,$4,$5) "
+       "ON CONFLICT (name) DO NOTHING"},
+      {"user_update", "UPDATE users SET role = $1, password_hash = $2, disabled = $3 WHERE name = $4"},
+      {"user_delete", "DELETE FROM users WHERE name = $1"},
+      {"sessions_expire", "DELETE FROM sessions WHERE expires <= $1"},
+      {"session_save",
+       "INSERT INTO sessions(id_hash, username, csrf, created, expires) VALUES ($1,$2,$3,$4,$5) "
+       "ON CONFLICT (id_hash) DO UPDATE SET username = excluded.username, csrf = excluded.csrf, "
+       "created = excluded.created, expires = excluded.expires"},
+      {"session_delete", "DELETE FROM sessions WHERE id_hash = $1"},
+      {"sessions_delete_user", "DELETE FROM sessions WHERE username = $1"},
+      {"token_save",
+       "INSERT INTO api_tokens(id, username, name, hash, created, last_used, revoked) VALUES "
+       "($1,$2,$3,$4,$5,$6,$7)"},
+      {"token_revoke", "UPDATE api_tokens SET revoked = TRUE WHERE id = $1"},
+      {"token_touch", "UPDATE api_tokens SET last_used = $1 WHERE id = $2"},
       {"findings_count", "SELECT COUNT(*) FROM findings"},
       {"events_count", "SELECT COUNT(*) FROM event_log WHERE ts >= $1 AND ts < $2"},
   };
@@ -106,6 +128,77 @@ Decision readDecision(const pqxx::row& r) {
   d.origin = r[15].as<std::string>();
   return d;
 }
+
+const char* kFindingColumns =
+    "id, detector, entity_type, entity, severity, score, reason, action, first_seen, last_seen, "
+    "event_count, labels, created, false_positive";
+
+FindingRecord readFinding(const pqxx::row& r) {
+  FindingRecord out;
+  Finding& f = out.finding;
+  f.id = r[0].as<std::string>();
+  f.detector = r[1].as<std::string>();
+  f.entity.type = targetTypeFromName(r[2].as<std::string>()).value_or(TargetType::kIp);
+  f.entity.value = r[3].as<std::string>();
+  f.severity = r[4].as<int>();
+  f.score = r[5].as<double>();
+  f.reason = r[6].as<std::string>();
+  f.suggested_action = r[7].as<std::string>();
+  f.first_seen = {r[8].as<int64_t>(), 0};
+  f.last_seen = {r[9].as<int64_t>(), 0};
+  f.event_count = static_cast<uint32_t>(r[10].as<int64_t>());
+  const auto labels = nlohmann::json::parse(r[11].as<std::string>(), nullptr, false);
+  if (labels.is_array()) {
+    for (const auto& l : labels) {
+      if (l.is_string()) f.labels.push_back(l.get<std::string>());
+    }
+  }
+  out.created = {r[12].as<int64_t>(), 0};
+  out.false_positive = r[13].as<bool>();
+  return out;
+}
+
+const char* kUserColumns = "name, role, password_hash, created, disabled";
+UserRecord readUser(const pqxx::row& r) {
+  UserRecord u;
+  u.name = r[0].as<std::string>();
+  u.role = r[1].as<std::string>();
+  u.password_hash = r[2].as<std::string>();
+  u.created = {r[3].as<int64_t>(), 0};
+  u.disabled = r[4].as<bool>();
+  return u;
+}
+
+const char* kTokenColumns = "id, username, name, hash, created, last_used, revoked";
+TokenRecord readToken(const pqxx::row& r) {
+  TokenRecord t;
+  t.id = r[0].as<std::string>();
+  t.user = r[1].as<std::string>();
+  t.name = r[2].as<std::string>();
+  t.hash = r[3].as<std::string>();
+  t.created = {r[4].as<int64_t>(), 0};
+  t.last_used = {r[5].as<int64_t>(), 0};
+  t.revoked = r[6].as<bool>();
+  return t;
+}
+
+// A WHERE clause built from optional filters, with positional parameters ($1, $2, ...).
+struct PgWhere {
+  std::string sql;
+  std::vector<std::string> params;
+  void add(const std::string& column_op, std::string value) {
+    params.push_back(std::move(value));
+    sql += (params.size() == 1 ? " WHERE " : " AND ") + column_op + " $" +
+           std::to_string(params.size());
+  }
+  // Appends an expression whose only parameter is written as `$?`.
+  void addExpr(const std::string& expr, std::string value) {
+    params.push_back(std::move(value));
+    std::string e = expr;
+    e.replace(e.find("$?"), 2, "$" + std::to_string(params.size()));
+    sql += (params.size() == 1 ? " WHERE " : " AND ") + e;
+  }
+};
 
 // Connection-level failures (server down, restarting, network) put the store in degraded mode;
 // anything else (a constraint, bad SQL) is an ordinary error for the caller.
@@ -724,12 +817,14 @@ Status PostgresStore::saveFinding(const Finding& f) {
         nlohmann::json(f.labels).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
         std::to_string(Timestamp::now().micros)}});
   op.calls.push_back({"evidence_clear", {pg::sanitized(f.id)}});
+  const EvidenceKeys keys = evidenceKeys(f);
   for (const auto& e : f.evidence) {
     op.calls.push_back(
-        {"evidence_insert",
+        {"evidence_insert_keys",
          {pg::sanitized(f.id), std::to_string(e.timestamp.micros),
           std::to_string(e.timestamp.offset_minutes), pg::sanitized(e.source),
-          std::to_string(e.offset), pg::sanitized(e.raw), pg::sanitized(e.fields_json)}});
+          std::to_string(e.offset), pg::sanitized(e.raw), pg::sanitized(e.fields_json),
+          pg::sanitized(keys.source_ip), pg::sanitized(keys.kind)}});
   }
   return impl_->write(std::move(op));
 }
@@ -878,6 +973,297 @@ Result<std::optional<std::pair<uint64_t, uint64_t>>> PostgresStore::loadOffset(
     return Out{std::make_pair(static_cast<uint64_t>(r[0][0].as<int64_t>()),
                               static_cast<uint64_t>(r[0][1].as<int64_t>()))};
   });
+}
+
+// ---- the API's views ----
+
+Result<std::optional<Decision>> PostgresStore::getDecision(const std::string& id) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::optional<Decision>> {
+    auto r = w.exec_params(std::string("SELECT ") + kDecisionColumns + " FROM decisions WHERE id = $1",
+                           pg::sanitized(id));
+    if (r.empty()) return std::optional<Decision>();
+    return std::optional<Decision>(readDecision(r[0]));
+  });
+}
+
+Result<std::vector<Decision>> PostgresStore::queryDecisions(const DecisionQuery& q) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::vector<Decision>> {
+    PgWhere where;
+    if (q.state) where.add("state =", std::string(decisionStateName(*q.state)));
+    if (q.target) where.add("target =", pg::sanitized(*q.target));
+    if (q.action) where.add("action =", pg::sanitized(*q.action));
+    if (q.detector) where.add("detector =", pg::sanitized(*q.detector));
+    if (!q.before_id.empty()) where.add("id <", pg::sanitized(q.before_id));
+    std::vector<Decision> out;
+    for (const auto& r : w.exec_params(std::string("SELECT ") + kDecisionColumns +
+                                           " FROM decisions" + where.sql + " ORDER BY id DESC LIMIT " +
+                                           std::to_string(q.limit),
+                                       pqxx::prepare::make_dynamic_params(where.params))) {
+      out.push_back(readDecision(r));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<DecisionCount>> PostgresStore::countDecisions() {
+  return impl_->read([](pqxx::work& w) -> Result<std::vector<DecisionCount>> {
+    std::vector<DecisionCount> out;
+    for (const auto& r :
+         w.exec("SELECT action, state, COUNT(*) FROM decisions GROUP BY action, state")) {
+      DecisionCount c;
+      c.action = r[0].as<std::string>();
+      c.state = decisionStateFromName(r[1].as<std::string>()).value_or(DecisionState::kFailed);
+      c.count = r[2].as<int64_t>();
+      out.push_back(std::move(c));
+    }
+    return out;
+  });
+}
+
+Result<int64_t> PostgresStore::countDecisionsInState(DecisionState state) {
+  return impl_->read([&](pqxx::work& w) -> Result<int64_t> {
+    return w.exec_params("SELECT COUNT(*) FROM decisions WHERE state = $1",
+                         std::string(decisionStateName(state)))[0][0]
+        .as<int64_t>();
+  });
+}
+
+Result<std::vector<FindingRecord>> PostgresStore::listFindings(const FindingQuery& q) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::vector<FindingRecord>> {
+    PgWhere where;
+    if (q.detector) where.add("detector =", pg::sanitized(*q.detector));
+    if (q.entity) where.add("entity =", pg::sanitized(*q.entity));
+    if (q.false_positive) where.add("false_positive =", *q.false_positive ? "true" : "false");
+    if (!q.before_id.empty()) where.add("id <", pg::sanitized(q.before_id));
+    std::vector<FindingRecord> out;
+    for (const auto& r : w.exec_params(std::string("SELECT ") + kFindingColumns + " FROM findings" +
+                                           where.sql + " ORDER BY id DESC LIMIT " +
+                                           std::to_string(q.limit),
+                                       pqxx::prepare::make_dynamic_params(where.params))) {
+      out.push_back(readFinding(r));
+    }
+    return out;
+  });
+}
+
+Result<std::optional<FindingRecord>> PostgresStore::getFinding(const std::string& id) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::optional<FindingRecord>> {
+    auto r = w.exec_params(std::string("SELECT ") + kFindingColumns + " FROM findings WHERE id = $1",
+                           pg::sanitized(id));
+    if (r.empty()) return std::optional<FindingRecord>();
+    return std::optional<FindingRecord>(readFinding(r[0]));
+  });
+}
+
+Status PostgresStore::setFindingFalsePositive(const std::string& id, bool false_positive) {
+  pg::Op op;
+  op.calls.push_back({"finding_fp", {false_positive ? "true" : "false", pg::sanitized(id)}});
+  int64_t affected = 0;
+  RIPOSTE_RETURN_IF_ERROR(impl_->write(std::move(op), &affected));
+  if (affected == 0) return Status::notFound("finding " + id);
+  return Status::ok();
+}
+
+Result<std::vector<StoredEvent>> PostgresStore::searchEvents(const EventQuery& q) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::vector<StoredEvent>> {
+    PgWhere where;
+    if (q.since) where.add("ts >=", std::to_string(q.since->micros));
+    if (q.until) where.add("ts <", std::to_string(q.until->micros));
+    if (q.source_ip) where.add("source_ip =", pg::sanitized(*q.source_ip));
+    if (q.kind) where.add("kind =", pg::sanitized(*q.kind));
+    if (q.text) where.addExpr("strpos(raw, $?) > 0", pg::sanitized(*q.text));
+    if (q.finding_id) where.add("finding_id =", pg::sanitized(*q.finding_id));
+    if (q.before_id > 0) where.add("id <", std::to_string(q.before_id));
+    std::vector<StoredEvent> out;
+    for (const auto& r :
+         w.exec_params("SELECT id, finding_id, ts, tz, source, byte_offset, raw, fields FROM events" +
+                           where.sql + " ORDER BY id DESC LIMIT " + std::to_string(q.limit),
+                       pqxx::prepare::make_dynamic_params(where.params))) {
+      StoredEvent e;
+      e.id = r[0].as<int64_t>();
+      e.finding_id = r[1].as<std::string>();
+      e.event.timestamp = {r[2].as<int64_t>(), static_cast<int16_t>(r[3].as<int>())};
+      e.event.source = r[4].as<std::string>();
+      e.event.offset = static_cast<uint64_t>(r[5].as<int64_t>());
+      e.event.raw = r[6].as<std::string>();
+      e.event.fields_json = r[7].as<std::string>();
+      out.push_back(std::move(e));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<AuditEntry>> PostgresStore::queryAudit(const AuditQuery& q) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::vector<AuditEntry>> {
+    PgWhere where;
+    if (q.kind) {
+      if (!q.kind->empty() && q.kind->back() == '.') {
+        where.addExpr("starts_with(kind, $?)", pg::sanitized(*q.kind));
+      } else {
+        where.add("kind =", pg::sanitized(*q.kind));
+      }
+    }
+    if (q.actor) where.add("actor =", pg::sanitized(*q.actor));
+    if (q.target) where.add("target =", pg::sanitized(*q.target));
+    if (q.before_seq > 0) where.add("seq <", std::to_string(q.before_seq));
+    std::vector<AuditEntry> out;
+    for (const auto& r : w.exec_params(
+             "SELECT seq, time, actor, kind, target, reason, details, prev_hash, hash FROM audit" +
+                 where.sql + " ORDER BY seq DESC LIMIT " + std::to_string(q.limit),
+             pqxx::prepare::make_dynamic_params(where.params))) {
+      AuditEntry e;
+      e.seq = r[0].as<int64_t>();
+      e.time = {r[1].as<int64_t>(), 0};
+      e.actor = r[2].as<std::string>();
+      e.kind = r[3].as<std::string>();
+      e.target = r[4].as<std::string>();
+      e.reason = r[5].as<std::string>();
+      e.details_json = r[6].as<std::string>();
+      e.prev_hash = r[7].as<std::string>();
+      e.hash = r[8].as<std::string>();
+      out.push_back(std::move(e));
+    }
+    return out;
+  });
+}
+
+// ---- users, sessions, tokens ----
+
+Status PostgresStore::createUser(const UserRecord& u) {
+  pg::Op op;
+  op.sync = true;
+  op.calls.push_back({"user_create",
+                      {pg::sanitized(u.name), pg::sanitized(u.role), pg::sanitized(u.password_hash),
+                       std::to_string(u.created.micros), u.disabled ? "true" : "false"}});
+  int64_t affected = 0;
+  RIPOSTE_RETURN_IF_ERROR(impl_->write(std::move(op), &affected));
+  if (affected == 0) return Status::alreadyExists("user '" + u.name + "' exists");
+  return Status::ok();
+}
+
+Status PostgresStore::updateUser(const UserRecord& u) {
+  pg::Op op;
+  op.sync = true;
+  op.calls.push_back({"user_update",
+                      {pg::sanitized(u.role), pg::sanitized(u.password_hash),
+                       u.disabled ? "true" : "false", pg::sanitized(u.name)}});
+  int64_t affected = 0;
+  RIPOSTE_RETURN_IF_ERROR(impl_->write(std::move(op), &affected));
+  if (affected == 0) return Status::notFound("user '" + u.name + "'");
+  return Status::ok();
+}
+
+Status PostgresStore::deleteUser(const std::string& name) {
+  pg::Op op;
+  op.sync = true;
+  op.calls.push_back({"user_delete", {pg::sanitized(name)}});
+  int64_t affected = 0;
+  RIPOSTE_RETURN_IF_ERROR(impl_->write(std::move(op), &affected));
+  if (affected == 0) return Status::notFound("user '" + name + "'");
+  return Status::ok();
+}
+
+Result<std::optional<UserRecord>> PostgresStore::getUser(const std::string& name) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::optional<UserRecord>> {
+    auto r = w.exec_params(std::string("SELECT ") + kUserColumns + " FROM users WHERE name = $1",
+                           pg::sanitized(name));
+    if (r.empty()) return std::optional<UserRecord>();
+    return std::optional<UserRecord>(readUser(r[0]));
+  });
+}
+
+Result<std::vector<UserRecord>> PostgresStore::listUsers() {
+  return impl_->read([](pqxx::work& w) -> Result<std::vector<UserRecord>> {
+    std::vector<UserRecord> out;
+    for (const auto& r : w.exec(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY name")) {
+      out.push_back(readUser(r));
+    }
+    return out;
+  });
+}
+
+Status PostgresStore::saveSession(const SessionRecord& r) {
+  pg::Op op;
+  // Expired sessions are dropped as new ones are made.
+  op.calls.push_back({"sessions_expire", {std::to_string(Timestamp::now().micros)}});
+  op.calls.push_back({"session_save",
+                      {pg::sanitized(r.id_hash), pg::sanitized(r.user), pg::sanitized(r.csrf),
+                       std::to_string(r.created.micros), std::to_string(r.expires.micros)}});
+  return impl_->write(std::move(op));
+}
+
+Result<std::optional<SessionRecord>> PostgresStore::getSession(const std::string& id_hash) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::optional<SessionRecord>> {
+    auto r = w.exec_params(
+        "SELECT id_hash, username, csrf, created, expires FROM sessions WHERE id_hash = $1",
+        pg::sanitized(id_hash));
+    if (r.empty()) return std::optional<SessionRecord>();
+    SessionRecord s;
+    s.id_hash = r[0][0].as<std::string>();
+    s.user = r[0][1].as<std::string>();
+    s.csrf = r[0][2].as<std::string>();
+    s.created = {r[0][3].as<int64_t>(), 0};
+    s.expires = {r[0][4].as<int64_t>(), 0};
+    return std::optional<SessionRecord>(std::move(s));
+  });
+}
+
+Status PostgresStore::deleteSession(const std::string& id_hash) {
+  pg::Op op;
+  op.calls.push_back({"session_delete", {pg::sanitized(id_hash)}});
+  return impl_->write(std::move(op));
+}
+
+Status PostgresStore::deleteUserSessions(const std::string& user) {
+  pg::Op op;
+  op.calls.push_back({"sessions_delete_user", {pg::sanitized(user)}});
+  return impl_->write(std::move(op));
+}
+
+Status PostgresStore::saveToken(const TokenRecord& t) {
+  pg::Op op;
+  op.sync = true;
+  op.calls.push_back({"token_save",
+                      {pg::sanitized(t.id), pg::sanitized(t.user), pg::sanitized(t.name),
+                       pg::sanitized(t.hash), std::to_string(t.created.micros),
+                       std::to_string(t.last_used.micros), t.revoked ? "true" : "false"}});
+  return impl_->write(std::move(op));
+}
+
+Result<std::optional<TokenRecord>> PostgresStore::getTokenByHash(const std::string& hash) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::optional<TokenRecord>> {
+    auto r = w.exec_params(std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE hash = $1",
+                           pg::sanitized(hash));
+    if (r.empty()) return std::optional<TokenRecord>();
+    return std::optional<TokenRecord>(readToken(r[0]));
+  });
+}
+
+Result<std::vector<TokenRecord>> PostgresStore::listTokens() {
+  return impl_->read([](pqxx::work& w) -> Result<std::vector<TokenRecord>> {
+    std::vector<TokenRecord> out;
+    for (const auto& r :
+         w.exec(std::string("SELECT ") + kTokenColumns + " FROM api_tokens ORDER BY id")) {
+      out.push_back(readToken(r));
+    }
+    return out;
+  });
+}
+
+Status PostgresStore::revokeToken(const std::string& id) {
+  pg::Op op;
+  op.sync = true;
+  op.calls.push_back({"token_revoke", {pg::sanitized(id)}});
+  int64_t affected = 0;
+  RIPOSTE_RETURN_IF_ERROR(impl_->write(std::move(op), &affected));
+  if (affected == 0) return Status::notFound("token " + id);
+  return Status::ok();
+}
+
+Status PostgresStore::touchToken(const std::string& id, Timestamp at) {
+  pg::Op op;
+  op.calls.push_back({"token_touch", {std::to_string(at.micros), pg::sanitized(id)}});
+  return impl_->write(std::move(op));
 }
 
 Result<int> PostgresStore::applyRetention(Timestamp now) { return impl_->applyRetention(now); }

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/evidence_keys.h"
+
 namespace riposte {
 
 namespace {
@@ -397,20 +399,7 @@ Status SqliteStore::saveFinding(const Finding& f) {
     s.bind(1, f.id);
     if (Status st = s.run(); !st.isOk()) return fail(st);
   }
-  // Searchable columns: events of one finding share its entity and matched one selection, so
-  // those kept without their fields (all but the last, to keep detection lean) take the
-  // address and kind of the one kept with them.
-  std::string ip = f.entity.type == TargetType::kIp ? f.entity.value : std::string();
-  std::string kind;
-  for (const auto& e : f.evidence) {
-    if (e.fields_json.empty()) continue;
-    const auto j = nlohmann::json::parse(e.fields_json, nullptr, false);
-    if (!j.is_object()) continue;
-    if (ip.empty() && j.contains("source.ip") && j["source.ip"].is_string())
-      ip = j["source.ip"].get<std::string>();
-    if (j.contains("event.kind") && j["event.kind"].is_string())
-      kind = j["event.kind"].get<std::string>();
-  }
+  const EvidenceKeys keys = evidenceKeys(f);
   for (const auto& e : f.evidence) {
     Stmt s(db_, stmts_,
            "INSERT INTO events(finding_id, ts, tz, source, offset, raw, fields, source_ip, kind) "
@@ -423,8 +412,8 @@ Status SqliteStore::saveFinding(const Finding& f) {
         .bind(5, static_cast<int64_t>(e.offset))
         .bind(6, e.raw)
         .bind(7, e.fields_json)
-        .bind(8, ip)
-        .bind(9, kind);
+        .bind(8, keys.source_ip)
+        .bind(9, keys.kind);
     if (Status st = s.run(); !st.isOk()) return fail(st);
   }
   return exec("COMMIT");

@@ -279,6 +279,139 @@ TEST_P(StoreContract, EventBatchesArriveWholeWithAwkwardText) {
   EXPECT_EQ((*rows)[0][1], "120");
 }
 
+// The API's views: pages newest first with cursors, counts, findings marked false positive,
+// evidence searched by address, kind and text, audit filtered by kind prefix.
+TEST_P(StoreContract, ApiViewsPageFilterAndCount) {
+  std::vector<Decision> ds;
+  for (int i = 0; i < 5; ++i) {
+    ds.push_back(makeDecision("198.51.100." + std::to_string(i), 1000 + i, 3600));
+    ds.back().id = "01DEC" + std::to_string(i);  // ordered as ids made at these times would be
+    if (i == 4) ds.back().state = DecisionState::kRevoked;
+    if (i == 3) ds.back().action = "alert";
+    ASSERT_TRUE(store().saveDecision(ds.back()).isOk());
+  }
+  auto one = store().getDecision(ds[2].id);
+  ASSERT_TRUE(one.isOk()) << one.status().toString();
+  ASSERT_TRUE(one->has_value());
+  EXPECT_EQ((*one)->target.value, "198.51.100.2");
+  EXPECT_FALSE(store().getDecision("nope")->has_value());
+
+  DecisionQuery q;
+  q.state = DecisionState::kActive;
+  q.limit = 2;
+  auto page1 = store().queryDecisions(q);
+  ASSERT_TRUE(page1.isOk()) << page1.status().toString();
+  ASSERT_EQ(page1->size(), 2u);
+  EXPECT_EQ((*page1)[0].id, ds[3].id);  // newest first
+  q.before_id = page1->back().id;
+  auto page2 = store().queryDecisions(q);
+  ASSERT_EQ(page2->size(), 2u);
+  EXPECT_EQ((*page2)[1].id, ds[0].id);
+  q = DecisionQuery{};
+  q.action = "alert";
+  EXPECT_EQ(store().queryDecisions(q)->size(), 1u);
+  EXPECT_EQ(*store().countDecisionsInState(DecisionState::kActive), 4);
+  auto counts = store().countDecisions();
+  ASSERT_TRUE(counts.isOk());
+  int64_t block_active = 0;
+  for (const auto& c : *counts) {
+    if (c.action == "block" && c.state == DecisionState::kActive) block_active = c.count;
+  }
+  EXPECT_EQ(block_active, 3);
+
+  Finding f;
+  f.id = newId();
+  f.detector = "ssh-bruteforce";
+  f.entity = {TargetType::kIp, "203.0.113.5"};
+  f.labels = {"T1110"};
+  f.evidence.push_back({Timestamp::fromSeconds(5), "auth.log", 1, "Failed password for root", ""});
+  f.evidence.push_back({Timestamp::fromSeconds(6), "auth.log", 2, "Failed password for admin",
+                        R"({"source.ip":"203.0.113.5","event.kind":"auth"})"});
+  ASSERT_TRUE(store().saveFinding(f).isOk());
+  auto fl = store().listFindings(FindingQuery{});
+  ASSERT_TRUE(fl.isOk()) << fl.status().toString();
+  ASSERT_EQ(fl->size(), 1u);
+  EXPECT_EQ((*fl)[0].finding.labels, std::vector<std::string>{"T1110"});
+  EXPECT_FALSE((*fl)[0].false_positive);
+  ASSERT_TRUE(store().setFindingFalsePositive(f.id, true).isOk());
+  EXPECT_TRUE((*store().getFinding(f.id))->false_positive);
+  EXPECT_EQ(store().setFindingFalsePositive("nope", true).code(), StatusCode::kNotFound);
+  FindingQuery fq;
+  fq.false_positive = false;
+  EXPECT_TRUE(store().listFindings(fq)->empty());
+
+  EventQuery eq;
+  eq.source_ip = "203.0.113.5";
+  EXPECT_EQ(store().searchEvents(eq)->size(), 2u);  // both events take the finding's address
+  eq = EventQuery{};
+  eq.kind = "auth";
+  EXPECT_EQ(store().searchEvents(eq)->size(), 2u);
+  eq = EventQuery{};
+  eq.text = "admin";
+  auto ev = store().searchEvents(eq);
+  ASSERT_TRUE(ev.isOk()) << ev.status().toString();
+  ASSERT_EQ(ev->size(), 1u);
+  EXPECT_EQ((*ev)[0].event.raw, "Failed password for admin");
+  EXPECT_EQ((*ev)[0].finding_id, f.id);
+
+  for (int i = 0; i < 3; ++i) {
+    AuditEntry a = makeAudit(i);
+    if (i == 2) a.kind = "mode.manual";
+    ASSERT_TRUE(store().appendAudit(a).isOk());
+  }
+  AuditQuery aq;
+  aq.kind = "decision.";
+  auto au = store().queryAudit(aq);
+  ASSERT_TRUE(au.isOk()) << au.status().toString();
+  ASSERT_EQ(au->size(), 2u);
+  EXPECT_GT((*au)[0].seq, (*au)[1].seq);  // newest first
+  aq.kind = "mode.manual";
+  EXPECT_EQ(store().queryAudit(aq)->size(), 1u);
+}
+
+TEST_P(StoreContract, AccountsSessionsAndTokens) {
+  UserRecord u{"alice", "analyst", "$argon2id$x", Timestamp::fromSeconds(10), false};
+  ASSERT_TRUE(store().createUser(u).isOk());
+  EXPECT_EQ(store().createUser(u).code(), StatusCode::kAlreadyExists);
+  u.role = "admin";
+  ASSERT_TRUE(store().updateUser(u).isOk());
+  EXPECT_EQ((*store().getUser("alice"))->role, "admin");
+  EXPECT_EQ(store().updateUser(UserRecord{"bob", "viewer", "h", {}, false}).code(),
+            StatusCode::kNotFound);
+  ASSERT_TRUE(store().createUser(UserRecord{"carol", "viewer", "h", {}, false}).isOk());
+  EXPECT_EQ(store().listUsers()->size(), 2u);
+
+  SessionRecord sess{"s-hash", "alice", "csrf", Timestamp::now(),
+                     Timestamp::now() + std::chrono::hours(1)};
+  ASSERT_TRUE(store().saveSession(sess).isOk());
+  auto got = store().getSession("s-hash");
+  ASSERT_TRUE(got.isOk() && got->has_value()) << got.status().toString();
+  EXPECT_EQ((*got)->user, "alice");
+  EXPECT_EQ((*got)->csrf, "csrf");
+
+  TokenRecord t{"tok1", "alice", "ci", "t-hash", Timestamp::fromSeconds(20), {}, false};
+  ASSERT_TRUE(store().saveToken(t).isOk());
+  ASSERT_TRUE(store().touchToken("tok1", Timestamp::fromSeconds(30)).isOk());
+  auto tok = store().getTokenByHash("t-hash");
+  ASSERT_TRUE(tok.isOk() && tok->has_value());
+  EXPECT_EQ((*tok)->last_used.micros, Timestamp::fromSeconds(30).micros);
+  ASSERT_TRUE(store().revokeToken("tok1").isOk());
+  EXPECT_TRUE((*store().getTokenByHash("t-hash"))->revoked);
+  EXPECT_EQ(store().revokeToken("nope").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().listTokens()->size(), 1u);
+
+  // A deleted user takes its sessions and tokens along.
+  ASSERT_TRUE(store().deleteUser("alice").isOk());
+  EXPECT_FALSE(store().getSession("s-hash")->has_value());
+  EXPECT_TRUE(store().listTokens()->empty());
+  EXPECT_EQ(store().deleteUser("alice").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store().saveSession({"s2", "carol", "c", Timestamp::now(),
+                                   Timestamp::now() + std::chrono::hours(1)})
+                  .isOk());
+  ASSERT_TRUE(store().deleteUserSessions("carol").isOk());
+  EXPECT_FALSE(store().getSession("s2")->has_value());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
