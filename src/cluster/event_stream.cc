@@ -39,35 +39,48 @@ std::string randomSuffix() {
   return s;
 }
 
-// [id, [field, value, ...]] → record; false when a required field is missing.
+// An entry carries one field, "e": source, parser, file, offset, year ("" when none), the
+// ingest node's sequence number, separated by US (0x1f), then the line itself (which may hold
+// anything). One field instead of seven keeps reading cheap: each field is a string to copy.
+constexpr char kSep = '\x1f';
+
+std::string encodeEntry(const SourceLine& line, std::string_view parser, std::optional<int> year,
+                        uint64_t seq) {
+  std::string e;
+  e.reserve(line.source.size() + parser.size() + line.file.size() + line.text.size() + 48);
+  e.append(line.source).push_back(kSep);
+  e.append(parser).push_back(kSep);
+  e.append(line.file).push_back(kSep);
+  e.append(std::to_string(line.offset)).push_back(kSep);
+  if (year) e.append(std::to_string(*year));
+  e.push_back(kSep);
+  e.append(std::to_string(seq)).push_back(kSep);
+  e.append(line.text);
+  return e;
+}
+
+// [id, ["e", packed]] → record; false when the entry is not one of ours.
 bool decodeEntry(const RedisReply& e, StreamRecord& r) {
   if (!e.isArray() || e.elements.size() != 2 || !e.elements[0].isString()) return false;
-  r = StreamRecord{};
   r.id = e.elements[0].str;
   const auto& f = e.elements[1].elements;
-  bool have_line = false, have_parser = false;
-  for (size_t i = 0; i + 1 < f.size(); i += 2) {
-    const std::string& k = f[i].str;
-    const std::string& v = f[i + 1].str;
-    if (k == "l") {
-      r.line = v;
-      have_line = true;
-    } else if (k == "p") {
-      r.parser = v;
-      have_parser = !v.empty();
-    } else if (k == "s") {
-      r.source = v;
-    } else if (k == "f") {
-      r.file = v;
-    } else if (k == "o") {
-      r.offset = std::strtoull(v.c_str(), nullptr, 10);
-    } else if (k == "n") {
-      r.seq = std::strtoull(v.c_str(), nullptr, 10);
-    } else if (k == "y" && !v.empty()) {
-      r.year = std::atoi(v.c_str());
-    }
+  if (f.size() != 2 || f[0].str != "e") return false;
+  std::string_view v = f[1].str;
+  std::string_view parts[6];
+  for (auto& part : parts) {
+    const size_t sep = v.find(kSep);
+    if (sep == std::string_view::npos) return false;
+    part = v.substr(0, sep);
+    v.remove_prefix(sep + 1);
   }
-  return have_line && have_parser;
+  r.source.assign(parts[0]);
+  r.parser.assign(parts[1]);
+  r.file.assign(parts[2]);
+  r.offset = std::strtoull(std::string(parts[3]).c_str(), nullptr, 10);
+  r.year = parts[4].empty() ? std::nullopt : std::optional<int>(std::atoi(std::string(parts[4]).c_str()));
+  r.seq = std::strtoull(std::string(parts[5]).c_str(), nullptr, 10);
+  r.line.assign(v);
+  return !r.parser.empty();
 }
 
 // The order lines were appended in across partitions: the millisecond of the stream id, then
@@ -129,26 +142,9 @@ StreamProducer::~StreamProducer() = default;
 
 void StreamProducer::add(uint32_t partition, const SourceLine& line, std::string_view parser,
                          std::optional<int> year) {
-  pending_.push_back({"XADD",
-                      options_.streamKey(static_cast<int>(partition)),
-                      "MAXLEN",
-                      "~",
-                      std::to_string(options_.max_len),
-                      "*",
-                      "s",
-                      std::string(line.source),
-                      "p",
-                      std::string(parser),
-                      "f",
-                      std::string(line.file),
-                      "o",
-                      std::to_string(line.offset),
-                      "y",
-                      year ? std::to_string(*year) : "",
-                      "n",
-                      std::to_string(++seq_),
-                      "l",
-                      std::string(line.text)});
+  pending_.push_back({"XADD", options_.streamKey(static_cast<int>(partition)), "MAXLEN", "~",
+                      std::to_string(options_.max_len), "*", "e",
+                      encodeEntry(line, parser, year, ++seq_)});
 }
 
 Status StreamProducer::flush() {

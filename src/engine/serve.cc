@@ -94,7 +94,7 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
     bus = std::make_unique<cluster::DecisionBus>(std::move(**bus_options));
   }
   eng.setDecisionListener([&](const Decision& d) {
-    spdlog::info("decision {}", d.toJson());
+    if (spdlog::should_log(spdlog::level::info)) spdlog::info("decision {}", d.toJson());
     if (bus) bus->publishDecision(d);
     if (options.on_decision) options.on_decision(d);
   });

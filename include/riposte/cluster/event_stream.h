@@ -5,9 +5,9 @@
 // one address meet the same worker and the same window state. Analysis workers share the
 // partitions through leases and consume them with a consumer group. Keys (prefix `riposte:`):
 //
-//   <prefix>events:<p>           stream, p = 0..P-1; fields s (source), p (parser), f (file),
-//                                o (offset), y (year or ""), n (the ingest node's sequence
-//                                number), l (the line); trimmed to ~max_len
+//   <prefix>events:<p>           stream, p = 0..P-1; one field "e": source, parser, file,
+//                                offset, year (or ""), the ingest node's sequence number, the
+//                                line, separated by 0x1f; trimmed to ~max_len
 //   <prefix>events:lease:<p>     the worker owning partition p (expires after `lease`)
 //   <prefix>events:worker:<id>   a live worker's heartbeat (expires after `lease`)
 //   consumer group "analyze" on every partition stream
