@@ -1,5 +1,7 @@
 #include "riposte/api/auth.h"
 
+#include "riposte/core/digest.h"
+
 #include <openssl/evp.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
@@ -54,27 +56,7 @@ std::string randomHex(size_t bytes) {
   (void)sodiumReady();
   std::string raw(bytes, '\0');
   randombytes_buf(raw.data(), raw.size());
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
-std::string sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
+  return hexEncode(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
 }
 
 bool constantTimeEquals(std::string_view a, std::string_view b) {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "riposte/cluster/decision_bus.h"
+#include "riposte/core/digest.h"
 #include "riposte/net/redis_client.h"
 
 namespace riposte::cluster {
@@ -32,11 +33,9 @@ int64_t nowMs() { return Timestamp::now().micros / 1000; }
 
 std::string randomSuffix() {
   std::random_device rd;
-  std::mt19937_64 g((static_cast<uint64_t>(rd()) << 32) ^ rd());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s(8, '0');
-  for (auto& c : s) c = kHex[g() % 16];
-  return s;
+  uint8_t bytes[4];
+  for (auto& b : bytes) b = static_cast<uint8_t>(rd());
+  return hexEncode(bytes, sizeof bytes);
 }
 
 // An entry carries one field, "e": source, parser, file, offset, year ("" when none), the

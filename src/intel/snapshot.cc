@@ -1,4 +1,5 @@
 #include "riposte/intel/snapshot.h"
+#include "riposte/core/digest.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -24,15 +25,6 @@ std::vector<std::string> splitTags(std::string_view joined) {
   return out;
 }
 
-std::string toHex(const uint8_t* d, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    s[2 * i] = kHex[d[i] >> 4];
-    s[2 * i + 1] = kHex[d[i] & 15];
-  }
-  return s;
-}
 
 std::string ipv4Text(uint32_t a) {
   char buf[16];
@@ -367,7 +359,7 @@ std::string entryValue(const SnapshotData& d, const Entry& en) {
     case IndicatorType::kMd5:
     case IndicatorType::kSha1:
     case IndicatorType::kSha256: {
-      return toHex(d.hash_keys[static_cast<size_t>(hashKind(en.type))].key(en.key),
+      return hexEncode(d.hash_keys[static_cast<size_t>(hashKind(en.type))].key(en.key),
                    hashLength(en.type));
     }
   }

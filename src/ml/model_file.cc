@@ -1,4 +1,5 @@
 #include "riposte/ml/model_file.h"
+#include "riposte/core/digest.h"
 
 #include <openssl/evp.h>
 
@@ -18,10 +19,6 @@ constexpr size_t kHeaderSize = 8 + 4 + 4 + 8 + 32;
 // Refuse absurd sizes before allocating (a forest of 100k trees of height 16 is far below).
 constexpr uint64_t kMaxPayload = uint64_t{4} << 30;
 
-void sha256(const std::string& data, unsigned char out[32]) {
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
-}
 
 template <typename T>
 void put(std::string& out, T v) {
@@ -68,15 +65,6 @@ class Reader {
   size_t pos_ = 0;
 };
 
-std::string hex(const unsigned char* d, size_t n) {
-  static const char* kHex = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    s += kHex[d[i] >> 4];
-    s += kHex[d[i] & 15];
-  }
-  return s;
-}
 
 }  // namespace
 
@@ -155,8 +143,8 @@ Result<Model> parseModel(const std::string& bytes, const std::string& name) {
   sha256(payload, digest);
   const auto* stored = reinterpret_cast<const unsigned char*>(bytes.data() + kHeaderSize - 32);
   if (std::memcmp(digest, stored, 32) != 0) {
-    return bad("checksum mismatch (SHA-256 of the payload is " + hex(digest, 32) +
-               ", the header says " + hex(stored, 32) + "): the file is corrupt");
+    return bad("checksum mismatch (SHA-256 of the payload is " + hexEncode(digest, 32) +
+               ", the header says " + hexEncode(stored, 32) + "): the file is corrupt");
   }
   Reader r(payload.data(), payload.size());
   uint32_t json_len = 0;

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "riposte/store/store.h"
+#include "riposte/core/digest.h"
 
 namespace riposte {
 
@@ -22,16 +23,7 @@ std::string auditEntryHash(const AuditEntry& e) {
   add(e.target);
   add(e.reason);
   add(e.details_json);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(buf.data(), buf.size(), md, &len, EVP_sha256(), nullptr);
-  std::string hex(len * 2, '0');
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned i = 0; i < len; ++i) {
-    hex[2 * i] = kHex[md[i] >> 4];
-    hex[2 * i + 1] = kHex[md[i] & 15];
-  }
-  return hex;
+  return sha256Hex(buf);
 }
 
 Status verifyAuditChain(const std::vector<AuditEntry>& entries) {

@@ -19,6 +19,7 @@
 #include "riposte/api/http.h"
 #include "riposte/api/router.h"
 #include "riposte/core/config.h"
+#include "riposte/core/digest.h"  // sha256Hex, used by the account code
 #include "riposte/store/store.h"
 
 namespace riposte::api {
@@ -32,7 +33,6 @@ Result<std::string> hashPassword(std::string_view password);
 bool verifyPassword(const std::string& encoded, std::string_view password);
 // Random bytes as lower-case hex (2 characters a byte).
 std::string randomHex(size_t bytes);
-std::string sha256Hex(std::string_view data);
 bool constantTimeEquals(std::string_view a, std::string_view b);
 
 Status validateUserName(std::string_view name);

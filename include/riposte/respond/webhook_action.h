@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "riposte/core/digest.h"  // hmacSha256Hex (the signature header)
 #include "riposte/core/time.h"
 #include "riposte/respond/action.h"
 
@@ -55,7 +56,5 @@ class WebhookAction : public Action {
   WebhookConfig cfg_;
 };
 
-// Hex HMAC-SHA256 of `data` under `key`.
-std::string hmacSha256Hex(const std::string& key, const std::string& data);
 
 }  // namespace riposte

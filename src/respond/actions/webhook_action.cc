@@ -1,4 +1,5 @@
 #include "riposte/respond/webhook_action.h"
+#include "riposte/core/digest.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -32,19 +33,6 @@ std::string sentence(std::string_view event, const Decision& d) {
 
 }  // namespace
 
-std::string hmacSha256Hex(const std::string& key, const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
-}
 
 Result<std::unique_ptr<WebhookAction>> WebhookAction::create(std::string name, WebhookConfig cfg) {
   static std::once_flag once;

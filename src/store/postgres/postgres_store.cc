@@ -129,6 +129,21 @@ Decision readDecision(const pqxx::row& r) {
   return d;
 }
 
+// Columns: seq, time, actor, kind, target, reason, details, prev_hash, hash.
+AuditEntry readAudit(const pqxx::row& r) {
+  AuditEntry e;
+  e.seq = r[0].as<int64_t>();
+  e.time = {r[1].as<int64_t>(), 0};
+  e.actor = r[2].as<std::string>();
+  e.kind = r[3].as<std::string>();
+  e.target = r[4].as<std::string>();
+  e.reason = r[5].as<std::string>();
+  e.details_json = r[6].as<std::string>();
+  e.prev_hash = r[7].as<std::string>();
+  e.hash = r[8].as<std::string>();
+  return e;
+}
+
 const char* kFindingColumns =
     "id, detector, entity_type, entity, severity, score, reason, action, first_seen, last_seen, "
     "event_count, labels, created, false_positive";
@@ -904,17 +919,7 @@ Result<std::vector<AuditEntry>> PostgresStore::listAudit(int64_t after_seq, size
   return impl_->read([&](pqxx::work& w) -> Result<std::vector<AuditEntry>> {
     std::vector<AuditEntry> out;
     for (const auto& r : w.exec_prepared("audit_list", after_seq, static_cast<int64_t>(limit))) {
-      AuditEntry e;
-      e.seq = r[0].as<int64_t>();
-      e.time = {r[1].as<int64_t>(), 0};
-      e.actor = r[2].as<std::string>();
-      e.kind = r[3].as<std::string>();
-      e.target = r[4].as<std::string>();
-      e.reason = r[5].as<std::string>();
-      e.details_json = r[6].as<std::string>();
-      e.prev_hash = r[7].as<std::string>();
-      e.hash = r[8].as<std::string>();
-      out.push_back(std::move(e));
+      out.push_back(readAudit(r));
     }
     return out;
   });
@@ -1111,17 +1116,7 @@ Result<std::vector<AuditEntry>> PostgresStore::queryAudit(const AuditQuery& q) {
              "SELECT seq, time, actor, kind, target, reason, details, prev_hash, hash FROM audit" +
                  where.sql + " ORDER BY seq DESC LIMIT " + std::to_string(q.limit),
              pqxx::prepare::make_dynamic_params(where.params))) {
-      AuditEntry e;
-      e.seq = r[0].as<int64_t>();
-      e.time = {r[1].as<int64_t>(), 0};
-      e.actor = r[2].as<std::string>();
-      e.kind = r[3].as<std::string>();
-      e.target = r[4].as<std::string>();
-      e.reason = r[5].as<std::string>();
-      e.details_json = r[6].as<std::string>();
-      e.prev_hash = r[7].as<std::string>();
-      e.hash = r[8].as<std::string>();
-      out.push_back(std::move(e));
+      out.push_back(readAudit(r));
     }
     return out;
   });

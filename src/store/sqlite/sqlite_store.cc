@@ -225,6 +225,21 @@ const char* kFindingColumns =
     "id, detector, entity_type, entity, severity, score, reason, action, first_seen, last_seen, "
     "event_count, labels, created, false_positive";
 
+// Columns: seq, time, actor, kind, target, reason, details, prev_hash, hash.
+AuditEntry readAudit(const Stmt& s) {
+  AuditEntry e;
+  e.seq = s.i64(0);
+  e.time = {s.i64(1), 0};
+  e.actor = s.text(2);
+  e.kind = s.text(3);
+  e.target = s.text(4);
+  e.reason = s.text(5);
+  e.details_json = s.text(6);
+  e.prev_hash = s.text(7);
+  e.hash = s.text(8);
+  return e;
+}
+
 FindingRecord readFinding(const Stmt& s) {
   FindingRecord r;
   Finding& f = r.finding;
@@ -573,17 +588,7 @@ Result<std::vector<AuditEntry>> SqliteStore::listAudit(int64_t after_seq, size_t
   s.bind(1, after_seq).bind(2, static_cast<int64_t>(limit));
   std::vector<AuditEntry> out;
   while (s.step() == SQLITE_ROW) {
-    AuditEntry e;
-    e.seq = s.i64(0);
-    e.time = {s.i64(1), 0};
-    e.actor = s.text(2);
-    e.kind = s.text(3);
-    e.target = s.text(4);
-    e.reason = s.text(5);
-    e.details_json = s.text(6);
-    e.prev_hash = s.text(7);
-    e.hash = s.text(8);
-    out.push_back(std::move(e));
+    out.push_back(readAudit(s));
   }
   return out;
 }
@@ -956,17 +961,7 @@ Result<std::vector<AuditEntry>> SqliteStore::queryAudit(const AuditQuery& q) {
   std::vector<AuditEntry> out;
   int rc = 0;
   while ((rc = s.step()) == SQLITE_ROW) {
-    AuditEntry e;
-    e.seq = s.i64(0);
-    e.time = {s.i64(1), 0};
-    e.actor = s.text(2);
-    e.kind = s.text(3);
-    e.target = s.text(4);
-    e.reason = s.text(5);
-    e.details_json = s.text(6);
-    e.prev_hash = s.text(7);
-    e.hash = s.text(8);
-    out.push_back(std::move(e));
+    out.push_back(readAudit(s));
   }
   if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
   return out;
