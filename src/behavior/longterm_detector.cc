@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "riposte/core/ids.h"
+#include "riposte/ingest/sshd_parser.h"
 
 namespace riposte {
 
@@ -301,9 +302,13 @@ void LongTermDetector::onEvent(const Event& e, const FindingSink& sink) {
     s.user = e.get(Field::kUserName);
     if (!s.user.empty()) s.user_hash = behavior::hashKey(s.user);
   }
-  // A probe: a failure before any user name was given (ssh protocol errors, connections
-  // closed before authenticating).
-  s.probe = s.fail && (auth || e.kind() == EventKind::kSsh) && e.get(Field::kUserName).empty();
+  // A probe: a failure before any authentication was attempted: a protocol-level failure (no
+  // identification string, banner or key-exchange errors, timeouts; kind ssh) or a connection
+  // closed before authenticating by an address that named no user. A failure that belongs to
+  // a password attempt (pam_unix's, which may name no user) is not one.
+  s.probe = s.fail && e.get(Field::kUserName).empty() &&
+            (e.kind() == EventKind::kSsh ||
+             (auth && e.get(Field::kEventAction) == sshd_action::kConnectionClosed));
   onAddress(e, s, sink);
   if (cfg_.distributed.enabled && auth && (s.fail || s.ok) && !s.user.empty()) {
     onAccount(e, s, sink);

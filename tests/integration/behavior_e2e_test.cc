@@ -163,7 +163,7 @@ TEST(BehaviorE2E, GeneratedScannersThatProbeInSeveralHoursAreCaught) {
   auto both = runRiposte({"replay", "--config", writeConfig(dir, "both.yaml", kRulesAndLongTerm),
                           "--year", "2025", auth});
   ASSERT_EQ(both.exit_code, 0) << both.err;
-  const auto bd = decisions(both.out);
+  auto bd = decisions(both.out);
   EXPECT_EQ(countIn(bd.by_detector["longterm"], spread), spread.size()) << both.out;
   EXPECT_EQ(countIn(bd.all, asSet(truth["benign"])), 0u) << both.out;
   EXPECT_NE(both.out.find("pre-authentication probe(s) in"), std::string::npos) << both.out;

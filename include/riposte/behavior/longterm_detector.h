@@ -20,8 +20,9 @@
 //   deviation at most `max_jitter_percent` of it, at least `min_connections` connections. The
 //   source host is reported (`alert` by default). `ignore_ports` skips e.g. DNS and NTP.
 // - scanner: an address whose history is reconnaissance: at least `min_probes`
-//   pre-authentication probes (failures that name no user: no identification string, banner or
-//   key-exchange errors, connections closed before authenticating) in at least `min_hours`
+//   pre-authentication probes (protocol-level failures: no identification string, banner or
+//   key-exchange errors, timeouts; and connections closed before authenticating by an address
+//   that named no user) in at least `min_hours`
 //   different hours, never a successful login, and probes at least half of its failures. A
 //   scanner's whole footprint is a handful of probes, so this analysis does not wait for
 //   `min_records`.

@@ -20,6 +20,7 @@ struct Fed {
   EventKind kind = EventKind::kAuth;
   int64_t ms = 0;
   std::string src, user, outcome, dst, port;
+  std::string action = {};
 };
 
 class LongTermTest : public ::testing::Test {
@@ -51,6 +52,7 @@ class LongTermTest : public ::testing::Test {
       if (!f.outcome.empty()) e.set(Field::kEventOutcome, f.outcome);
       if (!f.dst.empty()) e.set(Field::kDestinationIp, f.dst);
       if (!f.port.empty()) e.set(Field::kDestinationPort, f.port);
+      if (!f.action.empty()) e.set(Field::kEventAction, f.action);
       e.setRaw("line");
       for (Detector* d : ds) {
         d->onEvent(e, [&](Finding&& x) { findings_.push_back(std::move(x)); });
@@ -341,12 +343,25 @@ TEST_F(LongTermTest, SlowScannerIsCaughtAndBenignClientsAreNot) {
     v.push_back(auth(kT0 + 3 * 3600 + i * 1800, "203.0.113.62", "root", "failure"));
   v.push_back(probe(kT0 + 4 * 3600 + 1, "203.0.113.62"));
   v.push_back(probe(kT0 + 6 * 3600 + 1, "203.0.113.62"));
+  // sshd's "Connection closed by IP [preauth]" (kind auth, no user) is a probe; pam_unix's
+  // failure without a user name is part of a password attempt, not one.
+  for (int h : {2, 9}) {
+    Fed closed = auth(kT0 + h * 3600, "203.0.113.63", "", "failure");
+    closed.action = "connection_closed";
+    v.push_back(closed);
+    Fed pam = auth(kT0 + h * 3600 + 5, "203.0.113.64", "", "failure");
+    pam.action = "pam_auth_failure";
+    v.push_back(pam);
+  }
   auto benign = benignTypos(5);
   v.insert(v.end(), benign.begin(), benign.end());
   sortByTime(v);
   LongTermDetector lt(cfg_, nullptr);
   run(v, {&lt});
-  EXPECT_EQ(targets("scanner"), std::set<std::string>{"203.0.113.60"});
+  EXPECT_EQ(targets("scanner"), (std::set<std::string>{"203.0.113.60", "203.0.113.63"}));
+  findings_.erase(std::remove_if(findings_.begin(), findings_.end(),
+                                 [](const Finding& x) { return x.entity.value == "203.0.113.63"; }),
+                  findings_.end());
   const Finding* f = nullptr;
   for (const auto& x : findings_) {
     if (x.entity.value == "203.0.113.60") {
@@ -381,7 +396,8 @@ TEST_F(LongTermTest, SlowScannerIsCaughtAndBenignClientsAreNot) {
   cfg_.scanner.min_hours = 1;
   LongTermDetector one_hour(cfg_, nullptr);
   run(v, {&one_hour});
-  EXPECT_EQ(targets("scanner"), (std::set<std::string>{"203.0.113.60", "203.0.113.61"}));
+  EXPECT_EQ(targets("scanner"),
+            (std::set<std::string>{"203.0.113.60", "203.0.113.61", "203.0.113.63"}));
   findings_.clear();
   cfg_.scanner.enabled = false;
   LongTermDetector off(cfg_, nullptr);
