@@ -4,7 +4,8 @@
 // (the common case). BM_LongTerm_NewEntities: every event from a new address, until 1,000,000
 // are tracked (worst case for memory and the hash table); reports the resident memory it
 // added (RSS from /proc/self/statm) per entity and in total. BM_ThresholdPeer: the threshold
-// detector on the same events, as the peer measured in the same run.
+// detector on the same events, as the peer measured in the same run. BM_EventsOnly: filling the
+// events without any detector (the harness cost, to subtract).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -100,6 +101,26 @@ void BM_ThresholdPeer(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ThresholdPeer)->Arg(1'000)->Arg(100'000)->Arg(1'000'000);
+
+// The events alone (filled as above, no detector): the harness cost inside both figures above,
+// so a stage's own cost per event is its figure minus this one.
+void BM_EventsOnly(benchmark::State& state) {
+  const auto n = static_cast<uint32_t>(state.range(0));
+  Events ev;
+  for (uint32_t i = 0; i < n; ++i) ev.ips.push_back(addr(i * 2654435761u % (n * 4)));
+  Event e;
+  int64_t us = 1'740'787'200'000'000;
+  uint32_t i = 0;
+  for (auto _ : state) {
+    const uint32_t k = i % n;
+    fill(e, ev.ips[k], ev.users[k & 7], us, i);
+    benchmark::DoNotOptimize(e);
+    us += 10'000;
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EventsOnly)->Arg(1'000)->Arg(100'000)->Arg(1'000'000);
 
 // Every event from a new address until `n` are tracked, all in memory (max_hot above n), or
 // with a smaller hot set spilling to an SQLite store (second argument: hot cap, 0 = all).

@@ -7,12 +7,15 @@
 # CrowdSec is not a Debian package and was not run here; its figures on such a log, as the
 # issue reports them, are printed beside ours for reference.
 #
-# Usage: bench/behavior_eval.sh [SEED] [BUILD_DIR]
+# Usage: bench/behavior_eval.sh [SEEDS] [BUILD_DIR]   (SEEDS: one seed or several, "1,2,3")
 set -euo pipefail
-seed=${1:-1}
+seeds=${1:-1}
 build=${2:-build}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+for seed in ${seeds//,/ }; do
+rm -rf "${tmp:?}"/*
 
 "$build/riposte-gen" --seed "$seed" --days 2 --out "$tmp" >&2
 cat > "$tmp/rules.yaml" <<'YAML'
@@ -67,4 +70,9 @@ fp_both = sorted(both - attackers)
 fp_flows = sorted(flows - beacons)
 print(f"| false positives (auth: {len(benign)} benign addresses) | - | {len(fp_rules)} {fp_rules or ''} | {len(fp_both)} {fp_both or ''} | - |")
 print(f"| false positives (flows: {len(truth['benign_flow_hosts'])} benign hosts) | - | - | {len(fp_flows)} {fp_flows or ''} | - |")
+lines = open(f"{tmp}/auth.log").readlines()
+for ip in sorted(set(truth["scanner"]) - both):
+    mine = [l for l in lines if f"{ip} port" in l]
+    print(f"scanner {ip} missed: {len(mine)} probe(s) in {len({l[:9] for l in mine})} clock hour(s)")
 PY
+done

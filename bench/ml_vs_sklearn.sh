@@ -5,6 +5,8 @@
 # reports train seconds, `riposte model eval --json` score seconds), without CSV parsing;
 # scikit-learn's are fit() and score_samples() on arrays already in memory.
 # Usage: bench/ml_vs_sklearn.sh [build-dir]   (needs /usr/bin/python3 with python3-sklearn)
+# TRAIN_ROWS and SCORE_ROWS (environment) change the sizes, e.g. SCORE_ROWS=200000 for a
+# shorter run on a loaded machine (scikit-learn scores about 2,000-45,000 rows a second here).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-$here/../build}"
@@ -13,13 +15,15 @@ py=/usr/bin/python3
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-"$py" - "$work" <<'PY'
+train_rows=${TRAIN_ROWS:-100000}
+score_rows=${SCORE_ROWS:-1000000}
+"$py" - "$work" "$train_rows" "$score_rows" <<'PY'
 import sys
 import numpy as np
 d = sys.argv[1]
 rng = np.random.default_rng(1)
-train = rng.normal(size=(100_000, 8))
-score = rng.normal(size=(1_000_000, 8))
+train = rng.normal(size=(int(sys.argv[2]), 8))
+score = rng.normal(size=(int(sys.argv[3]), 8))
 score[::100] += 4  # 1 % anomalies, so eval has both classes
 np.savetxt(f"{d}/train.csv", train, delimiter=",", fmt="%.6f")
 np.savetxt(f"{d}/score.csv", score, delimiter=",", fmt="%.6f")
@@ -34,6 +38,7 @@ with open(f"{d}/train_labelled.csv", "w") as f:
         f.write(",".join(f"{v:.6f}" for v in row) + "\n")
 PY
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 "$riposte" model train --csv "$work/train_labelled.csv" -o "$work/m.model" 2> "$work/train.log"
 ours_train=$(sed -n 's/.*trees, \([0-9.]*\) s).*/\1/p' "$work/train.log")
@@ -42,10 +47,12 @@ ours_score=$("$riposte" model eval -m "$work/m.model" --csv "$work/score_labelle
 sk=$("$py" "$here/../tests/ml/sklearn_iforest.py" time "$work/train.csv" "$work/score.csv")
 sk_train=$(echo "$sk" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["fit_seconds"])')
 sk_score=$(echo "$sk" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["score_seconds"])')
-"$py" - "$ours_train" "$ours_score" "$sk_train" "$sk_score" <<'PY'
+echo "load average before and after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
+"$py" - "$ours_train" "$ours_score" "$sk_train" "$sk_score" "$train_rows" "$score_rows" <<'PY'
 import sys
-ot, os_, st, ss = map(float, sys.argv[1:])
-print(f"training 100,000 x 8:  riposte {ot:.4f} s   scikit-learn {st:.4f} s   ratio {st/ot:.1f}x")
-print(f"scoring 1,000,000 x 8: riposte {os_:.4f} s ({1e6/os_:,.0f}/s)   "
-      f"scikit-learn {ss:.2f} s ({1e6/ss:,.0f}/s)   ratio {ss/os_:.1f}x")
+ot, os_, st, ss = map(float, sys.argv[1:5])
+tr, sr = int(sys.argv[5]), int(sys.argv[6])
+print(f"training {tr:,} x 8:  riposte {ot:.4f} s   scikit-learn {st:.4f} s   ratio {st/ot:.1f}x")
+print(f"scoring {sr:,} x 8: riposte {os_:.4f} s ({sr/os_:,.0f}/s)   "
+      f"scikit-learn {ss:.2f} s ({sr/ss:,.0f}/s)   ratio {ss/os_:.1f}x")
 PY

@@ -9,7 +9,10 @@ namespace riposte::behavior {
 
 namespace {
 
-constexpr uint8_t kEncodingVersion = 1;
+// Version 2 added the probe count per bucket and the scanner's quiet period; version 1
+// records (written before) are still read.
+constexpr uint8_t kEncodingVersion = 2;
+constexpr size_t kV1FindingKinds = 4;
 constexpr size_t kBloomBits = size_t{1} << 24;  // 2 MiB; ~0.5 % false positives at 1M keys
 
 uint16_t sat16(uint32_t v) { return v > 0xFFFF ? uint16_t{0xFFFF} : static_cast<uint16_t>(v); }
@@ -51,8 +54,6 @@ class Reader {
   std::string_view in_;
 };
 
-uint64_t keyHash(std::string_view key) { return std::hash<std::string_view>{}(key); }
-
 }  // namespace
 
 Timestamp hourStart(uint32_t hour) { return {static_cast<int64_t>(hour) * 3'600'000'000LL, 0}; }
@@ -73,10 +74,11 @@ bool History::notePeer(uint64_t peer_hash) {
   return fresh;
 }
 
-Bucket& History::bucket(uint32_t hour) {
-  if (!buckets.empty() && buckets.back().hour == hour) return buckets.back();
+Bucket& History::bucketSlow(uint32_t hour) {
   if (buckets.empty() || buckets.back().hour < hour) {
     buckets.push_back(Bucket{hour});
+    newest_hour = hour;
+    newest_total = 0;
     return buckets.back();
   }
   // An event older than the newest bucket (out-of-order input): find or insert in order.
@@ -92,11 +94,71 @@ void History::trim(uint32_t first_hour) {
     failures -= buckets[n].failures;
     successes -= buckets[n].successes;
     other -= buckets[n].other;
+    probes -= buckets[n].probes;
     ++n;
   }
   if (n == 0) return;
   buckets.erase(buckets.begin(), buckets.begin() + static_cast<ptrdiff_t>(n));
+  if (buckets.empty()) newest_hour = newest_total = 0;
   dirty = true;
+}
+
+PeerEntry* HistoryExtra::findPeer(uint64_t hash, std::string_view value) {
+  if (peer_index.empty()) {
+    for (size_t i = 0; i < peer_hashes.size(); ++i) {
+      if (peer_hashes[i] == hash && sameKey(peers[i].value, value)) return &peers[i];
+    }
+    return nullptr;
+  }
+  const size_t mask = peer_index.size() - 1;
+  for (size_t s = hash & mask;; s = (s + 1) & mask) {
+    const uint32_t pos = peer_index[s];
+    if (pos == 0) return nullptr;
+    if (peer_hashes[pos - 1] == hash && sameKey(peers[pos - 1].value, value)) {
+      return &peers[pos - 1];
+    }
+  }
+}
+
+namespace {
+// Below this many peers a scan of the hashes is as fast as an index.
+constexpr size_t kPeerScanMax = 8;
+
+void indexPeer(std::vector<uint32_t>& index, uint64_t hash, uint32_t pos) {
+  const size_t mask = index.size() - 1;
+  size_t s = hash & mask;
+  while (index[s] != 0) s = (s + 1) & mask;
+  index[s] = pos + 1;
+}
+}  // namespace
+
+PeerEntry& HistoryExtra::addPeer(PeerEntry p) {
+  peer_hashes.push_back(p.hash);
+  if (p.failures > 0 && p.successes == 0) ++failing_peers;
+  peers.push_back(std::move(p));
+  if (peers.size() > kPeerScanMax) {
+    if (peers.size() * 2 > peer_index.size()) {
+      rebuildPeerIndex();
+    } else {
+      indexPeer(peer_index, peers.back().hash, static_cast<uint32_t>(peers.size() - 1));
+    }
+  }
+  return peers.back();
+}
+
+void HistoryExtra::rebuildPeerIndex() {
+  peer_hashes.clear();
+  failing_peers = 0;
+  for (const PeerEntry& p : peers) {
+    peer_hashes.push_back(p.hash);
+    if (p.failures > 0 && p.successes == 0) ++failing_peers;
+  }
+  peer_index.clear();
+  if (peers.size() <= kPeerScanMax) return;
+  peer_index.assign(std::bit_ceil(peers.size() * 4), 0);
+  for (size_t i = 0; i < peers.size(); ++i) {
+    indexPeer(peer_index, peers[i].hash, static_cast<uint32_t>(i));
+  }
 }
 
 std::string encodeHistory(const History& h) {
@@ -115,6 +177,7 @@ std::string encodeHistory(const History& h) {
     w.put(b.successes);
     w.put(b.other);
     w.put(b.new_peers);
+    w.put(b.probes);
   }
   w.put(static_cast<uint8_t>(h.extra ? 1 : 0));
   if (h.extra) {
@@ -143,26 +206,35 @@ Status decodeHistory(std::string_view data, History& h) {
   auto bad = [] { return Status::parseError("behaviour history record is truncated or corrupt"); };
   uint8_t version = 0;
   if (!r.get(version)) return bad();
-  if (version != kEncodingVersion) {
+  if (version != kEncodingVersion && version != 1) {
     return Status::parseError("behaviour history record version " + std::to_string(version) +
                               " is not known to this build");
   }
   h = History{};
   uint32_t n = 0;
   if (!r.get(h.last_us) || !r.get(h.baseline_trigger) || !r.get(h.peer_sketch)) return bad();
-  for (uint32_t& q : h.quiet_until) {
-    if (!r.get(q)) return bad();
+  const size_t kinds = version == 1 ? kV1FindingKinds : kFindingKinds;
+  for (size_t i = 0; i < kinds; ++i) {
+    if (!r.get(h.quiet_until[i])) return bad();
   }
   if (!r.get(n) || n > 24 * 3660) return bad();
   h.buckets.resize(n);
   for (Bucket& b : h.buckets) {
     if (!r.get(b.hour) || !r.get(b.failures) || !r.get(b.successes) || !r.get(b.other) ||
-        !r.get(b.new_peers)) {
+        !r.get(b.new_peers) || (version >= 2 && !r.get(b.probes)) || b.probes > b.failures) {
       return bad();
     }
     h.failures += b.failures;
+    h.probes += b.probes;
     h.successes += b.successes;
     h.other += b.other;
+  }
+  for (size_t i = 1; i < h.buckets.size(); ++i) {
+    if (h.buckets[i].hour <= h.buckets[i - 1].hour) return bad();
+  }
+  if (!h.buckets.empty()) {
+    h.newest_hour = h.buckets.back().hour;
+    h.newest_total = h.buckets.back().total();
   }
   uint8_t has_extra = 0;
   if (!r.get(has_extra)) return bad();
@@ -181,10 +253,11 @@ Status decodeHistory(std::string_view data, History& h) {
       p.value.resize(len);
       if (!r.bytes(p.value.data(), len)) return bad();
     }
-    for (const PeerEntry& p : x.peers) {
-      x.peer_hashes.push_back(p.hash);
-      if (p.failures > 0 && p.successes == 0) ++x.failing_peers;
+    // Version 1 hashed with another function: the hashes are recomputed from the values.
+    if (version == 1) {
+      for (PeerEntry& p : x.peers) p.hash = hashKey(p.value);
     }
+    x.rebuildPeerIndex();
     if (!r.get(x.peers_dropped)) return bad();
     for (uint32_t& v : x.intervals) {
       if (!r.get(v)) return bad();
@@ -202,10 +275,13 @@ HistoryTable::HistoryTable(BehaviorStore* store, HistoryTableOptions options)
       retention_hours_(static_cast<uint32_t>(std::max<int64_t>(
           1, std::chrono::duration_cast<std::chrono::hours>(options.retention).count()))) {
   if (opt_.max_hot < 16) opt_.max_hot = 16;
+  rebuildIndex(64);
   if (store_ == nullptr) return;
   bloom_.assign(kBloomBits / 64, 0);
   const Status st = store_->forEachBehaviorKey([this](std::string_view k) {
-    if (k.substr(0, opt_.prefix.size()) == opt_.prefix) bloomAdd(k.substr(opt_.prefix.size()));
+    if (k.substr(0, opt_.prefix.size()) == opt_.prefix) {
+      bloomAdd(hashKey(k.substr(opt_.prefix.size())));
+    }
   });
   if (!st.isOk()) {
     // The store keeps no behaviour history: memory only.
@@ -214,8 +290,7 @@ HistoryTable::HistoryTable(BehaviorStore* store, HistoryTableOptions options)
   }
 }
 
-void HistoryTable::bloomAdd(std::string_view key) {
-  const uint64_t h = keyHash(key);
+void HistoryTable::bloomAdd(uint64_t h) {
   const uint64_t h2 = (h >> 32) | 1;
   for (uint64_t i = 0; i < 3; ++i) {
     const uint64_t bit = (h + i * h2) & (kBloomBits - 1);
@@ -223,9 +298,8 @@ void HistoryTable::bloomAdd(std::string_view key) {
   }
 }
 
-bool HistoryTable::bloomMayContain(std::string_view key) const {
+bool HistoryTable::bloomMayContain(uint64_t h) const {
   if (bloom_.empty()) return false;
-  const uint64_t h = keyHash(key);
   const uint64_t h2 = (h >> 32) | 1;
   for (uint64_t i = 0; i < 3; ++i) {
     const uint64_t bit = (h + i * h2) & (kBloomBits - 1);
@@ -234,8 +308,55 @@ bool HistoryTable::bloomMayContain(std::string_view key) const {
   return true;
 }
 
-bool HistoryTable::loadFromStore(std::string_view key, History& out) {
-  if (store_ == nullptr || !bloomMayContain(key)) return false;
+HistoryTable::Entry* HistoryTable::lookup(std::string_view key, uint64_t hash) {
+  const auto tag = static_cast<uint32_t>(hash >> 32);
+  for (size_t s = hash & mask_;; s = (s + 1) & mask_) {
+    const Slot slot = slots_[s];
+    if (slot.pos == 0) return nullptr;
+    if (slot.tag == tag) {
+      Entry& e = entries_[slot.pos - 1];
+      if (e.hash == hash && sameKey(e.key, key)) return &e;
+    }
+  }
+}
+
+void HistoryTable::rebuildIndex(size_t min_slots) {
+  slots_.assign(std::bit_ceil(std::max<size_t>(min_slots, 64)), Slot{});
+  mask_ = slots_.size() - 1;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    size_t s = entries_[i].hash & mask_;
+    while (slots_[s].pos != 0) s = (s + 1) & mask_;
+    slots_[s] = Slot{static_cast<uint32_t>(i + 1), static_cast<uint32_t>(entries_[i].hash >> 32)};
+  }
+}
+
+History& HistoryTable::insert(std::string_view key, uint64_t hash, History h) {
+  if ((entries_.size() + 1) * 8 > slots_.size() * 5) rebuildIndex(slots_.size() * 2);
+  entries_.push_back(Entry{std::string(key), hash, std::move(h)});
+  size_t s = hash & mask_;
+  while (slots_[s].pos != 0) s = (s + 1) & mask_;
+  slots_[s] = Slot{static_cast<uint32_t>(entries_.size()), static_cast<uint32_t>(hash >> 32)};
+  return entries_.back().h;
+}
+
+template <typename Pred>
+void HistoryTable::removeIf(Pred drop) {
+  size_t out = 0;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (drop(entries_[i])) continue;
+    if (out != i) entries_[out] = std::move(entries_[i]);
+    ++out;
+  }
+  if (out == entries_.size()) return;
+  entries_.erase(entries_.begin() + static_cast<ptrdiff_t>(out), entries_.end());
+  // The index is rebuilt for the survivors (smaller when most are gone).
+  size_t want = 64;
+  while ((entries_.size() + 1) * 8 > want * 5) want *= 2;
+  rebuildIndex(want);
+}
+
+bool HistoryTable::loadFromStore(std::string_view key, uint64_t hash, History& out) {
+  if (store_ == nullptr || !bloomMayContain(hash)) return false;
   key_buf_.assign(opt_.prefix);
   key_buf_.append(key);
   auto rec = store_->loadBehavior(key_buf_);
@@ -253,67 +374,63 @@ bool HistoryTable::loadFromStore(std::string_view key, History& out) {
   return true;
 }
 
-History& HistoryTable::get(std::string_view key, Timestamp now) {
-  auto it = hot_.find(key);
-  if (it != hot_.end()) return it->second;
-  if (hot_.size() >= opt_.max_hot) evictSome();
+History& HistoryTable::get(std::string_view key, uint64_t hash, Timestamp now) {
+  if (Entry* e = lookup(key, hash)) return e->h;
+  if (entries_.size() >= opt_.max_hot) evictSome();
   History h;
-  if (loadFromStore(key, h)) {
+  if (loadFromStore(key, hash, h)) {
     const uint32_t hour = hourOf(now);
     if (hour >= retention_hours_) h.trim(hour - retention_hours_ + 1);
   }
-  return hot_.emplace(std::string(key), std::move(h)).first->second;
+  return insert(key, hash, std::move(h));
 }
 
 History* HistoryTable::find(std::string_view key) {
-  auto it = hot_.find(key);
-  if (it != hot_.end()) return &it->second;
+  const uint64_t hash = hashKey(key);
+  if (Entry* e = lookup(key, hash)) return &e->h;
   History h;
-  if (!loadFromStore(key, h)) return nullptr;
-  if (hot_.size() >= opt_.max_hot) evictSome();
-  return &hot_.emplace(std::string(key), std::move(h)).first->second;
+  if (!loadFromStore(key, hash, h)) return nullptr;
+  if (entries_.size() >= opt_.max_hot) evictSome();
+  return &insert(key, hash, std::move(h));
 }
 
 void HistoryTable::evictSome() {
   // The least recently seen eighth goes: its cut-off by selection, not a full sort.
   scratch_.clear();
-  scratch_.reserve(hot_.size());
-  for (const auto& [_, h] : hot_) scratch_.push_back(h.last_us);
-  const size_t n = std::max<size_t>(1, hot_.size() / 8);
+  scratch_.reserve(entries_.size());
+  for (const Entry& e : entries_) scratch_.push_back(e.h.last_us);
+  const size_t n = std::max<size_t>(1, entries_.size() / 8);
   std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<ptrdiff_t>(n - 1),
                    scratch_.end());
   const int64_t cutoff = scratch_[n - 1];
   std::vector<BehaviorRecord> batch;
   size_t taken = 0;
-  for (auto it = hot_.begin(); it != hot_.end() && taken < n;) {
-    if (it->second.last_us > cutoff) {
-      ++it;
-      continue;
-    }
+  removeIf([&](const Entry& e) {
+    if (taken >= n || e.h.last_us > cutoff) return false;
     ++taken;
     if (store_ != nullptr) {
-      if (it->second.dirty) {
-        batch.push_back(BehaviorRecord{storeKey(it->first), Timestamp{it->second.last_us, 0},
-                                       encodeHistory(it->second)});
+      if (e.h.dirty) {
+        batch.push_back(
+            BehaviorRecord{storeKey(e.key), Timestamp{e.h.last_us, 0}, encodeHistory(e.h)});
       }
-      bloomAdd(it->first);
+      bloomAdd(e.hash);
       ++stats_.evicted;
     } else {
       ++stats_.forgotten;
     }
-    it = hot_.erase(it);
-  }
+    return true;
+  });
   if (store_ != nullptr && !store_->saveBehavior(batch).isOk()) ++stats_.store_errors;
 }
 
 Status HistoryTable::checkpoint() {
   if (store_ == nullptr) return Status::ok();
   std::vector<BehaviorRecord> batch;
-  for (auto& [key, h] : hot_) {
-    if (!h.dirty) continue;
-    batch.push_back(BehaviorRecord{storeKey(key), Timestamp{h.last_us, 0}, encodeHistory(h)});
-    h.dirty = false;
-    bloomAdd(key);
+  for (Entry& e : entries_) {
+    if (!e.h.dirty) continue;
+    batch.push_back(BehaviorRecord{storeKey(e.key), Timestamp{e.h.last_us, 0}, encodeHistory(e.h)});
+    e.h.dirty = false;
+    bloomAdd(e.hash);
     if (batch.size() >= 4096) {
       RIPOSTE_RETURN_IF_ERROR(store_->saveBehavior(batch));
       batch.clear();
@@ -327,15 +444,14 @@ void HistoryTable::sweep(Timestamp now) {
   if (hour < retention_hours_) return;
   const uint32_t first = hour - retention_hours_ + 1;
   const int64_t cutoff_us = hourStart(first).micros;
-  for (auto it = hot_.begin(); it != hot_.end();) {
-    if (it->second.last_us < cutoff_us) {
+  removeIf([&](Entry& e) {
+    if (e.h.last_us < cutoff_us) {
       ++stats_.pruned;
-      it = hot_.erase(it);  // its store row (if any) goes with pruneBehavior below
-      continue;
+      return true;  // its store row (if any) goes with pruneBehavior below
     }
-    it->second.trim(first);
-    ++it;
-  }
+    e.h.trim(first);
+    return false;
+  });
   if (store_ != nullptr && opt_.prune_store) {
     auto n = store_->pruneBehavior(Timestamp{cutoff_us, 0});
     if (n) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "riposte/core/ids.h"
+#include "riposte/ingest/sshd_parser.h"
 
 namespace riposte {
 
@@ -24,8 +25,6 @@ uint16_t addSat(uint16_t a, uint32_t b) {
   return s > 0xFFFF ? uint16_t{0xFFFF} : static_cast<uint16_t>(s);
 }
 
-uint64_t hashOf(std::string_view s) { return std::hash<std::string_view>{}(s); }
-
 std::string dayOf(uint32_t hour) {
   return formatRfc3339Utc(hourStart(hour - hour % 24)).substr(0, 10);
 }
@@ -33,11 +32,16 @@ std::string dayOf(uint32_t hour) {
 std::string hourText(uint32_t hour) { return formatRfc3339Utc(hourStart(hour)); }
 
 // Counts an event into the entity's current bucket and totals.
-Bucket& count(History& h, uint32_t hour, Timestamp now, bool fail, bool ok, uint32_t n) {
+Bucket& count(History& h, uint32_t hour, Timestamp now, bool fail, bool ok, uint32_t n,
+              bool probe = false) {
   Bucket& b = h.bucket(hour);
   if (fail) {
     b.failures = addSat(b.failures, n);
     h.failures += n;
+    if (probe) {
+      b.probes = addSat(b.probes, n);
+      h.probes += n;
+    }
   } else if (ok) {
     b.successes = addSat(b.successes, n);
     h.successes += n;
@@ -45,6 +49,7 @@ Bucket& count(History& h, uint32_t hour, Timestamp now, bool fail, bool ok, uint
     b.other = addSat(b.other, n);
     h.other += n;
   }
+  if (hour == h.newest_hour) h.newest_total += n;
   h.last_us = std::max(h.last_us, now.micros);
   h.dirty = true;
   return b;
@@ -86,7 +91,8 @@ EvidenceEvent historyEvidence(std::string_view key, const History& h, nlohmann::
                      {"failures", b.failures},
                      {"successes", b.successes},
                      {"other", b.other},
-                     {"new_peers", b.new_peers}});
+                     {"new_peers", b.new_peers},
+                     {"probes", b.probes}});
   }
   nlohmann::json j = {{"entity", key},
                       {"failures", h.failures},
@@ -131,7 +137,7 @@ LongTermConfig LongTermConfig::fromConfig(const ComponentConfig& c, const Config
   LongTermConfig t;
   rd.checkKeys(c.node, c.path,
                {"name", "type", "retention", "min_records", "max_hot_entities", "repeat_after",
-                "kinds", "slow_bruteforce", "distributed", "beaconing", "baseline"});
+                "kinds", "slow_bruteforce", "distributed", "beaconing", "scanner", "baseline"});
   t.name = c.name;
   t.retention = rd.getDuration(c.node, c.path, "retention", t.retention);
   if (t.retention < std::chrono::hours(1)) {
@@ -207,6 +213,16 @@ LongTermConfig LongTermConfig::fromConfig(const ComponentConfig& c, const Config
     s.action = rd.getString(n, p, "action", s.action);
   }
   {
+    auto [n, p] = sub("scanner");
+    auto& s = t.scanner;
+    rd.checkKeys(n, p, {"enabled", "min_probes", "min_hours", "severity", "action"});
+    s.enabled = rd.getBool(n, p, "enabled", s.enabled);
+    s.min_probes = static_cast<uint32_t>(rd.getInt(n, p, "min_probes", 2, 1, 1'000'000));
+    s.min_hours = static_cast<uint32_t>(rd.getInt(n, p, "min_hours", 2, 1, 24 * 365));
+    s.severity = static_cast<int>(rd.getInt(n, p, "severity", 4, 0, 10));
+    s.action = rd.getString(n, p, "action", s.action);
+  }
+  {
     auto [n, p] = sub("baseline");
     auto& s = t.baseline;
     rd.checkKeys(
@@ -249,7 +265,7 @@ Finding LongTermDetector::newFinding(const Event& e, FindingKind kind, TargetTyp
                                      std::string_view value, int severity,
                                      const std::string& action) const {
   static constexpr std::array<const char*, behavior::kFindingKinds> kLabels = {
-      "slow-bruteforce", "distributed-bruteforce", "beaconing", "baseline-departure"};
+      "slow-bruteforce", "distributed-bruteforce", "beaconing", "baseline-departure", "scanner"};
   Finding f;
   f.id = newId(e.timestamp());
   f.detector = cfg_.name;
@@ -264,6 +280,8 @@ Finding LongTermDetector::newFinding(const Event& e, FindingKind kind, TargetTyp
     f.labels.emplace_back("T1110");
   } else if (kind == FindingKind::kBeaconing) {
     f.labels.emplace_back("T1071");
+  } else if (kind == FindingKind::kScanner) {
+    f.labels.emplace_back("T1046");
   }
   f.evidence.push_back(EvidenceEvent::withFields(e));
   return f;
@@ -271,26 +289,39 @@ Finding LongTermDetector::newFinding(const Event& e, FindingKind kind, TargetTyp
 
 void LongTermDetector::onEvent(const Event& e, const FindingSink& sink) {
   if (!cfg_.kinds[static_cast<size_t>(e.kind())]) return;
-  const std::string_view src = e.get(Field::kSourceIp);
-  if (src.empty()) return;
+  Seen s;
+  s.src = e.get(Field::kSourceIp);
+  if (s.src.empty()) return;
   const std::string_view outcome = e.get(Field::kEventOutcome);
-  const bool fail = outcome == "failure";
-  const bool ok = !fail && outcome == "success";
-  const uint32_t n = std::max<uint32_t>(1, e.repeat());
-  onAddress(e, src, fail, ok, n, sink);
-  if (cfg_.distributed.enabled && e.kind() == EventKind::kAuth && (fail || ok)) {
-    const std::string_view user = e.get(Field::kUserName);
-    if (!user.empty()) onAccount(e, user, src, fail, ok, n, sink);
+  s.fail = outcome == "failure";
+  s.ok = !s.fail && outcome == "success";
+  s.n = std::max<uint32_t>(1, e.repeat());
+  s.src_hash = behavior::hashKey(s.src);
+  const bool auth = e.kind() == EventKind::kAuth;
+  if (auth) {
+    s.user = e.get(Field::kUserName);
+    if (!s.user.empty()) s.user_hash = behavior::hashKey(s.user);
   }
-  if (cfg_.beaconing.enabled && e.kind() == EventKind::kFlow) onFlow(e, src, sink);
+  // A probe: a failure before any authentication was attempted: a protocol-level failure (no
+  // identification string, banner or key-exchange errors, timeouts; kind ssh) or a connection
+  // closed before authenticating by an address that named no user. A failure that belongs to
+  // a password attempt (pam_unix's, which may name no user) is not one.
+  s.probe = s.fail && e.get(Field::kUserName).empty() &&
+            (e.kind() == EventKind::kSsh ||
+             (auth && e.get(Field::kEventAction) == sshd_action::kConnectionClosed));
+  onAddress(e, s, sink);
+  if (cfg_.distributed.enabled && auth && (s.fail || s.ok) && !s.user.empty()) {
+    onAccount(e, s, sink);
+  }
+  if (cfg_.beaconing.enabled && e.kind() == EventKind::kFlow) onFlow(e, s.src, sink);
 }
 
-void LongTermDetector::onAddress(const Event& e, std::string_view src, bool fail, bool ok,
-                                 uint32_t n, const FindingSink& sink) {
+void LongTermDetector::onAddress(const Event& e, const Seen& s, const FindingSink& sink) {
+  const std::string_view src = s.src;
   const Timestamp now = e.timestamp();
   const uint32_t hour = hourOf(now);
-  History& h = addresses_.get(src, now);
-  const bool new_hour = h.buckets.empty() || h.buckets.back().hour < hour;
+  History& h = addresses_.get(src, s.src_hash, now);
+  const bool new_hour = h.isNewHour(hour);
   if (new_hour && hour >= addresses_.retentionHours()) {
     h.trim(hour - addresses_.retentionHours() + 1);
   }
@@ -309,12 +340,17 @@ void LongTermDetector::onAddress(const Event& e, std::string_view src, bool fail
       h.baseline_trigger = static_cast<uint32_t>(std::min<uint64_t>(UINT32_MAX - 1, trigger));
     }
   }
-  Bucket& b = count(h, hour, now, fail, ok, n);
-  const std::string_view user = e.get(Field::kUserName);
-  if (!user.empty() && e.kind() == EventKind::kAuth && h.notePeer(hashOf(user))) {
-    b.new_peers = addSat(b.new_peers, 1);
+  Bucket& b = count(h, hour, now, s.fail, s.ok, s.n, s.probe);
+  if (!s.user.empty() && h.notePeer(s.user_hash)) b.new_peers = addSat(b.new_peers, 1);
+
+  const auto& sc = cfg_.scanner;
+  if (sc.enabled && s.probe && h.probes >= sc.min_probes && h.successes == 0 &&
+      uint64_t{h.probes} * 2 >= h.failures &&
+      h.quiet_until[static_cast<size_t>(FindingKind::kScanner)] <= hour) {
+    reportScanner(e, src, h, hour, sink);
   }
   if (h.records() < cfg_.min_records) return;
+  const bool fail = s.fail;
 
   const auto& sb = cfg_.slow_bruteforce;
   if (sb.enabled && fail && h.failures >= sb.min_failures &&
@@ -339,7 +375,10 @@ void LongTermDetector::onAddress(const Event& e, std::string_view src, bool fail
   }
 
   const auto& bl = cfg_.baseline;
-  if (bl.enabled && b.total() >= h.baseline_trigger &&
+  // This hour's events: from the history itself (no read of the bucket array per event) unless
+  // the event was for an older hour.
+  const uint32_t this_hour = hour == h.newest_hour ? h.newest_total : b.total();
+  if (bl.enabled && this_hour >= h.baseline_trigger &&
       h.quiet_until[static_cast<size_t>(FindingKind::kBaseline)] <= hour) {
     h.quiet_until[static_cast<size_t>(FindingKind::kBaseline)] = hour + repeat_hours_;
     Finding f = newFinding(e, FindingKind::kBaseline, TargetType::kIp, src, bl.severity, bl.action);
@@ -365,31 +404,49 @@ void LongTermDetector::onAddress(const Event& e, std::string_view src, bool fail
   }
 }
 
-void LongTermDetector::onAccount(const Event& e, std::string_view user, std::string_view src,
-                                 bool fail, bool ok, uint32_t n, const FindingSink& sink) {
+void LongTermDetector::reportScanner(const Event& e, std::string_view src, History& h,
+                                     uint32_t hour, const FindingSink& sink) {
+  const auto& sc = cfg_.scanner;
+  uint32_t probe_hours = 0, first = 0, last = 0;
+  for (const Bucket& x : h.buckets) {
+    if (x.probes == 0) continue;
+    if (probe_hours++ == 0) first = x.hour;
+    last = x.hour;
+  }
+  if (probe_hours < sc.min_hours) return;
+  h.quiet_until[static_cast<size_t>(FindingKind::kScanner)] = hour + repeat_hours_;
+  Finding f = newFinding(e, FindingKind::kScanner, TargetType::kIp, src, sc.severity, sc.action);
+  f.first_seen = hourStart(first);
+  f.event_count = h.probes;
+  f.reason = "reconnaissance from " + std::string(src) + ": " + std::to_string(h.probes) +
+             " pre-authentication probe(s) in " + std::to_string(probe_hours) +
+             " different hour(s) between " + hourText(first) + " and " + hourText(last) +
+             ", never logged in (" + std::to_string(h.failures - h.probes) +
+             " password attempt(s)) [" + perDay(h, true) + "]";
+  f.evidence.push_back(historyEvidence(
+      src, h, {{"probes", h.probes}, {"probe_hours", probe_hours}, {"other_events", h.other}}));
+  sink(std::move(f));
+}
+
+void LongTermDetector::onAccount(const Event& e, const Seen& s, const FindingSink& sink) {
+  const std::string_view user = s.user, src = s.src;
+  const bool fail = s.fail;
+  const uint32_t n = s.n;
   const Timestamp now = e.timestamp();
   const uint32_t hour = hourOf(now);
-  History& h = accounts_.get(user, now);
-  if ((h.buckets.empty() || h.buckets.back().hour < hour) && hour >= accounts_.retentionHours()) {
+  History& h = accounts_.get(user, s.user_hash, now);
+  if (h.isNewHour(hour) && hour >= accounts_.retentionHours()) {
     h.trim(hour - accounts_.retentionHours() + 1);
   }
-  Bucket& b = count(h, hour, now, fail, ok, n);
-  const uint64_t sh = hashOf(src);
+  Bucket& b = count(h, hour, now, fail, s.ok, n);
+  const uint64_t sh = s.src_hash;
   if (h.notePeer(sh)) b.new_peers = addSat(b.new_peers, 1);
   auto& x = h.ensureExtra();
-  behavior::PeerEntry* peer = nullptr;
-  for (size_t i = 0; i < x.peer_hashes.size(); ++i) {
-    if (x.peer_hashes[i] == sh && x.peers[i].value == src) {
-      peer = &x.peers[i];
-      break;
-    }
-  }
+  behavior::PeerEntry* peer = x.findPeer(sh, src);
   const auto& ds = cfg_.distributed;
   if (peer == nullptr) {
     if (x.peers.size() < ds.max_sources) {
-      x.peers.push_back(behavior::PeerEntry{sh, 0, 0, hour, false, std::string(src)});
-      x.peer_hashes.push_back(sh);
-      peer = &x.peers.back();
+      peer = &x.addPeer(behavior::PeerEntry{sh, 0, 0, hour, false, std::string(src)});
     } else {
       ++x.peers_dropped;
     }
@@ -483,7 +540,7 @@ void LongTermDetector::onFlow(const Event& e, std::string_view src, const Findin
   const Timestamp now = e.timestamp();
   const uint32_t hour = hourOf(now);
   History& h = pairs_.get(key_, now);
-  if ((h.buckets.empty() || h.buckets.back().hour < hour) && hour >= pairs_.retentionHours()) {
+  if (h.isNewHour(hour) && hour >= pairs_.retentionHours()) {
     h.trim(hour - pairs_.retentionHours() + 1);
   }
   const int64_t last = h.last_us;

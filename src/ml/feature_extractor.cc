@@ -117,10 +117,12 @@ const EntityFeatureExtractor::View* EntityFeatureExtractor::observe(const Event&
     Field field;
     DistinctSet* set;
   };
-  const Tracked tracked[] = {{Field::kUserName, &s.users},
-                             {Field::kUrlPath, &s.paths},
-                             {Field::kDestinationPort, &s.ports},
-                             {Field::kUserAgent, &s.agents}};
+  // Keyed by user, the first distinct count is of source addresses instead of user names.
+  const Tracked tracked[] = {
+      {cfg_.key == Field::kUserName ? Field::kSourceIp : Field::kUserName, &s.users},
+      {Field::kUrlPath, &s.paths},
+      {Field::kDestinationPort, &s.ports},
+      {Field::kUserAgent, &s.agents}};
   for (const auto& t : tracked) {
     const std::string_view v = e.get(t.field);
     if (v.empty()) continue;

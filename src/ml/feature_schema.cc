@@ -91,6 +91,8 @@ FeatureSchema entityWindowSchema(const std::string& entity_field) {
                 "http_5xx_ratio",       "distinct_dest_ports", "bytes",
                 "distinct_user_agents", "interarrival_mean_s", "interarrival_cv",
                 "new_value_share"};
+  // Keyed by user: the distinct count is of the addresses the user came from.
+  if (entity_field == "user.name") s.features[3] = "distinct_sources";
   return s;
 }
 

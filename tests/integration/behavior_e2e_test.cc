@@ -141,6 +141,34 @@ TEST(BehaviorE2E, GeneratedWorkloadShortWindowRulesMissWhatTheLongTermDetectorCa
   EXPECT_EQ(countIn(bd.all, benign), 0u) << "benign users flagged: " << both.out;
 }
 
+TEST(BehaviorE2E, GeneratedScannersThatProbeInSeveralHoursAreCaught) {
+  TempDir dir;
+  const auto truth = generate(dir);
+  const std::string auth = (dir.path() / "auth.log").string();
+  // The clock hours in which each scanner probed, from the log itself ("Mar  1 04" prefixes).
+  const auto lines = testing::readLines(auth);
+  std::map<std::string, std::set<std::string>> hours;
+  for (const auto& ip : asSet(truth["scanner"])) {
+    for (const auto& l : lines) {
+      if (l.find(ip + " port") != std::string::npos) hours[ip].insert(l.substr(0, 9));
+    }
+  }
+  std::set<std::string> spread;
+  for (const auto& [ip, h] : hours) {
+    ASSERT_GE(h.size(), 1u) << ip;
+    if (h.size() >= 2) spread.insert(ip);
+  }
+  ASSERT_GE(spread.size(), 5u);  // the generator spreads most scanners over hours
+
+  auto both = runRiposte({"replay", "--config", writeConfig(dir, "both.yaml", kRulesAndLongTerm),
+                          "--year", "2025", auth});
+  ASSERT_EQ(both.exit_code, 0) << both.err;
+  auto bd = decisions(both.out);
+  EXPECT_EQ(countIn(bd.by_detector["longterm"], spread), spread.size()) << both.out;
+  EXPECT_EQ(countIn(bd.all, asSet(truth["benign"])), 0u) << both.out;
+  EXPECT_NE(both.out.find("pre-authentication probe(s) in"), std::string::npos) << both.out;
+}
+
 TEST(BehaviorE2E, GeneratedFlowsBeaconingHostsAreFoundAndBenignHostsAreNot) {
   TempDir dir;
   const auto truth = generate(dir);

@@ -19,6 +19,13 @@
 //   connections are regular: median within [`min_interval`, `max_interval`], median absolute
 //   deviation at most `max_jitter_percent` of it, at least `min_connections` connections. The
 //   source host is reported (`alert` by default). `ignore_ports` skips e.g. DNS and NTP.
+// - scanner: an address whose history is reconnaissance: at least `min_probes`
+//   pre-authentication probes (protocol-level failures: no identification string, banner or
+//   key-exchange errors, timeouts; and connections closed before authenticating by an address
+//   that named no user) in at least `min_hours`
+//   different hours, never a successful login, and probes at least half of its failures. A
+//   scanner's whole footprint is a handful of probes, so this analysis does not wait for
+//   `min_records`.
 // - baseline: an address whose events in one hour reach `factor` times its mean per active
 //   hour, `peak_factor` times its busiest hour so far, and at least `min_events`, once it has
 //   `min_hours` active hours of history.
@@ -81,6 +88,14 @@ struct LongTermConfig {
     std::string action = "alert";
   } beaconing;
 
+  struct Scanner {
+    bool enabled = true;
+    uint32_t min_probes = 2;
+    uint32_t min_hours = 2;
+    int severity = 4;
+    std::string action = "block";
+  } scanner;
+
   struct Baseline {
     bool enabled = true;
     uint32_t min_hours = 24;
@@ -115,10 +130,17 @@ class LongTermDetector : public Detector {
   const behavior::HistoryTable& pairs() const { return pairs_; }
 
  private:
-  void onAddress(const Event& e, std::string_view src, bool fail, bool ok, uint32_t n,
-                 const FindingSink& sink);
-  void onAccount(const Event& e, std::string_view user, std::string_view src, bool fail, bool ok,
-                 uint32_t n, const FindingSink& sink);
+  // What onEvent() derived from the event once, for every table.
+  struct Seen {
+    std::string_view src, user;
+    uint64_t src_hash = 0, user_hash = 0;
+    bool fail = false, ok = false, probe = false;
+    uint32_t n = 1;
+  };
+  void onAddress(const Event& e, const Seen& s, const FindingSink& sink);
+  void onAccount(const Event& e, const Seen& s, const FindingSink& sink);
+  void reportScanner(const Event& e, std::string_view src, behavior::History& h, uint32_t hour,
+                     const FindingSink& sink);
   void onFlow(const Event& e, std::string_view src, const FindingSink& sink);
   Finding newFinding(const Event& e, behavior::FindingKind kind, TargetType type,
                      std::string_view value, int severity, const std::string& action) const;

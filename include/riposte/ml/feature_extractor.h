@@ -4,10 +4,11 @@
 // entity) updates its entity's window: counters, small sets of hashed values for the distinct
 // counts, running mean and variance of the gaps between events (Welford), and how many of the
 // entity's values (user names, paths, user agents, destination ports) had never been seen from
-// any entity before (a shared Bloom filter of 2^23 bits, cleared when 40 % full). A window
-// starts at the entity's first event and lasts `window`; the first event past it closes the
-// window (handed to the caller when recording) and starts the next. The features of the window
-// so far are available after each update (see EntityFeature for their definitions).
+// any entity before (keyed by user.name, source addresses take the place of user names in the
+// distinct count and the novelty check) (a shared Bloom filter of 2^23 bits, cleared when 40 %
+// full). A window starts at the entity's first event and lasts `window`; the first event past it
+// closes the window (handed to the caller when recording) and starts the next. The features of the
+// window so far are available after each update (see EntityFeature for their definitions).
 //
 // Memory is bounded: distinct counts saturate at kDistinctCap values per window, at most
 // `max_entities` entities are kept (the tenth least recently seen are evicted when full) and an

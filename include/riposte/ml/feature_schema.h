@@ -53,7 +53,8 @@ enum class EntityFeature : uint8_t {
   kEventRate = 0,       // events per minute over the window so far (at least one minute)
   kAuthFailures,        // failed authentications
   kAuthFailureRatio,    // failed / all authentications
-  kDistinctUsers,       // distinct user names tried
+  kDistinctUsers,       // distinct user names tried; keyed by user.name: distinct source
+                        // addresses (named distinct_sources in that schema)
   kDistinctPaths,       // distinct URL paths
   kHttp4xxRatio,        // 4xx / HTTP responses
   kHttp5xxRatio,        // 5xx / HTTP responses

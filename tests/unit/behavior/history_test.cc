@@ -59,6 +59,91 @@ TEST(History, EncodeDecodeRoundTripKeepsEverything) {
   EXPECT_FALSE(back.dirty);
 }
 
+TEST(History, ProbesAndTheNewestBucketSurviveTheRoundTrip) {
+  History h = sample();
+  h.bucket(kHour0 + 12).probes = 4;
+  h.probes = 4;
+  h.quiet_until[static_cast<size_t>(FindingKind::kScanner)] = kHour0 + 40;
+  EXPECT_EQ(h.newest_hour, kHour0 + 12);
+  History back;
+  ASSERT_TRUE(decodeHistory(encodeHistory(h), back).isOk());
+  EXPECT_EQ(back.buckets[4].probes, 4);
+  EXPECT_EQ(back.probes, 4u);
+  EXPECT_EQ(back.newest_hour, kHour0 + 12);
+  EXPECT_EQ(back.newest_total, back.buckets[4].total());
+  EXPECT_EQ(back.quiet_until[static_cast<size_t>(FindingKind::kScanner)], kHour0 + 40);
+  // A bucket with more probes than failures is corrupt.
+  h.bucket(kHour0 + 12).probes = 6;
+  EXPECT_FALSE(decodeHistory(encodeHistory(h), back).isOk());
+}
+
+TEST(History, VersionOneRecordsAreStillRead) {
+  // Version 1: no probe counts, four quiet periods, peers hashed with another function.
+  std::string v1;
+  auto put = [&v1](auto v) { v1.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(uint8_t{1});
+  put(int64_t{at(kHour0 + 1).micros});
+  put(uint32_t{UINT32_MAX});
+  put(uint64_t{5});
+  for (uint32_t q : {0u, kHour0 + 24, 0u, 0u}) put(q);
+  put(uint32_t{2});
+  for (uint32_t hr : {kHour0, kHour0 + 1}) {
+    put(hr);
+    put(uint16_t{3});  // failures
+    put(uint16_t{0});  // successes
+    put(uint16_t{1});  // other
+    put(uint16_t{1});  // new peers
+  }
+  put(uint8_t{1});
+  put(uint32_t{1});
+  put(uint64_t{12345});  // an old hash
+  put(uint32_t{3});
+  put(uint32_t{0});
+  put(uint32_t{kHour0});
+  put(uint8_t{0});
+  const std::string ip = "203.0.113.9";
+  put(static_cast<uint16_t>(ip.size()));
+  v1 += ip;
+  put(uint32_t{0});
+  for (size_t i = 0; i < kIntervalRing; ++i) put(uint32_t{0});
+  put(uint8_t{0});
+  put(uint8_t{0});
+  put(uint32_t{0});
+  History h;
+  ASSERT_TRUE(decodeHistory(v1, h).isOk());
+  EXPECT_EQ(h.failures, 6u);
+  EXPECT_EQ(h.probes, 0u);
+  EXPECT_EQ(h.quiet_until[1], kHour0 + 24);
+  EXPECT_EQ(h.quiet_until[static_cast<size_t>(FindingKind::kScanner)], 0u);
+  ASSERT_TRUE(h.extra);
+  // The source is found under the current hash function.
+  EXPECT_NE(h.extra->findPeer(hashKey(ip), ip), nullptr);
+  EXPECT_EQ(h.extra->failing_peers, 1u);
+}
+
+TEST(History, PeerIndexFindsEverySourceAsTheListGrows) {
+  HistoryExtra x;
+  std::vector<std::string> ips;
+  for (int i = 0; i < 300; ++i) ips.push_back("198.51.100." + std::to_string(i));
+  for (size_t i = 0; i < ips.size(); ++i) {
+    ASSERT_EQ(x.findPeer(hashKey(ips[i]), ips[i]), nullptr) << i;
+    x.addPeer(PeerEntry{hashKey(ips[i]), static_cast<uint32_t>(i % 2), 0, kHour0, false, ips[i]});
+    for (size_t j = 0; j <= i; j += 7) {
+      PeerEntry* p = x.findPeer(hashKey(ips[j]), ips[j]);
+      ASSERT_NE(p, nullptr) << i << " " << j;
+      EXPECT_EQ(p->value, ips[j]);
+    }
+  }
+  EXPECT_EQ(x.failing_peers, 150u);
+  // Same hash, another value: not a match.
+  EXPECT_EQ(x.findPeer(hashKey(ips[3]), "192.0.2.1"), nullptr);
+  History h;
+  h.extra = std::make_unique<HistoryExtra>(std::move(x));
+  History back;
+  ASSERT_TRUE(decodeHistory(encodeHistory(h), back).isOk());
+  for (const auto& ip : ips) EXPECT_NE(back.extra->findPeer(hashKey(ip), ip), nullptr) << ip;
+}
+
 TEST(History, CorruptOrTruncatedRecordsAreRefused) {
   const std::string good = encodeHistory(sample());
   History out;
@@ -190,6 +275,37 @@ TEST(HistoryTable, SweepDropsExpiredBucketsAndEntitiesInMemoryAndStore) {
   auto rec = (*store)->loadBehavior("ip:old");
   ASSERT_TRUE(rec.isOk());
   EXPECT_FALSE(rec->has_value());
+}
+
+TEST(HistoryTable, EveryEntityIsFoundThroughGrowthEvictionAndSweep) {
+  auto store = SqliteStore::open(":memory:");
+  ASSERT_TRUE(store.isOk());
+  HistoryTableOptions o;
+  o.prefix = "ip:";
+  o.max_hot = 500;
+  o.retention = std::chrono::hours(48);
+  HistoryTable t(store->get(), o);
+  for (int i = 0; i < 3000; ++i) {
+    const std::string k = "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".1";
+    History& h = t.get(k, at(kHour0 + (i < 1500 ? 0 : 30), i));
+    h.bucket(kHour0).failures = static_cast<uint16_t>(i % 1000 + 1);
+    h.failures = static_cast<uint32_t>(i % 1000 + 1);
+    h.last_us = at(kHour0 + (i < 1500 ? 0 : 30), i).micros;
+    h.dirty = true;
+  }
+  EXPECT_LE(t.hotSize(), 500u);
+  for (int i = 0; i < 3000; i += 3) {
+    const std::string k = "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".1";
+    History* h = t.find(k);
+    ASSERT_NE(h, nullptr) << k;
+    EXPECT_EQ(h->failures, static_cast<uint32_t>(i % 1000 + 1)) << k;
+  }
+  ASSERT_TRUE(t.checkpoint().isOk());
+  t.sweep(at(kHour0 + 60));  // drops what was last seen before hour +13: the first 1500
+  for (int i = 0; i < 3000; i += 5) {
+    const std::string k = "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".1";
+    EXPECT_EQ(t.find(k) != nullptr, i >= 1500) << k;
+  }
 }
 
 TEST(HistoryTable, WithoutAStoreTheCapForgetsTheLeastRecent) {

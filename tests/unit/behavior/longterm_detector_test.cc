@@ -20,6 +20,7 @@ struct Fed {
   EventKind kind = EventKind::kAuth;
   int64_t ms = 0;
   std::string src, user, outcome, dst, port;
+  std::string action = {};
 };
 
 class LongTermTest : public ::testing::Test {
@@ -29,6 +30,10 @@ class LongTermTest : public ::testing::Test {
   static Fed auth(int64_t s, std::string src, std::string user, std::string outcome) {
     return Fed{
         EventKind::kAuth, s * 1000, std::move(src), std::move(user), std::move(outcome), "", ""};
+  }
+  // A pre-authentication probe (sshd: no identification string, banner or kex error).
+  static Fed probe(int64_t s, std::string src) {
+    return Fed{EventKind::kSsh, s * 1000, std::move(src), "", "failure", "", ""};
   }
   static Fed conn(int64_t ms, std::string src, std::string dst, std::string port) {
     return Fed{EventKind::kFlow, ms, std::move(src), "", "", std::move(dst), std::move(port)};
@@ -47,6 +52,7 @@ class LongTermTest : public ::testing::Test {
       if (!f.outcome.empty()) e.set(Field::kEventOutcome, f.outcome);
       if (!f.dst.empty()) e.set(Field::kDestinationIp, f.dst);
       if (!f.port.empty()) e.set(Field::kDestinationPort, f.port);
+      if (!f.action.empty()) e.set(Field::kEventAction, f.action);
       e.setRaw("line");
       for (Detector* d : ds) {
         d->onEvent(e, [&](Finding&& x) { findings_.push_back(std::move(x)); });
@@ -319,12 +325,109 @@ TEST_F(LongTermTest, RestartInTheMiddleOfATwoDayReplayLosesNoHistory) {
   EXPECT_EQ(summary(findings_), one);
 }
 
+TEST_F(LongTermTest, SlowScannerIsCaughtAndBenignClientsAreNot) {
+  std::vector<Fed> v;
+  // A scanner: three probes over a day, never authenticating.
+  v.push_back(probe(kT0 + 3600 + 100, "203.0.113.60"));
+  v.push_back(probe(kT0 + 5 * 3600 + 200, "203.0.113.60"));
+  v.push_back(probe(kT0 + 20 * 3600, "203.0.113.60"));
+  // Two probes within seconds: one hour only, left to the short-window rules.
+  v.push_back(probe(kT0 + 7200 + 10, "203.0.113.61"));
+  v.push_back(probe(kT0 + 7200 + 25, "203.0.113.61"));
+  // A user whose client twice gave up before authenticating, on a day it also logged in.
+  v.push_back(auth(kT0 + 8 * 3600, "198.51.100.40", "alice", "success"));
+  v.push_back(probe(kT0 + 9 * 3600, "198.51.100.40"));
+  v.push_back(probe(kT0 + 15 * 3600, "198.51.100.40"));
+  // Password guessing with a couple of probes: a brute force, not reconnaissance.
+  for (int i = 0; i < 6; ++i)
+    v.push_back(auth(kT0 + 3 * 3600 + i * 1800, "203.0.113.62", "root", "failure"));
+  v.push_back(probe(kT0 + 4 * 3600 + 1, "203.0.113.62"));
+  v.push_back(probe(kT0 + 6 * 3600 + 1, "203.0.113.62"));
+  // sshd's "Connection closed by IP [preauth]" (kind auth, no user) is a probe; pam_unix's
+  // failure without a user name is part of a password attempt, not one.
+  for (int h : {2, 9}) {
+    Fed closed = auth(kT0 + h * 3600, "203.0.113.63", "", "failure");
+    closed.action = "connection_closed";
+    v.push_back(closed);
+    Fed pam = auth(kT0 + h * 3600 + 5, "203.0.113.64", "", "failure");
+    pam.action = "pam_auth_failure";
+    v.push_back(pam);
+  }
+  auto benign = benignTypos(5);
+  v.insert(v.end(), benign.begin(), benign.end());
+  sortByTime(v);
+  LongTermDetector lt(cfg_, nullptr);
+  run(v, {&lt});
+  EXPECT_EQ(targets("scanner"), (std::set<std::string>{"203.0.113.60", "203.0.113.63"}));
+  findings_.erase(std::remove_if(findings_.begin(), findings_.end(),
+                                 [](const Finding& x) { return x.entity.value == "203.0.113.63"; }),
+                  findings_.end());
+  const Finding* f = nullptr;
+  for (const auto& x : findings_) {
+    if (x.entity.value == "203.0.113.60") {
+      EXPECT_EQ(f, nullptr) << "reported twice within repeat_after";
+      f = &x;
+    }
+  }
+  ASSERT_NE(f, nullptr);
+  // Reported at the second probe, in the second hour with probes.
+  EXPECT_EQ(f->event_count, 2u);
+  EXPECT_EQ(f->suggested_action, "block");
+  EXPECT_EQ(f->last_seen, (Timestamp{(kT0 + 5 * 3600 + 200) * 1'000'000, 0}));
+  EXPECT_NE(f->reason.find("2 pre-authentication probe(s) in 2 different hour(s) between "
+                           "2025-03-01T01:00:00Z and 2025-03-01T05:00:00Z"),
+            std::string::npos)
+      << f->reason;
+  ASSERT_EQ(f->evidence.size(), 2u);
+  EXPECT_NE(f->evidence[1].raw.find("\"probe_hours\":2"), std::string::npos) << f->evidence[1].raw;
+  EXPECT_NE(f->evidence[1].raw.find("\"hour\":\"2025-03-01T05:00:00Z\",\"new_peers\":0,\"other\":0,"
+                                    "\"probes\":1"),
+            std::string::npos)
+      << f->evidence[1].raw;
+
+  // min_probes and min_hours are honoured; the analysis can be switched off.
+  findings_.clear();
+  cfg_.scanner.min_probes = 3;
+  LongTermDetector three(cfg_, nullptr);
+  run(v, {&three});
+  ASSERT_EQ(targets("scanner"), std::set<std::string>{"203.0.113.60"});
+  findings_.clear();
+  cfg_.scanner.min_probes = 2;
+  cfg_.scanner.min_hours = 1;
+  LongTermDetector one_hour(cfg_, nullptr);
+  run(v, {&one_hour});
+  EXPECT_EQ(targets("scanner"),
+            (std::set<std::string>{"203.0.113.60", "203.0.113.61", "203.0.113.63"}));
+  findings_.clear();
+  cfg_.scanner.enabled = false;
+  LongTermDetector off(cfg_, nullptr);
+  run(v, {&off});
+  EXPECT_TRUE(targets("scanner").empty());
+}
+
+TEST_F(LongTermTest, ScannerIsRememberedAcrossARestart) {
+  testing::TempDir dir;
+  const std::string db = (dir.path() / "lt.db").string();
+  {
+    auto store = SqliteStore::open(db);
+    ASSERT_TRUE(store.isOk());
+    LongTermDetector lt(cfg_, store->get());
+    run({probe(kT0 + 100, "203.0.113.70")}, {&lt});
+  }
+  auto store = SqliteStore::open(db);
+  ASSERT_TRUE(store.isOk());
+  LongTermDetector lt(cfg_, store->get());
+  run({probe(kT0 + 4 * 3600, "203.0.113.70")}, {&lt});
+  EXPECT_EQ(targets("scanner"), std::set<std::string>{"203.0.113.70"});
+}
+
 TEST_F(LongTermTest, ConfigIsValidatedWithPositions) {
   YAML::Node n = YAML::Load(R"(
 name: lt
 type: longterm
 retention: 10m
 slow_bruteforce: {min_failures: 0}
+scanner: {min_hours: 0, colour: red}
 beaconing: {min_interval: 1h, max_interval: 1m}
 kinds: [auth, nonsense]
 bogus: 1
@@ -340,6 +443,8 @@ bogus: 1
   EXPECT_NE(all.find("min_failures"), std::string::npos) << all;
   EXPECT_NE(all.find("nonsense"), std::string::npos) << all;
   EXPECT_NE(all.find("min_interval"), std::string::npos) << all;
+  EXPECT_NE(all.find("scanner.min_hours"), std::string::npos) << all;
+  EXPECT_NE(all.find("colour"), std::string::npos) << all;
   EXPECT_NE(all.find("x.yaml:"), std::string::npos) << all;
 }
 

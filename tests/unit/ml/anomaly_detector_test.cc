@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "riposte/core/registry.h"
@@ -176,6 +177,77 @@ TEST_F(AnomalyDetectorTest, RefusedModelsLeaveTheDetectorRunningWithoutOne) {
       << refused.status().message();
   c.entity = Field::kUserName;
   EXPECT_TRUE(AnomalyDetector::loadModelFor(c).isOk());
+}
+
+// Two anomaly detectors from one configuration, one per entity: the address that sprays user
+// names is scored by the source.ip one, the account tried from many addresses by the user.name
+// one (target type user, its own model).
+TEST_F(AnomalyDetectorTest, SourceAndUserEntitiesFromOneConfig) {
+  Registries reg;
+  ASSERT_TRUE(registerBuiltins(reg).isOk());
+  const auto user_model = writeModel(dir_.path(), "user.name");
+  const std::string yaml = R"(
+detectors:
+  - name: ml-ip
+    type: anomaly
+    model: )" + model_path_ +
+                           R"(
+    min_events: 10
+    alert_threshold: 0
+  - name: ml-user
+    type: anomaly
+    entity: user.name
+    model: )" + user_model +
+                           R"(
+    min_events: 10
+    alert_threshold: 0
+)";
+  auto cfg = parseConfig(yaml, "t.yaml", &reg);
+  ASSERT_TRUE(cfg.isOk()) << cfg.status().toString();
+  ASSERT_EQ(cfg->detectors.size(), 2u);
+  FactoryContext ctx{&*cfg, nullptr};
+  auto ip_det = reg.detectors.create(cfg->detectors[0], ctx);
+  auto user_det = reg.detectors.create(cfg->detectors[1], ctx);
+  ASSERT_TRUE(ip_det.isOk() && user_det.isOk());
+  auto* by_ip = dynamic_cast<AnomalyDetector*>(ip_det->get());
+  auto* by_user = dynamic_cast<AnomalyDetector*>(user_det->get());
+  ASSERT_TRUE(by_ip != nullptr && by_user != nullptr);
+  ASSERT_TRUE(by_ip->hasModel());
+  ASSERT_TRUE(by_user->hasModel()) << "the user.name model was refused";
+
+  std::vector<Finding> found;
+  auto sink = [&](Finding&& f) { found.push_back(std::move(f)); };
+  // 203.0.113.9 tries ten user names; "deploy" is tried from ten addresses (one attempt each).
+  for (int i = 0; i < 10; ++i) {
+    for (Detector* d : {ip_det->get(), user_det->get()}) {
+      d->onEvent(failure("203.0.113.9", kUsers[i], 1000 + i), sink);
+      d->onEvent(failure("198.51.100." + std::to_string(20 + i), "deploy", 1000 + i), sink);
+    }
+  }
+  std::map<std::string, const Finding*> by;
+  for (const auto& f : found) by[f.detector + "|" + f.entity.value] = &f;
+  ASSERT_TRUE(by.count("ml-ip|203.0.113.9")) << found.size();
+  ASSERT_TRUE(by.count("ml-user|deploy")) << found.size();
+  const Finding u = *by["ml-user|deploy"];  // a copy: `found` grows below
+  EXPECT_EQ(u.entity.type, TargetType::kUser);
+  EXPECT_EQ(u.event_count, 10u);
+  EXPECT_GT(u.score, 0.0);
+  EXPECT_NE(u.evidence[0].fields_json.find("\"distinct_sources\":10"), std::string::npos)
+      << u.evidence[0].fields_json;
+  EXPECT_EQ(by["ml-ip|203.0.113.9"]->entity.type, TargetType::kIp);
+  by.clear();
+  // Each address of the spread attempt has one event: none is scored by the source.ip detector,
+  // and 203.0.113.9's users have one attempt each: none is scored by the user.name detector.
+  EXPECT_EQ(by_ip->stats().scored, 1u);
+  EXPECT_EQ(by_user->stats().scored, 1u);
+  // An account used ten times from one address at a human pace scores lower than the spread.
+  for (int i = 0; i < 10; ++i) {
+    Event e = failure("198.51.100.4", "carol", 2000 + 45 * i + (i % 3) * 17);
+    if (i % 4 != 0) e.set(Field::kEventOutcome, "success");
+    by_user->onEvent(e, sink);
+  }
+  ASSERT_EQ(found.back().entity.value, "carol");
+  EXPECT_LT(found.back().score, u.score);
 }
 
 TEST_F(AnomalyDetectorTest, ConfigIsValidated) {

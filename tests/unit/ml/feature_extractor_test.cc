@@ -21,6 +21,31 @@ Event authEvent(std::string_view ip, std::string_view user, bool failed, int64_t
   return e;
 }
 
+TEST(FeatureExtractor, KeyedByUserCountsTheSourcesTheUserCameFrom) {
+  ExtractorConfig c;
+  c.key = Field::kUserName;
+  EntityFeatureExtractor x(c);
+  const EntityFeatureExtractor::View* v = nullptr;
+  // One account tried from five addresses, two of them twice.
+  const char* ips[] = {"203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.1",
+                       "203.0.113.4", "203.0.113.5", "203.0.113.2"};
+  for (int i = 0; i < 7; ++i) v = x.observe(authEvent(ips[i], "admin", true, 1000 + i));
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->entity, "admin");
+  EXPECT_EQ(v->events, 7u);
+  EXPECT_EQ(feat(v, EntityFeature::kAuthFailures), 7);
+  EXPECT_EQ(feat(v, EntityFeature::kDistinctUsers), 5);  // distinct_sources
+  EXPECT_FLOAT_EQ(feat(v, EntityFeature::kNewValueShare), 5.0f / 7.0f);
+  // Events without a user name are not an entity's.
+  Event no_user;
+  no_user.setKind(EventKind::kSsh);
+  no_user.set(Field::kSourceIp, "203.0.113.9");
+  EXPECT_EQ(x.observe(no_user), nullptr);
+  EXPECT_EQ(x.entities(), 1u);
+  EXPECT_EQ(entityWindowSchema("user.name").features[3], "distinct_sources");
+  EXPECT_EQ(entityWindowSchema("source.ip").features[3], "distinct_users");
+}
+
 TEST(FeatureExtractor, AuthFeatures) {
   EntityFeatureExtractor x({});
   const char* users[] = {"root", "admin", "root", "oracle"};
