@@ -8,6 +8,7 @@
 #include "riposte/respond/iptables_action.h"
 #include "riposte/respond/log_action.h"
 #include "riposte/respond/nftables_action.h"
+#include "riposte/respond/smtp_action.h"
 #include "riposte/respond/syslog_cef_action.h"
 #include "riposte/respond/webhook_action.h"
 
@@ -205,6 +206,62 @@ Status registerRespondBuiltins(Registries& r) {
         (void)rd.getString(c.node, c.path, "index", "");
         (void)rd.getString(c.node, c.path, "sourcetype", "");
         (void)rd.getDuration(c.node, c.path, "timeout", std::chrono::seconds(5));
+        (void)rd.getBool(c.node, c.path, "on_undo", true);
+      }));
+  RIPOSTE_RETURN_IF_ERROR(r.actions.add(
+      "smtp", "e-mails decisions and admin notifications over SMTP (optional STARTTLS)",
+      [](const ComponentConfig& c, const FactoryContext&) -> Result<ActionPtr> {
+        SmtpConfig m;
+        const YAML::Node& n = c.node;
+        m.server = str(n, "server", "");
+        if (n["starttls"]) m.starttls = n["starttls"].as<bool>(false);
+        m.ca_file = str(n, "ca_file", "");
+        m.username = str(n, "username", "");
+        m.password = str(n, "password", "");
+        m.from = str(n, "from", "");
+        if (n["to"] && n["to"].IsSequence()) {
+          m.to = n["to"].as<std::vector<std::string>>();
+        } else if (n["to"]) {
+          m.to = {n["to"].as<std::string>()};
+        }
+        m.subject = str(n, "subject", m.subject);
+        m.timeout = dur(n, "timeout", m.timeout);
+        if (n["on_undo"]) m.on_undo = n["on_undo"].as<bool>(true);
+        auto a = SmtpAction::create(c.name, std::move(m));
+        if (!a) return a.status();
+        return ActionPtr(std::move(*a));
+      },
+      [](const ComponentConfig& c, const ConfigReader& rd) {
+        rd.checkKeys(c.node, c.path,
+                     {"name", "type", "server", "starttls", "ca_file", "username", "password",
+                      "from", "to", "subject", "timeout", "on_undo"});
+        const std::string server = rd.getString(c.node, c.path, "server", "", true);
+        if (server.find("://") != std::string::npos && server.rfind("smtp://", 0) != 0 &&
+            server.rfind("smtps://", 0) != 0) {
+          rd.error(c.node["server"], c.path + ".server", "host:port, smtp:// or smtps://");
+        }
+        (void)rd.getBool(c.node, c.path, "starttls", false);
+        (void)rd.getString(c.node, c.path, "ca_file", "");
+        (void)rd.getString(c.node, c.path, "username", "");
+        (void)rd.getString(c.node, c.path, "password", "");
+        const std::string from = rd.getString(c.node, c.path, "from", "", true);
+        if (!from.empty() && !validMailAddress(from)) {
+          rd.error(c.node["from"], c.path + ".from", "'" + from + "' is not a mail address");
+        }
+        std::vector<std::string> to;
+        if (c.node["to"] && c.node["to"].IsScalar()) {
+          to = {rd.getString(c.node, c.path, "to", "")};
+        } else {
+          to = rd.getStringList(c.node, c.path, "to");
+        }
+        if (to.empty()) rd.error(c.node, c.path + ".to", "at least one recipient is required");
+        for (size_t i = 0; i < to.size(); ++i) {
+          if (!validMailAddress(to[i])) {
+            rd.error(c.node["to"], c.path + ".to", "'" + to[i] + "' is not a mail address");
+          }
+        }
+        (void)rd.getString(c.node, c.path, "subject", "");
+        (void)rd.getDuration(c.node, c.path, "timeout", std::chrono::seconds(10));
         (void)rd.getBool(c.node, c.path, "on_undo", true);
       }));
   RIPOSTE_RETURN_IF_ERROR(r.actions.add(
