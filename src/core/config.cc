@@ -74,7 +74,8 @@ const std::set<std::string> kSourceKeys = {"name",   "type",     "path", "paths"
 const std::set<std::string> kResponseKeys = {
     "default_duration",  "allowlist",      "allowlist_own_addresses", "max_blocks_per_minute",
     "max_active_blocks", "notify",         "action_timeout",          "action_attempts",
-    "retry_backoff",     "queue_capacity", "reconcile_interval",      "approval"};
+    "retry_backoff",     "queue_capacity", "reconcile_interval",      "approval",
+    "escalation",        "ipv6_prefix",    "by_action"};
 const std::set<std::string> kApprovalKeys = {"targets", "actions", "timeout", "default"};
 
 const std::set<std::string> kApiKeys = {"listen",
@@ -136,6 +137,46 @@ void readApi(const YAML::Node& a, const ConfigReader& rd, ApiConfig& api) {
       rd.error(a[k], std::string("api.") + k, "must be longer than zero");
     }
   }
+}
+
+// `escalation` (a list of durations, or {durations, lookback}) and `ipv6_prefix` in `n`, over
+// the values in `base`.
+ResponseTuning readTuning(const YAML::Node& n, const std::string& path, const ConfigReader& rd,
+                          ResponseTuning base) {
+  if (const YAML::Node e = n["escalation"]) {
+    const std::string ep = path + ".escalation";
+    // Copies, never assignments: assigning a YAML::Node rewrites the node it refers to.
+    const YAML::Node list = e.IsMap() ? YAML::Node(e["durations"]) : e;
+    if (e.IsMap()) {
+      rd.checkKeys(e, ep, {"durations", "lookback"});
+      base.escalation_lookback = rd.getDuration(e, ep, "lookback", base.escalation_lookback);
+      if (base.escalation_lookback.count() <= 0) {
+        rd.error(e["lookback"], ep + ".lookback", "must be positive");
+      }
+      if (!list) rd.error(e, ep + ".durations", "a list of durations is required");
+    }
+    if (list && !list.IsSequence()) {
+      rd.error(list, ep, "a list of durations such as [1h, 4h, 24h, 7d]");
+    } else if (list) {
+      base.escalation.clear();
+      for (size_t i = 0; i < list.size(); ++i) {
+        const std::string ip = ep + "[" + std::to_string(i) + "]";
+        auto d = list[i].IsScalar() ? parseDuration(list[i].Scalar())
+                                    : Result<Duration>(Status::invalidArgument("not a duration"));
+        if (!d || d->count() <= 0) {
+          rd.error(list[i], ip, "must be a positive duration such as 4h");
+          continue;
+        }
+        if (!base.escalation.empty() && *d < base.escalation.back()) {
+          rd.error(list[i], ip, "a ladder never shortens: shorter than the step before");
+        }
+        base.escalation.push_back(*d);
+      }
+    }
+  }
+  base.ipv6_prefix =
+      static_cast<uint32_t>(rd.getInt(n, path, "ipv6_prefix", base.ipv6_prefix, 1, 128));
+  return base;
 }
 
 // Checks a list of components (name + type + factory keys) against a registry.
@@ -569,6 +610,19 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
               rd.error(a["default"], at + ".default", "must be approve or reject");
             }
             c.approval_default_approve = def == "approve";
+          }
+        }
+        c.tuning = readTuning(r, "response", rd, c.tuning);
+        if (const YAML::Node b = r["by_action"]) {
+          if (!b.IsMap()) {
+            rd.error(b, "response.by_action", "a map of decision action -> overrides");
+          } else {
+            for (const auto& kv : b) {
+              const std::string action = kv.first.as<std::string>("");
+              const std::string bp = "response.by_action." + action;
+              if (!rd.checkKeys(kv.second, bp, {"escalation", "ipv6_prefix"})) continue;
+              c.tuning_by_action[action] = readTuning(kv.second, bp, rd, c.tuning);
+            }
           }
         }
       }

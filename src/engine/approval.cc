@@ -4,13 +4,30 @@
 
 #include <algorithm>
 
+#include "riposte/core/ip.h"
 #include "riposte/engine/engine.h"
 #include "riposte/store/store.h"
 
 namespace riposte {
 
+namespace {
+
+// The risk kind of a target: a range no wider than one subscriber (an IPv4 /32, an IPv6 /64 or
+// narrower, as IPv6 widening makes them) counts as a single address.
+std::string_view riskKind(const Target& t) {
+  if (t.type == TargetType::kCidr) {
+    auto cidr = Cidr::parse(t.value);
+    if (cidr && (cidr->base.v6 ? cidr->prefix >= 64 : cidr->prefix >= 32)) {
+      return targetTypeName(TargetType::kIp);
+    }
+  }
+  return targetTypeName(t.type);
+}
+
+}  // namespace
+
 bool needsApproval(const Decision& d, const Config& c) {
-  const std::string_view kind = targetTypeName(d.target.type);
+  const std::string_view kind = riskKind(d.target);
   return std::find(c.approval_targets.begin(), c.approval_targets.end(), kind) !=
              c.approval_targets.end() ||
          std::find(c.approval_actions.begin(), c.approval_actions.end(), d.action) !=

@@ -43,6 +43,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
   auto pc = PolicyConfig::fromConfig(e->config_);
   if (!pc) return pc.status();
   e->policy_ = std::make_unique<Policy>(std::move(*pc));
+  e->policy_->setHistory(store);  // repeat offenders are counted from the stored decisions
   if (e->options_.allowlist_own_addresses && e->config_.allowlist_own_addresses) {
     RIPOSTE_RETURN_IF_ERROR(e->policy_->allowlistOwnAddresses());
   }

@@ -4,8 +4,11 @@
 
 #include "riposte/core/registry.h"
 #include "riposte/respond/exec_action.h"
+#include "riposte/respond/ipset_action.h"
+#include "riposte/respond/iptables_action.h"
 #include "riposte/respond/log_action.h"
 #include "riposte/respond/nftables_action.h"
+#include "riposte/respond/smtp_action.h"
 #include "riposte/respond/syslog_cef_action.h"
 #include "riposte/respond/webhook_action.h"
 
@@ -21,6 +24,30 @@ Duration dur(const YAML::Node& n, const char* key, Duration def) {
   if (!n[key]) return def;
   auto d = parseDuration(n[key].as<std::string>(""));
   return d ? *d : def;
+}
+
+bool validName(const std::string& s, size_t max) {
+  return !s.empty() && s.size() <= max &&
+         s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+             std::string::npos;
+}
+
+bool chainName(const std::string& s) { return validName(s, 28); }
+
+void checkHooks(const ComponentConfig& c, const ConfigReader& rd) {
+  for (const auto& h : rd.getStringList(c.node, c.path, "hooks")) {
+    if (!chainName(h)) {
+      rd.error(c.node["hooks"], c.path + ".hooks", "bad chain name '" + h + "'");
+    }
+  }
+}
+
+void checkProgram(const ComponentConfig& c, const ConfigReader& rd, const char* key,
+                  const char* def) {
+  const std::string p = rd.getString(c.node, c.path, key, def);
+  if (p.empty() || p[0] != '/') {
+    rd.error(c.node[key], c.path + "." + key, "must be an absolute program path");
+  }
 }
 
 }  // namespace
@@ -73,6 +100,77 @@ Status registerRespondBuiltins(Registries& r) {
         }
       }));
   RIPOSTE_RETURN_IF_ERROR(r.actions.add(
+      "ipset", "blocks addresses and ranges in hash:net ip sets (ipset restore, no shell)",
+      [](const ComponentConfig& c, const FactoryContext&) -> Result<ActionPtr> {
+        IpsetConfig cfg;
+        const YAML::Node& n = c.node;
+        cfg.set4 = str(n, "set4", cfg.set4);
+        cfg.set6 = str(n, "set6", cfg.set6);
+        if (n["maxelem"]) cfg.maxelem = n["maxelem"].as<uint32_t>(cfg.maxelem);
+        if (n["hooks"]) cfg.hooks = n["hooks"].as<std::vector<std::string>>();
+        cfg.ipset = str(n, "ipset", cfg.ipset);
+        cfg.iptables = str(n, "iptables", cfg.iptables);
+        cfg.ip6tables = str(n, "ip6tables", cfg.ip6tables);
+        cfg.timeout = dur(n, "timeout", cfg.timeout);
+        auto a = IpsetAction::create(c.name, std::move(cfg));
+        if (!a) return a.status();
+        return ActionPtr(std::move(*a));
+      },
+      [](const ComponentConfig& c, const ConfigReader& rd) {
+        rd.checkKeys(c.node, c.path,
+                     {"name", "type", "set4", "set6", "maxelem", "hooks", "ipset", "iptables",
+                      "ip6tables", "timeout"});
+        const std::string s4 = rd.getString(c.node, c.path, "set4", "riposte4");
+        const std::string s6 = rd.getString(c.node, c.path, "set6", "riposte6");
+        for (const auto& [key, v] : {std::pair{"set4", s4}, std::pair{"set6", s6}}) {
+          if (!validName(v, 31)) {
+            rd.error(c.node[key], c.path + "." + key, "1-31 letters, digits, '_' and '-' only");
+          }
+        }
+        if (s4 == s6) rd.error(c.node["set6"], c.path + ".set6", "must differ from set4");
+        (void)rd.getInt(c.node, c.path, "maxelem", 1 << 20, 1, 1 << 30);
+        checkHooks(c, rd);
+        checkProgram(c, rd, "ipset", "/usr/sbin/ipset");
+        checkProgram(c, rd, "iptables", "/usr/sbin/iptables");
+        checkProgram(c, rd, "ip6tables", "/usr/sbin/ip6tables");
+        (void)rd.getDuration(c.node, c.path, "timeout", std::chrono::seconds(30));
+      }));
+  RIPOSTE_RETURN_IF_ERROR(r.actions.add(
+      "iptables", "one iptables/ip6tables rule per blocked address or range (no shell)",
+      [](const ComponentConfig& c, const FactoryContext&) -> Result<ActionPtr> {
+        IptablesConfig cfg;
+        const YAML::Node& n = c.node;
+        cfg.chain = str(n, "chain", cfg.chain);
+        if (n["hooks"]) cfg.hooks = n["hooks"].as<std::vector<std::string>>();
+        cfg.jump = str(n, "jump", cfg.jump);
+        cfg.iptables = str(n, "iptables", cfg.iptables);
+        cfg.ip6tables = str(n, "ip6tables", cfg.ip6tables);
+        cfg.iptables_restore = str(n, "iptables_restore", cfg.iptables_restore);
+        cfg.ip6tables_restore = str(n, "ip6tables_restore", cfg.ip6tables_restore);
+        cfg.timeout = dur(n, "timeout", cfg.timeout);
+        auto a = IptablesAction::create(c.name, std::move(cfg));
+        if (!a) return a.status();
+        return ActionPtr(std::move(*a));
+      },
+      [](const ComponentConfig& c, const ConfigReader& rd) {
+        rd.checkKeys(c.node, c.path,
+                     {"name", "type", "chain", "hooks", "jump", "iptables", "ip6tables",
+                      "iptables_restore", "ip6tables_restore", "timeout"});
+        if (!chainName(rd.getString(c.node, c.path, "chain", "RIPOSTE"))) {
+          rd.error(c.node["chain"], c.path + ".chain", "1-28 letters, digits, '_' and '-' only");
+        }
+        const std::string jump = rd.getString(c.node, c.path, "jump", "DROP");
+        if (jump != "DROP" && jump != "REJECT") {
+          rd.error(c.node["jump"], c.path + ".jump", "must be DROP or REJECT");
+        }
+        checkHooks(c, rd);
+        checkProgram(c, rd, "iptables", "/usr/sbin/iptables");
+        checkProgram(c, rd, "ip6tables", "/usr/sbin/ip6tables");
+        checkProgram(c, rd, "iptables_restore", "/usr/sbin/iptables-restore");
+        checkProgram(c, rd, "ip6tables_restore", "/usr/sbin/ip6tables-restore");
+        (void)rd.getDuration(c.node, c.path, "timeout", std::chrono::seconds(30));
+      }));
+  RIPOSTE_RETURN_IF_ERROR(r.actions.add(
       "webhook", "HTTP POST: JSON with HMAC signature, Slack-style message, or Splunk HEC",
       [](const ComponentConfig& c, const FactoryContext&) -> Result<ActionPtr> {
         WebhookConfig w;
@@ -108,6 +206,62 @@ Status registerRespondBuiltins(Registries& r) {
         (void)rd.getString(c.node, c.path, "index", "");
         (void)rd.getString(c.node, c.path, "sourcetype", "");
         (void)rd.getDuration(c.node, c.path, "timeout", std::chrono::seconds(5));
+        (void)rd.getBool(c.node, c.path, "on_undo", true);
+      }));
+  RIPOSTE_RETURN_IF_ERROR(r.actions.add(
+      "smtp", "e-mails decisions and admin notifications over SMTP (optional STARTTLS)",
+      [](const ComponentConfig& c, const FactoryContext&) -> Result<ActionPtr> {
+        SmtpConfig m;
+        const YAML::Node& n = c.node;
+        m.server = str(n, "server", "");
+        if (n["starttls"]) m.starttls = n["starttls"].as<bool>(false);
+        m.ca_file = str(n, "ca_file", "");
+        m.username = str(n, "username", "");
+        m.password = str(n, "password", "");
+        m.from = str(n, "from", "");
+        if (n["to"] && n["to"].IsSequence()) {
+          m.to = n["to"].as<std::vector<std::string>>();
+        } else if (n["to"]) {
+          m.to = {n["to"].as<std::string>()};
+        }
+        m.subject = str(n, "subject", m.subject);
+        m.timeout = dur(n, "timeout", m.timeout);
+        if (n["on_undo"]) m.on_undo = n["on_undo"].as<bool>(true);
+        auto a = SmtpAction::create(c.name, std::move(m));
+        if (!a) return a.status();
+        return ActionPtr(std::move(*a));
+      },
+      [](const ComponentConfig& c, const ConfigReader& rd) {
+        rd.checkKeys(c.node, c.path,
+                     {"name", "type", "server", "starttls", "ca_file", "username", "password",
+                      "from", "to", "subject", "timeout", "on_undo"});
+        const std::string server = rd.getString(c.node, c.path, "server", "", true);
+        if (server.find("://") != std::string::npos && server.rfind("smtp://", 0) != 0 &&
+            server.rfind("smtps://", 0) != 0) {
+          rd.error(c.node["server"], c.path + ".server", "host:port, smtp:// or smtps://");
+        }
+        (void)rd.getBool(c.node, c.path, "starttls", false);
+        (void)rd.getString(c.node, c.path, "ca_file", "");
+        (void)rd.getString(c.node, c.path, "username", "");
+        (void)rd.getString(c.node, c.path, "password", "");
+        const std::string from = rd.getString(c.node, c.path, "from", "", true);
+        if (!from.empty() && !validMailAddress(from)) {
+          rd.error(c.node["from"], c.path + ".from", "'" + from + "' is not a mail address");
+        }
+        std::vector<std::string> to;
+        if (c.node["to"] && c.node["to"].IsScalar()) {
+          to = {rd.getString(c.node, c.path, "to", "")};
+        } else {
+          to = rd.getStringList(c.node, c.path, "to");
+        }
+        if (to.empty()) rd.error(c.node, c.path + ".to", "at least one recipient is required");
+        for (size_t i = 0; i < to.size(); ++i) {
+          if (!validMailAddress(to[i])) {
+            rd.error(c.node["to"], c.path + ".to", "'" + to[i] + "' is not a mail address");
+          }
+        }
+        (void)rd.getString(c.node, c.path, "subject", "");
+        (void)rd.getDuration(c.node, c.path, "timeout", std::chrono::seconds(10));
         (void)rd.getBool(c.node, c.path, "on_undo", true);
       }));
   RIPOSTE_RETURN_IF_ERROR(r.actions.add(

@@ -107,6 +107,14 @@ Status parseListenAddress(const std::string& s, std::string& host, uint16_t& por
 // all, ingest, analyze or enforce (cluster.role, serve --role).
 bool validClusterRole(const std::string& role);
 
+// Escalating durations for repeat offenders and IPv6 widening (respond/policy.h): for every
+// decision (`response`) and per decision action (`response.by_action.<action>`).
+struct ResponseTuning {
+  std::vector<Duration> escalation;  // the ladder: 1st, 2nd, ... offence; empty = no escalation
+  Duration escalation_lookback = std::chrono::hours(24 * 30);
+  uint32_t ipv6_prefix = 128;  // IPv6 targets widened to this prefix; 128 = not widened
+};
+
 struct Config {
   std::string file;  // where it was loaded from ("" for defaults)
 
@@ -151,6 +159,8 @@ struct Config {
   Duration retry_backoff = std::chrono::milliseconds(200);
   uint32_t queue_capacity = 10'000;
   Duration reconcile_interval = std::chrono::seconds(60);
+  ResponseTuning tuning;
+  std::map<std::string, ResponseTuning> tuning_by_action;  // decision action -> overrides
 
   // intel.cache: indicators shared between nodes through Redis (docs/cluster.md).
   std::string intel_cache_type;  // "" = no cache, "redis"

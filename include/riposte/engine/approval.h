@@ -1,7 +1,8 @@
 // Second confirmation for high-risk decisions (response.approval in the config).
 //
 // An automatic decision on a target kind listed in approval_targets (by default ranges, user
-// accounts and hosts) or with an action listed in approval_actions is stored pending approval
+// accounts and hosts; a range no wider than one subscriber — IPv4 /32, IPv6 /64 or narrower, as
+// IPv6 widening makes them — counts as an address) or with an action listed in approval_actions is stored pending approval
 // instead of being enforced. A person approves or rejects it (CLI, API, console); when nobody
 // answers within approval_timeout of its creation, the default outcome (reject unless
 // configured otherwise) is applied by the engine, audited with the actor

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "riposte/respond/action.h"
+#include "riposte/respond/program.h"
 
 namespace riposte {
 
@@ -27,11 +28,6 @@ struct ExecConfig {
   Duration timeout = std::chrono::seconds(10);
   bool enforcing = false;  // whether it changes the world (then manual mode withholds it)
 };
-
-// Runs argv with env (no shell) and waits at most `timeout`; `err` gets the child's stderr
-// head. OK on exit status 0.
-Status runProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                  Duration timeout, std::string* err = nullptr);
 
 class ExecAction : public Action {
  public:

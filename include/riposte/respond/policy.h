@@ -6,11 +6,27 @@
 // (default 4h). Own interface addresses are allowlisted when asked (serve does; replay of other
 // machines' logs does not).
 //
+// IPv6 widening: with `ipv6_prefix` below 128 (for every decision, or per decision action), an
+// IPv6 address target becomes its enclosing range (a /64 by the usual choice: one subscriber's
+// allocation), so an attacker hopping addresses within it stays blocked. A range that would
+// touch the allowlist is not widened (the address alone is decided). Duplicates are judged on
+// the widened target.
+//
+// Escalation: with a ladder (e.g. 1h, 4h, 24h, 7d), the n-th decision on the same target and
+// action within the look-back gets the n-th step (the last step from then on). Earlier offences
+// are counted from the decision history in the store (decisions that were active or expired;
+// revoked, failed and never-approved ones do not count); without a store, none. A ladder
+// replaces `default_duration`; a finding's own duration (a rule's) is a floor.
+//
+// Both are said in the decision's reason, so the audit entry carries them.
+//
 // Thread safety: one Policy per engine, called from the decision thread only.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "riposte/core/config.h"
 #include "riposte/core/decision.h"
@@ -20,6 +36,8 @@
 
 namespace riposte {
 
+class Store;
+
 enum class PolicyOutcome { kDecided, kAllowlisted, kAlreadyActive, kNotEnforceable };
 std::string_view policyOutcomeName(PolicyOutcome o);
 
@@ -27,6 +45,10 @@ struct PolicyConfig {
   Duration default_duration = std::chrono::hours(4);
   CidrList allowlist;
   bool dry_run = false;
+  ResponseTuning tuning;                                   // every decision
+  std::map<std::string, ResponseTuning> tuning_by_action;  // per decision action
+
+  const ResponseTuning& tuningFor(std::string_view action) const;
 
   static Result<PolicyConfig> fromConfig(const Config& c);
 };
@@ -49,6 +71,13 @@ class Policy {
   // Decisions active as far as the policy knows (the circuit breaker's count).
   size_t activeCount() const { return active_.size(); }
 
+  // Where earlier decisions are counted for escalation (not owned; null = none counted).
+  void setHistory(Store* store) { history_ = store; }
+  // How many decisions with this action on this target were active or expired with a creation
+  // time in [now - lookback, now).
+  size_t priorOffences(std::string_view action, const Target& t, Timestamp now,
+                       Duration lookback) const;
+
   // Adds this host's own interface addresses to the allowlist.
   Status allowlistOwnAddresses();
 
@@ -60,6 +89,7 @@ class Policy {
   bool anyActive(std::string_view target, Timestamp now) const;
 
   PolicyConfig cfg_;
+  Store* history_ = nullptr;
   StringMap<Timestamp> active_;  // action + target -> expiry
   StringSet actions_;            // every action a decision has had
 };

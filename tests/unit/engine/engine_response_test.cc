@@ -429,3 +429,30 @@ TEST(ApprovalConfig, BadTiersAreNamedWithTheirPosition) {
 
 }  // namespace
 }  // namespace riposte
+
+namespace riposte {
+namespace {
+
+TEST(ApprovalTiers, RangesWiderThanOneSubscriberAreHighRisk) {
+  Config c;  // defaults: cidr, user and host are high risk
+  Decision d;
+  d.action = "block";
+  d.target = {TargetType::kIp, "203.0.113.9"};
+  EXPECT_FALSE(needsApproval(d, c));
+  d.target = {TargetType::kCidr, "2001:db8:1:2::/64"};  // IPv6 widening: one subscriber
+  EXPECT_FALSE(needsApproval(d, c));
+  d.target = {TargetType::kCidr, "2001:db8::/48"};
+  EXPECT_TRUE(needsApproval(d, c));
+  d.target = {TargetType::kCidr, "203.0.113.0/24"};
+  EXPECT_TRUE(needsApproval(d, c));
+  d.target = {TargetType::kUser, "alice"};
+  EXPECT_TRUE(needsApproval(d, c));
+  c.approval_targets = {"user"};
+  d.target = {TargetType::kCidr, "203.0.113.0/24"};
+  EXPECT_FALSE(needsApproval(d, c));
+  c.approval_actions = {"block"};
+  EXPECT_TRUE(needsApproval(d, c));
+}
+
+}  // namespace
+}  // namespace riposte
