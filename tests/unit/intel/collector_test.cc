@@ -108,7 +108,7 @@ TEST(OtxClient, FollowsNextUntilNullAndSyncsIncrementally) {
   EXPECT_TRUE(report["feeds"][0]["incremental"].get<bool>());
   reqs = server.requests();
   ASSERT_GE(reqs.size(), 3u);
-  EXPECT_EQ(reqs[2].query("modified_since"), "2023-08-22T09:43:18.855Z");
+  EXPECT_EQ(reqs[2].query("modified_since"), "2023-08-22T09:43:18.855000Z");
   EXPECT_EQ(h.matches("177add288b289d43236d2dba33e65956"), 1u);  // merged, not replaced
 }
 
@@ -506,7 +506,7 @@ TEST(HttpFeed, EmptyResponseDoesNotEmptyTheFeed) {
   HttpServer server;
   std::atomic<bool> empty{false};
   server.setHandler([&](const HttpRequest&) -> HttpReply {
-    return {200, {}, empty ? "" : "198.51.100.7\n203.0.113.9\n"};
+    return {200, {}, empty ? "" : "185.220.101.7\n45.95.147.10\n"};
   });
   auto a = feed("list", "http", server.url("/list.txt"));
   Harness h({a});
@@ -527,7 +527,7 @@ TEST(Collector, ScheduleRunsEachFeedAndABrokenFeedDoesNotBlockOthers) {
   server.setHandler([&](const HttpRequest& r) -> HttpReply {
     if (r.target() == "/hang") return {200, {}, "198.51.100.1\n", 3000};
     ++good;
-    return {200, {}, "198.51.100.20\n"};
+    return {200, {}, "185.220.101.20\n"};
   });
   auto a = feed("good", "http", server.url("/good"));
   a.interval = std::chrono::milliseconds(200);
@@ -537,7 +537,7 @@ TEST(Collector, ScheduleRunsEachFeedAndABrokenFeedDoesNotBlockOthers) {
   Harness h({b, a});
   h.collector->start();
   EXPECT_TRUE(riposte::testing::waitFor([&] { return good.load() >= 3; }, 5000));
-  EXPECT_EQ(h.matches("198.51.100.20"), 1u);
+  EXPECT_EQ(h.matches("185.220.101.20"), 1u);
   EXPECT_GE(h.store->generation(), 3u);
   const auto health = h.collector->health();
   EXPECT_GE(health[1].successes, 3u);
