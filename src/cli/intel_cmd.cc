@@ -137,6 +137,11 @@ void addIntelCommands(CLI::App& app) {
     }
   });
 
+  CLI::App* feeds = intel->add_subcommand(
+      "feeds", "Health of each feed after its last run (JSON, from the database)");
+  feeds->add_option("--db", args->db, "Intel database (SQLite)")->capture_default_str();
+  feeds->callback([args] { print(intel::feedHealthOfDb(args->db)); });
+
   CLI::App* stats = intel->add_subcommand("stats", "Indicator counts per type and source, memory");
   stats->add_option("--db", args->db, "Intel database (SQLite)")->capture_default_str();
   stats->callback([args] { print(intel::statsOfDb(args->db)); });

@@ -30,7 +30,7 @@ Status ensureStateSchema(sqlite3* db) {
   if (sqlite3_exec(db,
                    "CREATE TABLE IF NOT EXISTS intel_feed_state ("
                    " feed TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, cursor TEXT,"
-                   " updated INTEGER)",
+                   " updated INTEGER, health TEXT)",
                    nullptr, nullptr, &err) != SQLITE_OK) {
     std::string m = err != nullptr ? err : "unknown error";
     sqlite3_free(err);
@@ -42,7 +42,8 @@ Status ensureStateSchema(sqlite3* db) {
 Result<FeedState> loadState(sqlite3* db, const std::string& feed) {
   RIPOSTE_RETURN_IF_ERROR(ensureStateSchema(db));
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT etag, last_modified, cursor FROM intel_feed_state WHERE feed=?",
+  if (sqlite3_prepare_v2(db,
+                         "SELECT etag, last_modified, cursor FROM intel_feed_state WHERE feed=?",
                          -1, &s, nullptr) != SQLITE_OK) {
     return sqlFail(db, "prepare select");
   }
@@ -75,10 +76,13 @@ size_t countSource(sqlite3* db, const std::string& source) {
 Status saveState(sqlite3* db, const std::string& feed, const FeedState& st) {
   RIPOSTE_RETURN_IF_ERROR(ensureStateSchema(db));
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "INSERT OR REPLACE INTO intel_feed_state (feed, etag, last_modified, "
-                         "cursor, updated) VALUES (?,?,?,?,?)",
-                         -1, &s, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(
+          db,
+          "INSERT INTO intel_feed_state (feed, etag, last_modified, cursor, updated) "
+          "VALUES (?,?,?,?,?) ON CONFLICT(feed) DO UPDATE SET etag=excluded.etag, "
+          "last_modified=excluded.last_modified, cursor=excluded.cursor, "
+          "updated=excluded.updated",
+          -1, &s, nullptr) != SQLITE_OK) {
     return sqlFail(db, "prepare insert");
   }
   sqlite3_bind_text(s, 1, feed.data(), static_cast<int>(feed.size()), SQLITE_TRANSIENT);
@@ -93,6 +97,23 @@ Status saveState(sqlite3* db, const std::string& feed, const FeedState& st) {
   return Status::ok();
 }
 
+Status saveHealth(sqlite3* db, const std::string& feed, const std::string& health) {
+  RIPOSTE_RETURN_IF_ERROR(ensureStateSchema(db));
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "INSERT INTO intel_feed_state (feed, health) VALUES (?,?) "
+                         "ON CONFLICT(feed) DO UPDATE SET health=excluded.health",
+                         -1, &s, nullptr) != SQLITE_OK) {
+    return sqlFail(db, "prepare health");
+  }
+  sqlite3_bind_text(s, 1, feed.data(), static_cast<int>(feed.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, health.data(), static_cast<int>(health.size()), SQLITE_TRANSIENT);
+  const int rc = sqlite3_step(s);
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) return sqlFail(db, "write health");
+  return Status::ok();
+}
+
 std::string key(const Indicator& i) {
   std::string k(indicatorTypeName(i.type));
   k += '|';
@@ -103,26 +124,27 @@ std::string key(const Indicator& i) {
 }  // namespace
 
 nlohmann::json toJson(const FeedHealth& h) {
-  return {{"name", h.name},
-          {"type", h.type},
-          {"url", h.url},
-          {"enabled", h.enabled},
-          {"last_attempt", timeJson(h.last_attempt)},
-          {"last_success", timeJson(h.last_success)},
-          {"next_run", timeJson(h.next_run)},
-          {"last_error", h.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.last_error)},
-          {"last_duration_ms",
-           std::chrono::duration_cast<std::chrono::milliseconds>(h.last_duration).count()},
-          {"runs", h.runs},
-          {"successes", h.successes},
-          {"not_modified", h.not_modified},
-          {"failures", h.failures},
-          {"consecutive_failures", h.consecutive_failures},
-          {"indicators", h.indicators},
-          {"last_fetched", h.last_fetched},
-          {"last_parse_errors", h.last_parse_errors},
-          {"last_pages", h.last_pages},
-          {"last_bytes", h.last_bytes}};
+  return {
+      {"name", h.name},
+      {"type", h.type},
+      {"url", h.url},
+      {"enabled", h.enabled},
+      {"last_attempt", timeJson(h.last_attempt)},
+      {"last_success", timeJson(h.last_success)},
+      {"next_run", timeJson(h.next_run)},
+      {"last_error", h.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.last_error)},
+      {"last_duration_ms",
+       std::chrono::duration_cast<std::chrono::milliseconds>(h.last_duration).count()},
+      {"runs", h.runs},
+      {"successes", h.successes},
+      {"not_modified", h.not_modified},
+      {"failures", h.failures},
+      {"consecutive_failures", h.consecutive_failures},
+      {"indicators", h.indicators},
+      {"last_fetched", h.last_fetched},
+      {"last_parse_errors", h.last_parse_errors},
+      {"last_pages", h.last_pages},
+      {"last_bytes", h.last_bytes}};
 }
 
 struct Collector::Feed {
@@ -259,9 +281,8 @@ nlohmann::json Collector::runFeed(Feed& feed) {
       if (!fetched->not_modified) failure = commit(feed, *fetched, &held);
     }
   }
-  const Duration took =
-      std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - t0);
-  std::lock_guard<std::mutex> l(health_mu_);
+  const Duration took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - t0);
+  std::unique_lock<std::mutex> l(health_mu_);
   FeedHealth& h = feed.health;
   ++h.runs;
   h.last_attempt = started;
@@ -284,13 +305,17 @@ nlohmann::json Collector::runFeed(Feed& feed) {
     wait = std::min(wait, feed.config.interval);
     wait = std::max(wait, retry_after);
     h.next_run = Timestamp::now() + wait;
-    spdlog::warn("intel feed {}: {} (failure {} in a row; keeping its {} indicators; next try in "
-                 "{})",
-                 feed.config.name, failure.toString(), h.consecutive_failures, h.indicators,
-                 formatDuration(wait));
+    spdlog::warn(
+        "intel feed {}: {} (failure {} in a row; keeping its {} indicators; next try in "
+        "{})",
+        feed.config.name, failure.toString(), h.consecutive_failures, h.indicators,
+        formatDuration(wait));
     out["status"] = "error";
     out["error"] = failure.toString();
     out["indicators"] = h.indicators;
+    const FeedHealth copy = h;
+    l.unlock();
+    recordHealth(copy);
     return out;
   }
   ++h.successes;
@@ -308,13 +333,45 @@ nlohmann::json Collector::runFeed(Feed& feed) {
     out["status"] = "ok";
     out["incremental"] = fetched->incremental;
     out["parse"] = toJson(fetched->report);
-    spdlog::info("intel feed {}: {} indicators fetched ({} pages, {} bytes, {} item errors), {} "
-                 "held",
-                 feed.config.name, fetched->report.indicators, fetched->pages, fetched->bytes,
-                 fetched->report.errors, held);
+    spdlog::info(
+        "intel feed {}: {} indicators fetched ({} pages, {} bytes, {} item errors), {} "
+        "held",
+        feed.config.name, fetched->report.indicators, fetched->pages, fetched->bytes,
+        fetched->report.errors, held);
   }
   out["fetched"] = h.last_fetched;
   out["indicators"] = h.indicators;
+  const FeedHealth copy = h;
+  l.unlock();
+  recordHealth(copy);
+  return out;
+}
+
+void Collector::recordHealth(const FeedHealth& h) {
+  std::lock_guard<std::mutex> l(commit_mu_);
+  auto db = IntelDb::open(options_.db_path);
+  Status st = db ? saveHealth(db->handle(), h.name, toJson(h).dump()) : db.status();
+  if (!st.isOk()) spdlog::warn("intel feed {}: health not recorded: {}", h.name, st.toString());
+}
+
+Result<nlohmann::json> feedHealthOfDb(const std::string& db_path) {
+  auto db = IntelDb::open(db_path);
+  if (!db) return db.status();
+  RIPOSTE_RETURN_IF_ERROR(ensureStateSchema(db->handle()));
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db->handle(),
+                         "SELECT feed, health, cursor FROM intel_feed_state ORDER BY feed", -1, &s,
+                         nullptr) != SQLITE_OK) {
+    return sqlFail(db->handle(), "prepare select");
+  }
+  nlohmann::json out = nlohmann::json::array();
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    nlohmann::json h = nlohmann::json::parse(columnText(s, 1), nullptr, false);
+    if (h.is_discarded() || !h.is_object()) h = {{"name", columnText(s, 0)}};
+    h["cursor"] = columnText(s, 2);
+    out.push_back(std::move(h));
+  }
+  sqlite3_finalize(s);
   return out;
 }
 
@@ -330,8 +387,8 @@ Result<nlohmann::json> Collector::syncNow(const std::string& only) {
   if (!found) {
     std::string names;
     for (const auto& f : feeds_) names += (names.empty() ? "" : ", ") + f->config.name;
-    return Status::notFound("no feed named '" + only + "' (configured: " +
-                            (names.empty() ? "none" : names) + ")");
+    return Status::notFound("no feed named '" + only +
+                            "' (configured: " + (names.empty() ? "none" : names) + ")");
   }
   nlohmann::json out = {{"db", options_.db_path}, {"feeds", std::move(feeds)}};
   auto snap = snapshotFromDb(options_.db_path, options_.build);

@@ -156,8 +156,8 @@ class OtxClient : public ClientBase {
     if (since.empty()) {
       if (Timestamp t = firstSince(); t.isSet()) since = formatRfc3339Utc(t);
     }
-    std::string url = withoutSlash(c_.url) +
-                      "/api/v1/pulses/subscribed?limit=" + std::to_string(c_.page_size);
+    std::string url =
+        withoutSlash(c_.url) + "/api/v1/pulses/subscribed?limit=" + std::to_string(c_.page_size);
     if (!since.empty()) url += "&modified_since=" + urlEncode(since);
     std::set<std::string> seen;
     Timestamp newest;
@@ -174,9 +174,8 @@ class OtxClient : public ClientBase {
       auto resp = send(r, out, retry_after);
       if (!resp) return resp.status();
       ParseResult page;
-      RIPOSTE_RETURN_IF_ERROR(
-          parsePage(FeedFormat::kOtx, resp->body, "page " + std::to_string(seen.size()), out,
-                    &page));
+      RIPOSTE_RETURN_IF_ERROR(parsePage(FeedFormat::kOtx, resp->body,
+                                        "page " + std::to_string(seen.size()), out, &page));
       if (newest < page.newest) newest = page.newest;
       url = page.next_page.empty() ? std::string() : resolve(url, page.next_page);
     }
@@ -388,14 +387,43 @@ Result<std::unique_ptr<FeedClient>> makeFeedClient(const FeedConfig& config) {
 
 namespace {
 
-const std::set<std::string> kFeedKeys = {
-    "name",       "type",        "url",          "format",      "interval",     "failure_backoff",
-    "enabled",    "timeout",     "connect_timeout", "max_bytes", "max_redirects", "attempts",
-    "backoff",    "max_backoff", "verify_tls",   "ca_file",     "headers",      "api_key",
-    "username",   "password",    "token",        "since",       "page_size",    "max_pages",
-    "misp_types", "to_ids",      "api_root",     "collection",  "weight",       "confidence",
-    "default_confidence", "tags", "column",      "column_index", "delimiter",   "indicator_type",
-    "tlp"};
+const std::set<std::string> kFeedKeys = {"name",
+                                         "type",
+                                         "url",
+                                         "format",
+                                         "interval",
+                                         "failure_backoff",
+                                         "enabled",
+                                         "timeout",
+                                         "connect_timeout",
+                                         "max_bytes",
+                                         "max_redirects",
+                                         "attempts",
+                                         "backoff",
+                                         "max_backoff",
+                                         "verify_tls",
+                                         "ca_file",
+                                         "headers",
+                                         "api_key",
+                                         "username",
+                                         "password",
+                                         "token",
+                                         "since",
+                                         "page_size",
+                                         "max_pages",
+                                         "misp_types",
+                                         "to_ids",
+                                         "api_root",
+                                         "collection",
+                                         "weight",
+                                         "confidence",
+                                         "default_confidence",
+                                         "tags",
+                                         "column",
+                                         "column_index",
+                                         "delimiter",
+                                         "indicator_type",
+                                         "tlp"};
 
 }  // namespace
 
@@ -433,7 +461,7 @@ Result<std::vector<FeedConfig>> feedConfigsFrom(const Config& config) {
       if (!f.url.empty() && f.url.rfind("http://", 0) != 0 && f.url.rfind("https://", 0) != 0) {
         rd.error(n["url"], path + ".url", "must be an http:// or https:// URL");
       }
-      const std::string format = rd.getString(n, path, "format", "list", f.type == "http");
+      const std::string format = rd.getString(n, path, "format", "list");
       if (auto fm = feedFormatFromName(format)) {
         f.format = *fm;
       } else {
@@ -448,9 +476,8 @@ Result<std::vector<FeedConfig>> feedConfigsFrom(const Config& config) {
       f.enabled = rd.getBool(n, path, "enabled", true);
       f.http.timeout = rd.getDuration(n, path, "timeout", f.http.timeout);
       f.http.connect_timeout = rd.getDuration(n, path, "connect_timeout", f.http.connect_timeout);
-      f.http.max_bytes = static_cast<size_t>(rd.getInt(n, path, "max_bytes",
-                                                       static_cast<int64_t>(f.http.max_bytes), 1,
-                                                       int64_t{1} << 40));
+      f.http.max_bytes = static_cast<size_t>(rd.getInt(
+          n, path, "max_bytes", static_cast<int64_t>(f.http.max_bytes), 1, int64_t{1} << 40));
       f.http.max_redirects =
           static_cast<int>(rd.getInt(n, path, "max_redirects", f.http.max_redirects, 0, 50));
       f.http.attempts = static_cast<int>(rd.getInt(n, path, "attempts", f.http.attempts, 1, 20));
@@ -533,8 +560,7 @@ Result<std::vector<FeedConfig>> feedConfigsFrom(const Config& config) {
 }
 
 std::string feedDbPath(const Config& config) {
-  if (config.intel && config.intel.IsMap() && config.intel["db"] &&
-      config.intel["db"].IsScalar()) {
+  if (config.intel && config.intel.IsMap() && config.intel["db"] && config.intel["db"].IsScalar()) {
     return config.intel["db"].Scalar();
   }
   for (const auto& d : config.detectors) {

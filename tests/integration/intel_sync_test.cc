@@ -2,6 +2,10 @@
 // payloads, then `riposte intel lookup` finding what was fetched.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <atomic>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -105,6 +109,54 @@ TEST(IntelSync, FetchesFeedsThenLookupFindsTheirIndicators) {
   auto unknown = runRiposte({"intel", "sync", "--config", cfg.string(), "--feed", "nope"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("no feed named 'nope'"), std::string::npos) << unknown.err;
+}
+
+// `serve` with intel.feeds: the collector thread fetches the list and publishes the snapshot the
+// intel detector follows; an address the feed adds while serve runs is blocked.
+TEST(IntelSync, ServeCollectsFeedsOnScheduleAndBlocksTheirAddresses) {
+  HttpServer server;
+  std::atomic<int> version{1};
+  server.setHandler([&](const HttpRequest&) -> HttpReply {
+    // Public addresses (indicators are data here; no traffic is sent anywhere).
+    if (version == 1) return {200, {}, "# c2\n185.220.101.4\n"};
+    return {200, {}, "# c2\n185.220.101.4\n45.155.205.77\n"};
+  });
+  TempDir dir;
+  const auto log = dir.path() / "auth.log";
+  std::ofstream(log) << "";
+  const auto actions = dir.path() / "actions.jsonl";
+  const auto cfg = dir.path() / "serve.yaml";
+  {
+    std::ofstream out(cfg);
+    out << "store:\n  path: " << (dir.path() / "riposte.db").string() << "\n"
+        << "sources:\n  - name: auth\n    type: file\n    path: " << log.string()
+        << "\n    parser: sshd\n    start_at: end\n    year: 2025\n"
+        << "detectors:\n  - name: intel\n    type: intel\n    db: "
+        << (dir.path() / "intel.db").string() << "\n    block_score: 1\n"
+        << "actions:\n  - name: log\n    type: log\n    path: " << actions.string() << "\n"
+        << "intel:\n  feeds:\n    - name: c2\n      type: http\n      url: "
+        << server.url("/c2.txt") << "\n      format: list\n      interval: 1s\n";
+  }
+  BackgroundRiposte serve({"--log-level", "info", "serve", "--config", cfg.string()});
+  ASSERT_TRUE(waitFor([&] {
+    return serve.err().find("intel feed c2: 1 indicators") != std::string::npos;
+  })) << serve.err();
+  ASSERT_TRUE(waitFor([&] { return serve.err().find("serving") != std::string::npos; }))
+      << serve.err();
+  version = 2;  // the next scheduled run brings a second address
+  ASSERT_TRUE(waitFor([&] {
+    return serve.err().find("intel feed c2: 2 indicators") != std::string::npos;
+  })) << serve.err();
+  std::ofstream(log, std::ios::app)
+      << "Mar  3 10:00:01 web1 sshd[2]: Failed password for root from 45.155.205.77 port 5001 "
+         "ssh2\n";
+  ASSERT_TRUE(waitFor([&] {
+    const std::string a = readFile(actions);
+    return a.find("45.155.205.77") != std::string::npos;
+  })) << serve.err();
+  EXPECT_NE(readFile(actions).find("would-enforce"), std::string::npos) << readFile(actions);
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  EXPECT_GE(server.requests().size(), 2u);
 }
 
 }  // namespace

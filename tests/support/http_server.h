@@ -26,8 +26,8 @@ struct HttpReply {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  int delay_ms = 0;        // before the status line
-  bool truncate = false;   // announce the whole body but send only its first half, then close
+  int delay_ms = 0;       // before the status line
+  bool truncate = false;  // announce the whole body but send only its first half, then close
 };
 
 // Decodes %XX escapes and '+' (query-string style).

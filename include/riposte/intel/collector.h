@@ -14,6 +14,9 @@
 //
 // With a shared cache (`cache`), each fetched source is also published to Redis.
 //
+// After each run the feed's FeedHealth is also written to intel_feed_state (feedHealthOfDb()), so
+// another process (the CLI, a console) can read it.
+//
 // Thread safety: syncNow() and health() from any thread; start()/stop() from the owning thread.
 #pragma once
 
@@ -53,14 +56,18 @@ struct FeedHealth {
   uint64_t not_modified = 0;
   uint64_t failures = 0;
   uint64_t consecutive_failures = 0;
-  size_t indicators = 0;       // held for this feed after the last successful run
-  size_t last_fetched = 0;     // indicators in the last fetch
+  size_t indicators = 0;    // held for this feed after the last successful run
+  size_t last_fetched = 0;  // indicators in the last fetch
   size_t last_parse_errors = 0;
   size_t last_pages = 0;
   size_t last_bytes = 0;
 };
 
 nlohmann::json toJson(const FeedHealth& health);
+
+// The health each feed had after its last run, as recorded in the database's intel_feed_state
+// by whichever process ran it (serve, `intel sync`): [{name, …FeedHealth…, cursor}].
+Result<nlohmann::json> feedHealthOfDb(const std::string& db_path);
 
 struct CollectorOptions {
   std::string db_path;
@@ -93,6 +100,7 @@ class Collector : public StoreUpdater {
   nlohmann::json runFeed(Feed& feed);
   Status commit(Feed& feed, FetchResult& result, size_t* held);
   bool waitFor(Duration d);
+  void recordHealth(const FeedHealth& h);
 
   CollectorOptions options_;
   Publish publish_;

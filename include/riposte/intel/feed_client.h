@@ -82,7 +82,7 @@ struct FetchResult {
   size_t pages = 0;
   size_t requests = 0;  // HTTP requests, retries included
   size_t bytes = 0;
-  FeedState state;  // to remember after this sync
+  FeedState state;          // to remember after this sync
   Duration retry_after{0};  // set on failure when the server asked to wait (Retry-After)
 };
 

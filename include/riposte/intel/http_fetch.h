@@ -42,9 +42,9 @@ struct HttpFetchOptions {
   Duration connect_timeout = std::chrono::seconds(10);
   size_t max_bytes = 256ull << 20;  // response body cap (after decompression)
   int max_redirects = 5;
-  int attempts = 4;                                    // 1 = no retry
-  Duration backoff = std::chrono::seconds(1);          // first wait; doubles each retry
-  Duration max_backoff = std::chrono::minutes(5);      // cap of one wait (also of Retry-After)
+  int attempts = 4;                                // 1 = no retry
+  Duration backoff = std::chrono::seconds(1);      // first wait; doubles each retry
+  Duration max_backoff = std::chrono::minutes(5);  // cap of one wait (also of Retry-After)
   bool verify_tls = true;
   std::string ca_file;  // "" = the system's CA store
   // Waits `d` between attempts; returns false to give up (owner stopping). Default: sleeps.
@@ -53,7 +53,7 @@ struct HttpFetchOptions {
 
 struct HttpFetchResponse {
   long status = 0;
-  bool not_modified = false;                   // 304
+  bool not_modified = false;  // 304
   std::string body;
   std::map<std::string, std::string> headers;  // names lower-case; last value wins
   int attempts = 0;

@@ -24,10 +24,12 @@ using riposte::testing::HttpRequest;
 using riposte::testing::HttpServer;
 using riposte::testing::TempDir;
 
-#define REQUIRE_FAKE(var, type)                                                     \
-  auto var##_opt = type::load();                                                     \
-  if (!var##_opt) GTEST_SKIP() << "corpora absent: " #type " payloads not found (set " \
-                                  "RIPOSTE_CORPORA)";                              \
+#define REQUIRE_FAKE(var, type)                 \
+  auto var##_opt = type::load();                \
+  if (!var##_opt)                               \
+    GTEST_SKIP() << "corpora absent: " #type    \
+                    " payloads not found (set " \
+                    "RIPOSTE_CORPORA)";         \
   auto& var = *var##_opt
 
 FeedConfig feed(const std::string& name, const std::string& type, const std::string& url) {
@@ -174,6 +176,15 @@ TEST(OtxClient, MalformedPageKeepsPreviousSnapshotAndCountsTheError) {
     EXPECT_EQ(h.rows().size(), 2u);
   }
   const FeedHealth fh = h.health();
+  // The same health, as recorded in the database for other processes.
+  auto recorded = feedHealthOfDb(h.db());
+  ASSERT_TRUE(recorded.isOk()) << recorded.status().toString();
+  ASSERT_EQ(recorded->size(), 1u);
+  EXPECT_EQ((*recorded)[0]["name"], "otx");
+  EXPECT_EQ((*recorded)[0]["consecutive_failures"], 2);
+  EXPECT_EQ((*recorded)[0]["indicators"], 2);
+  EXPECT_EQ((*recorded)[0]["last_error"], fh.last_error);
+  EXPECT_EQ((*recorded)[0]["cursor"], "2023-08-22T09:43:18.855000Z");
   EXPECT_EQ(fh.failures, 2u);
   EXPECT_EQ(fh.consecutive_failures, 2u);
   EXPECT_EQ(fh.successes, 1u);
