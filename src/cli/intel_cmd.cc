@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "riposte/core/config.h"
+#include "riposte/intel/collector.h"
 #include "riposte/intel/commands.h"
 
 namespace riposte::cli {
@@ -29,6 +30,8 @@ struct IntelArgs {
   std::string value;
   // intel.cache of this configuration file (shared Redis cache)
   std::string config;
+  // sync
+  std::string feed;
 };
 
 [[noreturn]] void fail(const Status& st) {
@@ -105,6 +108,39 @@ void addIntelCommands(CLI::App& app) {
     print(r);
     if ((*r)["matches"].empty()) throw CLI::RuntimeError(1);
   });
+
+  CLI::App* sync = intel->add_subcommand(
+      "sync", "Fetch the feeds of intel.feeds now and store their indicators (JSON report)");
+  sync->add_option("--config,-c", args->config, "configuration file with intel.feeds")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sync->add_option("--feed", args->feed, "only this feed (also when disabled)");
+  CLI::Option* sync_db =
+      sync->add_option("--db", args->db, "Intel database (default: intel.db of the configuration)");
+  sync->callback([args, sync_db] {
+    auto cfg = loadConfig(args->config, nullptr);
+    if (!cfg) fail(cfg.status());
+    auto feeds = intel::feedConfigsFrom(*cfg);
+    if (!feeds) fail(feeds.status());
+    if (feeds->empty()) fail(Status::invalidArgument(args->config + ": no intel.feeds configured"));
+    auto cache = intel::RedisCacheOptions::fromConfig(*cfg);
+    if (!cache) fail(cache.status());
+    intel::CollectorOptions co;
+    co.db_path = sync_db->count() > 0 ? args->db : intel::feedDbPath(*cfg);
+    co.feeds = std::move(*feeds);
+    co.cache = *cache;
+    intel::Collector collector(std::move(co), nullptr);
+    auto r = collector.syncNow(args->feed);
+    print(r);
+    for (const auto& f : (*r)["feeds"]) {
+      if (f["status"] == "error") throw CLI::RuntimeError(1);
+    }
+  });
+
+  CLI::App* feeds = intel->add_subcommand(
+      "feeds", "Health of each feed after its last run (JSON, from the database)");
+  feeds->add_option("--db", args->db, "Intel database (SQLite)")->capture_default_str();
+  feeds->callback([args] { print(intel::feedHealthOfDb(args->db)); });
 
   CLI::App* stats = intel->add_subcommand("stats", "Indicator counts per type and source, memory");
   stats->add_option("--db", args->db, "Intel database (SQLite)")->capture_default_str();

@@ -12,6 +12,7 @@
 #include "riposte/detect/rules/sigma.h"
 #include "riposte/detect/threshold_detector.h"
 #include "riposte/intel/cache_refresher.h"
+#include "riposte/intel/collector.h"
 #include "riposte/intel/commands.h"
 
 namespace riposte {
@@ -98,17 +99,48 @@ Status registerDetectBuiltins(Registries& r) {
         if (ctx.config != nullptr) {
           auto cache = intel::RedisCacheOptions::fromConfig(*ctx.config);
           if (!cache) return cache.status();
-          if (*cache) {
-            // The local database plus the sources other nodes put in the shared cache.
+          auto feeds = intel::feedConfigsFrom(*ctx.config);
+          if (!feeds) return feeds.status();
+          if (*cache || !feeds->empty()) {
             auto store = std::make_shared<intel::Store>();
-            auto refresher = std::make_unique<intel::CacheRefresher>(db, std::move(**cache),
-                                                                     intel::BuildOptions{}, store);
-            if (Status st = refresher->refreshOnce(); !st.isOk()) {
-              spdlog::warn("{}: starting with the local intel database only: {}", c.path,
-                           st.toString());
+            auto updaters = std::make_unique<intel::StoreUpdaters>();
+            intel::CacheRefresher* refresher = nullptr;
+            if (*cache) {
+              // The local database plus the sources other nodes put in the shared cache.
+              auto r = std::make_unique<intel::CacheRefresher>(db, **cache, intel::BuildOptions{},
+                                                               store);
+              if (Status st = r->refreshOnce(); !st.isOk()) {
+                spdlog::warn("{}: starting with the local intel database only: {}", c.path,
+                             st.toString());
+              }
+              refresher = r.get();
+              updaters->add(std::move(r));
+            } else {
+              auto snap = intel::snapshotFromDb(db);
+              if (!snap) return snap.status().withContext(c.path + ".db " + db);
+              store->publish(std::move(*snap));
+            }
+            if (!feeds->empty()) {
+              // intel.feeds: fetched on their schedules into `db`; each new snapshot reaches
+              // this detector through the store (through the cache refresher with a cache).
+              intel::CollectorOptions co;
+              co.db_path = db;
+              co.feeds = std::move(*feeds);
+              co.cache = *cache;
+              intel::Collector::Publish publish;
+              if (refresher != nullptr) {
+                publish = [refresher](const std::shared_ptr<const intel::Snapshot>&) {
+                  (void)refresher->refreshOnce();
+                };
+              } else {
+                publish = [store](std::shared_ptr<const intel::Snapshot> s) {
+                  store->publish(std::move(s));
+                };
+              }
+              updaters->add(std::make_unique<intel::Collector>(std::move(co), std::move(publish)));
             }
             return DetectorPtr(std::make_unique<IntelDetector>(std::move(cfg), std::move(store),
-                                                               std::move(refresher)));
+                                                               std::move(updaters)));
           }
         }
         auto snap = intel::snapshotFromDb(db);

@@ -4,7 +4,7 @@
 
 #include "riposte/core/ids.h"
 #include "riposte/core/ip.h"
-#include "riposte/intel/cache_refresher.h"
+#include "riposte/intel/store_updater.h"
 
 namespace riposte {
 
@@ -36,7 +36,7 @@ IntelDetector::IntelDetector(IntelDetectorConfig cfg,
     : cfg_(std::move(cfg)), snapshot_(std::move(snapshot)) {}
 
 IntelDetector::IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<intel::Store> store,
-                             std::unique_ptr<intel::CacheRefresher> refresher)
+                             std::unique_ptr<intel::StoreUpdater> refresher)
     : cfg_(std::move(cfg)),
       snapshot_(store->snapshot()),
       store_(std::move(store)),

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 
 namespace riposte::testing {
@@ -32,6 +33,47 @@ HttpServer::~HttpServer() {
 
 std::string HttpServer::url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::string percentDecode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      const std::string hex = s.substr(i + 1, 2);
+      if (hex.size() == 2 && std::isxdigit(static_cast<unsigned char>(hex[0])) &&
+          std::isxdigit(static_cast<unsigned char>(hex[1]))) {
+        out += static_cast<char>(std::stoi(hex, nullptr, 16));
+        i += 2;
+        continue;
+      }
+    }
+    out += s[i] == '+' ? ' ' : s[i];
+  }
+  return out;
+}
+
+std::string HttpRequest::target() const { return path.substr(0, path.find('?')); }
+
+std::string HttpRequest::query(const std::string& name) const {
+  const size_t q = path.find('?');
+  if (q == std::string::npos) return {};
+  size_t pos = q + 1;
+  while (pos <= path.size()) {
+    size_t amp = path.find('&', pos);
+    if (amp == std::string::npos) amp = path.size();
+    const std::string pair = path.substr(pos, amp - pos);
+    const size_t eq = pair.find('=');
+    if (percentDecode(pair.substr(0, eq)) == name) {
+      return eq == std::string::npos ? std::string() : percentDecode(pair.substr(eq + 1));
+    }
+    pos = amp + 1;
+  }
+  return {};
+}
+
+void HttpServer::setHandler(std::function<HttpReply(const HttpRequest&)> handler) {
+  std::lock_guard<std::mutex> l(mu_);
+  handler_ = std::move(handler);
 }
 
 std::vector<HttpRequest> HttpServer::requests() {
@@ -102,9 +144,35 @@ void HttpServer::handle(int fd) {
     pos = e + 2;
   }
   r.body = data.substr(header_end + 4);
+  std::function<HttpReply(const HttpRequest&)> handler;
   {
     std::lock_guard<std::mutex> l(mu_);
     requests_.push_back(r);
+    handler = handler_;
+  }
+  if (handler) {
+    const HttpReply rep = handler(r);
+    for (int waited = 0; waited < rep.delay_ms && !stop_; waited += 10) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::string out = "HTTP/1.1 " + std::to_string(rep.status) + " Status\r\n";
+    bool has_type = false;
+    for (const auto& [k, v] : rep.headers) {
+      out += k + ": " + v + "\r\n";
+      std::string lk = k;
+      std::transform(lk.begin(), lk.end(), lk.begin(), ::tolower);
+      has_type = has_type || lk == "content-type";
+    }
+    if (!has_type) out += "Content-Type: application/json\r\n";
+    out += "Content-Length: " + std::to_string(rep.body.size()) + "\r\nConnection: close\r\n\r\n";
+    if (rep.status != 304) out += rep.truncate ? rep.body.substr(0, rep.body.size() / 2) : rep.body;
+    size_t off = 0;
+    while (off < out.size()) {
+      const ssize_t n = write(fd, out.data() + off, out.size() - off);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    return;
   }
   const int hang = hang_ms_;
   for (int waited = 0; waited < hang && !stop_; waited += 10) {

@@ -28,7 +28,7 @@
 #include "riposte/intel/store.h"
 
 namespace riposte::intel {
-class CacheRefresher;
+class StoreUpdater;
 }  // namespace riposte::intel
 
 namespace riposte {
@@ -43,10 +43,11 @@ struct IntelDetectorConfig {
 class IntelDetector : public Detector {
  public:
   IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<const intel::Snapshot> snapshot);
-  // Follows a Store: a new snapshot published there (by `refresher`, which the detector owns
-  // and stops, e.g. the shared Redis cache's) is picked up at the next event.
+  // Follows a Store: a new snapshot published there (by `refresher`, which the detector owns,
+  // starts and stops: the shared Redis cache's refresher, the feed collector) is picked up at
+  // the next event.
   IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<intel::Store> store,
-                std::unique_ptr<intel::CacheRefresher> refresher);
+                std::unique_ptr<intel::StoreUpdater> refresher);
   ~IntelDetector() override;
 
   std::string_view name() const override { return cfg_.name; }
@@ -64,7 +65,7 @@ class IntelDetector : public Detector {
   std::shared_ptr<const intel::Snapshot> snapshot_;
   std::shared_ptr<intel::Store> store_;  // null when the snapshot is fixed
   uint64_t generation_ = 0;
-  std::unique_ptr<intel::CacheRefresher> refresher_;
+  std::unique_ptr<intel::StoreUpdater> refresher_;
   std::vector<intel::Hit> hits_;
   StringMap<Timestamp> recent_;  // "<target>|<indicator entry>" → last finding
 };

@@ -24,6 +24,7 @@
 #include "riposte/intel/builder.h"
 #include "riposte/intel/redis_cache.h"
 #include "riposte/intel/store.h"
+#include "riposte/intel/store_updater.h"
 
 namespace riposte::intel {
 
@@ -40,19 +41,19 @@ struct CacheHealth {
   size_t indicators = 0;      // in the current snapshot
 };
 
-class CacheRefresher {
+class CacheRefresher : public StoreUpdater {
  public:
   // `db_path` empty = no local database (the node only reads the cache).
   CacheRefresher(std::string db_path, RedisCacheOptions cache, BuildOptions build,
                  std::shared_ptr<Store> store);
-  ~CacheRefresher();
+  ~CacheRefresher() override;
 
   // One refresh now. On a Redis failure the error is returned and the store keeps its
   // snapshot — except the very first time, when the local database alone is published.
   Status refreshOnce();
   // Refreshes every `cache.refresh` on a thread of its own.
-  void start();
-  void stop();
+  void start() override;
+  void stop() override;
 
   CacheHealth health() const;
   const std::shared_ptr<Store>& store() const { return store_; }

@@ -86,6 +86,7 @@ struct ParseResult {
   std::vector<Indicator> indicators;
   ParseReport report;
   std::string next_page;  // OTX "next" URL, TAXII "next" cursor when "more"; empty when none
+  Timestamp newest;       // OTX: the latest pulse "modified" seen (incremental sync); else unset
 };
 
 ParseResult parsePlainList(std::string_view data, const FeedOptions& options);

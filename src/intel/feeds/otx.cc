@@ -76,7 +76,10 @@ class OtxParser {
     ctx.tags = feeds::strings(p, "tags");
     if (auto tlp = feeds::str(p, "tlp")) ctx.tlp = tlpFromName(*tlp);
     if (auto m = feeds::str(p, "modified")) {
-      if (auto ts = parseFeedTime(*m)) ctx.modified = *ts;
+      if (auto ts = parseFeedTime(*m)) {
+        ctx.modified = *ts;
+        if (r_.newest < *ts) r_.newest = *ts;
+      }
     }
     auto inds = feeds::field(p, "indicators");
     simdjson::dom::array a;

@@ -1,0 +1,163 @@
+// `riposte intel sync` against local OTX / TAXII 2.1 / plain-list servers serving the corpora's
+// payloads, then `riposte intel lookup` finding what was fetched.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <atomic>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/feed_fakes.h"
+#include "support/http_server.h"
+#include "support/test_support.h"
+
+namespace riposte::testing {
+namespace {
+
+TEST(IntelSync, FetchesFeedsThenLookupFindsTheirIndicators) {
+  auto otx = FakeOtx::load();
+  auto taxii = FakeTaxii::load();
+  RIPOSTE_REQUIRE_CORPUS(drop, "blocklists/firehol/spamhaus_drop.netset");
+  if (!otx || !taxii) GTEST_SKIP() << "corpora absent: OTX/TAXII payloads not found";
+  const std::string netset = readFile(drop);
+  HttpServer server;
+  const std::string base = server.url("");
+  server.setHandler([&](const HttpRequest& r) -> HttpReply {
+    if (r.target().rfind("/api/v1/", 0) == 0) return otx->handle(r, base);
+    if (r.target() == "/drop.netset") {
+      if (r.headers.count("if-none-match") != 0 && r.headers.at("if-none-match") == "\"d1\"") {
+        return {304, {{"ETag", "\"d1\""}}, ""};
+      }
+      return {200, {{"ETag", "\"d1\""}}, netset};
+    }
+    if (r.target() == "/gone.txt") return {404, {}, "not found"};
+    return taxii->handle(r, base);
+  });
+  TempDir dir;
+  const auto cfg = dir.path() / "riposte.yaml";
+  const auto db = dir.path() / "intel.db";
+  {
+    std::ofstream out(cfg);
+    out << "intel:\n"
+        << "  db: " << db.string() << "\n"
+        << "  feeds:\n"
+        << "    - name: otx\n"
+        << "      type: otx\n"
+        << "      url: " << base << "\n"
+        << "      api_key: testing\n"
+        << "      since: 3650d\n"
+        << "    - name: taxii\n"
+        << "      type: taxii\n"
+        << "      url: " << base << "/taxii2/\n"
+        << "      collection: High Value Indicator Collection\n"
+        << "      username: user1\n"
+        << "      password: Password1\n"
+        << "      page_size: 1\n"
+        << "    - name: spamhaus-drop\n"
+        << "      type: http\n"
+        << "      url: " << base << "/drop.netset\n"
+        << "      format: list\n"
+        << "    - name: gone\n"
+        << "      type: http\n"
+        << "      url: " << base << "/gone.txt\n"
+        << "      attempts: 1\n";
+  }
+  auto sync = runRiposte({"intel", "sync", "--config", cfg.string()});
+  EXPECT_EQ(sync.exit_code, 1) << sync.err;  // one feed failed; the others are stored
+  auto report = nlohmann::json::parse(sync.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << sync.out << sync.err;
+  ASSERT_EQ(report["feeds"].size(), 4u);
+  EXPECT_EQ(report["feeds"][0]["status"], "ok") << report.dump(2);
+  EXPECT_EQ(report["feeds"][1]["status"], "ok") << report.dump(2);
+  EXPECT_EQ(report["feeds"][2]["status"], "ok") << report.dump(2);
+  EXPECT_EQ(report["feeds"][3]["status"], "error");
+  EXPECT_NE(report["feeds"][3]["error"].get<std::string>().find("HTTP 404"), std::string::npos);
+  EXPECT_NE(sync.err.find("intel feed gone"), std::string::npos) << sync.err;
+
+  auto look = runRiposte({"intel", "lookup", "177add288b289d43236d2dba33e65956", "--db", db});
+  ASSERT_EQ(look.exit_code, 0) << look.out << look.err;
+  auto j = nlohmann::json::parse(look.out);
+  ASSERT_EQ(j["matches"].size(), 1u);
+  EXPECT_EQ(j["matches"][0]["sources"][0]["source"], "otx");
+  EXPECT_EQ(j["matches"][0]["sources"][0]["reference"], "64e38336d783f91d6948a7b1");
+
+  look = runRiposte({"intel", "lookup", "http://x4z9arb.cn/4712", "--db", db});
+  ASSERT_EQ(look.exit_code, 0) << look.out << look.err;
+  j = nlohmann::json::parse(look.out);
+  EXPECT_EQ(j["matches"][0]["sources"][0]["reference"],
+            "indicator--6770298f-0fd8-471a-ab8c-1c658a46574e");
+
+  // An address inside the first DROP range of the netset.
+  look = runRiposte({"intel", "lookup", "1.10.16.1", "--db", db});
+  ASSERT_EQ(look.exit_code, 0) << look.out << look.err;
+
+  // Only one feed, and a conditional GET the second time: nothing changes.
+  const size_t before = server.requests().size();
+  sync = runRiposte({"intel", "sync", "--config", cfg.string(), "--feed", "spamhaus-drop"});
+  EXPECT_EQ(sync.exit_code, 0) << sync.err;
+  report = nlohmann::json::parse(sync.out);
+  ASSERT_EQ(report["feeds"].size(), 1u);
+  EXPECT_EQ(report["feeds"][0]["status"], "not_modified");
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), before + 1);
+  EXPECT_EQ(reqs.back().headers["if-none-match"], "\"d1\"");
+  look = runRiposte({"intel", "lookup", "1.10.16.1", "--db", db});
+  EXPECT_EQ(look.exit_code, 0);
+
+  auto unknown = runRiposte({"intel", "sync", "--config", cfg.string(), "--feed", "nope"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("no feed named 'nope'"), std::string::npos) << unknown.err;
+}
+
+// `serve` with intel.feeds: the collector thread fetches the list and publishes the snapshot the
+// intel detector follows; an address the feed adds while serve runs is blocked.
+TEST(IntelSync, ServeCollectsFeedsOnScheduleAndBlocksTheirAddresses) {
+  HttpServer server;
+  std::atomic<int> version{1};
+  server.setHandler([&](const HttpRequest&) -> HttpReply {
+    // Public addresses (indicators are data here; no traffic is sent anywhere).
+    if (version == 1) return {200, {}, "# c2\n185.220.101.4\n"};
+    return {200, {}, "# c2\n185.220.101.4\n45.155.205.77\n"};
+  });
+  TempDir dir;
+  const auto log = dir.path() / "auth.log";
+  std::ofstream(log) << "";
+  const auto actions = dir.path() / "actions.jsonl";
+  const auto cfg = dir.path() / "serve.yaml";
+  {
+    std::ofstream out(cfg);
+    out << "store:\n  path: " << (dir.path() / "riposte.db").string() << "\n"
+        << "sources:\n  - name: auth\n    type: file\n    path: " << log.string()
+        << "\n    parser: sshd\n    start_at: end\n    year: 2025\n"
+        << "detectors:\n  - name: intel\n    type: intel\n    db: "
+        << (dir.path() / "intel.db").string() << "\n    block_score: 1\n"
+        << "actions:\n  - name: log\n    type: log\n    path: " << actions.string() << "\n"
+        << "intel:\n  feeds:\n    - name: c2\n      type: http\n      url: "
+        << server.url("/c2.txt") << "\n      format: list\n      interval: 1s\n";
+  }
+  BackgroundRiposte serve({"--log-level", "info", "serve", "--config", cfg.string()});
+  ASSERT_TRUE(waitFor([&] {
+    return serve.err().find("intel feed c2: 1 indicators") != std::string::npos;
+  })) << serve.err();
+  ASSERT_TRUE(waitFor([&] { return serve.err().find("serving") != std::string::npos; }))
+      << serve.err();
+  version = 2;  // the next scheduled run brings a second address
+  ASSERT_TRUE(waitFor([&] {
+    return serve.err().find("intel feed c2: 2 indicators") != std::string::npos;
+  })) << serve.err();
+  std::ofstream(log, std::ios::app)
+      << "Mar  3 10:00:01 web1 sshd[2]: Failed password for root from 45.155.205.77 port 5001 "
+         "ssh2\n";
+  ASSERT_TRUE(waitFor([&] {
+    const std::string a = readFile(actions);
+    return a.find("45.155.205.77") != std::string::npos;
+  })) << serve.err();
+  EXPECT_NE(readFile(actions).find("would-enforce"), std::string::npos) << readFile(actions);
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  EXPECT_GE(server.requests().size(), 2u);
+}
+
+}  // namespace
+}  // namespace riposte::testing
