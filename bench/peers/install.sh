@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the peer tools bench/peers/compare_auth.sh runs beside Riposte: Debian bookworm's
 # crowdsec (1.4.6) and fail2ban, offline. Run by `scripts/setup --peers`; idempotent.
-#  - No service is started: a policy-rc.d denying starts is in place during the install
+#  - No service is started (nor enabled at boot on a systemd host): a policy-rc.d denying starts is in place during the install
 #    (only if none exists already), so fail2ban's sshd jail never touches this machine.
 #  - CrowdSec's postinst registers with its central API unless
 #    /etc/crowdsec/online_api_credentials.yaml is non-empty; it is pre-created (a comment), which
@@ -17,6 +17,9 @@ if installed crowdsec && installed fail2ban; then
   echo "setup: peers present ($(crowdsec -version 2>&1 | sed -n 's/.*version: //p'), fail2ban $(fail2ban-client --version 2>&1 | head -1))"
   exit 0
 fi
+
+new=()
+for p in crowdsec fail2ban; do installed "$p" || new+=("$p"); done
 
 policy=/usr/sbin/policy-rc.d
 own_policy=0
@@ -41,3 +44,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends crowdsec fail2ban
 # A half-configured crowdsec (an earlier install whose postinst tried to register online).
 $SUDO dpkg --configure -a
+# Nor started at the next boot (only the packages installed here; an existing one is left alone).
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable "${new[@]}" >/dev/null 2>&1 || true
+fi
