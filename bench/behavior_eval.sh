@@ -4,8 +4,7 @@
 # the long-term detector (`type: longterm`), over the same sshd auth log; and the long-term
 # detector over the generated EVE flows (beaconing; the rules have nothing for it).
 #
-# CrowdSec is not a Debian package and was not run here; its figures on such a log, as the
-# issue reports them, are printed beside ours for reference.
+# CrowdSec and fail2ban on the same log: bench/peers/compare_auth.sh.
 #
 # Usage: bench/behavior_eval.sh [SEEDS] [BUILD_DIR]   (SEEDS: one seed or several, "1,2,3")
 set -euo pipefail
@@ -50,26 +49,24 @@ def targets(name):
 rules, both, flows = targets("rules"), targets("both"), targets("flows")
 kinds = [("fast_bruteforce", "fast brute force"), ("slow_bruteforce", "slow brute force (2 days)"),
          ("distributed_bruteforce", "distributed brute force (sources)"), ("scanner", "scanners")]
-crowdsec = {"fast_bruteforce": "all", "slow_bruteforce": "0 of 2", "distributed_bruteforce": "0 of 50",
-            "scanner": "1 of 10"}
 print(f"seed {seed}: {len(open(f'{tmp}/auth.log').readlines())} auth lines, "
       f"{len(open(f'{tmp}/flows.ndjson').readlines())} flow records")
-print(f"| attack kind | attackers | rules only | rules + longterm | CrowdSec (reference, not run) |")
-print(f"| --- | --- | --- | --- | --- |")
+print(f"| attack kind | attackers | rules only | rules + longterm |")
+print(f"| --- | --- | --- | --- |")
 for key, label in kinds:
     ips = set(truth[key])
-    print(f"| {label} | {len(ips)} | {len(ips & rules)} | {len(ips & both)} | {crowdsec[key]} |")
+    print(f"| {label} | {len(ips)} | {len(ips & rules)} | {len(ips & both)} |")
 acct = truth["distributed_account"]
-print(f"| distributed brute force (account `{acct}` alerted) | 1 | {int(acct in rules)} | {int(acct in both)} | - |")
+print(f"| distributed brute force (account `{acct}` alerted) | 1 | {int(acct in rules)} | {int(acct in both)} |")
 beacons = set(truth["beaconing"])
-print(f"| beaconing hosts (EVE flows) | {len(beacons)} | - | {len(beacons & flows)} | - |")
+print(f"| beaconing hosts (EVE flows) | {len(beacons)} | - | {len(beacons & flows)} |")
 benign = set(truth["benign"])
 attackers = set().union(*(set(truth[k]) for k, _ in kinds)) | {acct}
 fp_rules = sorted(rules - attackers)
 fp_both = sorted(both - attackers)
 fp_flows = sorted(flows - beacons)
-print(f"| false positives (auth: {len(benign)} benign addresses) | - | {len(fp_rules)} {fp_rules or ''} | {len(fp_both)} {fp_both or ''} | - |")
-print(f"| false positives (flows: {len(truth['benign_flow_hosts'])} benign hosts) | - | - | {len(fp_flows)} {fp_flows or ''} | - |")
+print(f"| false positives (auth: {len(benign)} benign addresses) | - | {len(fp_rules)} {fp_rules or ''} | {len(fp_both)} {fp_both or ''} |")
+print(f"| false positives (flows: {len(truth['benign_flow_hosts'])} benign hosts) | - | - | {len(fp_flows)} {fp_flows or ''} |")
 lines = open(f"{tmp}/auth.log").readlines()
 for ip in sorted(set(truth["scanner"]) - both):
     mine = [l for l in lines if f"{ip} port" in l]
