@@ -156,6 +156,7 @@ TEST(IntelCache, SecondNodeGetsTheSameLookupsFromRedisWithoutTheFeed) {
   EXPECT_EQ((*j)["matches"].size(), 1u) << j->dump();
 }
 
+// Three seconds of expiry (not one): a loaded machine may take a second between two steps.
 TEST(IntelCache, ExpiredSourceDropsOutAndTheOwnerRepublishes) {
   RIPOSTE_REQUIRE_REDIS(server);
   testing::TempDir a_dir, b_dir;
@@ -163,21 +164,21 @@ TEST(IntelCache, ExpiredSourceDropsOutAndTheOwnerRepublishes) {
   req.file = writeFeed(a_dir.path());
   req.format = FeedFormat::kList;
   req.db_path = (a_dir.path() / "intel.db").string();
-  req.cache = cacheFor(server, std::chrono::seconds(1));
+  req.cache = cacheFor(server, std::chrono::seconds(3));
   ASSERT_TRUE(loadFeedFile(req).isOk());
   auto store = std::make_shared<Store>();
-  CacheRefresher b((b_dir.path() / "intel.db").string(), cacheFor(server, std::chrono::seconds(1)),
+  CacheRefresher b((b_dir.path() / "intel.db").string(), cacheFor(server, std::chrono::seconds(3)),
                    {}, store);
   ASSERT_TRUE(b.refreshOnce().isOk());
   ASSERT_FALSE(store->snapshot()->lookup("45.12.0.1").empty());
-  std::this_thread::sleep_for(milliseconds(1300));  // past the key's one-second expiry
+  std::this_thread::sleep_for(milliseconds(3300));  // past the key's three-second expiry
   ASSERT_TRUE(b.refreshOnce().isOk());
   EXPECT_TRUE(store->snapshot()->lookup("45.12.0.1").empty());
   EXPECT_EQ(store->snapshot()->size(), 0u);
 
   // Node A running (its refresher) puts its own sources back while it lives.
   auto a_store = std::make_shared<Store>();
-  CacheRefresher a(req.db_path, cacheFor(server, std::chrono::seconds(1)), {}, a_store);
+  CacheRefresher a(req.db_path, cacheFor(server, std::chrono::seconds(3)), {}, a_store);
   ASSERT_TRUE(a.refreshOnce().isOk());
   EXPECT_EQ(a.health().published, 1u);
   EXPECT_EQ(a.health().local_sources, 1u);
