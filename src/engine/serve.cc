@@ -310,7 +310,9 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
     // Wakes at once for the API's work, another node's decision or a network source's
     // messages; files are polled on the timer.
     if (work == 0) {
-      if (consumer && !consumer->owned().empty()) {
+      // Blocks in Redis for new entries; while Redis is unreachable it fails at once, so the
+      // loop sleeps instead of spinning.
+      if (consumer && !consumer->owned().empty() && !consumer->stats().degraded) {
         (void)pollStreams(std::min(options.idle_sleep, std::chrono::milliseconds(50)));
       } else {
         wake.wait(options.idle_sleep, wait_fds);
