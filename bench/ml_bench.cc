@@ -20,18 +20,28 @@ std::vector<float> gaussian(size_t n, size_t dim, uint64_t seed) {
   return x;
 }
 
+IsolationForest trainOn(size_t dim) {
+  auto x = gaussian(100'000, dim, 1);
+  return std::move(*IsolationForest::train(x.data(), 100'000, dim, {}));
+}
+
 const IsolationForest& forest8() {
-  static const IsolationForest f = [] {
-    auto x = gaussian(100'000, 8, 1);
-    return std::move(*IsolationForest::train(x.data(), 100'000, 8, {}));
-  }();
+  static const IsolationForest f = trainOn(8);
   return f;
 }
 
+// 13 features: the width of the per-entity feature schema.
+const IsolationForest& forest13() {
+  static const IsolationForest f = trainOn(13);
+  return f;
+}
+
+// Argument: the number of features (8, or 13 as the entity schema has).
 void BM_ScoreBatch(benchmark::State& state) {
-  const auto& f = forest8();
+  const size_t dim = static_cast<size_t>(state.range(0));
+  const auto& f = dim == 13 ? forest13() : forest8();
   const size_t n = 100'000;
-  auto x = gaussian(n, 8, 2);
+  auto x = gaussian(n, dim, 2);
   std::vector<double> out(n);
   for (auto _ : state) {
     f.scoreBatch(x.data(), n, out.data());
@@ -39,7 +49,20 @@ void BM_ScoreBatch(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
 }
-BENCHMARK(BM_ScoreBatch)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScoreBatch)->Arg(8)->Arg(13)->Unit(benchmark::kMillisecond);
+
+// The scalar walk (machines without AVX2), for comparison with the vector walk above.
+void BM_ScoreScalar(benchmark::State& state) {
+  const auto& f = forest8();
+  const size_t n = 4096;
+  auto x = gaussian(n, 8, 3);
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(f.scoreScalar(&x[(i++ % n) * 8]));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ScoreScalar);
 
 void BM_ScoreOne(benchmark::State& state) {
   const auto& f = forest8();

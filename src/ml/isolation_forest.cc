@@ -1,10 +1,15 @@
 #include "riposte/ml/isolation_forest.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <numeric>
 #include <random>
+#include <utility>
 
 namespace riposte::ml {
 
@@ -236,9 +241,10 @@ double IsolationForest::meanPathLength(const float* x) const {
 void IsolationForest::pack() {
   nodes_.resize(features_.size());
   for (size_t i = 0; i < nodes_.size(); ++i) nodes_[i] = {thresholds_[i], features_[i]};
+  packBlocks();
 }
 
-double IsolationForest::pathSum(const float* x) const {
+double IsolationForest::pathSumScalar(const float* x) const {
   const size_t inner = (size_t{1} << height_) - 1;
   const size_t slots = size_t{1} << height_;
   double sum = 0;
@@ -257,6 +263,217 @@ double IsolationForest::pathSum(const float* x) const {
 double IsolationForest::score(const float* x) const {
   if (trees_ == 0) return 0;
   return std::exp2(pathSum(x) * (-1.0 / (norm_ * trees_)));
+}
+
+double IsolationForest::scoreScalar(const float* x) const {
+  if (trees_ == 0) return 0;
+  return std::exp2(pathSumScalar(x) * (-1.0 / (norm_ * trees_)));
+}
+
+namespace {
+
+// The vector walk (see the header). A block holds three levels under one node in breadth-first
+// order; the mask m has bit j set when lane j's comparison sends x right, and kExit[k][m] is the
+// node (0..2^k-1) below the block that a walk of k levels reaches.
+constexpr uint32_t kBlockLevels = 3;
+constexpr uint32_t kMaxVectorHeight = 12;
+constexpr uint32_t kMaxVectorDim = 16;
+
+struct ExitTable {
+  uint8_t next[kBlockLevels + 1][128];
+};
+
+constexpr ExitTable makeExitTable() {
+  ExitTable t{};
+  for (uint32_t k = 1; k <= kBlockLevels; ++k) {
+    for (uint32_t m = 0; m < 128; ++m) {
+      uint32_t j = 0;
+      for (uint32_t l = 0; l < k; ++l) j = 2 * j + 1 + ((m >> j) & 1);
+      t.next[k][m] = static_cast<uint8_t>(j - ((1u << k) - 1));
+    }
+  }
+  return t;
+}
+
+constexpr ExitTable kExit = makeExitTable();
+
+// Blocks of a tree before level group g (a group is three levels; group g has 8^g blocks).
+constexpr uint32_t blocksBefore(uint32_t g) {
+  uint32_t n = 0;
+  uint32_t p = 1;
+  for (uint32_t c = 0; c < g; ++c, p *= 8) n += p;
+  return n;
+}
+
+constexpr uint32_t groupsFor(uint32_t height) { return (height + kBlockLevels - 1) / kBlockLevels; }
+
+bool cpuHasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+
+// One tree's blocks: 8 thresholds (32-byte aligned) and 8 feature bytes per block.
+struct Tree {
+  const float* thresholds;
+  const uint64_t* features;
+};
+
+// The forest as the vector walk reads it.
+struct BlockForest {
+  const float* thresholds;
+  const uint64_t* features;
+  uint32_t per_tree;  // blocks per tree
+  const float* leaves;
+  uint32_t trees;
+  Tree tree(uint32_t t) const {
+    return {thresholds + size_t{8} * per_tree * t, features + size_t{per_tree} * t};
+  }
+};
+
+// One level group G of a tree of height H: the block under node s of level 3G; returns the node
+// of level 3G+k the walk reaches. x's features are lanes: lo holds 0..7, hi 8..15 (when kWide).
+template <uint32_t H, uint32_t G, bool kWide>
+__attribute__((target("avx2"))) inline uint32_t walkGroup(const Tree& tree, uint32_t s, __m256 lo,
+                                                          __m256 hi) {
+  constexpr uint32_t k = std::min(kBlockLevels, H - kBlockLevels * G);
+  const size_t b = blocksBefore(G) + s;
+  const __m256i f = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(tree.features[b])));
+  __m256 v = _mm256_permutevar8x32_ps(lo, f);
+  if constexpr (kWide) {
+    // Features 8..15 come from hi; bit 3 of the index, shifted to the sign, picks them.
+    v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(hi, f),
+                         _mm256_castsi256_ps(_mm256_slli_epi32(f, 28)));
+  }
+  const auto m = static_cast<uint32_t>(
+      _mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_load_ps(tree.thresholds + 8 * b), _CMP_GE_OQ)));
+  return (s << k) + kExit.next[k][m & 127];
+}
+
+template <uint32_t H, bool kWide, uint32_t... G>
+__attribute__((target("avx2"))) inline uint32_t walkGroups(const Tree& tree, __m256 lo, __m256 hi,
+                                                           std::integer_sequence<uint32_t, G...>) {
+  uint32_t s = 0;
+  ((s = walkGroup<H, G, kWide>(tree, s, lo, hi)), ...);
+  return s;
+}
+
+// The leaf slot (0..2^H-1) x reaches in one tree.
+template <uint32_t H, bool kWide>
+__attribute__((target("avx2"))) inline uint32_t walkBlocks(const Tree& tree, __m256 lo, __m256 hi) {
+  return walkGroups<H, kWide>(tree, lo, hi, std::make_integer_sequence<uint32_t, groupsFor(H)>());
+}
+
+// Copies rows of `dim` features into rows of kStride floats (the rest zero).
+inline void stageRows(const float* rows, size_t n, size_t dim, size_t stride, float* out) {
+  for (size_t k = 0; k < n; ++k) {
+    std::memcpy(out + k * stride, rows + k * dim, dim * sizeof(float));
+    std::fill(out + k * stride + dim, out + (k + 1) * stride, 0.0f);
+  }
+}
+
+template <uint32_t H, bool kWide>
+__attribute__((target("avx2"))) double pathSumBlocks(const BlockForest& forest, const float* x,
+                                                     size_t dim) {
+  constexpr size_t kStride = kWide ? 16 : 8;
+  alignas(32) float staged[kStride];
+  stageRows(x, 1, dim, kStride, staged);
+  const __m256 lo = _mm256_load_ps(staged);
+  const __m256 hi = kWide ? _mm256_load_ps(staged + 8) : lo;
+  double sum = 0;
+  for (uint32_t t = 0; t < forest.trees; ++t) {
+    sum += forest.leaves[(size_t{t} << H) + walkBlocks<H, kWide>(forest.tree(t), lo, hi)];
+  }
+  return sum;
+}
+
+// Rows go in blocks of kRows: each tree's blocks (a few KiB) stay in L1 while every row of the
+// block walks it; the walks of different rows are independent, so they overlap.
+template <uint32_t H, bool kWide>
+__attribute__((target("avx2"))) void scoreBlocks(const BlockForest& forest, const float* rows,
+                                                 size_t n, size_t dim, double scale, double* out) {
+  constexpr size_t kStride = kWide ? 16 : 8;
+  constexpr size_t kRows = 256;
+  alignas(32) float staged[kRows * kStride];
+  double sum[kRows];
+  for (size_t r = 0; r < n; r += kRows) {
+    const size_t b = std::min(kRows, n - r);
+    const float* x = rows + r * dim;
+    if (dim != kStride) {
+      stageRows(x, b, dim, kStride, staged);
+      x = staged;
+    }
+    std::fill(sum, sum + b, 0.0);
+    for (uint32_t t = 0; t < forest.trees; ++t) {
+      const Tree tree = forest.tree(t);
+      const float* leaf = forest.leaves + (size_t{t} << H);
+      for (size_t k = 0; k < b; ++k) {
+        const float* xk = x + k * kStride;
+        const __m256 lo = _mm256_loadu_ps(xk);
+        const __m256 hi = kWide ? _mm256_loadu_ps(xk + 8) : lo;
+        sum[k] += leaf[walkBlocks<H, kWide>(tree, lo, hi)];
+      }
+    }
+    for (size_t k = 0; k < b; ++k) out[r + k] = std::exp2(sum[k] * scale);
+  }
+}
+
+using PathSumFn = double (*)(const BlockForest&, const float*, size_t);
+using ScoreFn = void (*)(const BlockForest&, const float*, size_t, size_t, double, double*);
+
+// Entry h-1 serves height h.
+template <bool kWide, size_t... I>
+constexpr std::array<PathSumFn, sizeof...(I)> pathSumTable(std::index_sequence<I...>) {
+  return {&pathSumBlocks<I + 1, kWide>...};
+}
+template <bool kWide, size_t... I>
+constexpr std::array<ScoreFn, sizeof...(I)> scoreTable(std::index_sequence<I...>) {
+  return {&scoreBlocks<I + 1, kWide>...};
+}
+
+constexpr auto kPathSumNarrow = pathSumTable<false>(std::make_index_sequence<kMaxVectorHeight>());
+constexpr auto kPathSumWide = pathSumTable<true>(std::make_index_sequence<kMaxVectorHeight>());
+constexpr auto kScoreNarrow = scoreTable<false>(std::make_index_sequence<kMaxVectorHeight>());
+constexpr auto kScoreWide = scoreTable<true>(std::make_index_sequence<kMaxVectorHeight>());
+
+}  // namespace
+
+void IsolationForest::packBlocks() {
+  block_thresholds_.clear();
+  block_features_.clear();
+  blocks_per_tree_ = 0;
+  if (!cpuHasAvx2() || dim_ > kMaxVectorDim || height_ == 0 || height_ > kMaxVectorHeight) return;
+  const uint32_t groups = groupsFor(height_);
+  blocks_per_tree_ = blocksBefore(groups);
+  const size_t inner = (size_t{1} << height_) - 1;
+  BlockThresholds pad;
+  std::fill(std::begin(pad.lane), std::end(pad.lane), INFINITY);
+  block_thresholds_.assign(size_t{blocks_per_tree_} * trees_, pad);
+  block_features_.assign(size_t{blocks_per_tree_} * trees_, 0);
+  for (uint32_t t = 0; t < trees_; ++t) {
+    for (uint32_t g = 0; g < groups; ++g) {
+      const uint32_t depth = kBlockLevels * g;
+      const uint32_t k = std::min(kBlockLevels, height_ - depth);
+      for (uint32_t s = 0; s < (1u << depth); ++s) {
+        const size_t b = size_t{t} * blocks_per_tree_ + blocksBefore(g) + s;
+        uint32_t lane = 0;
+        for (uint32_t l = 0; l < k; ++l) {
+          for (uint32_t p = 0; p < (1u << l); ++p, ++lane) {
+            // Node p of level depth+l under node s of level depth, in the complete tree.
+            const size_t node = t * inner + ((size_t{1} << (depth + l)) - 1) + (size_t{s} << l) + p;
+            block_thresholds_[b].lane[lane] = thresholds_[node];
+            block_features_[b] |= uint64_t{features_[node]} << (8 * lane);
+          }
+        }
+      }
+    }
+  }
+}
+
+double IsolationForest::pathSum(const float* x) const {
+  if (block_features_.empty()) return pathSumScalar(x);
+  const BlockForest forest{block_thresholds_[0].lane, block_features_.data(), blocks_per_tree_,
+                           leaves_.data(), trees_};
+  return (dim_ <= 8 ? kPathSumNarrow : kPathSumWide)[height_ - 1](forest, x, dim_);
 }
 
 namespace {
@@ -300,6 +517,13 @@ void IsolationForest::scoreBatch(const float* rows, size_t n, double* out) const
     std::fill(out, out + n, 0.0);
     return;
   }
+  if (!block_features_.empty()) {
+    const BlockForest forest{block_thresholds_[0].lane, block_features_.data(), blocks_per_tree_,
+                             leaves_.data(), trees_};
+    (dim_ <= 8 ? kScoreNarrow : kScoreWide)[height_ - 1](forest, rows, n, dim_,
+                                                         -1.0 / (norm_ * trees_), out);
+    return;
+  }
   // Rows go in blocks small enough to stay in L1 with one tree (a few KiB); each tree is then
   // read once per block, and within a block groups of kLanes rows walk the tree together: their
   // walks are independent, so the processor overlaps them instead of waiting on one chain of
@@ -331,7 +555,7 @@ void IsolationForest::scoreBatch(const float* rows, size_t n, double* out) const
     for (size_t l = 0; l < b; ++l) out[r + l] = std::exp2(sum[l] * scale);
     r += b;
   }
-  for (; r < n; ++r) out[r] = score(rows + r * dim_);
+  for (; r < n; ++r) out[r] = scoreScalar(rows + r * dim_);
 }
 
 }  // namespace riposte::ml

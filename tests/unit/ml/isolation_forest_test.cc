@@ -80,6 +80,52 @@ TEST(IsolationForest, BatchMatchesSingle) {
   for (size_t i = 0; i < 1003; ++i) EXPECT_EQ(out[i], f->score(&x[i * 5])) << i;
 }
 
+// The vector walk (three levels per step) must give exactly the scalar walk's score, for every
+// height it serves (samples 2..4096 → heights 1..12), one to sixteen features and values that sit
+// on thresholds, are infinite or NaN.
+TEST(IsolationForest, VectorWalkMatchesScalarWalk) {
+  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "no AVX2 here: only the scalar walk runs";
+  std::mt19937_64 rng(11);
+  for (size_t dim : {1u, 3u, 8u, 9u, 13u, 16u}) {
+    for (uint32_t sample : {2u, 5u, 16u, 100u, 256u, 600u, 4096u}) {
+      const size_t n = std::max<size_t>(sample, 300);
+      auto x = gaussian(n, dim, dim * 1000 + sample);
+      IsolationForestParams p;
+      p.trees = 20;
+      p.sample = sample;
+      auto f = IsolationForest::train(x.data(), n, dim, p);
+      ASSERT_TRUE(f.isOk());
+      ASSERT_TRUE(f->vectorWalk()) << dim << " features, height " << f->height();
+      // Probe rows: training rows, rows made of thresholds, and special values.
+      std::vector<float> probe(x.begin(), x.begin() + static_cast<ptrdiff_t>(300 * dim));
+      for (size_t r = 0; r < 300; ++r) {
+        for (size_t j = 0; j < dim; ++j) {
+          const size_t i = rng() % f->thresholds().size();
+          if ((r + j) % 3 == 0 && std::isfinite(f->thresholds()[i])) {
+            probe[r * dim + j] = f->thresholds()[i];
+          }
+        }
+      }
+      const float specials[] = {INFINITY, -INFINITY, NAN, 0.0f, -0.0f, 1e30f};
+      for (size_t r = 0; r < 12; ++r) probe[r * dim + r % dim] = specials[r % 6];
+      std::vector<double> batch(300);
+      f->scoreBatch(probe.data(), 300, batch.data());
+      for (size_t r = 0; r < 300; ++r) {
+        const double ref = f->scoreScalar(&probe[r * dim]);
+        ASSERT_EQ(f->score(&probe[r * dim]), ref)
+            << dim << " features, sample " << sample << ", row " << r;
+        ASSERT_EQ(batch[r], ref) << dim << " features, sample " << sample << ", row " << r;
+      }
+    }
+  }
+  // Beyond 16 features the scalar walk serves.
+  auto wide = gaussian(300, 17, 3);
+  auto g = IsolationForest::train(wide.data(), 300, 17, {});
+  ASSERT_TRUE(g.isOk());
+  EXPECT_FALSE(g->vectorWalk());
+  EXPECT_EQ(g->score(wide.data()), g->scoreScalar(wide.data()));
+}
+
 TEST(IsolationForest, PathLengthOfASingleTreeIsDepthPlusLeafAdjustment) {
   // Two rows: the root splits them apart, each leaf holds one row, so h = 1 for both; a third
   // identical pair cannot be split and the leaf adds c(2) = 1.
