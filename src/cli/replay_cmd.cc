@@ -54,6 +54,7 @@ void addReplayCommand(CLI::App& app, Context& ctx) {
     eo.allowlist_own_addresses = o->allowlist_own;
     eo.run_actions = o->apply;
     eo.actor = "replay";
+    eo.fetch_feeds = false;
     eo.decide_at_event_time = true;
     auto engine = Engine::create(*cfg, ctx.registries, store->get(), eo);
     if (!engine) {

@@ -101,6 +101,8 @@ Status registerDetectBuiltins(Registries& r) {
           if (!cache) return cache.status();
           auto feeds = intel::feedConfigsFrom(*ctx.config);
           if (!feeds) return feeds.status();
+          // Replay: the stored indicators (and the shared cache as it is now), nothing fetched.
+          if (!ctx.fetch_feeds) feeds->clear();
           if (*cache || !feeds->empty()) {
             auto store = std::make_shared<intel::Store>();
             auto updaters = std::make_unique<intel::StoreUpdaters>();
@@ -113,8 +115,10 @@ Status registerDetectBuiltins(Registries& r) {
                 spdlog::warn("{}: starting with the local intel database only: {}", c.path,
                              st.toString());
               }
-              refresher = r.get();
-              updaters->add(std::move(r));
+              if (ctx.fetch_feeds) {
+                refresher = r.get();
+                updaters->add(std::move(r));
+              }
             } else {
               auto snap = intel::snapshotFromDb(db);
               if (!snap) return snap.status().withContext(c.path + ".db " + db);

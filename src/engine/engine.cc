@@ -48,6 +48,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
     RIPOSTE_RETURN_IF_ERROR(e->policy_->allowlistOwnAddresses());
   }
   FactoryContext ctx{&e->config_, store};
+  ctx.fetch_feeds = e->options_.fetch_feeds;
   for (const auto& d : e->config_.detectors) {
     auto det = registries.detectors.create(d, ctx);
     if (!det) return det.status();
@@ -797,6 +798,7 @@ Status Engine::setRuleMode(const std::string& rule_id, const std::string& mode,
 
 Status Engine::reloadDetectors(const std::string& actor) {
   FactoryContext ctx{&config_};
+  ctx.fetch_feeds = options_.fetch_feeds;
   std::vector<DetectorPtr> fresh;
   for (const auto& d : config_.detectors) {
     auto det = registries_.detectors.create(d, ctx);

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <functional>
 #include <set>
 
@@ -156,8 +159,19 @@ class OtxClient : public ClientBase {
     if (since.empty()) {
       if (Timestamp t = firstSince(); t.isSet()) since = formatRfc3339Utc(t);
     }
-    std::string url =
-        withoutSlash(c_.url) + "/api/v1/pulses/subscribed?limit=" + std::to_string(c_.page_size);
+    // pulses/subscribed: the cursor is the newest pulse's `modified`. indicators/export rows
+    // carry no time: the cursor is when this sync started.
+    const bool exporting = c_.otx_endpoint == "export";
+    const Timestamp started = Timestamp::now();
+    std::string url = withoutSlash(c_.url);
+    if (exporting) {
+      std::string types;
+      for (const auto& t : c_.otx_types) types += (types.empty() ? "" : ",") + t;
+      url += "/api/v1/indicators/export?types=" + urlEncode(types) +
+             "&limit=" + std::to_string(c_.page_size);
+    } else {
+      url += "/api/v1/pulses/subscribed?limit=" + std::to_string(c_.page_size);
+    }
     if (!since.empty()) url += "&modified_since=" + urlEncode(since);
     std::set<std::string> seen;
     Timestamp newest;
@@ -180,7 +194,11 @@ class OtxClient : public ClientBase {
       url = page.next_page.empty() ? std::string() : resolve(url, page.next_page);
     }
     out.state = previous;
-    if (newest.isSet()) out.state.cursor = formatRfc3339Utc(newest);
+    if (exporting) {
+      out.state.cursor = formatRfc3339Utc(started);
+    } else if (newest.isSet()) {
+      out.state.cursor = formatRfc3339Utc(newest);
+    }
     return out;
   }
 };
@@ -232,6 +250,97 @@ class MispClient : public ClientBase {
     }
     out.state = previous;
     out.state.cursor = std::to_string(started.micros / 1'000'000);
+    return out;
+  }
+};
+
+// ---- MISP feed (static files) ----------------------------------------------------------------
+
+// An event uuid as MISP writes it (36 characters of hex digits and dashes): it becomes a file
+// name in a URL, so nothing else is accepted.
+bool isEventUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+class MispFeedClient : public ClientBase {
+ public:
+  using ClientBase::ClientBase;
+
+  Result<FetchResult> fetch(const FeedState& previous, Duration* retry_after) override {
+    FetchResult out;
+    const std::string base = withSlash(c_.url);
+    HttpFetchRequest r = request(base + "manifest.json");
+    r.etag = previous.etag;
+    r.last_modified = previous.last_modified;
+    auto resp = send(r, out, retry_after);
+    if (!resp) return resp.status();
+    out.state = previous;
+    if (resp->not_modified) {
+      out.not_modified = true;
+      return out;
+    }
+    json manifest = json::parse(resp->body, nullptr, false);
+    if (manifest.is_discarded() || !manifest.is_object()) {
+      return Status::parseError("feed '" + c_.name + "' manifest.json: not a JSON object of " +
+                                "events (previous indicators kept)");
+    }
+    // Events newer than the cursor (the newest event timestamp of the previous sync), or within
+    // `since` on a first sync; oldest first, so an interrupted sync resumes where it stopped.
+    int64_t cursor = -1;
+    if (!previous.cursor.empty()) {
+      cursor = std::strtoll(previous.cursor.c_str(), nullptr, 10);
+    } else if (Timestamp t = firstSince(); t.isSet()) {
+      cursor = t.micros / 1'000'000 - 1;
+    }
+    out.incremental = !previous.cursor.empty();
+    std::vector<std::pair<int64_t, std::string>> wanted;
+    int64_t newest = cursor;
+    size_t index = 0;
+    for (const auto& [uuid, entry] : manifest.items()) {
+      const std::string where = "manifest.json[" + std::to_string(index++) + "]";
+      ++out.report.items;
+      if (!isEventUuid(uuid) || !entry.is_object()) {
+        out.report.error(where, "invalid manifest entry",
+                         "'" + uuid.substr(0, 64) + "' is not an event uuid with an object");
+        continue;
+      }
+      int64_t ts = 0;
+      const json& t = entry.contains("timestamp") ? entry["timestamp"] : json();
+      if (t.is_number_integer()) {
+        ts = t.get<int64_t>();
+      } else if (t.is_string()) {
+        char* end = nullptr;
+        const std::string v = t.get<std::string>();
+        ts = std::strtoll(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0') ts = -1;
+      } else {
+        ts = -1;
+      }
+      if (ts < 0) {
+        out.report.error(where + " (" + uuid + ")", "invalid manifest entry",
+                         "no numeric timestamp");
+        continue;
+      }
+      if (ts <= cursor) continue;
+      wanted.emplace_back(ts, uuid);
+    }
+    std::sort(wanted.begin(), wanted.end());
+    if (static_cast<int>(wanted.size()) > c_.max_pages) return tooManyPages();
+    for (const auto& [ts, uuid] : wanted) {
+      auto ev = send(request(base + uuid + ".json"), out, retry_after);
+      if (!ev) return ev.status();
+      RIPOSTE_RETURN_IF_ERROR(parsePage(FeedFormat::kMisp, ev->body, "event " + uuid, out));
+      newest = std::max(newest, ts);
+    }
+    out.state.etag = resp->header("etag");
+    out.state.last_modified = resp->header("last-modified");
+    if (newest >= 0) out.state.cursor = std::to_string(newest);
     return out;
   }
 };
@@ -359,8 +468,15 @@ class TaxiiClient : public ClientBase {
 
 }  // namespace
 
+const std::vector<std::string>& otxExportTypes() {
+  static const std::vector<std::string> kTypes = {
+      "IPv4", "IPv6",  "CIDR",         "domain",        "hostname",       "URL",
+      "URI",  "email", "FileHash-MD5", "FileHash-SHA1", "FileHash-SHA256"};
+  return kTypes;
+}
+
 const std::vector<std::string>& feedClientTypes() {
-  static const std::vector<std::string> kTypes = {"http", "otx", "misp", "taxii"};
+  static const std::vector<std::string> kTypes = {"http", "otx", "misp", "misp-feed", "taxii"};
   return kTypes;
 }
 
@@ -369,6 +485,7 @@ Result<std::unique_ptr<FeedClient>> makeFeedClient(const FeedConfig& config) {
   if (c.type == "http") return std::unique_ptr<FeedClient>(new HttpFileClient(std::move(c)));
   if (c.type == "otx") {
     if (c.page_size <= 0) c.page_size = 50;
+    if (c.otx_types.empty()) c.otx_types = otxExportTypes();
     if (c.url.empty()) c.url = "https://otx.alienvault.com";
     return std::unique_ptr<FeedClient>(new OtxClient(std::move(c)));
   }
@@ -376,6 +493,7 @@ Result<std::unique_ptr<FeedClient>> makeFeedClient(const FeedConfig& config) {
     if (c.page_size <= 0) c.page_size = 500;
     return std::unique_ptr<FeedClient>(new MispClient(std::move(c)));
   }
+  if (c.type == "misp-feed") return std::unique_ptr<FeedClient>(new MispFeedClient(std::move(c)));
   if (c.type == "taxii") {
     if (c.page_size <= 0) c.page_size = 100;
     return std::unique_ptr<FeedClient>(new TaxiiClient(std::move(c)));
@@ -387,43 +505,19 @@ Result<std::unique_ptr<FeedClient>> makeFeedClient(const FeedConfig& config) {
 
 namespace {
 
-const std::set<std::string> kFeedKeys = {"name",
-                                         "type",
-                                         "url",
-                                         "format",
-                                         "interval",
-                                         "failure_backoff",
-                                         "enabled",
-                                         "timeout",
-                                         "connect_timeout",
-                                         "max_bytes",
-                                         "max_redirects",
-                                         "attempts",
-                                         "backoff",
-                                         "max_backoff",
-                                         "verify_tls",
-                                         "ca_file",
-                                         "headers",
-                                         "api_key",
-                                         "username",
-                                         "password",
-                                         "token",
-                                         "since",
-                                         "page_size",
-                                         "max_pages",
-                                         "misp_types",
-                                         "to_ids",
-                                         "api_root",
-                                         "collection",
-                                         "weight",
-                                         "confidence",
-                                         "default_confidence",
-                                         "tags",
-                                         "column",
-                                         "column_index",
-                                         "delimiter",
-                                         "indicator_type",
-                                         "tlp"};
+const std::set<std::string> kFeedKeys = {"name",       "type",           "url",
+                                         "format",     "interval",       "failure_backoff",
+                                         "enabled",    "timeout",        "connect_timeout",
+                                         "max_bytes",  "max_redirects",  "attempts",
+                                         "backoff",    "max_backoff",    "verify_tls",
+                                         "ca_file",    "headers",        "api_key",
+                                         "username",   "password",       "token",
+                                         "since",      "page_size",      "max_pages",
+                                         "misp_types", "endpoint",       "otx_types",
+                                         "to_ids",     "api_root",       "collection",
+                                         "weight",     "confidence",     "default_confidence",
+                                         "tags",       "column",         "column_index",
+                                         "delimiter",  "indicator_type", "tlp"};
 
 }  // namespace
 
@@ -454,7 +548,7 @@ Result<std::vector<FeedConfig>> feedConfigsFrom(const Config& config) {
         for (const auto& t : feedClientTypes()) known = known || t == f.type;
         if (!known) {
           rd.error(n["type"], path + ".type",
-                   "unknown feed type '" + f.type + "' (known: http, otx, misp, taxii)");
+                   "unknown feed type '" + f.type + "' (known: http, otx, misp, misp-feed, taxii)");
         }
       }
       f.url = rd.getString(n, path, "url", "", f.type != "otx");
@@ -506,6 +600,14 @@ Result<std::vector<FeedConfig>> feedConfigsFrom(const Config& config) {
       f.page_size = static_cast<int>(rd.getInt(n, path, "page_size", 0, 0, 100'000));
       f.max_pages = static_cast<int>(rd.getInt(n, path, "max_pages", f.max_pages, 1, 10'000'000));
       f.misp_types = rd.getStringList(n, path, "misp_types");
+      f.otx_endpoint = rd.getString(n, path, "endpoint", "subscribed");
+      if (f.otx_endpoint != "subscribed" && f.otx_endpoint != "export") {
+        rd.error(n["endpoint"], path + ".endpoint",
+                 "unknown OTX endpoint '" + f.otx_endpoint + "' (known: subscribed, export)");
+      } else if (n["endpoint"] && f.type != "otx") {
+        rd.error(n["endpoint"], path + ".endpoint", "only OTX feeds have an endpoint");
+      }
+      f.otx_types = rd.getStringList(n, path, "otx_types");
       f.parse.require_to_ids = rd.getBool(n, path, "to_ids", true);
       f.api_root = rd.getString(n, path, "api_root", "");
       f.collection = rd.getString(n, path, "collection", "", f.type == "taxii");

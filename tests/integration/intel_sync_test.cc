@@ -160,4 +160,50 @@ TEST(IntelSync, ServeCollectsFeedsOnScheduleAndBlocksTheirAddresses) {
 }
 
 }  // namespace
+// `config check` reads intel.feeds as serve would (errors with file:line:col and key path);
+// `replay` matches against the stored indicators and never fetches the feeds.
+TEST(IntelSync, ConfigCheckValidatesFeedsAndReplayDoesNotFetch) {
+  HttpServer server;
+  server.setHandler([&](const HttpRequest&) -> HttpReply {
+    return {200, {}, "# c2\n45.155.205.77\n"};  // an indicator (data only; no traffic goes there)
+  });
+  TempDir dir;
+  const auto bad = dir.path() / "bad.yaml";
+  std::ofstream(bad) << "intel:\n  feeds:\n    - name: c2\n      type: gopher\n"
+                     << "      url: " << server.url("/c2.txt") << "\n"
+                     << "    - name: otx\n      type: otx\n      endpoint: everything\n";
+  auto check = runRiposte({"config", "check", bad.string()});
+  EXPECT_EQ(check.exit_code, 2) << check.out << check.err;
+  EXPECT_NE(check.err.find("bad.yaml:4:13: intel.feeds[0].type: unknown feed type 'gopher'"),
+            std::string::npos)
+      << check.err;
+  EXPECT_NE(check.err.find("intel.feeds[1].api_key: is required"), std::string::npos) << check.err;
+  EXPECT_NE(check.err.find("intel.feeds[1].endpoint: unknown OTX endpoint 'everything'"),
+            std::string::npos)
+      << check.err;
+  EXPECT_NE(check.err.find("3 error(s)"), std::string::npos) << check.err;
+
+  const auto cfg = dir.path() / "good.yaml";
+  std::ofstream(cfg) << "detectors:\n  - name: intel\n    type: intel\n    db: "
+                     << (dir.path() / "intel.db").string() << "\n    block_score: 1\n"
+                     << "intel:\n  feeds:\n    - name: c2\n      type: http\n      url: "
+                     << server.url("/c2.txt") << "\n      format: list\n      interval: 1s\n";
+  check = runRiposte({"config", "check", cfg.string()});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_NE(check.out.find("1 intel feed(s)"), std::string::npos) << check.out;
+  EXPECT_TRUE(server.requests().empty());  // checking fetches nothing
+
+  auto sync = runRiposte({"intel", "sync", "--config", cfg.string()});
+  ASSERT_EQ(sync.exit_code, 0) << sync.err;
+  ASSERT_EQ(server.requests().size(), 1u);
+  const auto log = dir.path() / "auth.log";
+  std::ofstream(log) << "Mar  3 10:00:01 web1 sshd[2]: Failed password for root from "
+                        "45.155.205.77 port 5001 ssh2\n";
+  auto replay = runRiposte({"replay", "--config", cfg.string(), "--year", "2025", log.string()});
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  EXPECT_NE(replay.out.find("45.155.205.77"), std::string::npos) << replay.out;
+  EXPECT_NE(replay.out.find("intel"), std::string::npos) << replay.out;
+  EXPECT_EQ(server.requests().size(), 1u);  // the replay used the stored indicator only
+}
+
 }  // namespace riposte::testing

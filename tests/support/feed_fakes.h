@@ -5,6 +5,8 @@
 //   - MISP: POST /attributes/restSearch over the attributes of the events in elastic's ti_misp
 //     mock and PyMISP's event file, paged by the body's page/limit, to_ids honoured, an empty
 //     page as {"response": []}; Authorization checked.
+//   - OTX indicators/export: the export pages of the same mock (types required).
+//   - MISP feed: manifest.json + event files (FakeMispFeed below).
 //   - TAXII 2.1: medallion's default_data.json (discovery, API roots, collections, objects with
 //     added_after / limit / next / more, match[type], version "last", X-TAXII-Date-Added-*);
 //     Accept checked (406), basic auth user1/Password1 checked (401).
@@ -14,6 +16,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -60,20 +63,86 @@ class FakeOtx {
     FakeOtx o;
     o.first_ = *mockBody(rules, "/api/v1/pulses/subscribed", "page", "", true);
     o.second_ = *mockBody(rules, "/api/v1/pulses/subscribed", "page", "2");
+    o.export_first_ = *mockBody(rules, "/api/v1/indicators/export", "page", "", true);
+    o.export_second_ = *mockBody(rules, "/api/v1/indicators/export", "page", "2");
     return o;
   }
 
   HttpReply handle(const HttpRequest& r, const std::string& base) const {
-    if (r.target() != "/api/v1/pulses/subscribed") return {404, {}, R"({"detail":"Not found."})"};
+    const bool exporting = r.target() == "/api/v1/indicators/export";
+    if (r.target() != "/api/v1/pulses/subscribed" && !exporting) {
+      return {404, {}, R"({"detail":"Not found."})"};
+    }
     if (r.headers.count("x-otx-api-key") == 0 || r.headers.at("x-otx-api-key") != "testing") {
       return {403, {}, R"({"detail":"Authentication required"})"};
+    }
+    if (exporting) {
+      // The export endpoint answers 400 without types, as OTX does for a missing filter.
+      if (r.query("types").empty()) return {400, {}, R"({"types":["This field is required."]})"};
+      if (r.query("page") == "2") return {200, {}, export_second_};
+      return {200, {}, replaceAll(export_first_, "https://otx.alienvault.com", base)};
     }
     if (r.query("page") == "2") return {200, {}, second_};
     return {200, {}, replaceAll(first_, "https://otx.alienvault.com", base)};
   }
 
  private:
-  std::string first_, second_;
+  std::string first_, second_, export_first_, export_second_;
+};
+
+// A MISP feed of static files under /feed/: CIRCL's manifest.json and event file from the
+// misp-3.x test feed, plus PyMISP's example event (its manifest entry made from its own Event
+// fields, as PyMISP's feed generator writes it). manifest.json has an ETag and answers 304.
+class FakeMispFeed {
+ public:
+  static std::optional<FakeMispFeed> load() {
+    auto manifest = corpusFile("misp/misp-3.x-test-feeds/misp/manifest.json");
+    auto circl =
+        corpusFile("misp/misp-3.x-test-feeds/misp/56bf399d-c46c-4fdb-a9cf-d9bb02de0b81.json");
+    auto pymisp = corpusFile("misp/pymisp/57c4445b-c548-4654-af0b-4be3950d210f.json");
+    if (!manifest || !circl || !pymisp) return std::nullopt;
+    FakeMispFeed f;
+    f.manifest_ = nlohmann::json::parse(readFile(*manifest));
+    f.events_["56bf399d-c46c-4fdb-a9cf-d9bb02de0b81"] = readFile(*circl);
+    const std::string body = readFile(*pymisp);
+    const auto ev = nlohmann::json::parse(body)["Event"];
+    const std::string uuid = ev["uuid"];
+    f.manifest_[uuid] = {{"Orgc", ev.value("Orgc", nlohmann::json::object())},
+                         {"Tag", ev.value("Tag", nlohmann::json::array())},
+                         {"info", ev.value("info", "")},
+                         {"date", ev.value("date", "")},
+                         {"analysis", ev.value("analysis", "0")},
+                         {"threat_level_id", ev.value("threat_level_id", "0")},
+                         {"timestamp", ev.value("timestamp", "0")}};  // a string, as in the file
+    f.events_[uuid] = body;
+    return f;
+  }
+
+  nlohmann::json& manifest() { return manifest_; }
+  std::map<std::string, std::string>& events() { return events_; }
+
+  HttpReply handle(const HttpRequest& r) const {
+    const std::string etag =
+        "\"" + std::to_string(std::hash<std::string>()(manifest_.dump())) + "\"";
+    if (r.target() == "/feed/manifest.json") {
+      if (r.headers.count("if-none-match") != 0 && r.headers.at("if-none-match") == etag) {
+        return {304, {{"ETag", etag}}, ""};
+      }
+      return {200, {{"ETag", etag}}, manifest_.dump(4)};
+    }
+    const std::string prefix = "/feed/";
+    if (r.target().rfind(prefix, 0) == 0 && r.target().size() > prefix.size() + 5 &&
+        r.target().substr(r.target().size() - 5) == ".json") {
+      const std::string uuid =
+          r.target().substr(prefix.size(), r.target().size() - prefix.size() - 5);
+      if (auto it = events_.find(uuid); it != events_.end()) return {200, {}, it->second};
+    }
+    return {404, {}, "Not Found"};
+  }
+
+ private:
+  nlohmann::json manifest_;
+  std::map<std::string, std::string> events_;
 };
 
 class FakeMisp {

@@ -28,6 +28,9 @@ namespace riposte {
 struct FactoryContext {
   const Config* config = nullptr;
   Store* store = nullptr;  // may be null (e.g. replay without a store)
+  // Background fetching may start (intel.feeds collectors, the shared intel cache's refresh);
+  // replay works on what is stored and sets this false.
+  bool fetch_feeds = true;
 };
 
 template <typename Product>

@@ -52,6 +52,9 @@ struct EngineOptions {
   // `event_log_batch` and at every tick (serve: `store.event_log: true`).
   bool record_events = false;
   size_t event_log_batch = 1000;
+  // intel.feeds are fetched on their schedules while the engine runs (serve); replay reads the
+  // stored indicators only, so a replay neither waits for nor depends on the network.
+  bool fetch_feeds = true;
 };
 
 // Finding → enforced latency of enforcing actions (wall clock from the decision to the action's

@@ -6,11 +6,18 @@
 //          keeps the feed's previous indicators.
 //   otx    AlienVault OTX: GET /api/v1/pulses/subscribed?limit=N&modified_since=T with header
 //          X-OTX-API-KEY, following `next` until null. Incremental: T is the newest pulse
-//          `modified` of the previous sync.
+//          `modified` of the previous sync. With `endpoint: export`, GET
+//          /api/v1/indicators/export?types=…&limit=N&modified_since=T instead (flat rows, the
+//          types of `otx_types`); T is then when the previous sync started.
 //   misp   MISP: POST /attributes/restSearch {"returnFormat":"json","limit":N,"page":P,
 //          "to_ids":1,"timestamp":T…} with Authorization: <key>, paging until a short or empty
 //          page. Incremental: T is when the previous sync started (deleted attributes then
 //          arrive as revoked).
+//   misp-feed  a MISP feed of static files (e.g. CIRCL's OSINT feed): GET manifest.json
+//          (conditional), then <uuid>.json of each event whose manifest timestamp is newer than
+//          the previous sync's newest (all, or those within `since`, the first time), oldest
+//          first. Event files go through the MISP parser (to_ids honoured, deleted attributes
+//          revoked). An event dropped from the manifest keeps its indicators until they expire.
 //   taxii  TAXII 2.1: discovery → API root → collections (by id, alias or title) → GET
 //          objects/?added_after=T&limit=N&match[type]=indicator with Accept
 //          application/taxii+json;version=2.1, following `next` while `more`; basic or bearer
@@ -38,7 +45,7 @@ namespace riposte::intel {
 
 struct FeedConfig {
   std::string name;  // also the indicators' source
-  std::string type;  // http | otx | misp | taxii
+  std::string type;  // http | otx | misp | misp-feed | taxii
   std::string path;  // key path in the configuration file, for messages
   std::string url;   // http: the file; otx/misp: the server's base URL; taxii: discovery URL
   FeedFormat format = FeedFormat::kList;  // http only
@@ -54,10 +61,12 @@ struct FeedConfig {
   Duration since{0};  // incremental feeds: how far back the first sync reaches (0 = all)
   int page_size = 0;  // 0 = the type's default (otx 50, misp 500, taxii 100)
   int max_pages = 10'000;
-  std::vector<std::string> misp_types;  // misp: restrict to these attribute types
-  std::string api_root;                 // taxii: API root URL ("" = the discovery's default)
-  std::string collection;               // taxii: collection id, alias or title
-  std::optional<SourcePolicy> policy;   // weight / default_confidence of this source
+  std::vector<std::string> misp_types;      // misp: restrict to these attribute types
+  std::string otx_endpoint = "subscribed";  // otx: subscribed | export
+  std::vector<std::string> otx_types;       // otx export: OTX type names (default: all we match)
+  std::string api_root;                     // taxii: API root URL ("" = the discovery's default)
+  std::string collection;                   // taxii: collection id, alias or title
+  std::optional<SourcePolicy> policy;       // weight / default_confidence of this source
 };
 
 // Reads and validates `intel.feeds` (every problem reported with file:line:col and key path).
@@ -95,6 +104,9 @@ class FeedClient {
 };
 
 Result<std::unique_ptr<FeedClient>> makeFeedClient(const FeedConfig& config);
+
+// The OTX type names an `endpoint: export` feed asks for by default (every type Riposte matches).
+const std::vector<std::string>& otxExportTypes();
 
 // The type names makeFeedClient() knows.
 const std::vector<std::string>& feedClientTypes();

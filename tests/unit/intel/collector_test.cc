@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 
 #include "riposte/intel/commands.h"
 #include "riposte/intel/persistence.h"
@@ -17,6 +18,7 @@ namespace riposte::intel {
 namespace {
 
 using riposte::testing::FakeMisp;
+using riposte::testing::FakeMispFeed;
 using riposte::testing::FakeOtx;
 using riposte::testing::FakeTaxii;
 using riposte::testing::HttpReply;
@@ -195,6 +197,165 @@ TEST(OtxClient, MalformedPageKeepsPreviousSnapshotAndCountsTheError) {
   EXPECT_EQ(h.sync()["feeds"][0]["status"], "ok");
   EXPECT_EQ(h.health().consecutive_failures, 0u);
   EXPECT_TRUE(h.health().last_error.empty());
+}
+
+TEST(OtxClient, ExportEndpointAsksForTypesFollowsNextAndSyncsIncrementally) {
+  REQUIRE_FAKE(otx, FakeOtx);
+  HttpServer server;
+  const std::string base = server.url("");
+  server.setHandler([&](const HttpRequest& r) { return otx.handle(r, base); });
+  auto f = feed("otx-export", "otx", base);
+  f.api_key = "testing";
+  f.otx_endpoint = "export";
+  f.since = std::chrono::hours(24 * 365 * 10);
+  Harness h({f});
+  auto report = h.sync();
+  ASSERT_EQ(report["feeds"][0]["status"], "ok") << report.dump(2);
+  EXPECT_EQ(report["feeds"][0]["pages"], 2);  // page 1's `next` → page 2 (empty, next: null)
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].target(), "/api/v1/indicators/export");
+  const std::string types = reqs[0].query("types");
+  for (const char* t : {"IPv4", "IPv6", "domain", "hostname", "URL", "FileHash-SHA256"}) {
+    EXPECT_NE(("," + types + ",").find(std::string(",") + t + ","), std::string::npos)
+        << t << " not in " << types;
+  }
+  EXPECT_FALSE(reqs[0].query("modified_since").empty());
+  EXPECT_EQ(reqs[1].query("page"), "2");
+  // The export rows (hostnames) are in the snapshot, with the feed as their source.
+  EXPECT_EQ(h.matches("info.3000uc.com"), 1u);
+  EXPECT_EQ(h.matches("ndns.hcxiaoao.com"), 1u);
+  EXPECT_EQ(h.matches("sub.info.3000uc.com"), 1u);  // a listed parent domain
+  EXPECT_EQ(h.health().indicators, 2u);
+
+  // Export rows carry no time: the next sync asks for what changed since the first started.
+  const std::string first_since = reqs[0].query("modified_since");
+  report = h.sync();
+  ASSERT_EQ(report["feeds"][0]["status"], "ok") << report.dump(2);
+  EXPECT_TRUE(report["feeds"][0]["incremental"].get<bool>());
+  reqs = server.requests();
+  ASSERT_GE(reqs.size(), 3u);
+  const std::string since = reqs[2].query("modified_since");
+  EXPECT_NE(since, first_since);
+  auto t = parseFeedTime(since);
+  ASSERT_TRUE(t.has_value()) << since;
+  EXPECT_LE(t->micros, Timestamp::now().micros);
+  EXPECT_GE(t->micros, (Timestamp::now() - std::chrono::minutes(1)).micros);
+  EXPECT_EQ(h.matches("info.3000uc.com"), 1u);  // merged, not replaced
+
+  // Only the configured types are asked for.
+  f.otx_types = {"hostname"};
+  Harness one({f});
+  const size_t before = server.requests().size();
+  ASSERT_EQ(one.sync()["feeds"][0]["status"], "ok");
+  EXPECT_EQ(server.requests().at(before).query("types"), "hostname");
+}
+
+// ---- MISP feed (manifest.json + event files) ------------------------------------------------
+
+TEST(MispFeedClient, ManifestThenEventFilesThenOnlyNewerEvents) {
+  REQUIRE_FAKE(misp, FakeMispFeed);
+  HttpServer server;
+  std::mutex mu;
+  server.setHandler([&](const HttpRequest& r) {
+    std::lock_guard lock(mu);
+    return misp.handle(r);
+  });
+  auto f = feed("circl", "misp-feed", server.url("/feed"));
+  Harness h({f});
+  auto report = h.sync();
+  ASSERT_EQ(report["feeds"][0]["status"], "ok") << report.dump(2);
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 3u);  // the manifest, then both events, oldest first
+  EXPECT_EQ(reqs[0].target(), "/feed/manifest.json");
+  EXPECT_EQ(reqs[1].target(), "/feed/56bf399d-c46c-4fdb-a9cf-d9bb02de0b81.json");  // 2016-02
+  EXPECT_EQ(reqs[2].target(), "/feed/57c4445b-c548-4654-af0b-4be3950d210f.json");  // 2016-08
+  // PyMISP's attributes flagged for detection are indicators; CIRCL's link is not (to_ids off).
+  EXPECT_EQ(h.matches("0749bae92ca336a02c83d126e04ec628"), 1u);
+  EXPECT_EQ(h.matches("77b0c41b7d340b8a3d903f21347bbf06aa766b5b"), 1u);
+  EXPECT_EQ(h.matches("http://blog.cylance.com/hunting-for-malware-with-machine-learning"), 0u);
+  EXPECT_GE(report["feeds"][0]["parse"]["skipped"].get<size_t>(), 1u);
+  for (const auto& row : h.rows()) {
+    EXPECT_EQ(row.reference, "57c4445b-c548-4654-af0b-4be3950d210f") << row.value;
+  }
+
+  // An unchanged manifest: a conditional GET and nothing else.
+  report = h.sync();
+  EXPECT_EQ(report["feeds"][0]["status"], "not_modified") << report.dump(2);
+  reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 4u);
+  EXPECT_FALSE(reqs[3].headers["if-none-match"].empty());
+
+  // One event updated, and a manifest entry that is not an event uuid: only the updated event
+  // is fetched; the bad entry is counted with its place, never requested.
+  {
+    std::lock_guard lock(mu);
+    misp.manifest()["57c4445b-c548-4654-af0b-4be3950d210f"]["timestamp"] = 1'700'000'000;
+    misp.manifest()["../../etc/passwd"] = {{"timestamp", 1'700'000'001}};
+  }
+  report = h.sync();
+  ASSERT_EQ(report["feeds"][0]["status"], "ok") << report.dump(2);
+  EXPECT_TRUE(report["feeds"][0]["incremental"].get<bool>());
+  EXPECT_EQ(report["feeds"][0]["parse"]["errors"], 1);
+  EXPECT_NE(
+      report["feeds"][0]["parse"]["samples"][0]["where"].get<std::string>().find("manifest.json["),
+      std::string::npos)
+      << report.dump(2);
+  reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 6u);
+  EXPECT_EQ(reqs[5].target(), "/feed/57c4445b-c548-4654-af0b-4be3950d210f.json");
+  EXPECT_EQ(h.matches("0749bae92ca336a02c83d126e04ec628"), 1u);
+
+  // A newer event whose file is missing, then one that is not JSON: the sync fails and keeps
+  // every indicator it had; nothing is published.
+  const uint64_t gen = h.store->generation();
+  const size_t rows = h.rows().size();
+  {
+    std::lock_guard lock(mu);
+    misp.manifest().erase("../../etc/passwd");
+    misp.manifest()["5e1b3f2a-0000-4000-8000-000000000001"] = {{"timestamp", "1700000100"}};
+  }
+  report = h.sync();
+  EXPECT_EQ(report["feeds"][0]["status"], "error") << report.dump(2);
+  EXPECT_NE(report["feeds"][0]["error"].get<std::string>().find("404"), std::string::npos);
+  {
+    std::lock_guard lock(mu);
+    misp.events()["5e1b3f2a-0000-4000-8000-000000000001"] = R"({"Event": {"Attribute": [)";
+  }
+  report = h.sync();
+  EXPECT_EQ(report["feeds"][0]["status"], "error") << report.dump(2);
+  EXPECT_NE(report["feeds"][0]["error"].get<std::string>().find(
+                "event 5e1b3f2a-0000-4000-8000-000000000001"),
+            std::string::npos)
+      << report.dump(2);
+  EXPECT_EQ(h.store->generation(), gen);
+  EXPECT_EQ(h.rows().size(), rows);
+  EXPECT_EQ(h.matches("0749bae92ca336a02c83d126e04ec628"), 1u);
+  EXPECT_EQ(h.health().consecutive_failures, 2u);
+}
+
+TEST(MispFeedClient, SinceLimitsTheFirstSyncAndAManifestThatIsNotAnObjectIsAnError) {
+  REQUIRE_FAKE(misp, FakeMispFeed);
+  HttpServer server;
+  std::atomic<bool> broken{false};
+  server.setHandler([&](const HttpRequest& r) -> HttpReply {
+    if (broken) return {200, {}, R"(["56bf399d-c46c-4fdb-a9cf-d9bb02de0b81"])"};
+    return misp.handle(r);
+  });
+  auto f = feed("circl", "misp-feed", server.url("/feed/"));
+  // Both events are from 2016: a one-year window fetches the manifest only.
+  f.since = std::chrono::hours(24 * 365);
+  Harness h({f});
+  auto report = h.sync();
+  ASSERT_EQ(report["feeds"][0]["status"], "ok") << report.dump(2);
+  EXPECT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(report["feeds"][0]["parse"]["items"], 2);
+  EXPECT_EQ(report["feeds"][0]["parse"]["indicators"], 0);
+  broken = true;
+  report = h.sync();
+  EXPECT_EQ(report["feeds"][0]["status"], "error");
+  EXPECT_NE(report["feeds"][0]["error"].get<std::string>().find("manifest.json"), std::string::npos)
+      << report.dump(2);
 }
 
 // ---- MISP ------------------------------------------------------------------------------------
@@ -580,12 +741,23 @@ TEST(FeedConfigs, ReadFromYamlWithPositions) {
       url: https://taxii.example/taxii2/
       collection: indicators
       token: t0k
+    - name: otx
+      type: otx
+      api_key: k
+      endpoint: export
+      otx_types: [IPv4, hostname]
+    - name: circl
+      type: misp-feed
+      url: https://www.circl.lu/doc/misp/feed-osint/
 )",
                          "a.yaml", nullptr);
   ASSERT_TRUE(cfg.isOk()) << cfg.status().toString();
   auto feeds = feedConfigsFrom(*cfg);
   ASSERT_TRUE(feeds.isOk()) << feeds.status().toString();
-  ASSERT_EQ(feeds->size(), 2u);
+  ASSERT_EQ(feeds->size(), 4u);
+  EXPECT_EQ((*feeds)[2].otx_endpoint, "export");
+  EXPECT_EQ((*feeds)[2].otx_types, (std::vector<std::string>{"IPv4", "hostname"}));
+  EXPECT_EQ((*feeds)[3].type, "misp-feed");
   EXPECT_EQ((*feeds)[0].format, FeedFormat::kCsv);
   EXPECT_EQ((*feeds)[0].parse.column, "dst_ip");
   EXPECT_EQ((*feeds)[0].interval, std::chrono::minutes(15));
@@ -603,6 +775,10 @@ TEST(FeedConfigs, ReadFromYamlWithPositions) {
     - name: y
       type: misp
       url: https://misp.example
+    - name: z
+      type: otx
+      api_key: k
+      endpoint: pulses
 )",
                          "b.yaml", nullptr);
   ASSERT_TRUE(bad.isOk());
@@ -614,6 +790,9 @@ TEST(FeedConfigs, ReadFromYamlWithPositions) {
   EXPECT_NE(m.find("intel.feeds[0].url"), std::string::npos) << m;
   EXPECT_NE(m.find("intervall"), std::string::npos) << m;
   EXPECT_NE(m.find("intel.feeds[1].api_key: is required"), std::string::npos) << m;
+  EXPECT_NE(m.find("b.yaml:13:17: intel.feeds[2].endpoint: unknown OTX endpoint 'pulses'"),
+            std::string::npos)
+      << m;
 }
 
 TEST(HttpFetch, RetryAfterParsing) {
