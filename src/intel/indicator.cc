@@ -213,7 +213,13 @@ std::optional<std::string> normaliseUrl(std::string_view raw) {
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
     host = toLower(h);
     if (!host.empty() && host.back() == '.') host.pop_back();
-    if (host.empty()) return std::nullopt;
+    // A colon left in an unbracketed host ("a::80") or an empty label ("..", "a..b", ".a") is
+    // no host: refusing them keeps the normalised form a fixed point (normalising it again
+    // changes nothing).
+    if (host.empty() || host.find(':') != std::string::npos || host.front() == '.' ||
+        host.back() == '.' || host.find("..") != std::string::npos) {
+      return std::nullopt;
+    }
     if (auto ip = canonicalIp(host)) host = *ip;
   }
   if (!port.empty()) {

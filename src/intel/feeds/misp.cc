@@ -194,7 +194,10 @@ class MispParser {
         if (auto ts = parseFeedTime(*ls)) ind.last_seen = *ts;
       }
       if (!ind.last_seen.isSet()) {
-        if (auto ts = feeds::integer(a, "timestamp")) ind.last_seen = Timestamp::fromSeconds(*ts);
+        // Epoch seconds; a value past any real time (or negative) is ignored, not overflowed.
+        if (auto ts = feeds::integer(a, "timestamp"); ts && *ts >= 0 && *ts < 1'000'000'000'000) {
+          ind.last_seen = Timestamp::fromSeconds(*ts);
+        }
       }
       r_.indicators.push_back(std::move(ind));
       ++r_.report.indicators;

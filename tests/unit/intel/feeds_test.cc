@@ -393,9 +393,13 @@ TEST(IntelFeedMisp, FeedEventAndDeletedAttributes) {
     {"type":"ip-dst|port","value":"45.12.0.9|443","to_ids":true,"deleted":false,"event_id":"7",
      "first_seen":"2024-05-01T10:00:00.000000+00:00","timestamp":"1717000000"},
     {"type":"domain|ip","value":"evil.example.net|45.12.0.10","to_ids":"1","deleted":true},
-    {"type":"sha256","value":"zz","to_ids":true}]}})";
+    {"type":"sha256","value":"zz","to_ids":true},
+    {"type":"md5","value":"0749bae92ca336a02c83d126e04ec628","to_ids":true,
+     "timestamp":"147248039480395"}]}})";
   auto a = parseMisp(data, opts("misp"));
-  ASSERT_EQ(a.indicators.size(), 3u);
+  ASSERT_EQ(a.indicators.size(), 4u);
+  // A timestamp past any real time (found by intel_misp_fuzz: it overflowed) is ignored.
+  EXPECT_FALSE(a.indicators[3].last_seen.isSet());
   EXPECT_EQ(a.indicators[0].value, "45.12.0.9");
   EXPECT_EQ(a.indicators[0].reference, "event:7");
   EXPECT_EQ(a.indicators[0].first_seen, *parseRfc3339("2024-05-01T10:00:00Z"));

@@ -40,6 +40,20 @@ TEST(IntelIndicator, UrlNormalisation) {
   EXPECT_EQ(normaliseUrl("http://[2001:DB8::0001]:8080/x").value(), "http://[2001:db8::1]:8080/x");
   EXPECT_EQ(normaliseUrl("http://ex.com?q=1").value(), "http://ex.com/?q=1");
   EXPECT_EQ(normaliseUrl("ex.com/path").value(), "http://ex.com/path");
+  // An empty port is dropped; a second colon leaves no valid host (found by intel_list_fuzz:
+  // "h::/x" normalised to "http://h:/x", which normalised again to "http://h/x").
+  EXPECT_EQ(normaliseUrl("http://ex.com:/p").value(), "http://ex.com/p");
+  EXPECT_FALSE(normaliseUrl("http://ex.com::/p").has_value());
+  EXPECT_FALSE(normaliseUrl("\x81::/29").has_value());
+  EXPECT_FALSE(normaliseUrl("http://../x").has_value());  // intel_csv_fuzz: ".." → "." → ""
+  EXPECT_FALSE(normaliseUrl("http://a..b/x").has_value());
+  // Normalised URLs are fixed points.
+  for (const char* u : {"HTTP://Ex.COM:80/a#f", "ex.com:/p", "http://u:p@EX.com:8080/?q",
+                        "http://[::FFFF:1.2.3.4]:/x", "https://1.2.3.4.:443"}) {
+    auto once = normaliseUrl(u);
+    ASSERT_TRUE(once.has_value()) << u;
+    EXPECT_EQ(normaliseUrl(*once), once) << u;
+  }
   EXPECT_EQ(normaliseUrl("http://user@EX.com/").value(), "http://user@ex.com/");
   EXPECT_FALSE(normaliseUrl("http://ex.com:99999/"));
   EXPECT_FALSE(normaliseUrl("http://ex .com/"));
