@@ -15,17 +15,22 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "riposte/intel/builder.h"
 #include "riposte/intel/feed.h"
 #include "riposte/intel/snapshot.h"
+#include "riposte/intel/store.h"
 
 namespace {
 
@@ -105,6 +110,41 @@ size_t rssBytes() {
   return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
+// The full-size store the look-ups run against (built the same way for the reload benchmark).
+std::shared_ptr<const riposte::intel::Snapshot> buildStore() {
+  riposte::intel::BuildOptions opts;
+  opts.apply_known_good = false;
+  riposte::intel::SnapshotBuilder b(opts);
+  riposte::intel::Indicator ind;
+  ind.source = "bench";
+  ind.confidence = 80;
+  ind.last_seen = riposte::Timestamp::now();
+  ind.type = IndicatorType::kIpv4;
+  for (size_t i = 0; i < kIpv4; ++i) {
+    ind.value = ipText(static_cast<uint32_t>(rnd(1, i)));
+    b.add(ind);
+  }
+  ind.type = IndicatorType::kCidr4;
+  for (size_t i = 0; i < kCidrs; ++i) {
+    const uint64_t h = rnd(2, i);
+    const int prefix = 20 + static_cast<int>(h % 9);
+    const uint32_t base = static_cast<uint32_t>(h >> 32) & (0xffffffffu << (32 - prefix));
+    ind.value = ipText(base) + "/" + std::to_string(prefix);
+    b.add(ind);
+  }
+  ind.type = IndicatorType::kDomain;
+  for (size_t i = 0; i < kDomains; ++i) {
+    ind.value = domain(3, i);
+    b.add(ind);
+  }
+  ind.type = IndicatorType::kSha256;
+  for (size_t i = 0; i < kHashes; ++i) {
+    ind.value = hex(digest(4, i));
+    b.add(ind);
+  }
+  return b.build();
+}
+
 struct Data {
   std::shared_ptr<const riposte::intel::Snapshot> snapshot;
   size_t indicators = 0;
@@ -144,39 +184,7 @@ const Data& data() {
     malloc_trim(0);
     const size_t before = rssBytes();
     const auto t0 = std::chrono::steady_clock::now();
-    {
-      riposte::intel::BuildOptions opts;
-      opts.apply_known_good = false;
-      riposte::intel::SnapshotBuilder b(opts);
-      riposte::intel::Indicator ind;
-      ind.source = "bench";
-      ind.confidence = 80;
-      ind.last_seen = riposte::Timestamp::now();
-      ind.type = IndicatorType::kIpv4;
-      for (size_t i = 0; i < kIpv4; ++i) {
-        ind.value = ipText(static_cast<uint32_t>(rnd(1, i)));
-        b.add(ind);
-      }
-      ind.type = IndicatorType::kCidr4;
-      for (size_t i = 0; i < kCidrs; ++i) {
-        const uint64_t h = rnd(2, i);
-        const int prefix = 20 + static_cast<int>(h % 9);
-        const uint32_t base = static_cast<uint32_t>(h >> 32) & (0xffffffffu << (32 - prefix));
-        ind.value = ipText(base) + "/" + std::to_string(prefix);
-        b.add(ind);
-      }
-      ind.type = IndicatorType::kDomain;
-      for (size_t i = 0; i < kDomains; ++i) {
-        ind.value = domain(3, i);
-        b.add(ind);
-      }
-      ind.type = IndicatorType::kSha256;
-      for (size_t i = 0; i < kHashes; ++i) {
-        ind.value = hex(digest(4, i));
-        b.add(ind);
-      }
-      out.snapshot = b.build();
-    }
+    out.snapshot = buildStore();
     out.build_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     malloc_trim(0);
@@ -231,6 +239,82 @@ BENCHMARK_TEMPLATE(BM_Lookup, kIpv4Q)->Name("BM_LookupIpv4");
 BENCHMARK_TEMPLATE(BM_Lookup, kDomainQ)->Name("BM_LookupDomain");
 BENCHMARK_TEMPLATE(BM_Lookup, kSha256Q)->Name("BM_LookupSha256");
 BENCHMARK_TEMPLATE(BM_Lookup, kMixedQ)->Name("BM_LookupMixed");
+
+// Mixed look-ups on one thread while another rebuilds the whole store (every indicator, as a
+// feed sync or `intel load` does) and publishes it through Store::reload. The look-ups follow the
+// store's generation like the intel detector does. Counters: look-ups per second during the
+// reload (compare with BM_LookupMixed in the same run), the longest time between two blocks of
+// 1,024 look-ups (a pause would show here), the reload's duration, and whether it published.
+void BM_LookupMixedDuringReload(benchmark::State& state) {
+  const Data& d = data();
+  riposte::intel::Store store;
+  store.publish(d.snapshot);
+  std::vector<Hit> hits;
+  hits.reserve(64);
+  size_t q = 0;
+  size_t found = 0;
+  // Looks up in blocks of 1,024 until `until` says stop; returns {look-ups per second, the
+  // longest time one block took}.
+  auto run = [&](const std::function<bool()>& until) {
+    auto snap = store.snapshot();
+    uint64_t gen = store.generation();
+    uint64_t lookups = 0;
+    double max_gap = 0;
+    const auto start = std::chrono::steady_clock::now();
+    auto last = start;
+    while (!until()) {
+      for (int i = 0; i < 1024; ++i) {
+        if (store.generation() != gen) {
+          gen = store.generation();
+          snap = store.snapshot();
+        }
+        hits.clear();
+        switch (q % 3) {
+          case 0: found += snap->matchIpv4(d.ip_queries[q], hits) != 0; break;
+          case 1: found += snap->matchDomain(d.domain_queries[q], hits) != 0; break;
+          default:
+            found += snap->matchHash(IndicatorType::kSha256, d.hash_queries[q].data(), hits) != 0;
+            break;
+        }
+        q = (q + 1) & (kQueries - 1);
+      }
+      lookups += 1024;
+      const auto now = std::chrono::steady_clock::now();
+      max_gap = std::max(max_gap, std::chrono::duration<double>(now - last).count());
+      last = now;
+    }
+    const double elapsed = std::chrono::duration<double>(last - start).count();
+    return std::pair<double, double>{static_cast<double>(lookups) / elapsed, max_gap};
+  };
+  for (auto _ : state) {
+    // Baseline: the same loop for two seconds with no reload.
+    const auto t_end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    const auto idle = run([&] { return std::chrono::steady_clock::now() >= t_end; });
+    const uint64_t first_gen = store.generation();
+    std::atomic<bool> done{false};
+    double reload_s = 0;
+    std::thread reloader([&] {
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto st =
+          store.reload([]() -> riposte::Result<std::shared_ptr<const riposte::intel::Snapshot>> {
+            return buildStore();
+          });
+      reload_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (!st.isOk()) std::fprintf(stderr, "reload failed: %s\n", st.toString().c_str());
+      done = true;
+    });
+    const auto busy = run([&] { return done.load(std::memory_order_relaxed); });
+    reloader.join();
+    state.counters["lookups_per_s_idle"] = idle.first;
+    state.counters["lookups_per_s_during_reload"] = busy.first;
+    state.counters["max_gap_per_1024_us_idle"] = idle.second * 1e6;
+    state.counters["max_gap_per_1024_us_during_reload"] = busy.second * 1e6;
+    state.counters["reload_s"] = reload_s;
+    state.counters["published"] = store.generation() > first_gen ? 1 : 0;
+  }
+  benchmark::DoNotOptimize(found);
+}
+BENCHMARK(BM_LookupMixedDuringReload)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 
 // Batched look-ups, as a pipeline stage handling a batch of events does: every iteration is a
 // batch of kBatch values of each kind used; items_per_second counts values.
