@@ -311,6 +311,13 @@ void BM_LookupMixedDuringReload(benchmark::State& state) {
     state.counters["max_gap_per_1024_us_during_reload"] = busy.second * 1e6;
     state.counters["reload_s"] = reload_s;
     state.counters["published"] = store.generation() > first_gen ? 1 : 0;
+    // What dropping the last reference to a full snapshot costs (the thread that does it waits).
+    auto last = store.snapshot();
+    store.publish(riposte::intel::Snapshot::empty());
+    const auto t0 = std::chrono::steady_clock::now();
+    last.reset();
+    state.counters["release_ms"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3;
   }
   benchmark::DoNotOptimize(found);
 }

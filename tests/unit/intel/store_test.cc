@@ -431,5 +431,42 @@ TEST(IntelStore, LookupsContinueDuringReloads) {
   EXPECT_GE(store.generation(), 21u);
 }
 
+// A reader that drops the last reference to a replaced snapshot does not free it (that would
+// stall a detection thread for tens of milliseconds on a full store): the store's reclaim thread
+// does, shortly after. A snapshot no reader holds is freed by the publisher at once.
+TEST(IntelStore, ReadersNeverFreeAReplacedSnapshot) {
+  auto make = [](const std::string& v) {
+    SnapshotBuilder b(opts());
+    Indicator x;
+    x.type = IndicatorType::kIpv4;
+    x.value = v;
+    x.source = "s";
+    b.add(x);
+    return b.build();
+  };
+  Store store;
+  {
+    auto unheld = make("45.1.0.1");
+    std::weak_ptr<const Snapshot> w = unheld;
+    store.publish(std::move(unheld));
+    store.publish(make("45.1.0.2"));
+    EXPECT_TRUE(w.expired());  // nobody held it: freed by publish()
+  }
+  auto held = store.snapshot();  // a reader's cached pointer
+  std::weak_ptr<const Snapshot> w = held;
+  store.publish(make("45.1.0.3"));
+  std::thread reader([&] { held = store.snapshot(); });  // the reader moves on
+  reader.join();
+  EXPECT_FALSE(w.expired());  // not freed by the reader
+  EXPECT_EQ(held->size(), 1u);
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!w.expired() && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(w.expired());  // freed by the reclaim thread
+  std::vector<Hit> hits;
+  EXPECT_EQ(store.snapshot()->matchIpv4(0x2d010003u, hits), 1u);
+}
+
 }  // namespace
 }  // namespace riposte::intel
