@@ -415,6 +415,12 @@ bool Engine::breakerTrips(Timestamp now) {
 
 void Engine::onActionResult(const ActionResult& r) {
   if (r.duplicate) return;
+  if (r.allowlisted) {  // the executor's re-check refused these right before the action ran
+    for (const auto& d : r.decisions) {
+      audit("action.refused.allowlisted", d, r.action + ": target is allowlisted");
+    }
+    return;
+  }
   if (r.op == ActionOp::kNotify) {
     if (store_ == nullptr) return;
     AuditEntry a;
@@ -470,10 +476,6 @@ void Engine::onActionResult(const ActionResult& r) {
     return;
   }
   const Decision& d = r.decisions.front();
-  if (r.allowlisted) {
-    audit("action.refused.allowlisted", d, r.action + ": target is allowlisted");
-    return;
-  }
   if (r.status.isOk()) {
     if (r.op == ActionOp::kApply) {
       ++actions_applied_;
@@ -517,7 +519,16 @@ void Engine::reconcile() {
   std::vector<Decision> live;
   const Timestamp now = Timestamp::now();
   for (auto& d : *active) {
-    if (d.expires > now) live.push_back(std::move(d));
+    if (d.expires <= now) continue;
+    // Stored active on an allowlisted target (by another process, or before the allowlist
+    // changed): never enforced, audited once per decision, and reconcile removes its element.
+    if (policy_->isAllowlisted(d.target)) {
+      if (allowlist_refused_.emplace(d.id, true).second) {
+        audit("action.refused.allowlisted", d, "target is allowlisted (reconcile)");
+      }
+      continue;
+    }
+    live.push_back(std::move(d));
   }
   if (!live.empty()) (void)executor_->submitBatch(live);
   if (!enforcing_.empty()) (void)executor_->submitReconcile(std::move(live));
@@ -571,6 +582,7 @@ Status Engine::restore() {
     if (d.expires <= now) continue;  // tick() undoes these
     policy_->noteActive(d);
     if (policy_->isAllowlisted(d.target)) {
+      allowlist_refused_.emplace(d.id, true);
       audit("action.refused.allowlisted", d, "target is allowlisted (restore)");
       continue;
     }
