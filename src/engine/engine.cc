@@ -588,6 +588,17 @@ Status Engine::restore() {
     }
     live.push_back(std::move(d));
   }
+  // Pending approvals are decisions the policy has made (decide() counts them as it makes
+  // them): a finding on the same target — a log line read again after a crash — must not
+  // propose a second one.
+  DecisionFilter pf;
+  pf.state = DecisionState::kPendingApproval;
+  pf.limit = 10'000'000;
+  auto pending = store_->listDecisions(pf);
+  if (!pending) return pending.status();
+  for (const auto& d : *pending) {
+    if (d.expires > now) policy_->noteActive(d);
+  }
   const size_t reapplied = live.size();
   if (!live.empty() && !actions_.empty() && !config_.dry_run) {
     // One batch per action: one transaction for the firewall.
