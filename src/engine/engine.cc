@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "riposte/detect/rules/rule_engine.h"
+#include "riposte/respond/dry_run_action.h"
 
 namespace riposte {
 
@@ -60,6 +61,14 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
     for (const auto& a : e->config_.actions) {
       auto act = registries.actions.create(a, ctx);
       if (!act) return act.status();
+      if (a.node["dry_run"] && a.node["dry_run"].as<bool>(false)) {
+        // Built (its options checked) but never called: it only says what it would do.
+        e->dry_run_actions_.insert(a.name);
+        e->actions_.push_back(std::make_unique<DryRunAction>(std::move(*act)));
+        spdlog::warn("action {} is in dry run: it logs and audits what it would do, nothing more",
+                     a.name);
+        continue;
+      }
       e->actions_.push_back(std::move(*act));
     }
   }
@@ -446,6 +455,22 @@ void Engine::onActionResult(const ActionResult& r) {
       a.reason = r.action + ": re-added " + std::to_string(r.reconcile.readded) + ", removed " +
                  std::to_string(r.reconcile.removed);
       (void)store_->appendAudit(a);
+    }
+    return;
+  }
+  if (r.status.isOk() && dry_run_actions_.count(r.action) != 0 && !r.decisions.empty() &&
+      (r.op == ActionOp::kApply || r.op == ActionOp::kUndo || r.op == ActionOp::kApplyBatch)) {
+    // Per-action dry run: what it would have done, marked like the whole-engine dry run.
+    if (r.op == ActionOp::kApplyBatch) {
+      AuditEntry a;
+      a.actor = options_.actor;
+      a.kind = "action.dry_run";
+      a.reason = r.action + ": would re-apply " + std::to_string(r.decisions.size()) +
+                 " decisions (restore)";
+      if (store_ != nullptr) (void)store_->appendAudit(a);
+    } else {
+      const Decision& d = r.decisions.front();
+      audit("action.dry_run", d, wouldDo(r.action, d, r.op == ActionOp::kUndo));
     }
     return;
   }
