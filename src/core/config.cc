@@ -565,6 +565,8 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
                                  registries != nullptr ? &registries->detectors : nullptr);
     c.actions =
         readComponents(root, "actions", rd, registries != nullptr ? &registries->actions : nullptr);
+    // Every action may be put in dry run on its own (the engine reads the flag from the node).
+    for (const auto& a : c.actions) (void)rd.getBool(a.node, a.path, "dry_run", false);
     if (const YAML::Node r = root["response"]) {
       if (rd.checkKeys(r, "response", kResponseKeys)) {
         c.default_duration = rd.getDuration(r, "response", "default_duration", c.default_duration);

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "riposte/detect/rules/rule_engine.h"
+#include "riposte/respond/dry_run_action.h"
 
 namespace riposte {
 
@@ -61,6 +62,14 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
     for (const auto& a : e->config_.actions) {
       auto act = registries.actions.create(a, ctx);
       if (!act) return act.status();
+      if (a.node["dry_run"] && a.node["dry_run"].as<bool>(false)) {
+        // Built (its options checked) but never called: it only says what it would do.
+        e->dry_run_actions_.insert(a.name);
+        e->actions_.push_back(std::make_unique<DryRunAction>(std::move(*act)));
+        spdlog::warn("action {} is in dry run: it logs and audits what it would do, nothing more",
+                     a.name);
+        continue;
+      }
       e->actions_.push_back(std::move(*act));
     }
   }
@@ -416,6 +425,12 @@ bool Engine::breakerTrips(Timestamp now) {
 
 void Engine::onActionResult(const ActionResult& r) {
   if (r.duplicate) return;
+  if (r.allowlisted) {  // the executor's re-check refused these right before the action ran
+    for (const auto& d : r.decisions) {
+      audit("action.refused.allowlisted", d, r.action + ": target is allowlisted");
+    }
+    return;
+  }
   if (r.op == ActionOp::kNotify) {
     if (store_ == nullptr) return;
     AuditEntry a;
@@ -441,6 +456,22 @@ void Engine::onActionResult(const ActionResult& r) {
       a.reason = r.action + ": re-added " + std::to_string(r.reconcile.readded) + ", removed " +
                  std::to_string(r.reconcile.removed);
       (void)store_->appendAudit(a);
+    }
+    return;
+  }
+  if (r.status.isOk() && dry_run_actions_.count(r.action) != 0 && !r.decisions.empty() &&
+      (r.op == ActionOp::kApply || r.op == ActionOp::kUndo || r.op == ActionOp::kApplyBatch)) {
+    // Per-action dry run: what it would have done, marked like the whole-engine dry run.
+    if (r.op == ActionOp::kApplyBatch) {
+      AuditEntry a;
+      a.actor = options_.actor;
+      a.kind = "action.dry_run";
+      a.reason = r.action + ": would re-apply " + std::to_string(r.decisions.size()) +
+                 " decisions (restore)";
+      if (store_ != nullptr) (void)store_->appendAudit(a);
+    } else {
+      const Decision& d = r.decisions.front();
+      audit("action.dry_run", d, wouldDo(r.action, d, r.op == ActionOp::kUndo));
     }
     return;
   }
@@ -471,10 +502,6 @@ void Engine::onActionResult(const ActionResult& r) {
     return;
   }
   const Decision& d = r.decisions.front();
-  if (r.allowlisted) {
-    audit("action.refused.allowlisted", d, r.action + ": target is allowlisted");
-    return;
-  }
   if (r.status.isOk()) {
     if (r.op == ActionOp::kApply) {
       ++actions_applied_;
@@ -518,7 +545,16 @@ void Engine::reconcile() {
   std::vector<Decision> live;
   const Timestamp now = Timestamp::now();
   for (auto& d : *active) {
-    if (d.expires > now) live.push_back(std::move(d));
+    if (d.expires <= now) continue;
+    // Stored active on an allowlisted target (by another process, or before the allowlist
+    // changed): never enforced, audited once per decision, and reconcile removes its element.
+    if (policy_->isAllowlisted(d.target)) {
+      if (allowlist_refused_.emplace(d.id, true).second) {
+        audit("action.refused.allowlisted", d, "target is allowlisted (reconcile)");
+      }
+      continue;
+    }
+    live.push_back(std::move(d));
   }
   if (!live.empty()) (void)executor_->submitBatch(live);
   if (!enforcing_.empty()) (void)executor_->submitReconcile(std::move(live));
@@ -572,10 +608,22 @@ Status Engine::restore() {
     if (d.expires <= now) continue;  // tick() undoes these
     policy_->noteActive(d);
     if (policy_->isAllowlisted(d.target)) {
+      allowlist_refused_.emplace(d.id, true);
       audit("action.refused.allowlisted", d, "target is allowlisted (restore)");
       continue;
     }
     live.push_back(std::move(d));
+  }
+  // Pending approvals are decisions the policy has made (decide() counts them as it makes
+  // them): a finding on the same target — a log line read again after a crash — must not
+  // propose a second one.
+  DecisionFilter pf;
+  pf.state = DecisionState::kPendingApproval;
+  pf.limit = 10'000'000;
+  auto pending = store_->listDecisions(pf);
+  if (!pending) return pending.status();
+  for (const auto& d : *pending) {
+    if (d.expires > now) policy_->noteActive(d);
   }
   const size_t reapplied = live.size();
   if (!live.empty() && !actions_.empty() && !config_.dry_run) {

@@ -62,7 +62,7 @@ Status registerRespondBuiltins(Registries& r) {
         return ActionPtr(std::move(*a));
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
-        rd.checkKeys(c.node, c.path, {"name", "type", "path"});
+        rd.checkKeys(c.node, c.path, {"name", "type", "dry_run", "path"});
         (void)rd.getString(c.node, c.path, "path", "-");
       }));
   RIPOSTE_RETURN_IF_ERROR(r.actions.add(
@@ -80,7 +80,7 @@ Status registerRespondBuiltins(Registries& r) {
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
         rd.checkKeys(c.node, c.path,
-                     {"name", "type", "table", "family", "chain_priority", "hooks"});
+                     {"name", "type", "dry_run", "table", "family", "chain_priority", "hooks"});
         const std::string table = rd.getString(c.node, c.path, "table", "riposte");
         if (table.empty() || table.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
                                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
@@ -118,8 +118,8 @@ Status registerRespondBuiltins(Registries& r) {
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
         rd.checkKeys(c.node, c.path,
-                     {"name", "type", "set4", "set6", "maxelem", "hooks", "ipset", "iptables",
-                      "ip6tables", "timeout"});
+                     {"name", "type", "dry_run", "set4", "set6", "maxelem", "hooks", "ipset",
+                      "iptables", "ip6tables", "timeout"});
         const std::string s4 = rd.getString(c.node, c.path, "set4", "riposte4");
         const std::string s6 = rd.getString(c.node, c.path, "set6", "riposte6");
         for (const auto& [key, v] : {std::pair{"set4", s4}, std::pair{"set6", s6}}) {
@@ -154,7 +154,7 @@ Status registerRespondBuiltins(Registries& r) {
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
         rd.checkKeys(c.node, c.path,
-                     {"name", "type", "chain", "hooks", "jump", "iptables", "ip6tables",
+                     {"name", "type", "dry_run", "chain", "hooks", "jump", "iptables", "ip6tables",
                       "iptables_restore", "ip6tables_restore", "timeout"});
         if (!chainName(rd.getString(c.node, c.path, "chain", "RIPOSTE"))) {
           rd.error(c.node["chain"], c.path + ".chain", "1-28 letters, digits, '_' and '-' only");
@@ -188,8 +188,8 @@ Status registerRespondBuiltins(Registries& r) {
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
         rd.checkKeys(c.node, c.path,
-                     {"name", "type", "url", "format", "secret", "token", "index", "sourcetype",
-                      "timeout", "on_undo"});
+                     {"name", "type", "dry_run", "url", "format", "secret", "token", "index",
+                      "sourcetype", "timeout", "on_undo"});
         const std::string url = rd.getString(c.node, c.path, "url", "", true);
         if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
           rd.error(c.node["url"], c.path + ".url", "must start with http:// or https://");
@@ -233,8 +233,8 @@ Status registerRespondBuiltins(Registries& r) {
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
         rd.checkKeys(c.node, c.path,
-                     {"name", "type", "server", "starttls", "ca_file", "username", "password",
-                      "from", "to", "subject", "timeout", "on_undo"});
+                     {"name", "type", "dry_run", "server", "starttls", "ca_file", "username",
+                      "password", "from", "to", "subject", "timeout", "on_undo"});
         const std::string server = rd.getString(c.node, c.path, "server", "", true);
         if (server.find("://") != std::string::npos && server.rfind("smtp://", 0) != 0 &&
             server.rfind("smtps://", 0) != 0) {
@@ -281,7 +281,8 @@ Status registerRespondBuiltins(Registries& r) {
         return ActionPtr(std::move(*a));
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
-        rd.checkKeys(c.node, c.path, {"name", "type", "address", "protocol", "facility"});
+        rd.checkKeys(c.node, c.path,
+                     {"name", "type", "dry_run", "address", "protocol", "facility"});
         const std::string addr = rd.getString(c.node, c.path, "address", "", true);
         if (!addr.empty() && addr.rfind(':') == std::string::npos) {
           rd.error(c.node["address"], c.path + ".address", "must be host:port");
@@ -307,8 +308,9 @@ Status registerRespondBuiltins(Registries& r) {
         return ActionPtr(std::move(*a));
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
-        rd.checkKeys(c.node, c.path,
-                     {"name", "type", "command", "undo_command", "timeout", "enforcing"});
+        rd.checkKeys(
+            c.node, c.path,
+            {"name", "type", "dry_run", "command", "undo_command", "timeout", "enforcing"});
         const auto cmd = rd.getStringList(c.node, c.path, "command");
         if (cmd.empty() || cmd[0].empty() || cmd[0][0] != '/') {
           rd.error(c.node["command"] ? c.node["command"] : c.node, c.path + ".command",

@@ -201,6 +201,19 @@ Status Executor::callWithRetries(Worker& w, const std::function<Status()>& fn, A
   return st;
 }
 
+void Executor::reportRefused(ActionOp op, const std::string& action,
+                             std::vector<Decision> refused) {
+  if (refused.empty() || !on_result_) return;
+  ActionResult r;
+  r.op = op;
+  r.action = action;
+  r.allowlisted = true;
+  r.status =
+      Status::permissionDenied(std::to_string(refused.size()) + " allowlisted target(s) refused");
+  r.decisions = std::move(refused);
+  on_result_(r);
+}
+
 void Executor::runJob(const Job& j) {
   for (auto& wp : workers_) {
     Worker& w = *wp;
@@ -216,10 +229,18 @@ void Executor::runJob(const Job& j) {
       case ActionOp::kReconcile: {
         if (!a.enforcing()) continue;
         r.decisions.clear();
+        // An allowlisted decision is not in force: reconcile neither re-adds its element nor
+        // keeps it (it is removed as unexplained).
+        std::vector<Decision> active;
+        std::vector<Decision> refused;
+        for (const auto& d : j.decisions) {
+          (allowlisted_ && allowlisted_(d.target) ? refused : active).push_back(d);
+        }
+        reportRefused(j.op, name, std::move(refused));
         auto rep = std::make_shared<ReconcileReport>();
         r.status = callWithRetries(
             w,
-            [&a, active = j.decisions, rep] {
+            [&a, active = std::move(active), rep] {
               auto x = a.reconcile(active);
               if (!x) return x.status();
               *rep = *x;
@@ -269,13 +290,18 @@ void Executor::runJob(const Job& j) {
       }
       case ActionOp::kApplyBatch: {
         std::vector<Decision> todo;
+        std::vector<Decision> refused;
         {
           std::lock_guard<std::mutex> l(mu_);
           for (const auto& d : j.decisions) {
-            if (allowlisted_ && allowlisted_(d.target)) continue;
+            if (allowlisted_ && allowlisted_(d.target)) {
+              refused.push_back(d);
+              continue;
+            }
             if (applied_.count(d.id + '\0' + name) == 0) todo.push_back(d);
           }
         }
+        reportRefused(j.op, name, std::move(refused));
         r.decisions = todo;
         if (todo.empty()) {
           r.duplicate = true;

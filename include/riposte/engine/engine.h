@@ -264,6 +264,8 @@ class Engine {
   std::chrono::steady_clock::time_point last_reconcile_ = std::chrono::steady_clock::now();
   std::vector<Action*> enforcing_;
   std::unique_ptr<DeadLetter> dead_letter_;
+  StringSet dry_run_actions_;  // actions configured with dry_run: true (never called)
+  StringMap<bool> allowlist_refused_;  // stored active decisions refused (audit once)
   StringMap<bool> remote_refused_;  // remote decision ids refused by the allowlist (audit once)
   // Last member: destroyed first, so queued jobs finish while everything they use exists.
   std::unique_ptr<Executor> executor_;

@@ -12,7 +12,9 @@
 //
 // Idempotency key = decision id + action name: applying a decision that is already applied
 // through an action changes nothing (reported as a duplicate), until it is undone.
-// The allowlist is checked again here, right before an action touches anything.
+// The allowlist is checked again here, right before an action touches anything: an allowlisted
+// decision in an apply, a batch or a reconcile never reaches the action, and each refusal is
+// reported (allowlisted = true; a batch's or a reconcile's refusals in one result listing them).
 //
 // Every outcome is reported through the ResultCallback, on the dispatcher thread.
 //
@@ -55,7 +57,7 @@ struct ActionResult {
   Status status;                    // OK, or the last failure
   int attempts = 0;
   bool duplicate = false;      // already applied through this action: nothing done
-  bool allowlisted = false;    // refused: the target is allowlisted
+  bool allowlisted = false;    // refused: the target(s) in `decisions` are allowlisted
   bool verify_failed = false;  // apply said OK but verify() did not find the effect
   bool timed_out = false;
   bool enforcing = false;     // the action's enforcing()
@@ -112,6 +114,8 @@ class Executor {
   // One call with the watchdog; sets timed_out.
   Status callWithTimeout(Worker& w, const std::function<Status()>& fn, bool& timed_out);
   Status callWithRetries(Worker& w, const std::function<Status()>& fn, ActionResult& r);
+  // Reports the decisions of a batch or reconcile that the allowlist refused (one result).
+  void reportRefused(ActionOp op, const std::string& action, std::vector<Decision> refused);
 
   std::vector<std::unique_ptr<Worker>> workers_;
   ExecutorOptions opt_;

@@ -212,10 +212,16 @@ TEST(Executor, AllowlistIsCheckedAgainBeforeActing) {
   x.drain();
   EXPECT_EQ(a.applies.load(), 1);  // only .78, through the batch
   auto rs = c.get();
-  ASSERT_EQ(rs.size(), 2u);
+  ASSERT_EQ(rs.size(), 3u);
   EXPECT_TRUE(rs[0].allowlisted);
+  // The batch's refusal is reported (to be audited), then the batch of the rest.
+  EXPECT_TRUE(rs[1].allowlisted);
+  EXPECT_EQ(rs[1].op, ActionOp::kApplyBatch);
   ASSERT_EQ(rs[1].decisions.size(), 1u);
-  EXPECT_EQ(rs[1].decisions[0].target.value, "192.0.2.78");
+  EXPECT_EQ(rs[1].decisions[0].target.value, "192.0.2.77");
+  EXPECT_FALSE(rs[2].allowlisted);
+  ASSERT_EQ(rs[2].decisions.size(), 1u);
+  EXPECT_EQ(rs[2].decisions[0].target.value, "192.0.2.78");
 }
 
 }  // namespace
