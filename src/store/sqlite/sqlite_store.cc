@@ -386,7 +386,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
                                   "PRAGMA foreign_keys=ON;")
                               .withContext(path));
   RIPOSTE_RETURN_IF_ERROR(s->migrate().withContext(path));
-  if (path != ":memory:") {
+  if (!path.empty() && path != ":memory:") {  // a file: checkpoints off the writers' threads
     sqlite3* ck = nullptr;
     if (sqlite3_open_v2(path.c_str(), &ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) ==
         SQLITE_OK) {
