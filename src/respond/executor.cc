@@ -224,7 +224,7 @@ void Executor::runJob(const Job& j) {
     r.op = j.op;
     r.action = name;
     r.enforcing = a.enforcing();
-    r.decisions = j.decisions;
+    if (j.op != ActionOp::kApplyBatch) r.decisions = j.decisions;  // a batch: what was done
     switch (j.op) {
       case ActionOp::kReconcile: {
         if (!a.enforcing()) continue;
@@ -289,7 +289,10 @@ void Executor::runJob(const Job& j) {
         break;
       }
       case ActionOp::kApplyBatch: {
-        std::vector<Decision> todo;
+        // Shared with the call: a call that overruns its timeout still reads it. A restore
+        // batch holds every active decision, so it is copied once, not per hand-over.
+        auto todo = std::make_shared<std::vector<Decision>>();
+        todo->reserve(j.decisions.size());
         std::vector<Decision> refused;
         {
           std::lock_guard<std::mutex> l(mu_);
@@ -298,27 +301,28 @@ void Executor::runJob(const Job& j) {
               refused.push_back(d);
               continue;
             }
-            if (applied_.count(d.id + '\0' + name) == 0) todo.push_back(d);
+            if (applied_.count(d.id + '\0' + name) == 0) todo->push_back(d);
           }
         }
         reportRefused(j.op, name, std::move(refused));
-        r.decisions = todo;
-        if (todo.empty()) {
+        if (todo->empty()) {
           r.duplicate = true;
           break;
         }
         if (j.enforcing_only && !a.enforcing()) {
           std::lock_guard<std::mutex> l(mu_);
-          for (const auto& d : todo) applied_.insert(d.id + '\0' + name);
+          for (const auto& d : *todo) applied_.insert(d.id + '\0' + name);
+          r.decisions = std::move(*todo);
           r.duplicate = true;  // nothing done
           break;
         }
         r.status = callWithRetries(
-            w, [&a, todo] { return a.applyBatch(todo); }, r);
+            w, [&a, todo] { return a.applyBatch(*todo); }, r);
         if (r.status.isOk()) {
           std::lock_guard<std::mutex> l(mu_);
-          for (const auto& d : todo) applied_.insert(d.id + '\0' + name);
+          for (const auto& d : *todo) applied_.insert(d.id + '\0' + name);
         }
+        r.decisions = r.timed_out ? *todo : std::move(*todo);
         break;
       }
       case ActionOp::kUndo: {

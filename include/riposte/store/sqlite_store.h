@@ -5,10 +5,18 @@
 // schema version inside a transaction. The audit table is append-only: triggers refuse UPDATE
 // and DELETE, and each entry is hash-chained to the previous one.
 //
+// WAL checkpoints (copying committed pages into the database file, with its fsyncs) run on a
+// thread of the store's own, on a second connection, once the WAL holds 1,000 pages (SQLite's
+// own default threshold), instead of inside whichever commit crosses it; only a commit that
+// finds 10,000 pages in the WAL (writers that never pause) checkpoints itself, so the WAL stays
+// bounded. What a commit guarantees is unchanged (WAL, synchronous=NORMAL: in the WAL when the
+// call returns).
+//
 // Thread safety: all methods lock an internal mutex; one SqliteStore may be shared.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -91,7 +99,9 @@ class SqliteStore : public Store, public BehaviorStore {
   Result<std::vector<std::vector<std::string>>> queryForTest(const std::string& sql);
 
  private:
-  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  class Checkpointer;
+
+  explicit SqliteStore(sqlite3* db);
   Status migrate();
   Status exec(const std::string& sql);
   Result<std::vector<Decision>> selectDecisions(const std::string& where,
@@ -102,6 +112,7 @@ class SqliteStore : public Store, public BehaviorStore {
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*> stmts_;  // prepared once per SQL text
   int version_ = 0;
+  std::unique_ptr<Checkpointer> checkpointer_;  // file databases only; stopped before db_ closes
 };
 
 }  // namespace riposte

@@ -2,11 +2,15 @@
 
 #include <sqlite3.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <thread>
 #include <variant>
 
 #include <nlohmann/json.hpp>
@@ -290,6 +294,75 @@ Decision readDecision(const Stmt& s) {
 
 }  // namespace
 
+// Runs PASSIVE checkpoints on its own connection when a commit leaves the WAL at kFrames pages
+// or more (the WAL hook of the writing connection wakes it; the hook replaces SQLite's
+// automatic checkpoint, which would run inside that commit). A checkpoint beside writers that
+// keep committing cannot catch up with them, and SQLite rewinds the WAL only once every page
+// is in the database file; so when the WAL reaches kMaxFrames, the committing thread
+// checkpoints itself, as SQLite's own hook does at kFrames. Writers that pause (the usual case)
+// let the thread catch up and the WAL rewind long before that.
+class SqliteStore::Checkpointer {
+ public:
+  static constexpr int kFrames = 1000;
+  static constexpr int kMaxFrames = 10000;
+
+  explicit Checkpointer(sqlite3* db) : db_(db), thread_([this] { loop(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+    sqlite3_close(db_);
+  }
+
+  // sqlite3_wal_hook callback: runs on the committing thread, after the commit.
+  static int onCommit(void* self, sqlite3* db, const char* name, int frames) {
+    if (frames >= kMaxFrames) {
+      (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (frames >= kFrames) {
+      static_cast<Checkpointer*>(self)->wake();
+    }
+    return SQLITE_OK;
+  }
+
+ private:
+  void wake() {
+    {
+      std::lock_guard l(mu_);
+      if (pending_) return;
+      pending_ = true;
+    }
+    cv_.notify_one();
+  }
+
+  void loop() {
+    std::unique_lock l(mu_);
+    for (;;) {
+      cv_.wait(l, [&] { return stop_ || pending_; });
+      if (stop_) return;
+      pending_ = false;
+      l.unlock();
+      const int rc =
+          sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY && !failed_) {
+        failed_ = true;  // logged once; SQLite checkpoints when the last connection closes
+        spdlog::warn("sqlite store: WAL checkpoint failed: {}", sqlite3_errmsg(db_));
+      }
+      l.lock();
+    }
+  }
+
+  sqlite3* db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool pending_ = false, stop_ = false, failed_ = false;
+  std::thread thread_;
+};
+
+SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
+
 int SqliteStore::latestSchemaVersion() { return static_cast<int>(migrations().size()); }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
@@ -313,10 +386,24 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
                                   "PRAGMA foreign_keys=ON;")
                               .withContext(path));
   RIPOSTE_RETURN_IF_ERROR(s->migrate().withContext(path));
+  if (!path.empty() && path != ":memory:") {  // a file: checkpoints off the writers' threads
+    sqlite3* ck = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) ==
+        SQLITE_OK) {
+      s->checkpointer_ = std::make_unique<Checkpointer>(ck);
+      sqlite3_wal_hook(db, &Checkpointer::onCommit, s->checkpointer_.get());
+    } else {
+      sqlite3_close(ck);  // SQLite's automatic checkpoint stays in place
+    }
+  }
   return s;
 }
 
 SqliteStore::~SqliteStore() {
+  if (checkpointer_) {
+    sqlite3_wal_hook(db_, nullptr, nullptr);
+    checkpointer_.reset();
+  }
   for (auto& [_, st] : stmts_) sqlite3_finalize(st);
   sqlite3_close(db_);
 }
