@@ -17,6 +17,7 @@ ANALYSTS = ["analyst", "admin"]
 ADMINS = ["admin"]
 INGESTERS = ["analyst", "admin", "ingest"]
 ALL = ["viewer", "analyst", "admin", "ingest"]
+MODES = ["auto", "manual", "dry-run"]
 
 
 def ref(name):
@@ -79,7 +80,10 @@ def items_of(schema):
 
 V1 = "/api/v1"
 paths = {
-    V1 + "/health": {"get": op("Liveness", [], ok({"type": "object"}), tag="system")},
+    V1 + "/health": {"get": op("Liveness, version and the engine's mode", [],
+                               ok({"type": "object", "properties": {
+                                   "status": {"type": "string"}, "version": {"type": "string"},
+                                   "mode": {"type": "string", "enum": MODES}}}), tag="system")},
     V1 + "/openapi.json": {"get": op("This document", [], ok({"type": "object"}), tag="system")},
     V1 + "/auth/login": {"post": op(
         "Log in: sets the session cookie (HttpOnly, SameSite=Strict) and returns the CSRF token",
@@ -94,7 +98,8 @@ paths = {
                                ok(ref("Status")), tag="system")},
     V1 + "/decisions": {
         "get": op("Decisions, newest first", READERS, ok(page_of("Decision")), tag="decisions",
-                  params=[q("state", "pending-approval, active (default), expired, revoked, failed or all"),
+                  params=[q("state", "pending-approval, active (default), expired, revoked, failed, "
+                                    "dry-run or all"),
                           q("target", "an address or range"), q("action", "block, alert, ..."),
                           q("detector", "rule or detector name")] + PAGE),
         "post": op("Add a decision by hand", ANALYSTS, ok(ref("Decision"), "201", "Created"),
@@ -164,18 +169,23 @@ paths = {
                                      tag="audit")},
     V1 + "/mode": {
         "get": op("The engine's mode", READERS, ok(ref("Mode")), tag="mode"),
-        "put": op("Switch to manual or back to auto", ADMINS, ok(ref("Mode")), tag="mode", write=True,
+        "put": op("Switch to manual (propose only), dry-run (record only, enforce nothing) or back "
+                  "to auto", ADMINS, ok(ref("Mode")), tag="mode", write=True,
                   request=body({"type": "object", "required": ["mode"],
-                                "properties": {"mode": {"type": "string", "enum": ["auto", "manual"]},
+                                "properties": {"mode": {"type": "string", "enum": MODES},
                                                "reason": {"type": "string"}}}))},
     V1 + "/intel/lookup": {"get": op("Every source, score and expiry of an indicator", READERS,
                                      ok({"type": "object"}), tag="intel",
                                      params=[q("value", "IP address, domain or hash")])},
     V1 + "/rules": {"get": op("Rules with their modes and hit counts", READERS, ok(items_of("Rule")),
                               tag="rules")},
+    V1 + "/rules/errors": {"get": op(
+        "Diagnostics of the last load of the rule files (start-up or reload), with positions; "
+        "`rejected` when that reload was refused and older rules still run", READERS,
+        ok(ref("RuleLoad")), tag="rules")},
     V1 + "/rules/{id}/mode": {"put": op(
-        "Enable, disable or shadow a rule at run time (not persisted: reload or restart returns to "
-        "the files)", ADMINS, ok({"type": "object"}), tag="rules", write=True,
+        "Enable, disable or shadow a rule at run time; kept in the store across restarts and "
+        "reloads until set back to the mode its file gives", ADMINS, ok({"type": "object"}), tag="rules", write=True,
         params=[p("id", "rule id")],
         request=body({"type": "object", "required": ["mode"],
                       "properties": {"mode": {"type": "string",
@@ -237,7 +247,7 @@ schemas = {
     "Decision": {"type": "object", "properties": {
         "id": S, "target": S, "scope": {"type": "string", "enum": ["ip", "cidr", "user", "host"]},
         "action": S, "state": {"type": "string", "enum": ["pending-approval", "active", "expired",
-                                                          "revoked", "failed"]},
+                                                          "revoked", "failed", "dry-run"]},
         "detector": S, "reason": S, "events": I, "first_seen": T, "last_seen": T, "created": T,
         "expires": T, "origin": S, "finding_id": S,
         "default_at": dict(T, description="pending approval: when the default outcome applies"),
@@ -259,12 +269,26 @@ schemas = {
                                                     "details": {"type": "object"}, "hash": S}},
     "AuditVerify": {"type": "object", "properties": {"ok": {"type": "boolean"}, "entries": I,
                                                      "error": S}},
-    "Mode": {"type": "object", "properties": {"mode": {"type": "string", "enum": ["auto", "manual"]},
+    "Mode": {"type": "object", "properties": {"mode": {"type": "string", "enum": MODES},
                                               "reason": S, "actor": S, "since": T,
                                               "pending_approval": I}},
-    "Rule": {"type": "object", "properties": {"id": S, "name": S, "description": S, "detector": S,
-                                              "file": S, "line": I, "mode": S, "severity": I,
-                                              "action": S, "matches": I, "findings": I}},
+    "Rule": {"type": "object", "properties": {
+        "id": S, "name": S, "description": S, "detector": S, "file": S, "line": I,
+        "mode": {"type": "string", "enum": ["enabled", "disabled", "shadow"]},
+        "file_mode": {"type": "string", "enum": ["enabled", "disabled", "shadow"],
+                      "description": "the mode the rule file gives"},
+        "mode_set_by": {"type": ["string", "null"],
+                        "description": "who set a mode that differs from the file"},
+        "mode_since": {"type": ["string", "null"], "format": "date-time"},
+        "severity": I, "action": S, "matches": I, "findings": I}},
+    "RuleLoad": {"type": "object", "properties": {
+        "items": {"type": "array", "items": S,
+                  "description": "file:line:col: error|warning CODE [rule]: message"},
+        "diagnostics": {"type": "array", "items": {"type": "object", "properties": {
+            "severity": {"type": "string", "enum": ["error", "warning"]}, "code": S, "file": S,
+            "line": I, "column": I, "rule": S, "message": S}}},
+        "errors": I, "rejected": {"type": "boolean"}, "error": S, "loaded_by": S,
+        "loaded_at": {"type": ["string", "null"], "format": "date-time"}}},
     "Source": {"type": "object", "properties": {"name": S, "type": S, "parser": S, "lines": I,
                                                 "bytes": I, "healthy": {"type": "boolean"},
                                                 "last_error": S, "last_line": T}},

@@ -58,9 +58,11 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
+export type EngineModeName = "auto" | "manual" | "dry-run";
+
 export interface Status {
   version: string;
-  mode: "auto" | "manual";
+  mode: EngineModeName;
   started?: string;
   engine?: Record<string, number>;
   queues?: Record<string, number>;
@@ -69,7 +71,7 @@ export interface Status {
 }
 
 export interface Mode {
-  mode: "auto" | "manual";
+  mode: EngineModeName;
   reason?: string;
   actor?: string;
   since?: string | null;
@@ -95,10 +97,22 @@ export interface Rule {
   file: string;
   line: number;
   mode: "enabled" | "disabled" | "shadow";
+  file_mode?: "enabled" | "disabled" | "shadow";
+  mode_set_by?: string | null;
+  mode_since?: string | null;
   severity: number;
   action: string;
   matches: number;
   findings: number;
+}
+
+export interface RuleLoad {
+  items: string[];
+  errors?: number;
+  rejected?: boolean;
+  error?: string;
+  loaded_by?: string;
+  loaded_at?: string | null;
 }
 
 export interface AuditEntry {
@@ -234,7 +248,7 @@ export const api = {
   logout: () => request<unknown>("POST", "/auth/logout"),
   status: () => request<Status>("GET", "/status"),
   mode: () => request<Mode>("GET", "/mode"),
-  setMode: (mode: "auto" | "manual", reason?: string) => request<Mode>("PUT", "/mode", { mode, reason }),
+  setMode: (mode: EngineModeName, reason?: string) => request<Mode>("PUT", "/mode", { mode, reason }),
   decisions: (q: Record<string, string | number | undefined>) => request<Page<Decision>>("GET", `/decisions${qs(q)}`),
   decision: (id: string) => request<Decision>("GET", `/decisions/${encodeURIComponent(id)}`),
   addDecision: (body: { target: string; duration?: string; reason?: string; action?: string }) =>
@@ -255,7 +269,7 @@ export const api = {
   feeds: () => request<{ items: Record<string, unknown>[] }>("GET", "/intel/feeds"),
   intel: (value: string) => request<IntelLookup>("GET", `/intel/lookup${qs({ value })}`),
   rules: () => request<{ items: Rule[] }>("GET", "/rules"),
-  ruleErrors: () => request<{ items: string[] }>("GET", "/rules/errors"),
+  ruleErrors: () => request<RuleLoad>("GET", "/rules/errors"),
   setRuleMode: (id: string, mode: string) => request<unknown>("PUT", `/rules/${encodeURIComponent(id)}/mode`, { mode }),
   reloadRules: () => request<{ reloaded: boolean; rules: number }>("POST", "/rules/reload", {}),
   audit: (q: Record<string, string | number | undefined>) => request<Page<AuditEntry>>("GET", `/audit${qs(q)}`),

@@ -2,12 +2,12 @@
 // Frames: `finding` (a finding object), `decision` ({kind, decision}), `mode` ({mode, reason,
 // actor}). Pages subscribe while they are shown; the connection reconnects by itself.
 
-import type { Decision, Finding } from "./api";
+import type { Decision, EngineModeName, Finding } from "./api";
 
 export type LiveEvent =
   | { type: "finding"; data: Finding }
   | { type: "decision"; data: { kind: string; decision: Decision } }
-  | { type: "mode"; data: { mode: "auto" | "manual"; reason?: string; actor?: string } }
+  | { type: "mode"; data: { mode: EngineModeName; reason?: string; actor?: string } }
   | { type: "connection"; data: { state: "live" | "connecting" | "offline" } };
 
 type Listener = (e: LiveEvent) => void;

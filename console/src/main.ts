@@ -132,9 +132,14 @@ function drawLive(): void {
 
 function drawModePill(mode: string): void {
   if (!shell) return;
-  shell.mode.textContent = mode === "manual" ? "MANUAL MODE" : "auto";
+  shell.mode.textContent = mode === "manual" ? "MANUAL MODE" : mode === "dry-run" ? "DRY RUN" : "auto";
   shell.mode.className = `mode-pill mode-${mode}`;
-  shell.mode.title = mode === "manual" ? "New decisions wait for approval" : "Decisions are enforced automatically";
+  shell.mode.title =
+    mode === "manual"
+      ? "New decisions wait for approval"
+      : mode === "dry-run"
+        ? "Decisions are recorded, nothing is enforced"
+        : "Decisions are enforced automatically";
 }
 
 function route(): void {
@@ -166,7 +171,11 @@ function start(): void {
         drawModePill(e.data.mode);
         // Changes made here are confirmed by the page that made them; others are announced.
         if (e.data.actor !== `api:${currentSession()?.user}`) {
-          toast(e.data.mode === "manual" ? `Manual mode${e.data.reason ? `: ${e.data.reason}` : ""}` : "Automatic mode resumed", e.data.mode === "manual" ? "error" : "ok");
+          const why = e.data.reason ? `: ${e.data.reason}` : "";
+          toast(
+            e.data.mode === "manual" ? `Manual mode${why}` : e.data.mode === "dry-run" ? `Dry-run mode${why}` : "Automatic mode resumed",
+            e.data.mode === "auto" ? "ok" : "error",
+          );
         }
       }
       if (e.type === "decision") {
@@ -178,6 +187,8 @@ function start(): void {
           setApprovals(Math.max(0, approvalsCount - 1));
         } else if (k === "decision.created") {
           toast(`${e.data.decision.action} ${e.data.decision.target}`);
+        } else if (k === "decision.dry_run") {
+          toast(`Dry run: would ${e.data.decision.action} ${e.data.decision.target}`);
         }
       }
     });

@@ -46,6 +46,15 @@ const { chromium } = await import("playwright-core");
 const tmp = mkdtempSync(join(tmpdir(), "riposte-console-"));
 const logFile = join(tmp, "auth.log");
 const config = join(tmp, "riposte.yaml");
+// A small rule file of our own next to the bundled rules: the rules test breaks it and reloads.
+const localRules = join(tmp, "local-rules.yaml");
+const LOCAL_RULES = `rules:
+  - id: console-local-probe
+    kinds: [auth]
+    match:
+      user.name: console-probe-user
+    action: alert
+`;
 let server = null;
 let serverLog = "";
 let base = "";
@@ -100,6 +109,7 @@ async function logIn(page) {
 
 before(async () => {
   writeFileSync(logFile, "");
+  writeFileSync(localRules, LOCAL_RULES);
   writeFileSync(
     config,
     `engine:
@@ -118,6 +128,9 @@ detectors:
   - name: rules
     type: rules
     paths: ["@bundled"]
+  - name: local-rules
+    type: rules
+    paths: [${localRules}]
 actions:
   - name: log
     type: log
@@ -303,6 +316,40 @@ test("the console in a real browser against riposte serve", async (t) => {
     assert.ok(rows > 2, `rules rows ${rows}`);
     await page.getByRole("combobox", { name: /^Mode of / }).first().waitFor();
     await shot(page, "07-rules");
+  });
+
+  await t.test("rules page lists the errors of the last load with their positions", async () => {
+    writeFileSync(localRules, "rules:\n  - id: console-local-probe\n    kinds: [auth]\n    match:\n      event.outcome: [unclosed\n");
+    await page.getByRole("button", { name: "Reload rules" }).click();
+    await page.getByRole("heading", { name: /^Load errors/ }).waitFor();
+    // Shown again from GET /rules/errors after leaving the page and coming back.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).click();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Rules" }).click();
+    await page.getByRole("heading", { name: /^Load errors: the running rules stay/ }).waitFor();
+    // The refused file's error with its position (the bundled rules' warnings are listed too).
+    await page.locator(".diagnostics code.pos").filter({ hasText: /local-rules\.yaml:\d+:\d+/ }).first().waitFor();
+    const errs = await apiGet(page, "/rules/errors");
+    assert.equal(errs.rejected, true);
+    const err = errs.diagnostics.find((d) => d.severity === "error");
+    assert.ok(err && err.file.endsWith("local-rules.yaml") && err.line > 0 && err.column > 0, JSON.stringify(errs));
+    await shot(page, "07b-rules-errors");
+    writeFileSync(localRules, LOCAL_RULES);
+    await page.getByRole("button", { name: "Reload rules" }).click();
+    await waitForApi(page, "/rules/errors", (r) => r.rejected === false && r.errors === 0, "a clean reload");
+  });
+
+  await t.test("dry-run mode: switch and return from the dashboard", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Dashboard" }).click();
+    await page.getByRole("button", { name: "Switch to dry-run mode" }).click();
+    await page.getByText("Current mode:").filter({ hasText: "dry-run" }).waitFor();
+    await page.getByText("DRY RUN", { exact: true }).waitFor();
+    const m = await apiGet(page, "/mode");
+    assert.equal(m.mode, "dry-run");
+    assert.equal(m.actor, `api:${USER}`);
+    await shot(page, "07c-dashboard-dry-run");
+    await page.getByRole("button", { name: "Return to automatic mode" }).click();
+    await page.getByText("Current mode:").filter({ hasText: "auto" }).waitFor();
+    assert.equal((await apiGet(page, "/mode")).mode, "auto");
   });
 
   await t.test("users page lists the admin", async () => {

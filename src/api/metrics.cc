@@ -95,6 +95,8 @@ std::string renderMetrics(const ApiDeps& deps) {
              static_cast<double>(e.decisions));
     w.sample("riposte_engine_decisions_total", label("outcome", "proposed"),
              static_cast<double>(e.proposed));
+    w.sample("riposte_engine_decisions_total", label("outcome", "dry_run"),
+             static_cast<double>(e.dry_run));
     w.sample("riposte_engine_decisions_total", label("outcome", "allowlisted"),
              static_cast<double>(e.allowlisted));
     w.sample("riposte_engine_decisions_total", label("outcome", "duplicate"),
@@ -109,6 +111,9 @@ std::string renderMetrics(const ApiDeps& deps) {
     w.sample("riposte_breaker_trips_total", static_cast<double>(e.breaker_trips));
     w.family("riposte_manual_mode", "gauge", "1 when the engine proposes instead of enforcing.");
     w.sample("riposte_manual_mode", e.manual_mode ? 1 : 0);
+    w.family("riposte_dry_run_mode", "gauge",
+             "1 when the engine records decisions without enforcing any (dry-run mode).");
+    w.sample("riposte_dry_run_mode", e.dry_run_mode ? 1 : 0);
     w.family("riposte_queue_depth", "gauge", "Items waiting per queue.");
     w.sample("riposte_queue_depth", label("queue", "actions"), static_cast<double>(s.action_queue));
     w.sample("riposte_queue_depth", label("queue", "commands"),

@@ -14,7 +14,7 @@ const std::string& openApiDocument() {
  "paths": {
   "/api/v1/health": {
    "get": {
-    "summary": "Liveness",
+    "summary": "Liveness, version and the engine's mode",
     "x-roles": [],
     "responses": {
      "200": {
@@ -22,7 +22,23 @@ const std::string& openApiDocument() {
       "content": {
        "application/json": {
         "schema": {
-         "type": "object"
+         "type": "object",
+         "properties": {
+          "status": {
+           "type": "string"
+          },
+          "version": {
+           "type": "string"
+          },
+          "mode": {
+           "type": "string",
+           "enum": [
+            "auto",
+            "manual",
+            "dry-run"
+           ]
+          }
+         }
         }
        }
       }
@@ -290,7 +306,7 @@ const std::string& openApiDocument() {
       "name": "state",
       "in": "query",
       "required": false,
-      "description": "pending-approval, active (default), expired, revoked, failed or all",
+      "description": "pending-approval, active (default), expired, revoked, failed, dry-run or all",
       "schema": {
        "type": "string"
       }
@@ -1454,7 +1470,7 @@ const std::string& openApiDocument() {
     ]
    },
    "put": {
-    "summary": "Switch to manual or back to auto",
+    "summary": "Switch to manual (propose only), dry-run (record only, enforce nothing) or back to auto",
     "x-roles": [
      "admin"
     ],
@@ -1496,7 +1512,8 @@ const std::string& openApiDocument() {
           "type": "string",
           "enum": [
            "auto",
-           "manual"
+           "manual",
+           "dry-run"
           ]
          },
          "reason": {
@@ -1621,9 +1638,51 @@ const std::string& openApiDocument() {
     ]
    }
   },
+  "/api/v1/rules/errors": {
+   "get": {
+    "summary": "Diagnostics of the last load of the rule files (start-up or reload), with positions; `rejected` when that reload was refused and older rules still run",
+    "x-roles": [
+     "viewer",
+     "analyst",
+     "admin"
+    ],
+    "responses": {
+     "200": {
+      "description": "OK",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/RuleLoad"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "tags": [
+     "rules"
+    ],
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "session": []
+     }
+    ]
+   }
+  },
   "/api/v1/rules/{id}/mode": {
    "put": {
-    "summary": "Enable, disable or shadow a rule at run time (not persisted: reload or restart returns to the files)",
+    "summary": "Enable, disable or shadow a rule at run time; kept in the store across restarts and reloads until set back to the mode its file gives",
     "x-roles": [
      "admin"
     ],
@@ -2380,7 +2439,8 @@ const std::string& openApiDocument() {
        "active",
        "expired",
        "revoked",
-       "failed"
+       "failed",
+       "dry-run"
       ]
      },
      "detector": {
@@ -2582,7 +2642,8 @@ const std::string& openApiDocument() {
       "type": "string",
       "enum": [
        "auto",
-       "manual"
+       "manual",
+       "dry-run"
       ]
      },
      "reason": {
@@ -2622,7 +2683,35 @@ const std::string& openApiDocument() {
       "type": "integer"
      },
      "mode": {
-      "type": "string"
+      "type": "string",
+      "enum": [
+       "enabled",
+       "disabled",
+       "shadow"
+      ]
+     },
+     "file_mode": {
+      "type": "string",
+      "enum": [
+       "enabled",
+       "disabled",
+       "shadow"
+      ],
+      "description": "the mode the rule file gives"
+     },
+     "mode_set_by": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "description": "who set a mode that differs from the file"
+     },
+     "mode_since": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
      },
      "severity": {
       "type": "integer"
@@ -2635,6 +2724,70 @@ const std::string& openApiDocument() {
      },
      "findings": {
       "type": "integer"
+     }
+    }
+   },
+   "RuleLoad": {
+    "type": "object",
+    "properties": {
+     "items": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      },
+      "description": "file:line:col: error|warning CODE [rule]: message"
+     },
+     "diagnostics": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "properties": {
+        "severity": {
+         "type": "string",
+         "enum": [
+          "error",
+          "warning"
+         ]
+        },
+        "code": {
+         "type": "string"
+        },
+        "file": {
+         "type": "string"
+        },
+        "line": {
+         "type": "integer"
+        },
+        "column": {
+         "type": "integer"
+        },
+        "rule": {
+         "type": "string"
+        },
+        "message": {
+         "type": "string"
+        }
+       }
+      }
+     },
+     "errors": {
+      "type": "integer"
+     },
+     "rejected": {
+      "type": "boolean"
+     },
+     "error": {
+      "type": "string"
+     },
+     "loaded_by": {
+      "type": "string"
+     },
+     "loaded_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
      }
     }
    },

@@ -529,8 +529,14 @@ ApiService::ApiService(ApiDeps deps)
   const std::string v1 = "/api/v1";
 
   // ---- public ----
-  R.add("GET", v1 + "/health", kPublic, [](HttpRequest&, const Principal&) {
-    return okJson({{"status", "ok"}, {"version", RIPOSTE_VERSION}});
+  R.add("GET", v1 + "/health", kPublic, [this](HttpRequest&, const Principal&) {
+    ojson j{{"status", "ok"}, {"version", RIPOSTE_VERSION}};
+    // The engine's mode as the serve loop last published it (a second old at most).
+    if (deps_.state != nullptr) {
+      const auto e = deps_.state->snapshot().engine;
+      j["mode"] = e.dry_run_mode ? "dry-run" : e.manual_mode ? "manual" : "auto";
+    }
+    return okJson(j);
   });
   R.add("GET", v1 + "/openapi.json", kPublic, [](HttpRequest&, const Principal&) {
     return HttpResponse::jsonText(200, openApiDocument());
@@ -568,7 +574,7 @@ ApiService::ApiService(ApiDeps deps)
     ojson j;
     j["version"] = RIPOSTE_VERSION;
     auto mode = unwrap(impl_->store().loadMode());
-    j["mode"] = mode.manual ? "manual" : "auto";
+    j["mode"] = mode.name();
     if (deps_.state != nullptr) {
       const auto s = deps_.state->snapshot();
       const auto& e = s.engine;
@@ -580,6 +586,7 @@ ApiService::ApiService(ApiDeps deps)
                      {"findings", e.findings},
                      {"decisions", e.decisions},
                      {"proposed", e.proposed},
+                     {"dry_run", e.dry_run},
                      {"expired", e.expired},
                      {"allowlisted", e.allowlisted},
                      {"action_errors", e.action_errors},
@@ -887,7 +894,7 @@ ApiService::ApiService(ApiDeps deps)
     auto m = unwrap(I.store().loadMode());
     const int64_t pending =
         unwrap(I.store().countDecisionsInState(DecisionState::kPendingApproval));
-    ojson j{{"mode", m.manual ? "manual" : "auto"},
+    ojson j{{"mode", m.name()},
             {"reason", m.reason},
             {"actor", m.actor},
             {"pending_approval", pending}};
@@ -897,23 +904,16 @@ ApiService::ApiService(ApiDeps deps)
   R.add("PUT", v1 + "/mode", kAdmins, [&I](HttpRequest& req, const Principal& p) {
     const json body = parseBody(req);
     const std::string mode = reqString(body, "mode");
-    if (mode != "manual" && mode != "auto") {
-      return HttpResponse::error(400, "invalid_argument", "mode must be manual or auto");
+    if (mode != "manual" && mode != "auto" && mode != "dry-run") {
+      return HttpResponse::error(400, "invalid_argument", "mode must be auto, manual or dry-run");
     }
-    const std::string reason =
-        optString(body, "reason")
-            .value_or(mode == "manual" ? "switched to manual by " + p.user : "");
+    const std::string reason = optString(body, "reason").value_or("");
     const std::string actor = p.actor();
-    I.onEngine([=](Engine& e) -> Status {
-      if (mode == "manual") {
-        e.enterManualMode(reason, actor);
-        return Status::ok();
-      }
-      return e.leaveManualMode(actor);
-    });
+    I.onEngine([=](Engine& e) { return e.setMode(mode, reason, actor); });
     auto m = unwrap(I.store().loadMode());
-    return okJson(
-        {{"mode", m.manual ? "manual" : "auto"}, {"reason", m.reason}, {"actor", m.actor}});
+    ojson j{{"mode", m.name()}, {"reason", m.reason}, {"actor", m.actor}};
+    j["since"] = m.since.isSet() ? ojson(formatRfc3339Utc(m.since)) : ojson(nullptr);
+    return okJson(j);
   });
 
   // ---- intel ----
@@ -938,19 +938,54 @@ ApiService::ApiService(ApiDeps deps)
     });
     ojson items = ojson::array();
     for (const auto& r : *out) {
-      items.push_back({{"id", r.id},
-                       {"name", r.name},
-                       {"description", r.description},
-                       {"detector", r.detector},
-                       {"file", r.file},
-                       {"line", r.line},
-                       {"mode", r.mode},
-                       {"severity", r.severity},
-                       {"action", r.action},
-                       {"matches", r.matches},
-                       {"findings", r.findings}});
+      items.push_back(
+          {{"id", r.id},
+           {"name", r.name},
+           {"description", r.description},
+           {"detector", r.detector},
+           {"file", r.file},
+           {"line", r.line},
+           {"mode", r.mode},
+           {"file_mode", r.file_mode},
+           {"mode_set_by", r.mode_set_by.empty() ? ojson(nullptr) : ojson(r.mode_set_by)},
+           {"mode_since",
+            r.mode_since.isSet() ? ojson(formatRfc3339Utc(r.mode_since)) : ojson(nullptr)},
+           {"severity", r.severity},
+           {"action", r.action},
+           {"matches", r.matches},
+           {"findings", r.findings}});
     }
     return okJson({{"items", std::move(items)}});
+  });
+  R.add("GET", v1 + "/rules/errors", kReaders, [&I](HttpRequest&, const Principal&) {
+    auto rep = std::make_shared<RuleLoadReport>();
+    I.onEngine([rep](Engine& e) {
+      *rep = e.ruleLoadReport();
+      return Status::ok();
+    });
+    ojson items = ojson::array();
+    ojson diags = ojson::array();
+    size_t errors = 0;
+    for (const auto& d : rep->diagnostics) {
+      const bool error = d.severity == rules::RuleDiagnostic::Severity::kError;
+      errors += error ? 1 : 0;
+      items.push_back(d.toString());
+      diags.push_back({{"severity", error ? "error" : "warning"},
+                       {"code", d.code},
+                       {"file", d.file},
+                       {"line", d.line},
+                       {"column", d.column},
+                       {"rule", d.rule},
+                       {"message", d.message}});
+    }
+    ojson j{{"items", std::move(items)},
+            {"diagnostics", std::move(diags)},
+            {"errors", errors},
+            {"rejected", rep->rejected},
+            {"loaded_by", rep->actor}};
+    j["loaded_at"] = rep->time.isSet() ? ojson(formatRfc3339Utc(rep->time)) : ojson(nullptr);
+    if (rep->rejected) j["error"] = rep->error;
+    return okJson(j);
   });
   R.add("PUT", v1 + "/rules/{id}/mode", kAdmins, [&I](HttpRequest& req, const Principal& p) {
     const json body = parseBody(req);

@@ -1,4 +1,4 @@
-// `riposte mode manual|auto|status`: the engine's mode, persisted in the store. A running
+// `riposte mode manual|auto|dry-run|status`: the engine's mode, persisted in the store. A running
 // `riposte serve` picks a change up within a second (tick). Every change is audited.
 #include <cstdio>
 #include <cstdlib>
@@ -17,7 +17,8 @@ std::string cliActor() {
   return std::string("cli:") + (user != nullptr ? user : "unknown");
 }
 
-int setMode(Context& ctx, const std::string& config, bool manual, const std::string& reason) {
+int setMode(Context& ctx, const std::string& config, const std::string& mode,
+            const std::string& reason) {
   auto cfg = loadConfigOrDefault(ctx, config);
   if (!cfg) return 2;
   auto store = openStore(*cfg, ctx.registries);
@@ -30,21 +31,27 @@ int setMode(Context& ctx, const std::string& config, bool manual, const std::str
     std::fprintf(stderr, "riposte mode: %s\n", cur.status().toString().c_str());
     return 1;
   }
-  if (cur->manual == manual) {
-    std::printf("already in %s mode\n", manual ? "manual" : "auto");
+  if (cur->name() == mode) {
+    std::printf("already in %s mode\n", mode.c_str());
     return 0;
   }
   EngineMode m;
-  m.manual = manual;
+  (void)m.setName(mode);
   m.actor = cliActor();
-  m.reason = reason.empty() ? (manual ? "switched to manual by hand" : "resumed by hand") : reason;
+  m.reason = !reason.empty()     ? reason
+             : mode == "manual"  ? "switched to manual by hand"
+             : mode == "dry-run" ? "switched to dry-run by hand"
+                                 : "resumed by hand";
   m.since = Timestamp::now();
   AuditEntry a;
   a.actor = m.actor;
-  a.kind = manual ? "mode.manual" : "mode.auto";
+  a.kind = mode == "dry-run" ? "mode.dry_run" : "mode." + mode;
   a.reason = m.reason;
-  a.details_json =
-      nlohmann::json{{"mode", manual ? "manual" : "auto"}, {"previous_reason", cur->reason}}.dump();
+  a.details_json = nlohmann::json{
+      {"mode", mode},
+      {"previous_mode", std::string(cur->name())},
+      {"previous_reason",
+       cur->reason}}.dump();
   if (Status st = (*store)->saveMode(m); !st.isOk()) {
     std::fprintf(stderr, "riposte mode: %s\n", st.toString().c_str());
     return 1;
@@ -53,14 +60,15 @@ int setMode(Context& ctx, const std::string& config, bool manual, const std::str
     std::fprintf(stderr, "riposte mode: audit: %s\n", st.toString().c_str());
     return 1;
   }
-  std::printf("%s mode (%s)\n", manual ? "manual" : "auto", m.reason.c_str());
+  std::printf("%s mode (%s)\n", mode.c_str(), m.reason.c_str());
   return 0;
 }
 
 }  // namespace
 
 void addModeCommands(CLI::App& app, Context& ctx) {
-  auto* mode = app.add_subcommand("mode", "Show or change the engine's mode (auto | manual)");
+  auto* mode =
+      app.add_subcommand("mode", "Show or change the engine's mode (auto | manual | dry-run)");
   mode->require_subcommand(1);
   mode->fallthrough();
   auto config = std::make_shared<std::string>();
@@ -91,7 +99,7 @@ void addModeCommands(CLI::App& app, Context& ctx) {
       ctx.exit_code = 1;
       return;
     }
-    nlohmann::json j = {{"mode", m->manual ? "manual" : "auto"},
+    nlohmann::json j = {{"mode", std::string(m->name())},
                         {"reason", m->reason},
                         {"actor", m->actor},
                         {"pending_approval", pending->size()}};
@@ -102,12 +110,18 @@ void addModeCommands(CLI::App& app, Context& ctx) {
   auto* manual = mode->add_subcommand("manual", "Stop enforcing: propose decisions only");
   manual->add_option("--reason,-r", *reason, "why (audited)");
   manual->callback(
-      [&ctx, config, reason] { ctx.exit_code = setMode(ctx, *config, true, *reason); });
+      [&ctx, config, reason] { ctx.exit_code = setMode(ctx, *config, "manual", *reason); });
+
+  auto* dry = mode->add_subcommand(
+      "dry-run", "Decide and record, enforce nothing (decisions in state dry-run; no action runs)");
+  dry->add_option("--reason,-r", *reason, "why (audited)");
+  dry->callback(
+      [&ctx, config, reason] { ctx.exit_code = setMode(ctx, *config, "dry-run", *reason); });
 
   auto* autom = mode->add_subcommand("auto", "Resume enforcing (an explicit, audited step)");
   autom->add_option("--reason,-r", *reason, "why (audited)");
   autom->callback(
-      [&ctx, config, reason] { ctx.exit_code = setMode(ctx, *config, false, *reason); });
+      [&ctx, config, reason] { ctx.exit_code = setMode(ctx, *config, "auto", *reason); });
 }
 
 }  // namespace riposte::cli

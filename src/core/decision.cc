@@ -6,8 +6,8 @@
 namespace riposte {
 
 namespace {
-constexpr std::array<std::string_view, 5> kStateNames = {"pending-approval", "active", "expired",
-                                                         "revoked", "failed"};
+constexpr std::array<std::string_view, 6> kStateNames = {"pending-approval", "active", "expired",
+                                                         "revoked",          "failed", "dry-run"};
 constexpr std::array<std::string_view, 4> kTargetNames = {"ip", "cidr", "user", "host"};
 }  // namespace
 

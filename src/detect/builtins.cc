@@ -37,6 +37,26 @@ std::vector<std::string> rulePaths(const ComponentConfig& c, const ConfigReader&
 
 }  // namespace
 
+namespace rules {
+
+LoadResult loadRulesFor(const ComponentConfig& c) {
+  std::vector<ConfigDiagnostic> diags;
+  ConfigReader rd("", &diags);
+  auto sigma = sigmaOptionsFromYaml(c.node["sigma"]);
+  if (!sigma) {
+    LoadResult bad;
+    RuleDiagnostic d;
+    d.code = "R005";
+    d.file = c.path + ".sigma";
+    d.message = sigma.status().message();
+    bad.diagnostics.push_back(std::move(d));
+    return bad;
+  }
+  return loadRuleFiles(rulePaths(c, rd), &*sigma);
+}
+
+}  // namespace rules
+
 Status registerDetectBuiltins(Registries& r) {
   RIPOSTE_RETURN_IF_ERROR(r.detectors.add(
       "threshold", "N matching events from one key within a sliding window",
@@ -53,20 +73,23 @@ Status registerDetectBuiltins(Registries& r) {
   RIPOSTE_RETURN_IF_ERROR(r.detectors.add(
       "rules", "Riposte YAML rules (selection, aggregation, outcome) from files or directories",
       [](const ComponentConfig& c, const FactoryContext&) -> Result<DetectorPtr> {
-        std::vector<ConfigDiagnostic> diags;
-        ConfigReader rd("", &diags);
         auto sigma = rules::sigmaOptionsFromYaml(c.node["sigma"]);
         if (!sigma) return sigma.status().withContext(c.path);
-        auto loaded = rules::loadRuleFiles(rulePaths(c, rd), &*sigma);
+        auto loaded = rules::loadRulesFor(c);
         std::string errors;
-        for (const auto& d : loaded.diagnostics) {
-          if (d.severity == rules::RuleDiagnostic::Severity::kError)
+        std::vector<rules::RuleDiagnostic> warnings;
+        for (auto& d : loaded.diagnostics) {
+          if (d.severity == rules::RuleDiagnostic::Severity::kError) {
             errors += "\n  " + d.toString();
+          } else {
+            warnings.push_back(std::move(d));
+          }
         }
         if (!errors.empty()) {
           return Status::invalidArgument(c.path + ": rule files rejected:" + errors);
         }
-        return DetectorPtr(std::make_unique<rules::RuleEngine>(c.name, std::move(loaded.rules)));
+        return DetectorPtr(std::make_unique<rules::RuleEngine>(c.name, std::move(loaded.rules),
+                                                               std::move(warnings)));
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
         rd.checkKeys(c.node, c.path, {"name", "type", "paths", "sigma"});

@@ -100,6 +100,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
       std::move(raw), xo, [self](const ActionResult& r) { self->onActionResult(r); },
       [policy](const Target& t) { return policy->isAllowlisted(t); });
   e->syncMode();
+  e->applyStoredRuleModes();
+  e->noteRuleLoad("engine", Status::ok());
   return e;
 }
 
@@ -130,6 +132,7 @@ EngineStats Engine::stats() const {
   s.actions_applied = actions_applied_.load();
   s.queue_full = executor_ ? executor_->queueFull() : 0;
   s.manual_mode = manual_.load();
+  s.dry_run_mode = dry_run_.load();
   if (dead_letter_) {
     const auto d = dead_letter_->stats();
     s.dead_lettered = d.written;
@@ -142,21 +145,30 @@ void Engine::syncMode() {
   if (store_ == nullptr) return;
   auto m = store_->loadMode();
   if (!m) return;
-  const bool was = manual_.exchange(m->manual);
-  if (was != m->manual) {
+  const std::string_view before = modeName();
+  manual_.store(m->manual);
+  dry_run_.store(m->dry_run);
+  if (before != m->name()) {
     if (m->manual) {
       spdlog::error("MANUAL MODE: decisions are proposed, not enforced ({})", m->reason);
+    } else if (m->dry_run) {
+      spdlog::warn("DRY-RUN MODE: decisions are recorded, nothing is enforced ({})", m->reason);
     } else {
       spdlog::warn("automatic mode resumed by {}", m->actor);
     }
-    emitMode(m->manual, m->reason, m->actor);
+    emitMode(m->name(), m->reason, m->actor);
   }
+}
+
+std::string_view Engine::modeName() const {
+  return dry_run_.load() ? "dry-run" : manual_.load() ? "manual" : "auto";
 }
 
 void Engine::enterManualMode(const std::string& reason, const std::string& actor) {
   {
     std::lock_guard<std::mutex> l(mode_mu_);
     if (manual_.exchange(true)) return;  // already manual
+    dry_run_.store(false);
     if (store_ != nullptr) {
       EngineMode m;
       m.manual = true;
@@ -174,7 +186,7 @@ void Engine::enterManualMode(const std::string& reason, const std::string& actor
       (void)store_->appendAudit(a);
     }
   }
-  emitMode(true, reason, actor);
+  emitMode("manual", reason, actor);
   spdlog::error(
       "MANUAL MODE: {}; decisions are now proposed (pending-approval), not enforced; "
       "leave with `riposte mode auto`",
@@ -204,10 +216,68 @@ Status Engine::leaveManualMode(const std::string& actor) {
     a.details_json = nlohmann::json{{"mode", "auto"}}.dump();
     RIPOSTE_RETURN_IF_ERROR(store_->appendAudit(a));
   }
-  const bool was = manual_.exchange(false);
+  const bool was = manual_.exchange(false) | dry_run_.exchange(false);
   recent_blocks_.clear();
-  if (was) emitMode(false, "resumed by " + actor, actor);
+  if (was) emitMode("auto", "resumed by " + actor, actor);
   return Status::ok();
+}
+
+Status Engine::enterDryRunMode(const std::string& reason, const std::string& actor) {
+  {
+    std::lock_guard<std::mutex> l(mode_mu_);
+    if (dry_run_.load()) return Status::ok();
+    if (store_ != nullptr) {
+      EngineMode m;
+      m.dry_run = true;
+      m.reason = reason;
+      m.actor = actor;
+      m.since = Timestamp::now();
+      RIPOSTE_RETURN_IF_ERROR(store_->saveMode(m));
+      AuditEntry a;
+      a.actor = actor;
+      a.kind = "mode.dry_run";
+      a.reason = reason;
+      a.details_json = nlohmann::json{{"mode", "dry-run"}, {"reason", reason}}.dump();
+      RIPOSTE_RETURN_IF_ERROR(store_->appendAudit(a));
+    }
+    dry_run_.store(true);
+    manual_.store(false);
+  }
+  emitMode("dry-run", reason, actor);
+  spdlog::warn("DRY-RUN MODE: {}; decisions are recorded, nothing is enforced", reason);
+  return Status::ok();
+}
+
+Status Engine::setMode(std::string_view mode, const std::string& reason, const std::string& actor) {
+  if (mode == "manual") {
+    enterManualMode(reason.empty() ? "switched to manual by " + actor : reason, actor);
+    return Status::ok();
+  }
+  if (mode == "dry-run") {
+    return enterDryRunMode(reason.empty() ? "switched to dry-run by " + actor : reason, actor);
+  }
+  if (mode == "auto") return leaveManualMode(actor);
+  return Status::invalidArgument("mode must be auto, manual or dry-run");
+}
+
+void Engine::forgetDryRunDecisions() {
+  for (const auto& d : dry_run_noted_) policy_->noteEnded(d);
+  dry_run_noted_.clear();
+}
+
+void Engine::recordDryRun(Decision& d, const std::string& reason) {
+  d.state = DecisionState::kDryRun;
+  ++stats_.dry_run;
+  if (store_ != nullptr) {
+    if (Status st = store_->saveDecision(d); !st.isOk()) {
+      ++stats_.store_errors;
+      spdlog::error("storing decision for {}: {}", d.target.value, st.toString());
+    }
+    audit("decision.dry_run", d, "dry-run mode, nothing enforced: " + reason);
+    for (auto& a : actions_) audit("action.dry_run", d, std::string(a->name()));
+  }
+  spdlog::info("dry-run: decision {} {} recorded, not enforced", d.action, d.target.value);
+  emitDecision("decision.dry_run", d);
 }
 
 Result<Parser*> Engine::parser(const std::string& name) {
@@ -287,6 +357,7 @@ void Engine::audit(const std::string& kind, const Decision& d, const std::string
 }
 
 void Engine::onFinding(Finding&& f) {
+  if (!dry_run_noted_.empty() && !dry_run_.load()) forgetDryRunDecisions();
   ++stats_.findings;
   ++by_detector_[f.detector];
   if (hook_) {
@@ -336,6 +407,11 @@ void Engine::onFinding(Finding&& f) {
   }
   d.origin = options_.actor;
   ++stats_.decisions;
+  if (dry_run_.load()) {
+    dry_run_noted_.push_back(d);  // duplicates stay quiet while in dry-run
+    recordDryRun(d, d.reason);
+    return;
+  }
   const bool high_risk = !actions_.empty() && !config_.dry_run && needsApproval(d, config_);
   const bool propose = high_risk || (!actions_.empty() && !config_.dry_run &&
                                      (manual_.load() || breakerTrips(Timestamp::now())));
@@ -564,6 +640,8 @@ void Engine::tick(Timestamp now) {
   if (store_ == nullptr) return;
   flushEventLog();
   syncMode();
+  if (!dry_run_noted_.empty() && !dry_run_.load()) forgetDryRunDecisions();
+  std::erase_if(dry_run_noted_, [&](const Decision& d) { return d.expires <= now; });
   if (config_.reconcile_interval.count() > 0 &&
       std::chrono::steady_clock::now() - last_reconcile_ >=
           std::chrono::microseconds(config_.reconcile_interval.count())) {
@@ -645,8 +723,11 @@ Status Engine::addManualDecision(Decision d, const std::string& actor) {
     RIPOSTE_RETURN_IF_ERROR(store_->saveDecision(d));
     audit("decision.created", d, d.reason);
   }
+  std::erase_if(dry_run_noted_, [&](const Decision& x) {
+    return x.action == d.action && x.target.value == d.target.value;
+  });
   policy_->noteActive(d);
-  enforce(d);  // a person decided: enforced in manual mode too
+  enforce(d);  // a person decided: enforced in manual and dry-run mode too
   emitDecision("decision.created", d);
   if (listener_) listener_(d);
   return Status::ok();
@@ -659,11 +740,11 @@ void Engine::emitDecision(const char* kind, const Decision& d) const {
   emit("decision", std::string("{\"kind\":\"") + kind + "\",\"decision\":" + d.toJson() + "}");
 }
 
-void Engine::emitMode(bool manual, const std::string& reason, const std::string& actor) const {
+void Engine::emitMode(std::string_view mode, const std::string& reason,
+                      const std::string& actor) const {
   if (!hook_) return;
-  emit("mode",
-       nlohmann::json{{"mode", manual ? "manual" : "auto"}, {"reason", reason}, {"actor", actor}}
-           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  emit("mode", nlohmann::json{{"mode", mode}, {"reason", reason}, {"actor", actor}}.dump(
+                   -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Engine::auditAs(const std::string& actor, const std::string& kind, const Decision& d,
@@ -807,6 +888,11 @@ std::vector<RuleInfo> Engine::rules() const {
       info.file = r.file;
       info.line = r.line;
       info.mode = std::string(rules::ruleModeName(r.mode));
+      info.file_mode = std::string(rules::ruleModeName(re->fileMode(i)));
+      if (auto it = rule_modes_.find(r.id); it != rule_modes_.end()) {
+        info.mode_set_by = it->second.actor;
+        info.mode_since = it->second.since;
+      }
       info.severity = r.severity;
       info.action = r.action;
       info.matches = re->stats(i).matches;
@@ -827,21 +913,101 @@ Status Engine::setRuleMode(const std::string& rule_id, const std::string& mode,
   for (auto& det : detectors_) {
     auto* re = dynamic_cast<rules::RuleEngine*>(det.get());
     if (re == nullptr) continue;
-    Status st = re->setRuleMode(rule_id, *m);
-    if (st.code() == StatusCode::kNotFound) continue;
-    RIPOSTE_RETURN_IF_ERROR(st);
+    const auto& rs = re->ruleSet().rules();
+    size_t idx = rs.size();
+    for (size_t i = 0; i < rs.size(); ++i) {
+      if (rs[i].id == rule_id) idx = i;
+    }
+    if (idx == rs.size()) continue;
+    const bool as_file = re->fileMode(idx) == *m;
+    // Kept first: a mode that would not survive a restart is refused rather than half-applied.
+    if (store_ != nullptr) {
+      if (as_file) {
+        RIPOSTE_RETURN_IF_ERROR(store_->deleteRuleMode(rule_id));
+      } else {
+        RuleModeRecord rec{rule_id, mode, actor, Timestamp::now()};
+        RIPOSTE_RETURN_IF_ERROR(store_->saveRuleMode(rec));
+      }
+    }
+    if (as_file) {
+      rule_modes_.erase(rule_id);
+    } else {
+      rule_modes_[rule_id] = RuleModeRecord{rule_id, mode, actor, Timestamp::now()};
+    }
+    RIPOSTE_RETURN_IF_ERROR(re->setRuleMode(rule_id, *m));
     if (store_ != nullptr) {
       AuditEntry a;
       a.actor = actor;
       a.kind = "rule.mode";
       a.target = rule_id;
-      a.reason = "rule " + rule_id + " set to " + mode;
-      a.details_json = nlohmann::json{{"rule", rule_id}, {"mode", mode}}.dump();
+      a.reason = "rule " + rule_id + " set to " + mode +
+                 (as_file ? " (as its file says)" : " (kept across restarts and reloads)");
+      a.details_json =
+          nlohmann::json{{"rule", rule_id}, {"mode", mode}, {"persisted", !as_file}}.dump();
       (void)store_->appendAudit(a);
     }
     return Status::ok();
   }
   return Status::notFound("no rule '" + rule_id + "'");
+}
+
+void Engine::applyStoredRuleModes() {
+  if (store_ == nullptr) return;
+  auto stored = store_->loadRuleModes();
+  if (!stored) {
+    if (stored.status().code() != StatusCode::kFailedPrecondition) {
+      spdlog::error("loading rule modes: {}", stored.status().toString());
+    }
+    return;
+  }
+  rule_modes_.clear();
+  for (auto& r : *stored) {
+    std::optional<rules::RuleMode> m;
+    for (auto x :
+         {rules::RuleMode::kEnabled, rules::RuleMode::kDisabled, rules::RuleMode::kShadow}) {
+      if (rules::ruleModeName(x) == r.mode) m = x;
+    }
+    bool found = false;
+    for (auto& det : detectors_) {
+      auto* re = dynamic_cast<rules::RuleEngine*>(det.get());
+      if (re == nullptr || !m) continue;
+      if (re->setRuleMode(r.rule_id, *m).isOk()) found = true;
+    }
+    if (found) {
+      spdlog::info("rule {}: mode {} (set by {} at {})", r.rule_id, r.mode, r.actor,
+                   formatRfc3339Utc(r.since));
+    } else {
+      spdlog::warn("rule {}: a stored mode {} names no loaded rule (kept for when it returns)",
+                   r.rule_id, r.mode);
+    }
+    const std::string id = r.rule_id;
+    rule_modes_[id] = std::move(r);
+  }
+}
+
+void Engine::noteRuleLoad(const std::string& actor, const Status& result) {
+  RuleLoadReport rep;
+  rep.time = Timestamp::now();
+  rep.actor = actor;
+  if (result.isOk()) {
+    for (const auto& det : detectors_) {
+      const auto* re = dynamic_cast<const rules::RuleEngine*>(det.get());
+      if (re == nullptr) continue;
+      rep.diagnostics.insert(rep.diagnostics.end(), re->diagnostics().begin(),
+                             re->diagnostics().end());
+    }
+  } else {
+    rep.rejected = true;
+    rep.error = result.message().substr(0, result.message().find('\n'));
+    // The refused files' diagnostics, with their positions (read again: a refused reload only).
+    for (const auto& d : config_.detectors) {
+      if (d.type != "rules") continue;
+      auto loaded = rules::loadRulesFor(d);
+      rep.diagnostics.insert(rep.diagnostics.end(), loaded.diagnostics.begin(),
+                             loaded.diagnostics.end());
+    }
+  }
+  rule_load_ = std::move(rep);
 }
 
 Status Engine::reloadDetectors(const std::string& actor) {
@@ -850,10 +1016,17 @@ Status Engine::reloadDetectors(const std::string& actor) {
   std::vector<DetectorPtr> fresh;
   for (const auto& d : config_.detectors) {
     auto det = registries_.detectors.create(d, ctx);
-    if (!det) return det.status();
+    if (!det) {
+      noteRuleLoad(actor, det.status());
+      return det.status();
+    }
     fresh.push_back(std::move(*det));
   }
+  std::stable_partition(fresh.begin(), fresh.end(),
+                        [](const DetectorPtr& d) { return !d->fallback(); });
   detectors_ = std::move(fresh);
+  applyStoredRuleModes();
+  noteRuleLoad(actor, Status::ok());
   if (store_ != nullptr) {
     AuditEntry a;
     a.actor = actor;
@@ -925,6 +1098,11 @@ RemoteOutcome Engine::applyRemoteDecision(Decision d, const std::string& from) {
   // enforced), or revoked here before the message arrived (never resurrected).
   const auto local = storedCopy(store_, d);
   if (local && local->state != DecisionState::kActive) return RemoteOutcome::kRevoked;
+  if (dry_run_.load() && !takenByPerson(d)) {
+    ++stats_.remote_applied;
+    if (!local) recordDryRun(d, "from " + from + ": " + d.reason);
+    return RemoteOutcome::kApplied;
+  }
   const bool propose = !takenByPerson(d) && !actions_.empty() && !config_.dry_run &&
                        (manual_.load() || breakerTrips(now));
   if (propose) d.state = DecisionState::kPendingApproval;

@@ -9,6 +9,17 @@ Status unsupported(const char* what) {
 }
 }  // namespace
 
+bool EngineMode::setName(std::string_view n) {
+  if (n != "auto" && n != "manual" && n != "dry-run") return false;
+  manual = n == "manual";
+  dry_run = n == "dry-run";
+  return true;
+}
+
+Result<std::vector<RuleModeRecord>> Store::loadRuleModes() { return unsupported("loadRuleModes"); }
+Status Store::saveRuleMode(const RuleModeRecord&) { return unsupported("saveRuleMode"); }
+Status Store::deleteRuleMode(const std::string&) { return unsupported("deleteRuleMode"); }
+
 Result<std::optional<Decision>> Store::getDecision(const std::string&) {
   return unsupported("getDecision");
 }

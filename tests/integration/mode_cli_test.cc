@@ -37,6 +37,13 @@ TEST(ModeCli, ManualAutoStatusAreAuditedAndPersisted) {
   auto j = nlohmann::json::parse(st.out);
   EXPECT_EQ(j["mode"], "manual");
   EXPECT_EQ(j["reason"], "maintenance");
+  auto d = runRiposte({"mode", "dry-run", "--reason", "trial", "--config", cfg.string()});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  j = nlohmann::json::parse(runRiposte({"mode", "status", "--config", cfg.string()}).out);
+  EXPECT_EQ(j["mode"], "dry-run");
+  EXPECT_EQ(j["reason"], "trial");
+  EXPECT_NE(runRiposte({"mode", "dry-run", "--config", cfg.string()}).out.find("already"),
+            std::string::npos);
   auto a = runRiposte({"mode", "auto", "--config", cfg.string()});
   ASSERT_EQ(a.exit_code, 0) << a.err;
   EXPECT_EQ(
@@ -45,6 +52,7 @@ TEST(ModeCli, ManualAutoStatusAreAuditedAndPersisted) {
   auto show = runRiposte({"audit", "show", "--config", cfg.string()});
   EXPECT_NE(show.out.find("mode.manual"), std::string::npos) << show.out;
   EXPECT_NE(show.out.find("mode.auto"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("mode.dry_run"), std::string::npos) << show.out;
   EXPECT_EQ(runRiposte({"audit", "verify", "--config", cfg.string()}).exit_code, 0);
 }
 

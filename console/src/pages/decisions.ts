@@ -6,7 +6,7 @@ import { badge, field, fmtTime, h, relTime, replace, table } from "../dom";
 import { onLive } from "../live";
 import { act, ask, can, errorBox, pageHeader } from "../ui";
 
-const STATES = ["active", "pending-approval", "expired", "revoked", "failed", "all"];
+const STATES = ["active", "pending-approval", "dry-run", "expired", "revoked", "failed", "all"];
 
 export function renderDecisions(root: HTMLElement, params: URLSearchParams): () => void {
   const state = h("select", { name: "state" }, STATES.map((s) => h("option", { value: s, selected: s === (params.get("state") ?? "active") }, s)));

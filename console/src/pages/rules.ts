@@ -1,8 +1,9 @@
 // Rules: every loaded rule with hit counts and its mode (enabled / disabled / shadow; admins
-// change it), reload with the loader's diagnostics (file:line:col: message).
+// change it, kept across restarts), reload with the loader's diagnostics (file:line:col:
+// message), and the diagnostics of the last load (start-up, reload, SIGHUP) at any time.
 
 import { api, ApiError, type Rule } from "../api";
-import { badge, h, replace, table } from "../dom";
+import { badge, fmtTime, h, replace, table } from "../dom";
 import { act, can, errorBox, pageHeader } from "../ui";
 
 const MODES = ["enabled", "disabled", "shadow"] as const;
@@ -25,8 +26,13 @@ export function renderRules(root: HTMLElement): () => void {
   const tableBox = h("div");
   let rules: Rule[] = [];
 
+  const setBy = (r: Rule) =>
+    r.mode_set_by
+      ? h("small", { class: "muted" }, ` set by ${r.mode_set_by}${r.mode_since ? ` ${fmtTime(r.mode_since)}` : ""} (file: ${r.file_mode ?? "?"})`)
+      : null;
+
   const modeControl = (r: Rule) => {
-    if (!can("admin")) return badge(r.mode);
+    if (!can("admin")) return [badge(r.mode), setBy(r)];
     const sel = h("select", { "aria-label": `Mode of ${r.id}` }, MODES.map((m) => h("option", { value: m, selected: m === r.mode }, m)));
     sel.addEventListener("change", () => {
       const want = sel.value;
@@ -34,13 +40,14 @@ export function renderRules(root: HTMLElement): () => void {
         try {
           await api.setRuleMode(r.id, want);
           r.mode = want as Rule["mode"];
+          await load();
         } catch (e) {
           sel.value = r.mode;
           throw e;
         }
       }, `${r.id}: ${want}`);
     });
-    return sel;
+    return [sel, setBy(r)];
   };
 
   const draw = () => {
@@ -75,7 +82,11 @@ export function renderRules(root: HTMLElement): () => void {
     }
     try {
       const errs = await api.ruleErrors();
-      showErrors(errs.items, "Load errors");
+      const when = errs.loaded_at ? ` (${errs.rejected ? "reload refused" : "loaded"} ${fmtTime(errs.loaded_at)}${errs.loaded_by ? ` by ${errs.loaded_by}` : ""})` : "";
+      showErrors(
+        errs.items,
+        errs.rejected ? `Load errors: the running rules stay${when}` : (errs.errors ?? 0) > 0 ? `Load errors${when}` : `Load warnings${when}`,
+      );
     } catch {
       // Older servers report load errors only on reload.
     }

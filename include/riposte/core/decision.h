@@ -12,7 +12,9 @@
 
 namespace riposte {
 
-enum class DecisionState { kPendingApproval, kActive, kExpired, kRevoked, kFailed };
+// kDryRun: decided while the engine was in dry-run mode; recorded, never enforced (no action
+// runs for it, it never expires into an undo, approving or restoring never enforces it).
+enum class DecisionState { kPendingApproval, kActive, kExpired, kRevoked, kFailed, kDryRun };
 
 std::string_view decisionStateName(DecisionState s);
 std::optional<DecisionState> decisionStateFromName(std::string_view name);

@@ -14,6 +14,12 @@
 // `response.notify` actions. The mode is persisted in the store; leaving manual mode is an
 // explicit, audited step (`riposte mode auto`), picked up by tick().
 //
+// Dry-run mode (`riposte mode dry-run`, PUT /api/v1/mode): the engine still decides and records
+// every decision (state dry-run, audited `decision.dry_run` and `action.dry_run` per action)
+// but runs no action for them, not even alerts. Decisions a person takes are enforced as in
+// manual mode; decisions already active stay enforced until they expire. Leaving dry-run forgets
+// its decisions in the policy, so the next finding on the same target is decided afresh.
+//
 // Thread safety: one thread calls process()/tick()/restore(); the Store may be shared; the
 // executor's callback runs on its dispatcher thread and touches only atomics and the store.
 #pragma once
@@ -32,6 +38,7 @@
 #include "riposte/core/registry.h"
 #include "riposte/core/string_hash.h"
 #include "riposte/detect/detector.h"
+#include "riposte/detect/rules/rule_loader.h"
 #include "riposte/ingest/dead_letter.h"
 #include "riposte/ingest/parser.h"
 #include "riposte/ingest/source.h"
@@ -83,11 +90,24 @@ struct RuleInfo {
   std::string description;
   std::string file;
   int line = 0;
-  std::string mode;  // enabled | disabled | shadow
+  std::string mode;         // enabled | disabled | shadow
+  std::string file_mode;    // what the rule file says
+  std::string mode_set_by;  // who set a mode that differs from the file (kept in the store)
+  Timestamp mode_since;
   int severity = 0;
   std::string action;
   uint64_t matches = 0;
   uint64_t findings = 0;
+};
+
+// The last load of the rule files (start-up or reload): its diagnostics with positions. When a
+// reload was refused, the rules running are those of the load before it.
+struct RuleLoadReport {
+  Timestamp time;
+  std::string actor;      // engine (start-up), signal:SIGHUP, api:<user>
+  bool rejected = false;  // the last reload was refused
+  std::string error;      // why it was refused (the first lines of the error)
+  std::vector<rules::RuleDiagnostic> diagnostics;  // errors and warnings, with file:line:col
 };
 
 struct EngineStats {
@@ -104,6 +124,7 @@ struct EngineStats {
   uint64_t store_errors = 0;
   uint64_t expired = 0;
   uint64_t proposed = 0;  // stored pending-approval (manual mode)
+  uint64_t dry_run = 0;   // recorded in dry-run mode (state dry-run, nothing enforced)
   uint64_t actions_applied = 0;
   uint64_t queue_full = 0;
   uint64_t breaker_trips = 0;
@@ -111,6 +132,7 @@ struct EngineStats {
   uint64_t dead_lettered = 0;           // entries written to the dead letter file
   uint64_t dead_letter_suppressed = 0;  // left out by its rate limit (counted, not written)
   bool manual_mode = false;
+  bool dry_run_mode = false;
   // Decisions from other nodes (cluster fan-out).
   uint64_t events_logged = 0;      // written to the store's event log
   uint64_t event_log_errors = 0;   // batches the store refused (counted, logged)
@@ -174,20 +196,32 @@ class Engine {
 
   // Rules of the `rules` detectors, with their hit counts.
   std::vector<RuleInfo> rules() const;
-  // Changes one rule's mode at run time (not persisted: the rule files stay the truth, and a
-  // reload or restart goes back to them). notFound when no rules detector has the id.
+  // Changes one rule's mode at run time, audited and kept in the store (rule_modes) so that a
+  // restart or a reload keeps it; setting a rule back to its file's mode forgets the override.
+  // notFound when no rules detector has the id.
   Status setRuleMode(const std::string& rule_id, const std::string& mode, const std::string& actor);
-  // Re-creates every detector from the configuration (rule files are read again). On any
-  // error nothing changes and the error carries the diagnostics. Detector state starts afresh.
+  // Re-creates every detector from the configuration (rule files are read again), then applies
+  // the stored rule modes. On any error nothing changes and the error carries the diagnostics.
+  // Detector state starts afresh.
   Status reloadDetectors(const std::string& actor);
+  // Diagnostics of the last load of the rule files (start-up or reload).
+  const RuleLoadReport& ruleLoadReport() const { return rule_load_; }
 
   // Waits until every queued action job has run (end of replay, tests).
   void drain();
 
-  // Manual mode: switch (audited, persisted, admins notified) and query.
+  // Manual mode: switch (audited, persisted, admins notified) and query. Leaving manual (or
+  // dry-run) mode returns to auto.
   void enterManualMode(const std::string& reason, const std::string& actor);
   Status leaveManualMode(const std::string& actor);
   bool manualMode() const { return manual_.load(); }
+  // Dry-run mode: switch (audited, persisted) and query.
+  Status enterDryRunMode(const std::string& reason, const std::string& actor);
+  bool dryRunMode() const { return dry_run_.load(); }
+  // Switches to "auto", "manual" or "dry-run" (invalidArgument otherwise); audited with `actor`.
+  Status setMode(std::string_view mode, const std::string& reason, const std::string& actor);
+  // "auto" | "manual" | "dry-run".
+  std::string_view modeName() const;
 
   // Cluster: a decision another node (or a CLI on any node) published. It goes through the
   // local policy — the allowlist wins, an active decision on the same target and action makes
@@ -228,13 +262,21 @@ class Engine {
   // True when a new block would exceed a cap (and trips the breaker).
   bool breakerTrips(Timestamp now);
   void syncMode();
+  // Applies the rule modes kept in the store to the rules detectors (start-up, reload).
+  void applyStoredRuleModes();
+  // The report of a load: the detectors' warnings, or (refused) the rule files' diagnostics.
+  void noteRuleLoad(const std::string& actor, const Status& result);
   void reconcile();
   void deadLetter(const Parser& parser, const SourceLine& line, std::string_view reason);
   void emit(std::string_view type, const std::string& json) const {
     if (hook_) hook_(type, json);
   }
   void emitDecision(const char* kind, const Decision& d) const;
-  void emitMode(bool manual, const std::string& reason, const std::string& actor) const;
+  void emitMode(std::string_view mode, const std::string& reason, const std::string& actor) const;
+  // Forgets the policy's record of the decisions taken in dry-run mode (leaving it).
+  void forgetDryRunDecisions();
+  // Stores and audits a decision taken in dry-run mode; runs no action.
+  void recordDryRun(Decision& d, const std::string& reason);
   Result<Decision> findDecision(const std::string& id);
   void auditAs(const std::string& actor, const std::string& kind, const Decision& d,
                const std::string& reason);
@@ -258,6 +300,10 @@ class Engine {
   Event event_;
   Timestamp last_detector_expiry_;
   std::atomic<bool> manual_{false};
+  std::atomic<bool> dry_run_{false};
+  std::vector<Decision> dry_run_noted_;  // dry-run decisions the policy counts as active
+  std::map<std::string, RuleModeRecord> rule_modes_;  // stored rule modes, by rule id
+  RuleLoadReport rule_load_;
   std::mutex mode_mu_;
   std::atomic<uint64_t> action_errors_{0}, actions_applied_{0};
   std::deque<int64_t> recent_blocks_;  // wall-clock µs of recent enforced decisions

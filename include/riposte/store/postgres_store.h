@@ -84,6 +84,9 @@ class PostgresStore : public Store {
   Result<std::vector<TokenRecord>> listTokens() override;
   Status revokeToken(const std::string& id) override;
   Status touchToken(const std::string& id, Timestamp at) override;
+  Result<std::vector<RuleModeRecord>> loadRuleModes() override;
+  Status saveRuleMode(const RuleModeRecord& r) override;
+  Status deleteRuleMode(const std::string& rule_id) override;
 
   Status saveOffset(const std::string& source, const std::string& file, uint64_t inode,
                     uint64_t offset) override;

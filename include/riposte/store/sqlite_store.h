@@ -92,6 +92,9 @@ class SqliteStore : public Store, public BehaviorStore {
   Result<std::vector<TokenRecord>> listTokens() override;
   Status revokeToken(const std::string& id) override;
   Status touchToken(const std::string& id, Timestamp at) override;
+  Result<std::vector<RuleModeRecord>> loadRuleModes() override;
+  Status saveRuleMode(const RuleModeRecord& r) override;
+  Status deleteRuleMode(const std::string& rule_id) override;
 
   // Direct SQL for tests (e.g. to tamper with the audit table behind the store's back).
   Status execForTest(const std::string& sql);

@@ -15,6 +15,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "riposte/core/decision.h"
@@ -128,12 +129,29 @@ struct TokenRecord {
   bool revoked = false;
 };
 
-// Whether the engine enforces decisions (auto) or only proposes them (manual: stored as
-// pending-approval, nothing enforced, alerts still sent). Persisted so a restart keeps it.
+// Whether the engine enforces decisions (auto), only proposes them (manual: stored as
+// pending-approval, nothing enforced, alerts still sent) or only records them (dry-run: stored
+// in state dry-run, no action runs, not even alerts). Persisted so a restart keeps it. At most
+// one of `manual` and `dry_run` is set.
 struct EngineMode {
   bool manual = false;
+  bool dry_run = false;
   std::string reason;
   std::string actor = "engine";
+  Timestamp since;
+
+  // "auto" | "manual" | "dry-run" (the stored and served name).
+  std::string_view name() const { return dry_run ? "dry-run" : manual ? "manual" : "auto"; }
+  // Sets both flags from a name; false (nothing changed) for an unknown name.
+  bool setName(std::string_view n);
+};
+
+// A rule's mode as a person set it (API), kept across restarts and rule reloads: it wins over
+// the mode written in the rule file until it is set back to that mode (then it is deleted).
+struct RuleModeRecord {
+  std::string rule_id;
+  std::string mode;  // enabled | disabled | shadow
+  std::string actor;
   Timestamp since;
 };
 
@@ -218,6 +236,11 @@ class Store {
   virtual Result<std::vector<TokenRecord>> listTokens();
   virtual Status revokeToken(const std::string& id);  // notFound when absent
   virtual Status touchToken(const std::string& id, Timestamp at);
+
+  // Rule modes set by a person (table rule_modes), by rule id.
+  virtual Result<std::vector<RuleModeRecord>> loadRuleModes();
+  virtual Status saveRuleMode(const RuleModeRecord& r);       // insert or replace
+  virtual Status deleteRuleMode(const std::string& rule_id);  // absent: ok
 
   // Read offsets of tailed files, so a restart neither skips nor repeats lines.
   virtual Status saveOffset(const std::string& source, const std::string& file, uint64_t inode,

@@ -5,10 +5,12 @@
 
 namespace riposte::rules {
 
-RuleEngine::RuleEngine(std::string name, std::vector<Rule> rules)
-    : name_(std::move(name)), set_(std::move(rules)) {
+RuleEngine::RuleEngine(std::string name, std::vector<Rule> rules,
+                       std::vector<RuleDiagnostic> diagnostics)
+    : name_(std::move(name)), set_(std::move(rules)), diagnostics_(std::move(diagnostics)) {
   state_.resize(set_.rules().size());
   stats_.resize(set_.rules().size());
+  for (const auto& r : set_.rules()) file_modes_.push_back(r.mode);
 }
 
 Status RuleEngine::setRuleMode(std::string_view rule_id, RuleMode mode) {

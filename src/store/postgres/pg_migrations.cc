@@ -80,6 +80,11 @@ CREATE INDEX decisions_state_id ON decisions(state, id);
 CREATE INDEX findings_detector_id ON findings(detector, id);
 CREATE INDEX audit_kind ON audit(kind);
 )sql",
+      // 4: rule modes a person set (SQLite 7), kept across restarts and rule reloads.
+      R"sql(
+CREATE TABLE rule_modes (
+  rule_id TEXT PRIMARY KEY, mode TEXT NOT NULL, actor TEXT NOT NULL, since BIGINT NOT NULL);
+)sql",
   };
   return kMigrations;
 }

@@ -104,6 +104,12 @@ const std::vector<std::pair<const char*, std::string>>& preparedStatements() {
        "($1,$2,$3,$4,$5,$6,$7)"},
       {"token_revoke", "UPDATE api_tokens SET revoked = TRUE WHERE id = $1"},
       {"token_touch", "UPDATE api_tokens SET last_used = $1 WHERE id = $2"},
+      {"rule_mode_save",
+       "INSERT INTO rule_modes(rule_id, mode, actor, since) VALUES ($1, $2, $3, $4) "
+       "ON CONFLICT (rule_id) DO UPDATE SET mode = excluded.mode, actor = excluded.actor, "
+       "since = excluded.since"},
+      {"rule_mode_delete", "DELETE FROM rule_modes WHERE rule_id = $1"},
+      {"rule_modes_load", "SELECT rule_id, mode, actor, since FROM rule_modes ORDER BY rule_id"},
       {"findings_count", "SELECT COUNT(*) FROM findings"},
       {"events_count", "SELECT COUNT(*) FROM event_log WHERE ts >= $1 AND ts < $2"},
   };
@@ -930,7 +936,7 @@ Result<EngineMode> PostgresStore::loadMode() {
     EngineMode m;
     auto r = w.exec_prepared("mode_load");
     if (!r.empty()) {
-      m.manual = r[0][0].as<std::string>() == "manual";
+      (void)m.setName(r[0][0].as<std::string>());
       m.reason = r[0][1].as<std::string>();
       m.actor = r[0][2].as<std::string>();
       m.since = {r[0][3].as<int64_t>(), 0};
@@ -943,8 +949,8 @@ Status PostgresStore::saveMode(const EngineMode& m) {
   pg::Op op;
   op.sync = true;
   op.calls.push_back({"mode_save",
-                      {m.manual ? "manual" : "auto", pg::sanitized(m.reason),
-                       pg::sanitized(m.actor), std::to_string(m.since.micros)}});
+                      {std::string(m.name()), pg::sanitized(m.reason), pg::sanitized(m.actor),
+                       std::to_string(m.since.micros)}});
   return impl_->write(std::move(op));
 }
 
@@ -1258,6 +1264,33 @@ Status PostgresStore::revokeToken(const std::string& id) {
 Status PostgresStore::touchToken(const std::string& id, Timestamp at) {
   pg::Op op;
   op.calls.push_back({"token_touch", {std::to_string(at.micros), pg::sanitized(id)}});
+  return impl_->write(std::move(op));
+}
+
+Result<std::vector<RuleModeRecord>> PostgresStore::loadRuleModes() {
+  return impl_->read([](pqxx::work& w) -> Result<std::vector<RuleModeRecord>> {
+    std::vector<RuleModeRecord> out;
+    for (const auto& r : w.exec_prepared("rule_modes_load")) {
+      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                     Timestamp{r[3].as<int64_t>(), 0}});
+    }
+    return out;
+  });
+}
+
+Status PostgresStore::saveRuleMode(const RuleModeRecord& r) {
+  pg::Op op;
+  op.sync = true;
+  op.calls.push_back({"rule_mode_save",
+                      {pg::sanitized(r.rule_id), pg::sanitized(r.mode), pg::sanitized(r.actor),
+                       std::to_string(r.since.micros)}});
+  return impl_->write(std::move(op));
+}
+
+Status PostgresStore::deleteRuleMode(const std::string& rule_id) {
+  pg::Op op;
+  op.sync = true;
+  op.calls.push_back({"rule_mode_delete", {pg::sanitized(rule_id)}});
   return impl_->write(std::move(op));
 }
 

@@ -113,6 +113,12 @@ CREATE INDEX decisions_state_action ON decisions(state, action);
 CREATE INDEX findings_detector_id ON findings(detector, id);
 CREATE INDEX audit_kind ON audit(kind);
 )sql",
+      // 7: rule modes a person set (enabled | disabled | shadow), kept across restarts and
+      // rule reloads.
+      R"sql(
+CREATE TABLE rule_modes (
+  rule_id TEXT PRIMARY KEY, mode TEXT NOT NULL, actor TEXT NOT NULL, since INTEGER NOT NULL);
+)sql",
   };
   return kMigrations;
 }
@@ -563,7 +569,7 @@ Result<EngineMode> SqliteStore::loadMode() {
   RIPOSTE_RETURN_IF_ERROR(s.status());
   EngineMode m;
   if (s.step() == SQLITE_ROW) {
-    m.manual = s.text(0) == "manual";
+    (void)m.setName(s.text(0));
     m.reason = s.text(1);
     m.actor = s.text(2);
     m.since = {s.i64(3), 0};
@@ -578,10 +584,7 @@ Status SqliteStore::saveMode(const EngineMode& m) {
          "ON CONFLICT(id) DO UPDATE SET mode = excluded.mode, reason = excluded.reason, "
          "actor = excluded.actor, since = excluded.since");
   RIPOSTE_RETURN_IF_ERROR(s.status());
-  s.bind(1, std::string(m.manual ? "manual" : "auto"))
-      .bind(2, m.reason)
-      .bind(3, m.actor)
-      .bind(4, m.since.micros);
+  s.bind(1, std::string(m.name())).bind(2, m.reason).bind(3, m.actor).bind(4, m.since.micros);
   return s.run();
 }
 
@@ -1241,6 +1244,36 @@ Status SqliteStore::touchToken(const std::string& id, Timestamp at) {
   Stmt s(db_, stmts_, "UPDATE api_tokens SET last_used = ? WHERE id = ?");
   RIPOSTE_RETURN_IF_ERROR(s.status());
   s.bind(1, at.micros).bind(2, id);
+  return s.run();
+}
+
+Result<std::vector<RuleModeRecord>> SqliteStore::loadRuleModes() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "SELECT rule_id, mode, actor, since FROM rule_modes ORDER BY rule_id");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  std::vector<RuleModeRecord> out;
+  while (s.step() == SQLITE_ROW) {
+    out.push_back({s.text(0), s.text(1), s.text(2), Timestamp{s.i64(3), 0}});
+  }
+  return out;
+}
+
+Status SqliteStore::saveRuleMode(const RuleModeRecord& r) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         "INSERT INTO rule_modes(rule_id, mode, actor, since) VALUES (?, ?, ?, ?) "
+         "ON CONFLICT(rule_id) DO UPDATE SET mode = excluded.mode, actor = excluded.actor, "
+         "since = excluded.since");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, r.rule_id).bind(2, r.mode).bind(3, r.actor).bind(4, r.since.micros);
+  return s.run();
+}
+
+Status SqliteStore::deleteRuleMode(const std::string& rule_id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, "DELETE FROM rule_modes WHERE rule_id = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, rule_id);
   return s.run();
 }
 

@@ -52,21 +52,21 @@ class ApiServer {
         tokens_[role] = t->secret;
       }
     }
-    ServeOptions so;
-    so.idle_sleep = std::chrono::milliseconds(20);
-    so.on_listening = [this](uint16_t p) { port_ = p; };
-    thread_ = std::thread([this, so] {
-      Status st = serve(config_, registries_, stop_, so);
-      if (!st.isOk()) error_ = st.toString();
-      done_ = true;
-    });
-    EXPECT_TRUE(testing::waitFor([&] { return port_.load() != 0 || done_.load(); }, 20000))
-        << error_;
-    EXPECT_NE(port_.load(), 0) << error_;
+    start();
   }
   ~ApiServer() {
     stop_ = true;
     thread_.join();
+  }
+
+  // Stops `serve` and starts it again on the same store (a new port).
+  void restart() {
+    stop_ = true;
+    thread_.join();
+    stop_ = false;
+    done_ = false;
+    port_ = 0;
+    start();
   }
 
   int port() const { return port_.load(); }
@@ -82,6 +82,20 @@ class ApiServer {
   }
 
  private:
+  void start() {
+    ServeOptions so;
+    so.idle_sleep = std::chrono::milliseconds(20);
+    so.on_listening = [this](uint16_t p) { port_ = p; };
+    thread_ = std::thread([this, so] {
+      Status st = serve(config_, registries_, stop_, so);
+      if (!st.isOk()) error_ = st.toString();
+      done_ = true;
+    });
+    EXPECT_TRUE(testing::waitFor([&] { return port_.load() != 0 || done_.load(); }, 20000))
+        << error_;
+    EXPECT_NE(port_.load(), 0) << error_;
+  }
+
   testing::TempDir dir_;
   Registries registries_;
   Config config_;

@@ -253,6 +253,68 @@ TEST(ApiResources, ManualModeApproveAndReject) {
   EXPECT_EQ(modes[0]["actor"], "api:admin");
 }
 
+// Dry-run mode: only admins switch to it; it shows in /mode, /status, /health, /metrics and the
+// event stream; decisions are recorded in state dry-run and no action runs.
+TEST(ApiResources, DryRunModeRecordsDecisionsWithoutEnforcing) {
+  ApiServer srv;
+  const int fd = testing::connectLoopback(srv.port());
+  ASSERT_GE(fd, 0);
+  testing::sendAll(fd, "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                           srv.token("viewer") + "\r\n\r\n");
+  ASSERT_NE(testing::readSome(fd, 5000, ": connected").find(": connected"), std::string::npos);
+  for (const char* role : {"viewer", "analyst", "ingest"}) {
+    auto r = srv.call("PUT", "/api/v1/mode", role, R"({"mode":"dry-run"})");
+    EXPECT_EQ(r.status, 403) << role << ": " << r.body;
+  }
+  EXPECT_EQ(bodyJson(srv.call("GET", "/api/v1/mode", "viewer"))["mode"], "auto");
+  auto bad = srv.call("PUT", "/api/v1/mode", "admin", R"({"mode":"off"})");
+  EXPECT_EQ(bad.status, 400);
+  auto dry =
+      srv.call("PUT", "/api/v1/mode", "admin", R"({"mode":"dry-run","reason":"rule trial"})");
+  ASSERT_EQ(dry.status, 200) << dry.body;
+  EXPECT_EQ(bodyJson(dry)["mode"], "dry-run");
+  EXPECT_EQ(bodyJson(dry)["reason"], "rule trial");
+  const std::string got = testing::readSome(fd, 5000, "\"dry-run\"");
+  EXPECT_NE(got.find("event: mode"), std::string::npos) << got;
+  ::close(fd);
+  auto m = bodyJson(srv.call("GET", "/api/v1/mode", "viewer"));
+  EXPECT_EQ(m["mode"], "dry-run");
+  EXPECT_EQ(m["actor"], "api:admin");
+  EXPECT_EQ(bodyJson(srv.call("GET", "/api/v1/status", "viewer"))["mode"], "dry-run");
+  EXPECT_TRUE(testing::waitFor([&] {
+    return bodyJson(testing::httpRequest(srv.port(), "GET", "/api/v1/health"))["mode"] == "dry-run";
+  }));
+
+  ASSERT_EQ(
+      srv.call("POST", "/api/v1/events", "ingest", bruteForceNdjson("203.0.113.90", 3)).status,
+      202);
+  ASSERT_TRUE(testing::waitFor(
+      [&] { return hasTarget(items(srv, "/api/v1/decisions?state=dry-run"), "203.0.113.90"); }));
+  EXPECT_FALSE(hasTarget(items(srv, "/api/v1/decisions"), "203.0.113.90"));
+  EXPECT_TRUE(items(srv, "/api/v1/approvals").empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(testing::readFile(srv.actionsFile()).find("203.0.113.90"), std::string::npos)
+      << "an action ran in dry-run mode";
+  EXPECT_EQ(items(srv, "/api/v1/audit?kind=decision.dry_run").size(), 1u);
+  EXPECT_EQ(items(srv, "/api/v1/audit?kind=action.dry_run").size(), 1u);  // the log action
+  const auto modes = items(srv, "/api/v1/audit?kind=mode.dry_run");
+  ASSERT_EQ(modes.size(), 1u);
+  EXPECT_EQ(modes[0]["actor"], "api:admin");
+  ASSERT_TRUE(testing::waitFor([&] {
+    const auto b = srv.call("GET", "/metrics", "viewer").body;
+    return b.find("riposte_dry_run_mode 1") != std::string::npos &&
+           b.find("riposte_decisions{action=\"block\",state=\"dry-run\"} 1") != std::string::npos &&
+           b.find("riposte_engine_decisions_total{outcome=\"dry_run\"} 1") != std::string::npos;
+  })) << srv.call("GET", "/metrics", "viewer").body;
+
+  auto back = srv.call("PUT", "/api/v1/mode", "admin", R"({"mode":"auto"})");
+  EXPECT_EQ(bodyJson(back)["mode"], "auto");
+  EXPECT_TRUE(testing::waitFor([&] {
+    return srv.call("GET", "/metrics", "viewer").body.find("riposte_dry_run_mode 0") !=
+           std::string::npos;
+  }));
+}
+
 TEST(ApiResources, StreamDeliversDecisionsAndModeChanges) {
   ApiServer srv;
   const int fd = testing::connectLoopback(srv.port());
@@ -334,9 +396,19 @@ TEST(ApiResources, RulesModeAndReload) {
   auto unknown = srv.call("PUT", "/api/v1/rules/nope/mode", "admin", R"({"mode":"shadow"})");
   EXPECT_EQ(unknown.status, 404);
 
-  // A reload goes back to the files (enabled) and the rule fires again.
+  // A reload keeps the mode a person set; setting the file's mode back forgets it, and the rule
+  // fires again.
   auto re = srv.call("POST", "/api/v1/rules/reload", "admin");
   ASSERT_EQ(re.status, 200) << re.body;
+  auto after = items(srv, "/api/v1/rules")[0];
+  EXPECT_EQ(after["mode"], "disabled");
+  EXPECT_EQ(after["file_mode"], "enabled");
+  EXPECT_EQ(after["mode_set_by"], "api:admin");
+  ASSERT_EQ(
+      srv.call("PUT", "/api/v1/rules/fail-fast/mode", "admin", R"({"mode":"enabled"})").status,
+      200);
+  EXPECT_TRUE(items(srv, "/api/v1/rules")[0]["mode_set_by"].is_null());
+  ASSERT_EQ(srv.call("POST", "/api/v1/rules/reload", "admin").status, 200);
   EXPECT_EQ(items(srv, "/api/v1/rules")[0]["mode"], "enabled");
   srv.call("POST", "/api/v1/events", "ingest", bruteForceNdjson("203.0.113.41", 3));
   ASSERT_TRUE(
@@ -351,6 +423,81 @@ TEST(ApiResources, RulesModeAndReload) {
   ASSERT_FALSE(diags.empty());
   EXPECT_NE(diags.dump().find("rules.yaml:"), std::string::npos) << diags.dump();
   EXPECT_EQ(items(srv, "/api/v1/rules")[0]["id"], "fail-fast");
+
+  // The refused load's errors stay listed, with positions, until a load succeeds.
+  for (const char* role : {"viewer", "analyst", "admin"}) {
+    EXPECT_EQ(srv.call("GET", "/api/v1/rules/errors", role).status, 200) << role;
+  }
+  EXPECT_EQ(srv.call("GET", "/api/v1/rules/errors", "ingest").status, 403);
+  auto errs = bodyJson(srv.call("GET", "/api/v1/rules/errors", "viewer"));
+  EXPECT_EQ(errs["rejected"], true) << errs.dump();
+  EXPECT_EQ(errs["loaded_by"], "api:admin");
+  ASSERT_GE(errs["errors"].get<int>(), 1) << errs.dump();
+  const auto& d0 = errs["diagnostics"][0];
+  EXPECT_EQ(d0["severity"], "error");
+  EXPECT_EQ(d0["file"], file.string());
+  EXPECT_GE(d0["line"].get<int>(), 2) << d0.dump();  // within the rule, not the file's head
+  EXPECT_GT(d0["column"].get<int>(), 0);
+  EXPECT_FALSE(d0["code"].get<std::string>().empty());
+  EXPECT_EQ(errs["items"][0].get<std::string>().rfind(
+                file.string() + ":" + std::to_string(d0["line"].get<int>()) + ":", 0),
+            0u)
+      << errs["items"].dump();
+  std::ofstream(file) << "rules:\n  - id: fail-fast\n    kinds: [auth]\n    match:\n"
+                         "      event.outcome: failure\n"
+                         "    aggregate: {type: count, key: source.ip, threshold: 2, window: 1m}\n"
+                         "    action: block\n";
+  ASSERT_EQ(srv.call("POST", "/api/v1/rules/reload", "admin").status, 200);
+  errs = bodyJson(srv.call("GET", "/api/v1/rules/errors", "viewer"));
+  EXPECT_EQ(errs["rejected"], false) << errs.dump();
+  EXPECT_EQ(errs["errors"], 0);
+}
+
+// Rule modes set through the API survive a restart of serve and behave: a disabled rule fires
+// nothing, a shadow rule records a finding and no decision.
+TEST(ApiResources, RuleModesSurviveARestart) {
+  testing::TempDir dir;
+  const auto file = dir.path() / "rules.yaml";
+  std::ofstream(file) << "rules:\n"
+                         "  - id: quiet-rule\n    kinds: [auth]\n    match:\n"
+                         "      event.outcome: failure\n"
+                         "    aggregate: {type: count, key: source.ip, threshold: 2, window: 1m}\n"
+                         "    action: block\n"
+                         "  - id: trial-rule\n    kinds: [auth]\n    match:\n"
+                         "      event.outcome: failure\n"
+                         "    aggregate: {type: count, key: source.ip, threshold: 3, window: 1m}\n"
+                         "    action: block\n";
+  ApiServer srv(
+      "", "", "detectors:\n  - name: rules\n    type: rules\n    paths: [" + file.string() + "]\n");
+  ASSERT_EQ(
+      srv.call("PUT", "/api/v1/rules/quiet-rule/mode", "admin", R"({"mode":"disabled"})").status,
+      200);
+  ASSERT_EQ(
+      srv.call("PUT", "/api/v1/rules/trial-rule/mode", "admin", R"({"mode":"shadow"})").status,
+      200);
+  EXPECT_EQ(
+      srv.call("PUT", "/api/v1/rules/trial-rule/mode", "analyst", R"({"mode":"enabled"})").status,
+      403);
+  srv.restart();
+  std::map<std::string, nlohmann::json> by_id;
+  for (const auto& r : items(srv, "/api/v1/rules")) by_id[r["id"].get<std::string>()] = r;
+  ASSERT_EQ(by_id.size(), 2u);
+  EXPECT_EQ(by_id["quiet-rule"]["mode"], "disabled");
+  EXPECT_EQ(by_id["trial-rule"]["mode"], "shadow");
+  EXPECT_EQ(by_id["trial-rule"]["file_mode"], "enabled");
+  EXPECT_EQ(by_id["trial-rule"]["mode_set_by"], "api:admin");
+
+  ASSERT_EQ(
+      srv.call("POST", "/api/v1/events", "ingest", bruteForceNdjson("203.0.113.44", 4)).status,
+      202);
+  ASSERT_TRUE(testing::waitFor(
+      [&] { return !items(srv, "/api/v1/findings?detector=trial-rule").empty(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(items(srv, "/api/v1/findings?detector=quiet-rule").empty());
+  EXPECT_FALSE(hasTarget(items(srv, "/api/v1/decisions?state=all"), "203.0.113.44"));
+  const auto audit = items(srv, "/api/v1/audit?kind=rule.mode");
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[0]["actor"], "api:admin");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "riposte/core/ids.h"
 #include "riposte/core/registry.h"
 #include "riposte/engine/approval.h"
 #include "riposte/engine/engine.h"
@@ -212,6 +213,66 @@ TEST_F(EngineResponseTest, ManualModeSurvivesARestartAndTickPicksUpCliChanges) {
   ASSERT_TRUE(store_->saveMode(m).isOk());
   engine_->tick(Timestamp::now());
   EXPECT_FALSE(engine_->manualMode());
+}
+
+TEST_F(EngineResponseTest, DryRunModeRecordsDecisionsAndEnforcesNothing) {
+  makeEngine("");
+  ASSERT_TRUE(engine_->setMode("dry-run", "", "api:root").isOk());
+  EXPECT_TRUE(engine_->dryRunMode());
+  EXPECT_EQ(engine_->modeName(), "dry-run");
+  EXPECT_EQ(store_->loadMode()->name(), "dry-run");
+  EXPECT_EQ(count("mode.dry_run"), 1u);
+  attack("203.0.113.5");
+  attack("203.0.113.5");  // a duplicate stays quiet in dry-run too
+  engine_->drain();
+  {
+    std::lock_guard<std::mutex> l(g_fake.mu);
+    EXPECT_TRUE(g_fake.applied.empty()) << "dry-run enforced a decision";
+  }
+  EXPECT_EQ(decisionsIn(DecisionState::kDryRun), 1u);
+  EXPECT_EQ(decisionsIn(DecisionState::kActive), 0u);
+  EXPECT_EQ(count("decision.dry_run"), 1u);
+  EXPECT_EQ(count("action.dry_run"), 2u);  // fw and the admins log, neither run
+  EXPECT_EQ(count("action.applied"), 0u);
+  EXPECT_EQ(engine_->stats().dry_run, 1u);
+  EXPECT_TRUE(engine_->stats().dry_run_mode);
+
+  // Persisted: a restart stays in dry-run, and restore never enforces a dry-run decision.
+  engine_.reset();
+  makeEngine("");
+  EXPECT_TRUE(engine_->dryRunMode());
+  ASSERT_TRUE(engine_->restore().isOk());
+  engine_->drain();
+  {
+    std::lock_guard<std::mutex> l(g_fake.mu);
+    EXPECT_TRUE(g_fake.applied.empty());
+  }
+  // A person's decision is enforced in dry-run mode.
+  Decision manual;
+  manual.id = newId();
+  manual.target = {TargetType::kIp, "198.51.100.7"};
+  manual.created = Timestamp::now();
+  manual.expires = Timestamp::now() + std::chrono::hours(1);
+  ASSERT_TRUE(engine_->addManualDecision(manual, "api:root").isOk());
+  engine_->drain();
+  {
+    std::lock_guard<std::mutex> l(g_fake.mu);
+    EXPECT_EQ(g_fake.applied, std::vector<std::string>{"198.51.100.7"});
+  }
+  // Back to auto: the dry-run decision no longer holds the target, the next finding is enforced.
+  attack("203.0.113.5");
+  ASSERT_TRUE(engine_->setMode("auto", "", "api:root").isOk());
+  EXPECT_FALSE(engine_->dryRunMode());
+  attack("203.0.113.5");
+  engine_->drain();
+  {
+    std::lock_guard<std::mutex> l(g_fake.mu);
+    EXPECT_EQ(g_fake.applied, (std::vector<std::string>{"198.51.100.7", "203.0.113.5"}));
+  }
+  EXPECT_EQ(decisionsIn(DecisionState::kActive), 2u);
+  EXPECT_EQ(count("mode.auto"), 1u);
+  EXPECT_FALSE(engine_->setMode("off", "", "api:root").isOk());
+  EXPECT_TRUE(verifyAuditChain(*store_->listAudit(0, 100000)).isOk());
 }
 
 TEST_F(EngineResponseTest, CircuitBreakerCapsBlocksPerMinute) {

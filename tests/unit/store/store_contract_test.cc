@@ -233,6 +233,35 @@ TEST_P(StoreContract, ModeRoundTrips) {
   EXPECT_TRUE(m->manual);
   EXPECT_EQ(m->reason, "breaker tripped");
   EXPECT_EQ(m->since.micros, manual.since.micros);
+  EngineMode dry;
+  dry.dry_run = true;
+  dry.reason = "rule trial";
+  ASSERT_TRUE(store().saveMode(dry).isOk());
+  m = store().loadMode();
+  EXPECT_TRUE(m->dry_run);
+  EXPECT_FALSE(m->manual);
+  EXPECT_EQ(m->name(), "dry-run");
+}
+
+TEST_P(StoreContract, RuleModesRoundTrip) {
+  auto none = store().loadRuleModes();
+  ASSERT_TRUE(none.isOk()) << none.status().toString();
+  EXPECT_TRUE(none->empty());
+  ASSERT_TRUE(store().saveRuleMode({"ssh-bf", "shadow", "api:root", Timestamp{5, 0}}).isOk());
+  ASSERT_TRUE(store().saveRuleMode({"web-scan", "disabled", "api:root", Timestamp{6, 0}}).isOk());
+  ASSERT_TRUE(store().saveRuleMode({"ssh-bf", "disabled", "api:ann", Timestamp{7, 0}}).isOk());
+  auto got = store().loadRuleModes();
+  ASSERT_TRUE(got.isOk());
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].rule_id, "ssh-bf");
+  EXPECT_EQ((*got)[0].mode, "disabled");
+  EXPECT_EQ((*got)[0].actor, "api:ann");
+  EXPECT_EQ((*got)[0].since.micros, 7);
+  ASSERT_TRUE(store().deleteRuleMode("ssh-bf").isOk());
+  ASSERT_TRUE(store().deleteRuleMode("never-set").isOk());
+  got = store().loadRuleModes();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].rule_id, "web-scan");
 }
 
 TEST_P(StoreContract, OffsetsRoundTrip) {

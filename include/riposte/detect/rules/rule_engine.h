@@ -15,9 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "riposte/core/config.h"
 #include "riposte/core/string_hash.h"
 #include "riposte/detect/detector.h"
 #include "riposte/detect/rules/rule.h"
+#include "riposte/detect/rules/rule_loader.h"
 
 namespace riposte::rules {
 
@@ -26,9 +28,16 @@ struct RuleStats {
   uint64_t findings = 0;  // aggregations that fired (including shadow)
 };
 
+// Loads the rule files of a `rules` detector's configuration (`paths`, `@bundled`, `sigma`):
+// what the detector factory compiles, and where the engine finds the diagnostics of a refused
+// reload.
+LoadResult loadRulesFor(const ComponentConfig& c);
+
 class RuleEngine : public Detector {
  public:
-  RuleEngine(std::string name, std::vector<Rule> rules);
+  // `diagnostics`: the load's warnings (a load with errors never makes an engine).
+  RuleEngine(std::string name, std::vector<Rule> rules,
+             std::vector<RuleDiagnostic> diagnostics = {});
 
   std::string_view name() const override { return name_; }
   void onEvent(const Event& event, const FindingSink& sink) override;
@@ -39,6 +48,9 @@ class RuleEngine : public Detector {
   // Changes a rule's mode (the index is rebuilt; the rule's aggregation state starts afresh).
   // notFound when no rule has the id.
   Status setRuleMode(std::string_view rule_id, RuleMode mode);
+  // The mode the rule file gave a rule (before any setRuleMode).
+  RuleMode fileMode(size_t rule_index) const { return file_modes_[rule_index]; }
+  const std::vector<RuleDiagnostic>& diagnostics() const { return diagnostics_; }
 
  private:
   struct KeyState {
@@ -68,6 +80,8 @@ class RuleEngine : public Detector {
   RuleSet set_;
   std::vector<StringMap<KeyState>> state_;  // per rule
   std::vector<RuleStats> stats_;
+  std::vector<RuleMode> file_modes_;
+  std::vector<RuleDiagnostic> diagnostics_;
   std::string key_buf_;
   const FieldRef* key_field_ = nullptr;  // the key field keyOf used (first key or a fallback)
   std::vector<size_t> candidates_;
