@@ -177,6 +177,10 @@ paths = {
     V1 + "/intel/lookup": {"get": op("Every source, score and expiry of an indicator", READERS,
                                      ok({"type": "object"}), tag="intel",
                                      params=[q("value", "IP address, domain or hash")])},
+    V1 + "/intel/feeds": {"get": op(
+        "Configured intel feeds with the health their collector recorded (last attempt and "
+        "success, next run, last error, counts); `healthy` is null before a feed's first run",
+        READERS, ok({"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}}}), tag="intel")},
     V1 + "/rules": {"get": op("Rules with their modes and hit counts", READERS, ok(items_of("Rule")),
                               tag="rules")},
     V1 + "/rules/errors": {"get": op(

@@ -1588,6 +1588,56 @@ const std::string& openApiDocument() {
     ]
    }
   },
+  "/api/v1/intel/feeds": {
+   "get": {
+    "summary": "Configured intel feeds with the health their collector recorded (last attempt and success, next run, last error, counts); `healthy` is null before a feed's first run",
+    "x-roles": [
+     "viewer",
+     "analyst",
+     "admin"
+    ],
+    "responses": {
+     "200": {
+      "description": "OK",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "items": {
+           "type": "array",
+           "items": {
+            "type": "object"
+           }
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "tags": [
+     "intel"
+    ],
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "session": []
+     }
+    ]
+   }
+  },
   "/api/v1/rules": {
    "get": {
     "summary": "Rules with their modes and hit counts",

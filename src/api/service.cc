@@ -13,7 +13,9 @@
 #include "riposte/core/ip.h"
 #include "riposte/engine/approval.h"
 #include "riposte/engine/engine.h"
+#include "riposte/intel/collector.h"
 #include "riposte/intel/commands.h"
+#include "riposte/intel/feed_client.h"
 
 namespace riposte::api {
 
@@ -927,6 +929,43 @@ ApiService::ApiService(ApiDeps deps)
       return HttpResponse::error(404, "no_intel", "no intel database is configured");
     }
     return HttpResponse::json(200, unwrap(intel::lookupInDb(db, *value)));
+  });
+
+  // Every configured feed with the health the collector recorded in the intel database (what
+  // `riposte intel feeds` prints); a feed that has not run yet has no health fields.
+  R.add("GET", v1 + "/intel/feeds", kReaders, [&I](HttpRequest&, const Principal&) {
+    ojson items = ojson::array();
+    auto feeds = intel::feedConfigsFrom(*I.deps.config);
+    if (!feeds) return HttpResponse::error(500, "internal", feeds.status().message());
+    if (feeds->empty()) return okJson({{"items", std::move(items)}});
+    std::map<std::string, nlohmann::json> recorded;
+    if (auto h = intel::feedHealthOfDb(intel::feedDbPath(*I.deps.config))) {
+      for (auto& x : *h) {
+        if (!x.is_object()) continue;
+        const std::string name = x.value("name", "");
+        recorded[name] = std::move(x);
+      }
+    }
+    for (const auto& f : *feeds) {
+      ojson j{{"name", f.name},
+              {"type", f.type},
+              {"enabled", f.enabled},
+              {"interval_s", std::chrono::duration_cast<std::chrono::seconds>(f.interval).count()}};
+      auto it = recorded.find(f.name);
+      if (it != recorded.end()) {
+        for (const auto& [k, v] : it->second.items()) {
+          // The URL may carry a key in its query; the cursor is internal.
+          if (k != "url" && k != "cursor" && k != "name" && k != "type" && k != "enabled") {
+            j[k] = ojson::parse(v.dump());
+          }
+        }
+        j["healthy"] = it->second.value("consecutive_failures", 0) == 0;
+      } else {
+        j["healthy"] = nullptr;  // not run yet
+      }
+      items.push_back(std::move(j));
+    }
+    return okJson({{"items", std::move(items)}});
   });
 
   // ---- rules ----

@@ -2,12 +2,14 @@
 // payloads, then `riposte intel lookup` finding what was fetched.
 #include <gtest/gtest.h>
 
+#include <curl/curl.h>
 #include <signal.h>
 
 #include <atomic>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "support/feed_fakes.h"
 #include "support/http_server.h"
@@ -204,6 +206,80 @@ TEST(IntelSync, ConfigCheckValidatesFeedsAndReplayDoesNotFetch) {
   EXPECT_NE(replay.out.find("45.155.205.77"), std::string::npos) << replay.out;
   EXPECT_NE(replay.out.find("intel"), std::string::npos) << replay.out;
   EXPECT_EQ(server.requests().size(), 1u);  // the replay used the stored indicator only
+}
+
+// GET /api/v1/intel/feeds on a running serve: every configured feed with the health recorded
+// by the collector (here by `intel sync`), no URL (it may carry a key), no cursor.
+TEST(IntelSync, ApiListsFeedsWithTheirRecordedHealth) {
+  HttpServer server;
+  server.setHandler([](const HttpRequest& r) -> HttpReply {
+    if (r.target() == "/c2.txt") return {200, {}, "# c2\n45.155.205.77\n185.220.101.4\n"};
+    return {404, {}, "not found"};
+  });
+  TempDir dir;
+  const auto cfg = dir.path() / "riposte.yaml";
+  std::ofstream(cfg) << "store:\n  path: " << (dir.path() / "r.db").string() << "\n"
+                     << "intel:\n  db: " << (dir.path() / "intel.db").string() << "\n  feeds:\n"
+                     << "    - {name: c2, type: http, url: \"" << server.url("/c2.txt?key=s3cret")
+                     << "\", interval: 15m}\n"
+                     << "    - {name: gone, type: http, url: \"" << server.url("/gone.txt")
+                     << "\", attempts: 1}\n"
+                     << "    - {name: later, type: http, url: \"" << server.url("/later.txt")
+                     << "\", enabled: false}\n";
+  auto sync = runRiposte({"intel", "sync", "--config", cfg.string()});
+  ASSERT_EQ(sync.exit_code, 1) << sync.err;  // "gone" failed, "c2" stored
+  ASSERT_EQ(runRiposte({"user", "add", "--config", cfg.string(), "--role", "viewer", "vera"},
+                       "a long passphrase\n")
+                .exit_code,
+            0);
+  auto tok = runRiposte({"token", "create", "--config", cfg.string(), "--user", "vera"});
+  ASSERT_EQ(tok.exit_code, 0) << tok.err;
+  const std::string token = tok.out.substr(0, tok.out.find('\n'));
+  BackgroundRiposte serve({"serve", "--config", cfg.string(), "--listen", "127.0.0.1:0"});
+  std::smatch m;
+  static const std::regex re(R"(api listening on http://[0-9.]+:([0-9]+))");
+  ASSERT_TRUE(waitFor([&] {
+    const std::string err = serve.err();
+    return std::regex_search(err, m, re);
+  })) << serve.err();
+  const std::string url = "http://127.0.0.1:" + std::string(m[1]) + "/api/v1/intel/feeds";
+  std::string body;
+  CURL* c = curl_easy_init();
+  curl_slist* h = curl_slist_append(nullptr, ("Authorization: Bearer " + token).c_str());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(
+      c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t n, size_t k, void* out) -> size_t {
+        static_cast<std::string*>(out)->append(p, n * k);
+        return n * k;
+      });
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  ASSERT_EQ(curl_easy_perform(c), CURLE_OK);
+  long code = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  ASSERT_EQ(code, 200) << body << serve.err();
+  auto j = nlohmann::json::parse(body);
+  ASSERT_EQ(j["items"].size(), 3u) << j.dump(2);
+  const auto& c2 = j["items"][0];
+  EXPECT_EQ(c2["name"], "c2");
+  EXPECT_EQ(c2["type"], "http");
+  EXPECT_EQ(c2["interval_s"], 900);
+  EXPECT_EQ(c2["healthy"], true);
+  EXPECT_EQ(c2["indicators"], 2);
+  EXPECT_TRUE(c2["last_success"].is_string()) << c2.dump();
+  EXPECT_FALSE(c2.contains("url"));
+  EXPECT_FALSE(c2.contains("cursor"));
+  EXPECT_EQ(body.find("s3cret"), std::string::npos);
+  const auto& gone = j["items"][1];
+  EXPECT_EQ(gone["healthy"], false);
+  EXPECT_NE(gone["last_error"].get<std::string>().find("404"), std::string::npos) << gone.dump();
+  EXPECT_EQ(gone["consecutive_failures"], 1);
+  const auto& later = j["items"][2];
+  EXPECT_EQ(later["enabled"], false);
+  EXPECT_TRUE(later["healthy"].is_null());  // never ran
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
 }
 
 }  // namespace riposte::testing
