@@ -291,7 +291,8 @@ class MispFeedClient : public ClientBase {
                                 "events (previous indicators kept)");
     }
     // Events newer than the cursor (the newest event timestamp of the previous sync), or within
-    // `since` on a first sync; oldest first, so an interrupted sync resumes where it stopped.
+    // `since` on a first sync, fetched oldest first. A run that fails stores nothing and keeps
+    // the old cursor, so the next run asks for the same events again.
     int64_t cursor = -1;
     if (!previous.cursor.empty()) {
       cursor = std::strtoll(previous.cursor.c_str(), nullptr, 10);
