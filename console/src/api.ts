@@ -267,6 +267,8 @@ export const api = {
     request<Finding>("POST", `/findings/${encodeURIComponent(id)}/false-positive`, { false_positive: fp }),
   sources: () => request<{ items: SourceHealth[] }>("GET", "/sources"),
   feeds: () => request<{ items: Record<string, unknown>[] }>("GET", "/intel/feeds"),
+  syncFeed: (name: string) =>
+    request<{ feed: string; requested: boolean }>("POST", `/intel/feeds/${encodeURIComponent(name)}/sync`, {}),
   intel: (value: string) => request<IntelLookup>("GET", `/intel/lookup${qs({ value })}`),
   rules: () => request<{ items: Rule[] }>("GET", "/rules"),
   ruleErrors: () => request<RuleLoad>("GET", "/rules/errors"),

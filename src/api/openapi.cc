@@ -1638,6 +1638,131 @@ const std::string& openApiDocument() {
     ]
    }
   },
+  "/api/v1/intel/feeds/{name}/sync": {
+   "post": {
+    "summary": "Run one feed now instead of at its next scheduled time",
+    "x-roles": [
+     "analyst",
+     "admin"
+    ],
+    "responses": {
+     "202": {
+      "description": "requested: the run starts on the collector's thread",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "feed": {
+           "type": "string",
+           "nullable": true
+          },
+          "requested": {
+           "type": "boolean"
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     },
+     "404": {
+      "$ref": "#/components/responses/Error"
+     },
+     "409": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "tags": [
+     "intel"
+    ],
+    "parameters": [
+     {
+      "name": "name",
+      "in": "path",
+      "required": true,
+      "description": "feed name",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "session": []
+     }
+    ],
+    "description": "With a cookie session, send the csrf_token from the login in the X-CSRF-Token header. Audited (intel.sync_requested) with actor api:<user>. 404: no such feed; 409: the feed is disabled or no collector runs in this process."
+   }
+  },
+  "/api/v1/intel/sync": {
+   "post": {
+    "summary": "Run every enabled feed now",
+    "x-roles": [
+     "analyst",
+     "admin"
+    ],
+    "responses": {
+     "202": {
+      "description": "requested: the run starts on the collector's thread",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "feed": {
+           "type": "string",
+           "nullable": true
+          },
+          "requested": {
+           "type": "boolean"
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     },
+     "404": {
+      "$ref": "#/components/responses/Error"
+     },
+     "409": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "tags": [
+     "intel"
+    ],
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "session": []
+     }
+    ],
+    "description": "With a cookie session, send the csrf_token from the login in the X-CSRF-Token header. Audited (intel.sync_requested) with actor api:<user>. 404: no such feed; 409: the feed is disabled or no collector runs in this process."
+   }
+  },
   "/api/v1/rules": {
    "get": {
     "summary": "Rules with their modes and hit counts",

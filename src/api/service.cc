@@ -968,6 +968,19 @@ ApiService::ApiService(ApiDeps deps)
     return okJson({{"items", std::move(items)}});
   });
 
+  // A run of one feed (or of every enabled feed) now, on the collector's threads: 202 at once;
+  // the feed's health in GET /intel/feeds shows the run when it is over.
+  auto sync = [&I](const std::string& feed, const Principal& p) {
+    const std::string actor = p.actor();
+    I.onEngine([=](Engine& e) { return e.requestFeedSync(feed, actor); });
+    return okJson({{"feed", feed.empty() ? ojson(nullptr) : ojson(feed)}, {"requested", true}},
+                  202);
+  };
+  R.add("POST", v1 + "/intel/feeds/{name}/sync", kAnalysts,
+        [sync](HttpRequest& req, const Principal& p) { return sync(req.params["name"], p); });
+  R.add("POST", v1 + "/intel/sync", kAnalysts,
+        [sync](HttpRequest&, const Principal& p) { return sync("", p); });
+
   // ---- rules ----
   R.add("GET", v1 + "/rules", kReaders, [&I](HttpRequest&, const Principal&) {
     auto out = std::make_shared<std::vector<RuleInfo>>();

@@ -29,5 +29,6 @@ void addModeCommands(CLI::App& app, Context& ctx);
 void addModelCommands(CLI::App& app, Context& ctx);
 void addDbCommands(CLI::App& app, Context& ctx);
 void addUserCommands(CLI::App& app, Context& ctx);  // user and token
+void addAllowlistCommands(CLI::App& app, Context& ctx);
 
 }  // namespace riposte::cli

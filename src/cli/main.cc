@@ -51,6 +51,7 @@ int run(int argc, char** argv) {
   cli::addModelCommands(app, ctx);
   cli::addDbCommands(app, ctx);
   cli::addUserCommands(app, ctx);
+  cli::addAllowlistCommands(app, ctx);
   app.parse_complete_callback([&] {
     if (Status st = initLogging(log_level, "text"); !st.isOk()) {
       throw CLI::ValidationError("--log-level", st.message());

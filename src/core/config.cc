@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "riposte/core/allowlist_entry.h"
 #include "riposte/core/ip.h"
 #include "riposte/core/registry.h"
 #include "riposte/core/target.h"
@@ -62,20 +63,52 @@ void checkKeyPrefix(const ConfigReader& rd, const YAML::Node& map, const std::st
     }
   }
 }
+// Each entry of `map[allowlist]` must be in the allowlist syntax (core/allowlist_entry.h).
+void checkAllowlistEntries(const ConfigReader& rd, const YAML::Node& map, const std::string& path,
+                           const std::vector<std::string>& entries) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (auto e = parseAllowlistEntry(entries[i]); !e) {
+      const YAML::Node list = map["allowlist"];
+      rd.error(list.IsSequence() ? list[i] : list, path + ".allowlist[" + std::to_string(i) + "]",
+               e.status().message());
+    }
+  }
+}
 const std::set<std::string> kEngineKeys = {"log_level", "log_format", "dry_run", "data_dir",
                                            "dead_letter"};
 const std::set<std::string> kDeadLetterKeys = {"path", "max_bytes", "keep", "per_second"};
 // Every built-in store's keys; each store checks its own when the registries are given.
-const std::set<std::string> kStoreKeys = {"type",           "path",           "url",
-                                          "retention_days", "spill_path",     "spill_max_bytes",
-                                          "retry_interval", "connect_timeout", "event_log"};
+const std::set<std::string> kStoreKeys = {"type",
+                                          "path",
+                                          "url",
+                                          "retention_days",
+                                          "spill_path",
+                                          "spill_max_bytes",
+                                          "retry_interval",
+                                          "connect_timeout",
+                                          "event_log"};
 const std::set<std::string> kSourceKeys = {"name",   "type",     "path", "paths",
                                            "parser", "start_at", "year"};
-const std::set<std::string> kResponseKeys = {
-    "default_duration",  "allowlist",      "allowlist_own_addresses", "max_blocks_per_minute",
-    "max_active_blocks", "notify",         "action_timeout",          "action_attempts",
-    "retry_backoff",     "queue_capacity", "reconcile_interval",      "approval",
-    "escalation",        "ipv6_prefix",    "by_action"};
+const std::set<std::string> kResponseKeys = {"default_duration",
+                                             "allowlist",
+                                             "allowlist_own_addresses",
+                                             "max_blocks_per_minute",
+                                             "max_active_blocks",
+                                             "notify",
+                                             "action_timeout",
+                                             "action_attempts",
+                                             "retry_backoff",
+                                             "queue_capacity",
+                                             "reconcile_interval",
+                                             "approval",
+                                             "escalation",
+                                             "ipv6_prefix",
+                                             "by_action",
+                                             "allowlist_gateways",
+                                             "allowlist_refresh",
+                                             "customers",
+                                             "customers_file"};
+const std::set<std::string> kCustomerKeys = {"name", "allowlist"};
 const std::set<std::string> kApprovalKeys = {"targets", "actions", "timeout", "default"};
 
 const std::set<std::string> kApiKeys = {"listen",
@@ -571,14 +604,30 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
       if (rd.checkKeys(r, "response", kResponseKeys)) {
         c.default_duration = rd.getDuration(r, "response", "default_duration", c.default_duration);
         c.allowlist = rd.getStringList(r, "response", "allowlist");
-        for (size_t i = 0; i < c.allowlist.size(); ++i) {
-          if (!Cidr::parse(c.allowlist[i]).isOk()) {
-            rd.error(r["allowlist"][i], "response.allowlist[" + std::to_string(i) + "]",
-                     "'" + c.allowlist[i] + "' is not an IP address or CIDR range");
-          }
-        }
+        checkAllowlistEntries(rd, r, "response", c.allowlist);
         c.allowlist_own_addresses =
             rd.getBool(r, "response", "allowlist_own_addresses", c.allowlist_own_addresses);
+        c.allowlist_gateways =
+            rd.getBool(r, "response", "allowlist_gateways", c.allowlist_gateways);
+        c.allowlist_refresh =
+            rd.getDuration(r, "response", "allowlist_refresh", c.allowlist_refresh);
+        c.customers_file = rd.getString(r, "response", "customers_file", "");
+        if (const YAML::Node cs = r["customers"]) {
+          if (!cs.IsSequence()) {
+            rd.error(cs, "response.customers", "must be a list of {name, allowlist}");
+          } else {
+            for (size_t i = 0; i < cs.size(); ++i) {
+              const std::string cp = "response.customers[" + std::to_string(i) + "]";
+              if (!rd.checkKeys(cs[i], cp, kCustomerKeys)) continue;
+              AllowlistCustomer cu;
+              cu.name = rd.getString(cs[i], cp, "name", "", true);
+              cu.entries = rd.getStringList(cs[i], cp, "allowlist");
+              if (cu.entries.empty()) rd.error(cs[i], cp + ".allowlist", "lists nothing");
+              checkAllowlistEntries(rd, cs[i], cp, cu.entries);
+              c.customers.push_back(std::move(cu));
+            }
+          }
+        }
         c.max_blocks_per_minute = static_cast<uint32_t>(rd.getInt(
             r, "response", "max_blocks_per_minute", c.max_blocks_per_minute, 0, 10'000'000));
         c.max_active_blocks = static_cast<uint32_t>(

@@ -149,4 +149,9 @@ void IntelDetector::expire(Timestamp now) {
   }
 }
 
+Status IntelDetector::requestFeedSync(const std::string& feed) {
+  if (!refresher_) return Status::failedPrecondition(intel::StoreUpdater::kNoCollector);
+  return refresher_->requestSync(feed);
+}
+
 }  // namespace riposte

@@ -5,11 +5,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
+#include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "riposte/detect/intel_detector.h"
 #include "riposte/detect/rules/rule_engine.h"
+#include "riposte/intel/store_updater.h"
 #include "riposte/respond/dry_run_action.h"
 
 namespace riposte {
@@ -41,13 +46,17 @@ constexpr Duration kDetectorExpiryEvery = std::chrono::seconds(60);
 Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Registries& registries,
                                                Store* store, EngineOptions options) {
   std::unique_ptr<Engine> e(new Engine(config, registries, store, std::move(options)));
-  auto pc = PolicyConfig::fromConfig(e->config_);
+  // This host's addresses and gateways only where its own traffic is at stake (serve).
+  e->allowlist_env_.own_addresses =
+      e->options_.allowlist_own_addresses && e->config_.allowlist_own_addresses;
+  e->allowlist_env_.gateways = e->options_.allowlist_own_addresses && e->config_.allowlist_gateways;
+  std::vector<std::string> warnings;
+  auto pc = PolicyConfig::fromConfig(e->config_, e->allowlist_env_, &warnings);
   if (!pc) return pc.status();
+  for (const auto& w : warnings) spdlog::warn("allowlist: {}", w);
   e->policy_ = std::make_unique<Policy>(std::move(*pc));
   e->policy_->setHistory(store);  // repeat offenders are counted from the stored decisions
-  if (e->options_.allowlist_own_addresses && e->config_.allowlist_own_addresses) {
-    RIPOSTE_RETURN_IF_ERROR(e->policy_->allowlistOwnAddresses());
-  }
+  e->last_allowlist_refresh_ = std::chrono::steady_clock::now();
   FactoryContext ctx{&e->config_, store};
   ctx.fetch_feeds = e->options_.fetch_feeds;
   for (const auto& d : e->config_.detectors) {
@@ -397,8 +406,9 @@ void Engine::onFinding(Finding&& f) {
       refused.finding_id = f.id;
       refused.reason = f.reason;
       refused.origin = options_.actor;
-      audit("decision.refused.allowlisted", refused, "target is allowlisted");
-      spdlog::info("{} not acted on: allowlisted ({})", f.entity.value, f.detector);
+      const std::string why = allowlistNote(f.entity);
+      audit("decision.refused.allowlisted", refused, why);
+      spdlog::info("{} not acted on: {} ({})", f.entity.value, why, f.detector);
       return;
     }
     case PolicyOutcome::kAlreadyActive: ++stats_.duplicates; return;
@@ -447,7 +457,7 @@ void Engine::enforce(const Decision& d, bool alerts_only) {
   if (actions_.empty()) return;
   // The allowlist is checked here and again by the executor right before an action runs.
   if (policy_->isAllowlisted(d.target)) {
-    audit("action.refused.allowlisted", d, "target is allowlisted");
+    audit("action.refused.allowlisted", d, allowlistNote(d.target));
     return;
   }
   if (config_.dry_run) {
@@ -503,7 +513,7 @@ void Engine::onActionResult(const ActionResult& r) {
   if (r.duplicate) return;
   if (r.allowlisted) {  // the executor's re-check refused these right before the action ran
     for (const auto& d : r.decisions) {
-      audit("action.refused.allowlisted", d, r.action + ": target is allowlisted");
+      audit("action.refused.allowlisted", d, r.action + ": " + allowlistNote(d.target));
     }
     return;
   }
@@ -626,7 +636,7 @@ void Engine::reconcile() {
     // changed): never enforced, audited once per decision, and reconcile removes its element.
     if (policy_->isAllowlisted(d.target)) {
       if (allowlist_refused_.emplace(d.id, true).second) {
-        audit("action.refused.allowlisted", d, "target is allowlisted (reconcile)");
+        audit("action.refused.allowlisted", d, allowlistNote(d.target) + " [reconcile]");
       }
       continue;
     }
@@ -636,7 +646,54 @@ void Engine::reconcile() {
   if (!enforcing_.empty()) (void)executor_->submitReconcile(std::move(live));
 }
 
+std::string Engine::allowlistNote(const Target& t) const {
+  return "target is allowlisted: " + policy_->allowlistedBy(t).value_or("?");
+}
+
+Status Engine::refreshAllowlist() {
+  std::vector<std::string> warnings;
+  auto al = buildAllowlist(config_, allowlist_env_, &warnings);
+  if (!al) {
+    spdlog::error("allowlist refresh failed, the allowlist in force stays: {}",
+                  al.status().toString());
+    return al.status();
+  }
+  for (const auto& w : warnings) spdlog::warn("allowlist: {}", w);
+  const auto old = policy_->allowlist();
+  std::set<std::string> before, after;
+  for (const auto& i : old->items()) before.insert(i.entry);
+  for (const auto& i : al->items()) after.insert(i.entry);
+  std::vector<std::string> added, removed;
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                      std::back_inserter(added));
+  std::set_difference(before.begin(), before.end(), after.begin(), after.end(),
+                      std::back_inserter(removed));
+  if (!added.empty() || !removed.empty()) {
+    auto join = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+      return out;
+    };
+    spdlog::info("allowlist refreshed: {} entries; added [{}]; removed [{}]", al->size(),
+                 join(added), join(removed));
+  }
+  policy_->setAllowlist(std::make_shared<const Allowlist>(std::move(*al)));
+  return Status::ok();
+}
+
 void Engine::tick(Timestamp now) {
+  if (options_.refresh_allowlist && config_.allowlist_refresh.count() > 0 &&
+      std::chrono::steady_clock::now() - last_allowlist_refresh_ >=
+          std::chrono::microseconds(config_.allowlist_refresh.count()) &&
+      !allowlist_refreshing_.exchange(true)) {
+    // Off the engine thread: resolving a name may wait for a slow DNS server.
+    last_allowlist_refresh_ = std::chrono::steady_clock::now();
+    if (allowlist_refresher_.joinable()) allowlist_refresher_.join();
+    allowlist_refresher_ = std::jthread([this] {
+      (void)refreshAllowlist();
+      allowlist_refreshing_.store(false);
+    });
+  }
   if (store_ == nullptr) return;
   flushEventLog();
   syncMode();
@@ -687,7 +744,7 @@ Status Engine::restore() {
     policy_->noteActive(d);
     if (policy_->isAllowlisted(d.target)) {
       allowlist_refused_.emplace(d.id, true);
-      audit("action.refused.allowlisted", d, "target is allowlisted (restore)");
+      audit("action.refused.allowlisted", d, allowlistNote(d.target) + " [restore]");
       continue;
     }
     live.push_back(std::move(d));
@@ -716,7 +773,8 @@ Status Engine::restore() {
 
 Status Engine::addManualDecision(Decision d, const std::string& actor) {
   if (policy_->isAllowlisted(d.target)) {
-    return Status::permissionDenied(d.target.value + " is allowlisted");
+    return Status::permissionDenied(
+        d.target.value + " is allowlisted: " + policy_->allowlistedBy(d.target).value_or("?"));
   }
   d.origin = actor;
   if (store_ != nullptr) {
@@ -840,7 +898,8 @@ Result<Decision> Engine::approveDecision(const std::string& id, const std::strin
     return Status::failedPrecondition("decision " + id + " has already expired");
   }
   if (policy_->isAllowlisted(d.target)) {
-    return Status::permissionDenied(d.target.value + " is allowlisted");
+    return Status::permissionDenied(
+        d.target.value + " is allowlisted: " + policy_->allowlistedBy(d.target).value_or("?"));
   }
   RIPOSTE_RETURN_IF_ERROR(store_->updateDecisionState(d.id, DecisionState::kActive));
   d.state = DecisionState::kActive;
@@ -949,6 +1008,36 @@ Status Engine::setRuleMode(const std::string& rule_id, const std::string& mode,
     return Status::ok();
   }
   return Status::notFound("no rule '" + rule_id + "'");
+}
+
+Status Engine::requestFeedSync(const std::string& feed, const std::string& actor) {
+  Status out = Status::failedPrecondition(intel::StoreUpdater::kNoCollector);
+  bool taken = false;
+  for (auto& det : detectors_) {
+    auto* intel = dynamic_cast<IntelDetector*>(det.get());
+    if (intel == nullptr) continue;
+    Status st = intel->requestFeedSync(feed);
+    if (st.isOk()) {
+      taken = true;
+      break;
+    }
+    if (st.message() != intel::StoreUpdater::kNoCollector) out = st;  // the more telling one
+  }
+  if (!taken) return out;
+  if (store_ != nullptr) {
+    AuditEntry a;
+    a.actor = actor;
+    a.kind = "intel.sync_requested";
+    a.target = feed.empty() ? "*" : feed;
+    a.reason =
+        feed.empty() ? "run of every enabled feed requested" : "run of feed " + feed + " requested";
+    a.details_json =
+        nlohmann::json{{"feed", feed.empty() ? nlohmann::json(nullptr) : nlohmann::json(feed)}}
+            .dump();
+    (void)store_->appendAudit(a);
+  }
+  spdlog::info("intel: {} asked for a run of {}", actor, feed.empty() ? "every feed" : feed);
+  return Status::ok();
 }
 
 void Engine::applyStoredRuleModes() {
@@ -1085,8 +1174,9 @@ RemoteOutcome Engine::applyRemoteDecision(Decision d, const std::string& from) {
   if (policy_->isAllowlisted(d.target)) {
     ++stats_.remote_allowlisted;
     if (remote_refused_.emplace(d.id, true).second) {
-      audit("decision.refused.allowlisted", d, "decision from " + from + ": target is allowlisted");
-      spdlog::info("{} not acted on: allowlisted (decision from {})", d.target.value, from);
+      const std::string why = allowlistNote(d.target);
+      audit("decision.refused.allowlisted", d, "decision from " + from + ": " + why);
+      spdlog::info("{} not acted on: {} (decision from {})", d.target.value, why, from);
     }
     return RemoteOutcome::kAllowlisted;
   }

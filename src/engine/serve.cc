@@ -76,6 +76,7 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
   if (!store) return store.status();
   EngineOptions eo;
   eo.allowlist_own_addresses = true;
+  eo.refresh_allowlist = true;
   // store.event_log: every parsed event is kept in the store's event log (SQLite: one
   // transaction per batch; PostgreSQL: COPY into the day partitions, spilled while it is down).
   const YAML::Node& store_node = config.store_node;

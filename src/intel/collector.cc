@@ -153,6 +153,7 @@ struct Collector::Feed {
   std::mutex run_mu;                   // one run of this feed at a time
   FeedHealth health;                   // under health_mu_
   bool counted = false;                // health.indicators read from the database
+  bool sync_requested = false;         // under wait_mu_: run now (requestSync)
 };
 
 Collector::Collector(CollectorOptions options, Publish publish)
@@ -404,6 +405,10 @@ void Collector::start() {
     Feed* feed = f.get();
     threads_.emplace_back([this, feed] {
       while (!stop_) {
+        {
+          std::lock_guard<std::mutex> l(wait_mu_);
+          feed->sync_requested = false;
+        }
         (void)runFeed(*feed);
         Timestamp next;
         {
@@ -411,10 +416,35 @@ void Collector::start() {
           next = feed->health.next_run;
         }
         const Duration wait = next - Timestamp::now();
-        if (wait > Duration(0) && !waitFor(wait)) break;
+        if (wait <= Duration(0)) continue;
+        std::unique_lock<std::mutex> l(wait_mu_);
+        wake_.wait_for(l, wait, [&] { return stop_.load() || feed->sync_requested; });
       }
     });
   }
+}
+
+Status Collector::requestSync(const std::string& name) {
+  std::vector<Feed*> chosen;
+  for (auto& f : feeds_) {
+    if (name.empty() ? f->config.enabled : f->config.name == name) chosen.push_back(f.get());
+  }
+  if (chosen.empty()) {
+    if (!name.empty()) return Status::notFound("no intel feed named '" + name + "'");
+    return Status::failedPrecondition("no intel feed is enabled");
+  }
+  if (!name.empty() && !chosen[0]->config.enabled) {
+    return Status::failedPrecondition("intel feed '" + name +
+                                      "' is disabled; `riposte intel sync --feed " + name +
+                                      "` runs it by hand");
+  }
+  {
+    std::lock_guard<std::mutex> l(wait_mu_);
+    if (threads_.empty()) return Status::failedPrecondition("the feed collector is not running");
+    for (Feed* f : chosen) f->sync_requested = true;
+  }
+  wake_.notify_all();
+  return Status::ok();
 }
 
 void Collector::stop() {

@@ -1,8 +1,5 @@
 #include "riposte/respond/policy.h"
 
-#include <ifaddrs.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -21,13 +18,14 @@ std::string_view policyOutcomeName(PolicyOutcome o) {
   return "unknown";
 }
 
-Result<PolicyConfig> PolicyConfig::fromConfig(const Config& c) {
+Result<PolicyConfig> PolicyConfig::fromConfig(const Config& c, const AllowlistEnvironment& env,
+                                              std::vector<std::string>* warnings) {
   PolicyConfig p;
   p.default_duration = c.default_duration;
   p.dry_run = c.dry_run;
-  for (const auto& a : c.allowlist) {
-    RIPOSTE_RETURN_IF_ERROR(p.allowlist.add(a).withContext("response.allowlist"));
-  }
+  auto al = buildAllowlist(c, env, warnings);
+  if (!al) return al.status();
+  p.allowlist = std::move(*al);
   p.tuning = c.tuning;
   p.tuning_by_action = c.tuning_by_action;
   return p;
@@ -59,18 +57,19 @@ size_t Policy::priorOffences(std::string_view action, const Target& t, Timestamp
   return n;
 }
 
-bool Policy::isAllowlisted(const Target& t) const {
-  if (t.type != TargetType::kIp && t.type != TargetType::kCidr) return false;
-  if (t.type == TargetType::kCidr) {
-    auto c = Cidr::parse(t.value);
-    if (!c) return false;
-    // A range is allowlisted when it contains or touches any allowlisted range.
-    for (const auto& r : cfg_.allowlist.ranges()) {
-      if (c->contains(r.base) || r.contains(c->base)) return true;
-    }
-    return false;
-  }
-  return cfg_.allowlist.contains(t.value);
+Policy::Policy(PolicyConfig cfg)
+    : cfg_(std::move(cfg)),
+      allowlist_(std::make_shared<const Allowlist>(std::move(cfg_.allowlist))) {
+  cfg_.allowlist = Allowlist{};  // the one in force is allowlist_
+}
+
+bool Policy::isAllowlisted(const Target& t) const { return allowlist_.load()->contains(t); }
+
+std::optional<std::string> Policy::allowlistedBy(const Target& t) const {
+  const auto al = allowlist_.load();
+  const Allowlist::Item* i = al->match(t);
+  if (i == nullptr) return std::nullopt;
+  return i->entry + " (" + i->why + ")";
 }
 
 PolicyOutcome Policy::decide(const Finding& f, Timestamp now, Decision& out) {
@@ -157,24 +156,14 @@ bool Policy::isActive(std::string_view action, std::string_view target, Timestam
 void Policy::noteEnded(const Decision& d) { active_.erase(activeKey(d.action, d.target.value)); }
 
 Status Policy::allowlistOwnAddresses() {
-  ifaddrs* ifs = nullptr;
-  if (getifaddrs(&ifs) != 0) return Status::ioError("getifaddrs failed");
-  for (ifaddrs* i = ifs; i != nullptr; i = i->ifa_next) {
-    if (i->ifa_addr == nullptr) continue;
-    IpAddress ip;
-    if (i->ifa_addr->sa_family == AF_INET) {
-      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
-      std::memcpy(ip.bytes.data(), &sin->sin_addr, 4);
-    } else if (i->ifa_addr->sa_family == AF_INET6) {
-      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
-      std::memcpy(ip.bytes.data(), &sin6->sin6_addr, 16);
-      ip.v6 = true;
-    } else {
-      continue;
-    }
-    cfg_.allowlist.add(Cidr{ip, static_cast<uint8_t>(ip.v6 ? 128 : 32)});
+  auto own = interfaceAddresses();
+  if (!own) return own.status();
+  auto next = std::make_shared<Allowlist>(*allowlist_.load());
+  for (const auto& h : *own) {
+    next->addRange(Cidr{h.ip, static_cast<uint8_t>(h.ip.v6 ? 128 : 32)},
+                   "own address (" + h.iface + ")");
   }
-  freeifaddrs(ifs);
+  setAllowlist(std::move(next));
   return Status::ok();
 }
 

@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -280,6 +281,109 @@ TEST(IntelSync, ApiListsFeedsWithTheirRecordedHealth) {
   EXPECT_EQ(later["enabled"], false);
   EXPECT_TRUE(later["healthy"].is_null());  // never ran
   EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+}
+
+// POST /api/v1/intel/feeds/{name}/sync and /intel/sync on a running serve: the feed runs at
+// once instead of in an hour (the local server sees the second request, the recorded health
+// shows the run); viewers are refused, an unknown feed is 404, a disabled one 409; audited.
+TEST(IntelSync, ApiRunsAFeedNowOnRequest) {
+  HttpServer server;
+  std::atomic<int> fetched{0};
+  server.setHandler([&](const HttpRequest& r) -> HttpReply {
+    if (r.target() == "/c2.txt") {
+      const int n = ++fetched;
+      return {200, {}, "# c2\n45.155.205.77\n" + (n > 1 ? std::string("185.220.101.4\n") : "")};
+    }
+    return {404, {}, "not found"};
+  });
+  TempDir dir;
+  const auto cfg = dir.path() / "riposte.yaml";
+  std::ofstream(cfg) << "store:\n  path: " << (dir.path() / "r.db").string() << "\n"
+                     << "detectors:\n  - name: intel\n    type: intel\n    db: "
+                     << (dir.path() / "intel.db").string() << "\n"
+                     << "intel:\n  feeds:\n"
+                     << "    - {name: c2, type: http, format: list, url: \""
+                     << server.url("/c2.txt") << "\", interval: 1h}\n"
+                     << "    - {name: later, type: http, url: \"" << server.url("/later.txt")
+                     << "\", enabled: false}\n";
+  std::map<std::string, std::string> tokens;
+  for (const char* role : {"viewer", "analyst"}) {
+    const std::string user = std::string("u-") + role;
+    ASSERT_EQ(runRiposte({"user", "add", "--config", cfg.string(), "--role", role, user},
+                         "a long passphrase\n")
+                  .exit_code,
+              0);
+    auto tok = runRiposte({"token", "create", "--config", cfg.string(), "--user", user});
+    ASSERT_EQ(tok.exit_code, 0) << tok.err;
+    tokens[role] = tok.out.substr(0, tok.out.find('\n'));
+  }
+  BackgroundRiposte serve({"serve", "--config", cfg.string(), "--listen", "127.0.0.1:0"});
+  std::smatch m;
+  static const std::regex re(R"(api listening on http://[0-9.]+:([0-9]+))");
+  ASSERT_TRUE(waitFor([&] {
+    const std::string err = serve.err();
+    return std::regex_search(err, m, re);
+  })) << serve.err();
+  const std::string base = "http://127.0.0.1:" + std::string(m[1]) + "/api/v1";
+  auto call = [&](const std::string& method, const std::string& path, const std::string& role) {
+    std::string body;
+    CURL* c = curl_easy_init();
+    curl_slist* h = curl_slist_append(nullptr, ("Authorization: Bearer " + tokens[role]).c_str());
+    const std::string url = base + path;
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+    if (method == "POST") curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(
+        c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t n, size_t k, void* out) -> size_t {
+          static_cast<std::string*>(out)->append(p, n * k);
+          return n * k;
+        });
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    long code = 0;
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return std::make_pair(code, body);
+  };
+  auto indicators = [&]() -> int {
+    auto [code, body] = call("GET", "/intel/feeds", "viewer");
+    if (code != 200) return -1;
+    auto j = nlohmann::json::parse(body);
+    for (const auto& f : j["items"]) {
+      if (f["name"] == "c2") return f.value("indicators", -1);
+    }
+    return -1;
+  };
+  // The first run is at start; the next would be in an hour.
+  ASSERT_TRUE(waitFor([&] { return indicators() == 1; })) << serve.err();
+  EXPECT_EQ(fetched.load(), 1);
+
+  auto viewer = call("POST", "/intel/feeds/c2/sync", "viewer");
+  EXPECT_EQ(viewer.first, 403) << viewer.second;
+  auto unknown = call("POST", "/intel/feeds/nope/sync", "analyst");
+  EXPECT_EQ(unknown.first, 404) << unknown.second;
+  auto disabled = call("POST", "/intel/feeds/later/sync", "analyst");
+  EXPECT_EQ(disabled.first, 409) << disabled.second;
+  EXPECT_NE(disabled.second.find("disabled"), std::string::npos) << disabled.second;
+  EXPECT_EQ(fetched.load(), 1);
+
+  auto ok = call("POST", "/intel/feeds/c2/sync", "analyst");
+  ASSERT_EQ(ok.first, 202) << ok.second;
+  EXPECT_EQ(nlohmann::json::parse(ok.second)["feed"], "c2");
+  ASSERT_TRUE(waitFor([&] { return indicators() == 2; })) << serve.err();
+  EXPECT_EQ(fetched.load(), 2);
+  auto all = call("POST", "/intel/sync", "analyst");
+  ASSERT_EQ(all.first, 202) << all.second;
+  ASSERT_TRUE(waitFor([&] { return fetched.load() == 3; })) << serve.err();
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+
+  auto audit = runRiposte({"audit", "--config", cfg.string(), "show", "--kind", "intel."});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_NE(audit.out.find("run of feed c2 requested"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("api:u-analyst"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("run of every enabled feed requested"), std::string::npos);
+  EXPECT_EQ(audit.out.find("u-viewer"), std::string::npos);
 }
 
 }  // namespace riposte::testing

@@ -5,7 +5,7 @@ import { api, ApiError, type Decision, type Finding, type SourceHealth, type Sta
 import { timeline } from "../chart";
 import { badge, h, relTime, replace, table } from "../dom";
 import { onLive } from "../live";
-import { errorBox, pageHeader } from "../ui";
+import { act, can, errorBox, pageHeader } from "../ui";
 import { modeBanner } from "./mode";
 
 const SPAN_MS = 60 * 60 * 1000;
@@ -188,6 +188,25 @@ export function renderDashboard(root: HTMLElement): () => void {
                 return [badge(ok ? "healthy" : "failing", ok ? "ok" : "bad"), r.last_error ? h("small", { class: "detail" }, String(r.last_error)) : null];
               },
             },
+            ...(can("analyst")
+              ? [
+                  {
+                    label: "",
+                    cell: (r: Record<string, unknown>) => {
+                      if (r.enabled === false) return h("small", { class: "muted" }, "disabled");
+                      const name = String(r.name ?? "");
+                      const btn = h("button", { type: "button", class: "secondary", "data-feed": name }, "Sync now") as HTMLButtonElement;
+                      btn.addEventListener("click", () => {
+                        void act(btn, () => api.syncFeed(name), `Feed ${name}: run requested`).then((done) => {
+                          // The run happens on the server's collector; its health follows shortly.
+                          if (done) setTimeout(() => void loadFeeds(), 1500);
+                        });
+                      });
+                      return btn;
+                    },
+                  },
+                ]
+              : []),
           ],
           f.items,
           "No intel feeds configured.",

@@ -79,6 +79,12 @@ struct SourceConfig : ComponentConfig {
   std::optional<int> year;
 };
 
+// An important customer (`response.customers`): a name and allowlist entries.
+struct AllowlistCustomer {
+  std::string name;
+  std::vector<std::string> entries;
+};
+
 // The management API (`api:`), served by `riposte serve` when `listen` is set.
 struct ApiConfig {
   bool enabled = false;  // `api.listen` given (or `serve --listen`)
@@ -140,8 +146,14 @@ struct Config {
 
   // response policy
   Duration default_duration = std::chrono::hours(4);
-  std::vector<std::string> allowlist;  // CIDRs or addresses
-  bool allowlist_own_addresses = true;
+  // Entries in the syntax of core/allowlist_entry.h (addresses, ranges, user:, host:, names).
+  std::vector<std::string> allowlist;
+  bool allowlist_own_addresses = true;  // this host's interface addresses (serve)
+  bool allowlist_gateways = true;       // this host's gateways (serve)
+  // Names re-resolved, interfaces and routes re-read this often in serve (0 = at start only).
+  Duration allowlist_refresh = std::chrono::minutes(10);
+  std::vector<AllowlistCustomer> customers;  // important customers, never acted on
+  std::string customers_file;                // lines `ENTRY  CUSTOMER NAME`
   // circuit breaker (0 = no cap)
   uint32_t max_blocks_per_minute = 600;
   uint32_t max_active_blocks = 200'000;

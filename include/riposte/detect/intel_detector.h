@@ -55,6 +55,8 @@ class IntelDetector : public Detector {
   void expire(Timestamp now) override;
 
   void setSnapshot(std::shared_ptr<const intel::Snapshot> s) { snapshot_ = std::move(s); }
+  // Asks the feed collector among the detector's updaters for a run of `feed` ("" = all) now.
+  Status requestFeedSync(const std::string& feed);
 
  private:
   void report(const Event& e, const intel::Hit& hit, std::string_view field, std::string_view value,

@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "riposte/core/config.h"
@@ -62,6 +63,9 @@ struct EngineOptions {
   // intel.feeds are fetched on their schedules while the engine runs (serve); replay reads the
   // stored indicators only, so a replay neither waits for nor depends on the network.
   bool fetch_feeds = true;
+  // Serve: the allowlist is rebuilt every response.allowlist_refresh (names re-resolved,
+  // interface addresses and gateways re-read), off the engine thread.
+  bool refresh_allowlist = false;
 };
 
 // Finding → enforced latency of enforcing actions (wall clock from the decision to the action's
@@ -134,8 +138,8 @@ struct EngineStats {
   bool manual_mode = false;
   bool dry_run_mode = false;
   // Decisions from other nodes (cluster fan-out).
-  uint64_t events_logged = 0;      // written to the store's event log
-  uint64_t event_log_errors = 0;   // batches the store refused (counted, logged)
+  uint64_t events_logged = 0;     // written to the store's event log
+  uint64_t event_log_errors = 0;  // batches the store refused (counted, logged)
   uint64_t remote_applied = 0;
   uint64_t remote_duplicates = 0;
   uint64_t remote_allowlisted = 0;
@@ -204,6 +208,10 @@ class Engine {
   // the stored rule modes. On any error nothing changes and the error carries the diagnostics.
   // Detector state starts afresh.
   Status reloadDetectors(const std::string& actor);
+  // Asks the intel feed collector to run `feed` ("" = every enabled feed) now, on its own
+  // threads (returns at once); audited `intel.sync_requested` with the actor. Not found: no such
+  // feed; failed precondition: no collector runs here, or the feed is disabled.
+  Status requestFeedSync(const std::string& feed, const std::string& actor);
   // Diagnostics of the last load of the rule files (start-up or reload).
   const RuleLoadReport& ruleLoadReport() const { return rule_load_; }
 
@@ -247,6 +255,11 @@ class Engine {
   const Config& config() const { return config_; }
   Policy& policy() { return *policy_; }
 
+  // Rebuilds the allowlist from the configuration now (names re-resolved, this host's
+  // addresses and gateways re-read where the engine takes them) and publishes it; on an error
+  // the allowlist in force stays. serve calls it every response.allowlist_refresh.
+  Status refreshAllowlist();
+
  private:
   Engine(Config config, const Registries& registries, Store* store, EngineOptions options)
       : config_(std::move(config)),
@@ -280,6 +293,8 @@ class Engine {
   Result<Decision> findDecision(const std::string& id);
   void auditAs(const std::string& actor, const std::string& kind, const Decision& d,
                const std::string& reason);
+  // "target is allowlisted: <entry> (<why>)", for refusals.
+  std::string allowlistNote(const Target& t) const;
 
   Config config_;
   const Registries& registries_;
@@ -310,11 +325,16 @@ class Engine {
   std::chrono::steady_clock::time_point last_reconcile_ = std::chrono::steady_clock::now();
   std::vector<Action*> enforcing_;
   std::unique_ptr<DeadLetter> dead_letter_;
-  StringSet dry_run_actions_;  // actions configured with dry_run: true (never called)
+  StringSet dry_run_actions_;          // actions configured with dry_run: true (never called)
   StringMap<bool> allowlist_refused_;  // stored active decisions refused (audit once)
-  StringMap<bool> remote_refused_;  // remote decision ids refused by the allowlist (audit once)
-  // Last member: destroyed first, so queued jobs finish while everything they use exists.
+  StringMap<bool> remote_refused_;     // remote decision ids refused by the allowlist (audit once)
+  AllowlistEnvironment allowlist_env_;
+  std::chrono::steady_clock::time_point last_allowlist_refresh_;
+  std::atomic<bool> allowlist_refreshing_{false};
+  // Last members: destroyed first, so queued jobs and a refresh under way finish while
+  // everything they use exists.
   std::unique_ptr<Executor> executor_;
+  std::jthread allowlist_refresher_;
 };
 
 }  // namespace riposte

@@ -91,6 +91,11 @@ class Collector : public StoreUpdater {
 
   void start() override;  // one thread per enabled feed; the first run is immediate
   void stop() override;
+  // Wakes the thread of `feed` ("" = every enabled feed) for a run now instead of at its next
+  // scheduled time (a run under way is followed by another). Unknown feed: not found; a
+  // disabled feed or a collector not started: failed precondition (`intel sync --feed` runs a
+  // disabled one by hand).
+  Status requestSync(const std::string& feed) override;
 
   std::vector<FeedHealth> health() const;
   const CollectorOptions& options() const { return options_; }

@@ -6,7 +6,10 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
+
+#include "riposte/core/status.h"
 
 namespace riposte::intel {
 
@@ -15,6 +18,14 @@ class StoreUpdater {
   virtual ~StoreUpdater() = default;
   virtual void start() = 0;
   virtual void stop() = 0;
+  // Asks for a run of `feed` ("" = every enabled feed) now, on the updater's own threads;
+  // returns at once. Only a feed collector has feeds; any thread.
+  virtual Status requestSync(const std::string& feed) {
+    (void)feed;
+    return Status::failedPrecondition(kNoCollector);
+  }
+  // The refusal of an updater that collects no feed (any other refusal says more).
+  static constexpr const char* kNoCollector = "no intel feed is collected here";
 };
 
 class StoreUpdaters : public StoreUpdater {
@@ -26,6 +37,16 @@ class StoreUpdaters : public StoreUpdater {
   }
   void stop() override {  // in reverse order of start
     for (auto it = all_.rbegin(); it != all_.rend(); ++it) (*it)->stop();
+  }
+  // The first updater that takes the request; otherwise the most telling refusal.
+  Status requestSync(const std::string& feed) override {
+    Status out = StoreUpdater::requestSync(feed);
+    for (auto& u : all_) {
+      Status st = u->requestSync(feed);
+      if (st.isOk()) return st;
+      if (st.message() != kNoCollector) out = st;
+    }
+    return out;
   }
 
  private:

@@ -23,7 +23,9 @@
 // Thread safety: one Policy per engine, called from the decision thread only.
 #pragma once
 
+#include <atomic>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +35,7 @@
 #include "riposte/core/finding.h"
 #include "riposte/core/ip.h"
 #include "riposte/core/string_hash.h"
+#include "riposte/respond/allowlist.h"
 
 namespace riposte {
 
@@ -43,25 +46,34 @@ std::string_view policyOutcomeName(PolicyOutcome o);
 
 struct PolicyConfig {
   Duration default_duration = std::chrono::hours(4);
-  CidrList allowlist;
+  Allowlist allowlist;  // what the policy starts with (see Policy::setAllowlist)
   bool dry_run = false;
   ResponseTuning tuning;                                   // every decision
   std::map<std::string, ResponseTuning> tuning_by_action;  // per decision action
 
   const ResponseTuning& tuningFor(std::string_view action) const;
 
-  static Result<PolicyConfig> fromConfig(const Config& c);
+  // The allowlist is built by buildAllowlist (allowlist.h) in `env`; its warnings (names that
+  // did not resolve) are appended to `warnings`.
+  static Result<PolicyConfig> fromConfig(const Config& c, const AllowlistEnvironment& env = {},
+                                         std::vector<std::string>* warnings = nullptr);
 };
 
 class Policy {
  public:
-  explicit Policy(PolicyConfig cfg) : cfg_(std::move(cfg)) {}
+  explicit Policy(PolicyConfig cfg);
 
   // Decides on a finding at time `now` (the finding's last event in a replay).
   PolicyOutcome decide(const Finding& f, Timestamp now, Decision& out);
 
-  // Whether a target is allowlisted (checked again by the executor before acting).
+  // Whether a target is allowlisted (checked again by the executor before acting; any thread).
   bool isAllowlisted(const Target& t) const;
+  // Why it is ("203.0.113.0/24 (important customer Acme)"), or nullopt when it is not.
+  std::optional<std::string> allowlistedBy(const Target& t) const;
+  // The allowlist in force, and its replacement (published atomically: readers on other
+  // threads see the old one or the new one whole).
+  std::shared_ptr<const Allowlist> allowlist() const { return allowlist_.load(); }
+  void setAllowlist(std::shared_ptr<const Allowlist> a) { allowlist_.store(std::move(a)); }
 
   // Keeps the policy's view of active decisions in step with the store.
   void noteActive(const Decision& d);
@@ -78,7 +90,7 @@ class Policy {
   size_t priorOffences(std::string_view action, const Target& t, Timestamp now,
                        Duration lookback) const;
 
-  // Adds this host's own interface addresses to the allowlist.
+  // Adds this host's own interface addresses to the allowlist in force.
   Status allowlistOwnAddresses();
 
   const PolicyConfig& config() const { return cfg_; }
@@ -89,6 +101,7 @@ class Policy {
   bool anyActive(std::string_view target, Timestamp now) const;
 
   PolicyConfig cfg_;
+  std::atomic<std::shared_ptr<const Allowlist>> allowlist_;
   Store* history_ = nullptr;
   StringMap<Timestamp> active_;  // action + target -> expiry
   StringSet actions_;            // every action a decision has had

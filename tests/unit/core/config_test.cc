@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <set>
 
 #include "riposte/core/registry.h"
 
@@ -100,7 +101,7 @@ detectors:
   - type: magic
 response:
   default_duration: 4 hours
-  allowlist: [not-an-ip]
+  allowlist: [10.0.0.300]
 )");
   ASSERT_FALSE(c.isOk());
   std::vector<std::string> paths;
@@ -200,6 +201,47 @@ TEST(Registry, DuplicateNamesAreRefused) {
   ASSERT_FALSE(made.isOk());
   EXPECT_NE(made.status().message().find("detectors[3]: unknown detector type 'nope'"),
             std::string::npos);
+}
+
+TEST_F(ConfigTest, AllowlistEntriesAndCustomersAreCheckedWithPositions) {
+  auto good = parse(R"(
+response:
+  allowlist: [192.0.2.0/24, backup.example.net, "user:deploy", "host:db1"]
+  allowlist_gateways: false
+  allowlist_refresh: 5m
+  customers:
+    - name: Acme Bank
+      allowlist: [198.51.100.0/24, vpn.example.net]
+  customers_file: /etc/riposte/customers.txt
+)");
+  ASSERT_TRUE(good.isOk()) << good.status().toString();
+  EXPECT_EQ(good->allowlist.size(), 4u);
+  EXPECT_FALSE(good->allowlist_gateways);
+  EXPECT_EQ(good->allowlist_refresh, std::chrono::minutes(5));
+  ASSERT_EQ(good->customers.size(), 1u);
+  EXPECT_EQ(good->customers[0].name, "Acme Bank");
+  EXPECT_EQ(good->customers[0].entries.size(), 2u);
+  EXPECT_EQ(good->customers_file, "/etc/riposte/customers.txt");
+
+  auto bad = parse(R"(
+response:
+  allowlist: [192.0.2.0/24, 10.0.0.300]
+  customers:
+    - allowlist: []
+    - name: Typo
+      allowlist: ["user:"]
+      colour: red
+)");
+  ASSERT_FALSE(bad.isOk());
+  std::set<std::string> paths;
+  for (const auto& d : diags_) paths.insert(d.path);
+  EXPECT_TRUE(paths.count("response.allowlist[1]")) << bad.status().toString();
+  EXPECT_TRUE(paths.count("response.customers[0].name")) << bad.status().toString();
+  EXPECT_TRUE(paths.count("response.customers[0].allowlist")) << bad.status().toString();
+  EXPECT_TRUE(paths.count("response.customers[1].colour")) << bad.status().toString();
+  for (const auto& d : diags_) {
+    if (d.path == "response.allowlist[1]") EXPECT_EQ(d.line, 3);
+  }
 }
 
 }  // namespace

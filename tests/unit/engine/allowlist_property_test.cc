@@ -20,12 +20,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -33,6 +35,7 @@
 #include "riposte/core/ip.h"
 #include "riposte/core/registry.h"
 #include "riposte/engine/engine.h"
+#include "riposte/respond/allowlist.h"
 #include "riposte/respond/executor.h"
 #include "riposte/respond/policy.h"
 #include "riposte/store/sqlite_store.h"
@@ -121,6 +124,26 @@ std::vector<Range> ownAddresses() {
     out.push_back(r);
   }
   freeifaddrs(ifs);
+  return out;
+}
+
+// This host's gateways (what `allowlist_gateways` adds; the route parser is checked against
+// `ip route` in respond_test).
+std::vector<Range> gatewayAddresses() {
+  std::vector<Range> out;
+  auto read = [](const char* path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  for (const auto& g : parseRouteGateways(read("/proc/net/route"), read("/proc/net/ipv6_route"))) {
+    Range r;
+    r.v6 = g.ip.v6;
+    r.bytes = g.ip.bytes;
+    r.prefix = g.ip.v6 ? 128 : 32;
+    out.push_back(r);
+  }
   return out;
 }
 
@@ -308,13 +331,16 @@ class AllowlistProperty : public ::testing::Test {
                          })
                     .isOk());
     own_ = ownAddresses();
+    gateways_ = gatewayAddresses();
+    own_.insert(own_.end(), gateways_.begin(), gateways_.end());
     g_script.clear();
     takeReached();
   }
 
   uint64_t seed_ = 0;
   Registries reg_;
-  std::vector<Range> own_;
+  std::vector<Range> own_;  // interface addresses and gateways
+  std::vector<Range> gateways_;
   testing::TempDir dir_;
 };
 
@@ -511,6 +537,7 @@ TEST_F(AllowlistProperty, TheExecutorRefusesAllowlistedTargetsOnEveryPath) {
       allow.push_back(r);
       ASSERT_TRUE(pc.allowlist.add(cidrText(r)).isOk());
     }
+    for (const Range& g : gateways_) ASSERT_TRUE(pc.allowlist.add(cidrText(g)).isOk());
     Policy policy(std::move(pc));
     ASSERT_TRUE(policy.allowlistOwnAddresses().isOk());
     allow.insert(allow.end(), own_.begin(), own_.end());
