@@ -328,6 +328,8 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
         en.key = d->string_keys[k].add(g.value, entry_id);
         const uint64_t h =
             g.type == IndicatorType::kDomain ? hashDomain(g.value) : hashString(g.value);
+        if (g.type == IndicatorType::kDomain)
+          d->domain_labels |= uint64_t{1} << labelBit(labelCount(g.value));
         d->string_tables[k].insert(h, keyedSlot(h, en.score, en.key));
         break;
       }

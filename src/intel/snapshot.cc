@@ -205,7 +205,7 @@ void matchGroup(const SnapshotData& d, const Snapshot::Value* vals, size_t n, ui
         break;
       case IndicatorType::kDomain: {
         p.first = static_cast<uint32_t>(np);
-        forEachDomainSuffix(v.text, [&](std::string_view sfx, uint64_t h) {
+        forEachDomainSuffix(v.text, d.domain_labels, [&](std::string_view sfx, uint64_t h) {
           if (p.direct || np == kMaxProbes) {
             p.direct = true;
             return;
@@ -276,7 +276,7 @@ void matchGroup(const SnapshotData& d, const Snapshot::Value* vals, size_t n, ui
       case IndicatorType::kIpv6: matchV6(d, v.bytes, p.hash, emit); break;
       case IndicatorType::kDomain:
         if (p.direct) {
-          forEachDomainSuffix(v.text, [&](std::string_view sfx, uint64_t h) {
+          forEachDomainSuffix(v.text, d.domain_labels, [&](std::string_view sfx, uint64_t h) {
             matchString(d, 0, IndicatorType::kDomain, sfx, h, emit);
           });
         } else {
@@ -339,7 +339,7 @@ size_t Snapshot::matchIp(const IpAddress& ip, std::vector<Hit>& out) const {
 
 size_t Snapshot::matchDomain(std::string_view s, std::vector<Hit>& out) const {
   const size_t before = out.size();
-  forEachDomainSuffix(s, [&](std::string_view suffix, uint64_t h) {
+  forEachDomainSuffix(s, d_->domain_labels, [&](std::string_view suffix, uint64_t h) {
     matchString(*d_, 0, IndicatorType::kDomain, suffix, h, Pusher{out});
   });
   return out.size() - before;

@@ -63,22 +63,36 @@ inline uint64_t hashBytes(const char* p, size_t n) {
   return acc;
 }
 
+// Label counts as a bit set: bit n for a name of n labels (bit 63 for 63 and more).
+inline unsigned labelBit(size_t labels) { return labels < 63 ? static_cast<unsigned>(labels) : 63; }
+inline size_t labelCount(std::string_view s) {
+  return 1 + static_cast<size_t>(std::count(s.begin(), s.end(), '.'));
+}
+
 // Hashes a domain label by label from the right: calls f(suffix, hash) for every suffix of at
 // least two labels (the parents, then the name itself), all in one pass. A listed domain is
-// stored under the hash this gives for the whole name.
+// stored under the hash this gives for the whole name. `counts` (see labelBit) restricts the
+// calls to suffixes with as many labels as some listed domain has, and stops hashing once no
+// listed domain has more labels.
 template <typename F>
-inline void forEachDomainSuffix(std::string_view s, F&& f) {
+inline void forEachDomainSuffix(std::string_view s, uint64_t counts, F&& f) {
   uint64_t h = kFnvSeed;
   size_t end = s.size();
-  int labels = 0;
+  size_t labels = 0;
   for (;;) {
     const size_t dot = end == 0 ? std::string_view::npos : s.rfind('.', end - 1);
     const size_t start = dot == std::string_view::npos ? 0 : dot + 1;
     h = mix64(h ^ hashBytes(s.data() + start, end - start));
-    if (++labels >= 2) f(s.substr(start), h);
+    const unsigned bit = labelBit(++labels);
+    if (labels >= 2 && ((counts >> bit) & 1) != 0) f(s.substr(start), h);
     if (dot == std::string_view::npos) return;
+    if (bit < 63 && (counts >> (bit + 1)) == 0) return;
     end = dot;
   }
+}
+template <typename F>
+inline void forEachDomainSuffix(std::string_view s, F&& f) {
+  forEachDomainSuffix(s, ~uint64_t{0}, f);
 }
 
 inline uint64_t hashString(std::string_view s) {
@@ -606,6 +620,7 @@ struct SnapshotData {
   CidrIndex<U128> cidr6;
   std::array<SlotTable, 3> string_tables;  // domain, url, email
   std::array<StringKeys, 3> string_keys;
+  uint64_t domain_labels = 0;  // label counts of the listed domains (labelBit)
   std::array<SlotTable, 3> hash_tables;  // md5, sha1, sha256
   std::array<FixedKeys, 3> hash_keys{FixedKeys(16), FixedKeys(20), FixedKeys(32)};
 
