@@ -380,8 +380,8 @@ void BM_LookupMixedMatchBatch(benchmark::State& state) {
       case 0: values[q] = riposte::intel::Snapshot::Value::ipv4(d.ip_queries[q]); break;
       case 1: values[q] = riposte::intel::Snapshot::Value::domain(d.domain_queries[q]); break;
       default:
-        values[q] =
-            riposte::intel::Snapshot::Value::digest(IndicatorType::kSha256, d.hash_queries[q].data());
+        values[q] = riposte::intel::Snapshot::Value::digest(IndicatorType::kSha256,
+                                                            d.hash_queries[q].data());
         break;
     }
   }

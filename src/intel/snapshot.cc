@@ -25,7 +25,6 @@ std::vector<std::string> splitTags(std::string_view joined) {
   return out;
 }
 
-
 std::string ipv4Text(uint32_t a) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
@@ -201,7 +200,7 @@ void matchGroup(const SnapshotData& d, const Snapshot::Value* vals, size_t n, ui
     uint64_t hash = 0;
     uint32_t first = 0;  // domain: its suffixes in probes[first, first + count)
     uint32_t count = 0;
-    int kind = -1;     // string or hash kind
+    int kind = -1;        // string or hash kind
     bool direct = false;  // domain with too many labels for the group
   };
   Pending pend[kBatchChunk];
@@ -387,22 +386,26 @@ size_t Snapshot::matchHash(IndicatorType type, const uint8_t* digest, std::vecto
 }
 
 size_t Snapshot::matchBatch(const Value* values, size_t n, std::vector<BatchHit>& out) const {
-  return runBatch(*d_, n, [&](size_t i) { return values[i]; }, out);
+  return runBatch(
+      *d_, n, [&](size_t i) { return values[i]; }, out);
 }
 
 size_t Snapshot::matchIpv4Batch(const uint32_t* addrs, size_t n, std::vector<BatchHit>& out) const {
-  return runBatch(*d_, n, [&](size_t i) { return Value::ipv4(addrs[i]); }, out);
+  return runBatch(
+      *d_, n, [&](size_t i) { return Value::ipv4(addrs[i]); }, out);
 }
 
 size_t Snapshot::matchDomainBatch(const std::string_view* domains, size_t n,
                                   std::vector<BatchHit>& out) const {
-  return runBatch(*d_, n, [&](size_t i) { return Value::domain(domains[i]); }, out);
+  return runBatch(
+      *d_, n, [&](size_t i) { return Value::domain(domains[i]); }, out);
 }
 
 size_t Snapshot::matchHashBatch(IndicatorType type, const uint8_t* const* digests, size_t n,
                                 std::vector<BatchHit>& out) const {
   if (hashKind(type) < 0) return 0;
-  return runBatch(*d_, n, [&](size_t i) { return Value::digest(type, digests[i]); }, out);
+  return runBatch(
+      *d_, n, [&](size_t i) { return Value::digest(type, digests[i]); }, out);
 }
 
 size_t Snapshot::matchValue(const NormalisedValue& v, std::vector<Hit>& out) const {
@@ -506,7 +509,7 @@ std::string entryValue(const SnapshotData& d, const Entry& en) {
     case IndicatorType::kSha1:
     case IndicatorType::kSha256: {
       return hexEncode(d.hash_keys[static_cast<size_t>(hashKind(en.type))].key(en.key),
-                   hashLength(en.type));
+                       hashLength(en.type));
     }
   }
   return {};

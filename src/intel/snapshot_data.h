@@ -79,6 +79,23 @@ inline void forEachDomainSuffix(std::string_view s, uint64_t counts, F&& f) {
   uint64_t h = kFnvSeed;
   size_t end = s.size();
   size_t labels = 0;
+  if (s.size() <= 64) {
+    // The dots as a bit set, found in one branch-free pass, then taken from the right: the
+    // byte-wise search from the right mispredicts at every dot.
+    uint64_t dots = 0;
+    for (size_t i = 0; i < s.size(); ++i) dots |= uint64_t{s[i] == '.'} << i;
+    for (;;) {
+      const bool last = dots == 0;
+      const size_t start = last ? 0 : static_cast<size_t>(64 - __builtin_clzll(dots));
+      h = mix64(h ^ hashBytes(s.data() + start, end - start));
+      const unsigned bit = labelBit(++labels);
+      if (labels >= 2 && ((counts >> bit) & 1) != 0) f(s.substr(start), h);
+      if (last) return;
+      if (bit < 63 && (counts >> (bit + 1)) == 0) return;
+      end = start - 1;
+      dots &= ~(uint64_t{1} << end);
+    }
+  }
   for (;;) {
     const size_t dot = end == 0 ? std::string_view::npos : s.rfind('.', end - 1);
     const size_t start = dot == std::string_view::npos ? 0 : dot + 1;
@@ -620,7 +637,7 @@ struct SnapshotData {
   CidrIndex<U128> cidr6;
   std::array<SlotTable, 3> string_tables;  // domain, url, email
   std::array<StringKeys, 3> string_keys;
-  uint64_t domain_labels = 0;  // label counts of the listed domains (labelBit)
+  uint64_t domain_labels = 0;            // label counts of the listed domains (labelBit)
   std::array<SlotTable, 3> hash_tables;  // md5, sha1, sha256
   std::array<FixedKeys, 3> hash_keys{FixedKeys(16), FixedKeys(20), FixedKeys(32)};
 

@@ -126,8 +126,7 @@ TEST(IntelSnapshotBatch, MixedBatchEqualsOneByOne) {
     std::vector<std::string> got;
     for (const auto& h : hits) {
       got.push_back(std::to_string(h.index) + ":" + std::to_string(h.hit.entry) + ":" +
-                    std::to_string(h.hit.score) + ":" +
-                    std::string(indicatorTypeName(h.hit.type)));
+                    std::to_string(h.hit.score) + ":" + std::string(indicatorTypeName(h.hit.type)));
     }
     EXPECT_EQ(got, want) << n;
     if (n == batch.size()) {
@@ -221,7 +220,6 @@ TEST(IntelSnapshotBatch, ParentsOfEveryListedLabelCount) {
   hits.clear();
   s->matchDomain("test", hits);
   EXPECT_TRUE(hits.empty());
-
 }
 
 TEST(IntelSnapshotBatch, NameWithMoreSuffixesThanAGroupProbes) {
@@ -262,6 +260,38 @@ TEST(IntelSnapshotBatch, DomainLabelCountsWithManyLabels) {
   EXPECT_EQ(s->matchDomain("x." + name, hits), 1u);
   hits.clear();
   EXPECT_EQ(s->matchDomain(name.substr(2), hits), 0u);
+}
+
+TEST(IntelSnapshotBatch, SuffixHashesAgreeForShortAndLongNames) {
+  // Names of up to 64 bytes find their dots as a bit set, longer ones by searching; both must
+  // give the hashes a label-by-label reference gives, odd names included.
+  auto reference = [](std::string_view s) {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    uint64_t h = kFnvSeed;
+    size_t end = s.size();
+    for (int labels = 1;; ++labels) {
+      const size_t dot = end == 0 ? std::string_view::npos : s.rfind('.', end - 1);
+      const size_t start = dot == std::string_view::npos ? 0 : dot + 1;
+      h = mix64(h ^ hashBytes(s.data() + start, end - start));
+      if (labels >= 2) out.emplace_back(std::string(s.substr(start)), h);
+      if (dot == std::string_view::npos) return out;
+      end = dot;
+    }
+  };
+  std::vector<std::string> names = {
+      "", ".", "..", "a", "a.b", ".a.b", "a.b.", "a..b", "www.example.com"};
+  std::mt19937_64 rng(3);
+  for (size_t len : {60, 63, 64, 65, 66, 120}) {
+    std::string n;
+    while (n.size() < len) n += (rng() % 4 == 0) ? '.' : static_cast<char>('a' + rng() % 26);
+    names.push_back(n);
+  }
+  for (const auto& n : names) {
+    std::vector<std::pair<std::string, uint64_t>> got;
+    forEachDomainSuffix(
+        n, [&](std::string_view sfx, uint64_t h) { got.emplace_back(std::string(sfx), h); });
+    EXPECT_EQ(got, reference(n)) << n;
+  }
 }
 
 TEST(IntelSnapshotBatch, EmptySnapshotAndOtherTypes) {
