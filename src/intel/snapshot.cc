@@ -337,10 +337,7 @@ size_t runBatch(const SnapshotData& d, size_t n, At&& at, std::vector<Snapshot::
 
 size_t Snapshot::matchIpv4(uint32_t addr, std::vector<Hit>& out) const {
   const size_t before = out.size();
-  const uint64_t h = mix64(addr);
-  // The CIDR block is needed whatever the table says: ask for both at once.
-  d_->cidr4.prefetchBucket(addr);
-  matchV4(*d_, addr, h, Pusher{out});
+  matchV4(*d_, addr, mix64(addr), Pusher{out});
   return out.size() - before;
 }
 
