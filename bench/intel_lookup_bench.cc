@@ -25,6 +25,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "riposte/intel/builder.h"
@@ -364,6 +365,113 @@ BENCHMARK_TEMPLATE(BM_LookupBatch, kIpv4Q)->Name("BM_LookupIpv4Batched");
 BENCHMARK_TEMPLATE(BM_LookupBatch, kDomainQ)->Name("BM_LookupDomainBatched");
 BENCHMARK_TEMPLATE(BM_LookupBatch, kSha256Q)->Name("BM_LookupSha256Batched");
 BENCHMARK_TEMPLATE(BM_LookupBatch, kMixedQ)->Name("BM_LookupMixedBatched");
+
+// The mixed workload through Snapshot::matchBatch, the call the intel detector makes: values
+// of the three kinds interleaved (IPv4, domain, SHA-256, IPv4, ...) in batches of range(0)
+// values. 6 is about one event's worth (the detector batches an event's values); 48 is what a
+// caller with several events at hand would pass.
+void BM_LookupMixedMatchBatch(benchmark::State& state) {
+  const Data& d = data();
+  const auto& snap = *d.snapshot;
+  const auto batch = static_cast<size_t>(state.range(0));
+  std::vector<riposte::intel::Snapshot::Value> values(kQueries);
+  for (size_t q = 0; q < kQueries; ++q) {
+    switch (q % 3) {
+      case 0: values[q] = riposte::intel::Snapshot::Value::ipv4(d.ip_queries[q]); break;
+      case 1: values[q] = riposte::intel::Snapshot::Value::domain(d.domain_queries[q]); break;
+      default:
+        values[q] = riposte::intel::Snapshot::Value::digest(IndicatorType::kSha256,
+                                                            d.hash_queries[q].data());
+        break;
+    }
+  }
+  std::vector<riposte::intel::Snapshot::BatchHit> hits;
+  hits.reserve(4 * batch);
+  size_t q = 0;
+  size_t found = 0;
+  size_t n = 0;
+  for (auto _ : state) {
+    hits.clear();
+    if (q + batch > kQueries) q = 0;
+    snap.matchBatch(values.data() + q, batch, hits);
+    // Values with at least one hit (an IPv4 hit may add its CIDRs).
+    uint32_t last = ~0u;
+    for (const auto& h : hits) {
+      found += h.index != last;
+      last = h.index;
+    }
+    q += batch;
+    n += batch;
+    benchmark::DoNotOptimize(hits.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(n));
+  state.counters["hit_ratio"] = static_cast<double>(found) / static_cast<double>(n);
+  addStoreCounters(state, d);
+}
+BENCHMARK(BM_LookupMixedMatchBatch)->Arg(6)->Arg(48);
+
+// Peer, same run: the same 3.1 M values as text in one std::unordered_set<std::string>, the
+// same mixed queries one by one (IPv4 as text, exact only: no CIDRs; a domain and each parent
+// cut at its dots; SHA-256 as hex). Its resident cost is reported as bytes_per_value_rss.
+void BM_PeerUnorderedSetMixed(benchmark::State& state) {
+  const Data& d = data();
+  struct Peer {
+    std::unordered_set<std::string> set;
+    std::vector<std::string> ip_text;
+    std::vector<std::string> hash_text;
+    double bytes_per_value = 0;
+  };
+  static const Peer peer = [] {
+    Peer p;
+    const size_t before = rssBytes();
+    p.set.reserve(kIpv4 + kDomains + kHashes);
+    for (size_t i = 0; i < kIpv4; ++i) p.set.insert(ipText(static_cast<uint32_t>(rnd(1, i))));
+    for (size_t i = 0; i < kDomains; ++i) p.set.insert(domain(3, i));
+    for (size_t i = 0; i < kHashes; ++i) p.set.insert(hex(digest(4, i)));
+    p.bytes_per_value =
+        static_cast<double>(rssBytes() - before) / static_cast<double>(p.set.size());
+    return p;
+  }();
+  // Query text prepared outside the timed loop, as the snapshot's queries are.
+  static const std::pair<std::vector<std::string>, std::vector<std::string>> text = [&] {
+    std::vector<std::string> ips(kQueries);
+    std::vector<std::string> hashes(kQueries);
+    for (size_t q = 0; q < kQueries; ++q) {
+      if (q % 3 == 0) ips[q] = ipText(d.ip_queries[q]);
+      if (q % 3 == 2) hashes[q] = hex(d.hash_queries[q]);
+    }
+    return std::make_pair(std::move(ips), std::move(hashes));
+  }();
+  size_t q = 0;
+  size_t found = 0;
+  std::string key;
+  for (auto _ : state) {
+    bool hit = false;
+    switch (q % 3) {
+      case 0: hit = peer.set.count(text.first[q]) != 0; break;
+      case 1: {
+        std::string_view name = d.domain_queries[q];
+        for (;;) {
+          key.assign(name);
+          if (peer.set.count(key) != 0) hit = true;
+          const size_t dot = name.find('.');
+          if (dot == std::string_view::npos) break;
+          name.remove_prefix(dot + 1);
+          if (name.find('.') == std::string_view::npos) break;  // no single-label parents
+        }
+        break;
+      }
+      default: hit = peer.set.count(text.second[q]) != 0; break;
+    }
+    found += hit;
+    q = (q + 1) & (kQueries - 1);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.counters["hit_ratio"] =
+      static_cast<double>(found) / static_cast<double>(state.iterations());
+  state.counters["bytes_per_value_rss"] = peer.bytes_per_value;
+}
+BENCHMARK(BM_PeerUnorderedSetMixed);
 
 // The convenient path (classify + normalise + describe every hit), for comparison.
 void BM_LookupRawString(benchmark::State& state) {

@@ -56,21 +56,33 @@ void IntelDetector::onEvent(const Event& e, const FindingSink& sink) {
   }
   if (!snapshot_ || snapshot_->size() == 0) return;
   const std::string_view src = e.get(Field::kSourceIp);
+  // Every value of the event, then one batched look-up.
+  static constexpr size_t kMaxValues = 8;
+  struct Asked {
+    Field field;
+    std::string_view value;
+    bool is_ip;
+  };
+  intel::Snapshot::Value values[kMaxValues];
+  Asked asked[kMaxValues];
+  IpAddress ips[2];
+  uint8_t digests[3][32];
+  size_t n = 0;
+  size_t n_ips = 0;
   for (Field f : {Field::kSourceIp, Field::kDestinationIp}) {
     const std::string_view v = e.get(f);
     if (v.empty()) continue;
     auto ip = IpAddress::parse(v);
     if (!ip) continue;
-    hits_.clear();
-    if (snapshot_->matchIp(*ip, hits_) == 0) continue;
-    for (const auto& h : hits_) report(e, h, fieldName(f), v, TargetType::kIp, v, true, sink);
+    ips[n_ips] = *ip;
+    values[n] = intel::Snapshot::Value::ip(ips[n_ips++]);
+    asked[n++] = Asked{f, v, true};
   }
   for (Field f : {Field::kUrlDomain, Field::kDnsQuestion, Field::kTlsSni}) {
     const std::string_view v = e.get(f);
     if (v.empty()) continue;
-    hits_.clear();
-    if (snapshot_->matchDomain(v, hits_) == 0) continue;
-    for (const auto& h : hits_) report(e, h, fieldName(f), v, TargetType::kIp, src, false, sink);
+    values[n] = intel::Snapshot::Value::domain(v);
+    asked[n++] = Asked{f, v, false};
   }
   static constexpr struct {
     Field field;
@@ -79,15 +91,20 @@ void IntelDetector::onEvent(const Event& e, const FindingSink& sink) {
   } kHashes[] = {{Field::kFileHashMd5, intel::IndicatorType::kMd5, 16},
                  {Field::kFileHashSha1, intel::IndicatorType::kSha1, 20},
                  {Field::kFileHashSha256, intel::IndicatorType::kSha256, 32}};
-  for (const auto& h : kHashes) {
-    const std::string_view v = e.get(h.field);
-    uint8_t buf[32];
-    if (v.empty() || !digest(v, buf, h.bytes)) continue;
-    hits_.clear();
-    if (snapshot_->matchHash(h.type, buf, hits_) == 0) continue;
-    for (const auto& hit : hits_) {
-      report(e, hit, fieldName(h.field), v, TargetType::kIp, src, false, sink);
-    }
+  for (size_t i = 0; i < 3; ++i) {
+    const std::string_view v = e.get(kHashes[i].field);
+    if (v.empty() || !digest(v, digests[i], kHashes[i].bytes)) continue;
+    values[n] = intel::Snapshot::Value::digest(kHashes[i].type, digests[i]);
+    asked[n++] = Asked{kHashes[i].field, v, false};
+  }
+  if (n == 0) return;
+  hits_.clear();
+  if (snapshot_->matchBatch(values, n, hits_) == 0) return;
+  for (const auto& bh : hits_) {
+    const Asked& a = asked[bh.index];
+    // An address is its own target (and may be blocked); other values point at the source.
+    report(e, bh.hit, fieldName(a.field), a.value, TargetType::kIp, a.is_ip ? a.value : src,
+           a.is_ip, sink);
   }
 }
 

@@ -312,13 +312,13 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
       case IndicatorType::kCidr4: {
         auto c = Cidr::parse(g.value);
         uint32_t* tag = nullptr;
-        d->cidr4.add(keyOf(c->base.bytes, tag), c->prefix, entry_id);
+        d->cidr4.add(keyOf(c->base.bytes, tag), c->prefix, en.score, entry_id);
         break;
       }
       case IndicatorType::kCidr6: {
         auto c = Cidr::parse(g.value);
         U128* tag = nullptr;
-        d->cidr6.add(keyOf(c->base.bytes, tag), c->prefix, entry_id);
+        d->cidr6.add(keyOf(c->base.bytes, tag), c->prefix, en.score, entry_id);
         break;
       }
       case IndicatorType::kDomain:
@@ -328,6 +328,8 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
         en.key = d->string_keys[k].add(g.value, entry_id);
         const uint64_t h =
             g.type == IndicatorType::kDomain ? hashDomain(g.value) : hashString(g.value);
+        if (g.type == IndicatorType::kDomain)
+          d->domain_labels |= uint64_t{1} << labelBit(labelCount(g.value));
         d->string_tables[k].insert(h, keyedSlot(h, en.score, en.key));
         break;
       }
@@ -350,6 +352,8 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
   }
   d->next_expiry = next_expiry == 0 ? Timestamp{} : Timestamp::fromSeconds(next_expiry);
   for (auto& k : d->string_keys) k.shrink();
+  for (auto& k : d->hash_keys) k.shrink();
+  d->v6_keys.shrink();
   d->cidr4.build();
   d->cidr6.build();
   for (size_t i = 0; i < d->cidr4.nodes().size(); ++i) {

@@ -25,7 +25,6 @@ std::vector<std::string> splitTags(std::string_view joined) {
   return out;
 }
 
-
 std::string ipv4Text(uint32_t a) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
@@ -70,193 +69,340 @@ std::shared_ptr<const Snapshot> Snapshot::empty() {
   return std::make_shared<const Snapshot>(std::move(d));
 }
 
-size_t Snapshot::matchIpv4(uint32_t addr, std::vector<Hit>& out) const {
-  const size_t before = out.size();
-  d_->v4.probe(mix64(addr), [&](uint64_t s) {
+namespace {
+
+inline U128 key128(const uint8_t* b) {
+  U128 k;
+  for (int i = 0; i < 8; ++i) k.hi = (k.hi << 8) | b[i];
+  for (int i = 8; i < 16; ++i) k.lo = (k.lo << 8) | b[i];
+  return k;
+}
+
+// The matching of one value, given its hash, calling emit(Hit) per hit: shared by the one-by-one
+// functions and the batch pipeline, so both give the same hits in the same order.
+template <typename Emit>
+inline void matchV4(const SnapshotData& d, uint32_t addr, uint64_t h, Emit&& emit) {
+  d.v4.probe(h, [&](uint64_t s) {
     if (v4SlotIp(s) != addr) return false;
-    out.push_back(Hit{v4SlotEntry(s), v4SlotScore(s), IndicatorType::kIpv4});
+    emit(Hit{v4SlotEntry(s), v4SlotScore(s), IndicatorType::kIpv4});
     return true;
   });
-  for (int32_t n = d_->cidr4.find(addr); n >= 0;) {
-    const auto& node = d_->cidr4.node(n);
-    out.push_back(Hit{node.entry, d_->entries[node.entry].score, IndicatorType::kCidr4});
+  for (int32_t n = d.cidr4.find(addr); n >= 0;) {
+    const auto& node = d.cidr4.node(n);
+    emit(Hit{node.entry, node.score, IndicatorType::kCidr4});
     n = node.parent;
+  }
+}
+
+template <typename Emit>
+inline void matchCidr6(const SnapshotData& d, const uint8_t* bytes, Emit&& emit) {
+  for (int32_t n = d.cidr6.find(key128(bytes)); n >= 0;) {
+    const auto& node = d.cidr6.node(n);
+    emit(Hit{node.entry, node.score, IndicatorType::kCidr6});
+    n = node.parent;
+  }
+}
+
+template <typename Emit>
+inline void matchV6(const SnapshotData& d, const uint8_t* bytes, uint64_t h, Emit&& emit) {
+  d.v6.probe(h, [&](uint64_t s) {
+    if (!keyedSlotTag(s, h)) return false;
+    const uint32_t ref = keyedSlotRef(s);
+    if (std::memcmp(d.v6_keys.key(ref), bytes, 16) != 0) return false;
+    emit(Hit{d.v6_keys.entry(ref), keyedSlotScore(s), IndicatorType::kIpv6});
+    return true;
+  });
+  matchCidr6(d, bytes, emit);
+}
+
+// One probe of a string table: the hit, if the string is listed. The tag only narrows the
+// candidates: the stored string is compared in full, so two values whose hashes agree never
+// stand in for each other.
+template <typename Emit>
+inline void matchString(const SnapshotData& d, size_t kind, IndicatorType type, std::string_view v,
+                        uint64_t h, Emit&& emit) {
+  const StringKeys& keys = d.string_keys[kind];
+  d.string_tables[kind].probe(h, [&](uint64_t s) {
+    if (!keyedSlotTag(s, h)) return false;
+    const uint32_t ref = keyedSlotRef(s);
+    if (keys.get(ref) != v) return false;
+    emit(Hit{keys.entry(ref), keyedSlotScore(s), type});
+    return true;
+  });
+}
+
+// Equal digests (16, 20 or 32 bytes), compared in 8- and 4-byte words without a call.
+inline bool sameDigest(const uint8_t* a, const uint8_t* b, size_t len) {
+  uint64_t diff = 0;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t x;
+    uint64_t y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    diff |= x ^ y;
+  }
+  if (i < len) {  // the 4 bytes left of a SHA-1
+    uint32_t x;
+    uint32_t y;
+    std::memcpy(&x, a + i, 4);
+    std::memcpy(&y, b + i, 4);
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
+
+template <typename Emit>
+inline void matchDigest(const SnapshotData& d, size_t kind, IndicatorType type,
+                        const uint8_t* digest, uint64_t h, Emit&& emit) {
+  const FixedKeys& keys = d.hash_keys[kind];
+  const size_t len = keys.keyLength();
+  d.hash_tables[kind].probe(h, [&](uint64_t s) {
+    if (!keyedSlotTag(s, h)) return false;
+    const uint32_t ref = keyedSlotRef(s);
+    if (!sameDigest(keys.key(ref), digest, len)) return false;
+    emit(Hit{keys.entry(ref), keyedSlotScore(s), type});
+    return true;
+  });
+}
+
+struct Pusher {
+  std::vector<Hit>& out;
+  void operator()(const Hit& h) const { out.push_back(h); }
+};
+
+// Values per pipeline group, and domain suffixes per group (a name with more labels than fit
+// is matched on its own, unprefetched).
+constexpr size_t kBatchChunk = 32;
+constexpr size_t kMaxProbes = 128;
+
+// Prefetches the key record a first slot points to when its tag matches.
+inline void prefetchKeyed(uint64_t s, uint64_t h, const void* (*rec)(const void*, uint32_t),
+                          const void* keys) {
+  if (s != 0 && keyedSlotTag(s, h)) prefetch(rec(keys, keyedSlotRef(s)));
+}
+const void* stringRecord(const void* keys, uint32_t ref) {
+  return static_cast<const StringKeys*>(keys)->record(ref);
+}
+const void* fixedRecord(const void* keys, uint32_t ref) {
+  return static_cast<const FixedKeys*>(keys)->key(ref);
+}
+
+// One pipeline group of at most kBatchChunk values; hits carry index_base + position.
+void matchGroup(const SnapshotData& d, const Snapshot::Value* vals, size_t n, uint32_t index_base,
+                std::vector<Snapshot::BatchHit>& out) {
+  struct Probe {
+    uint64_t hash;
+    const char* text;
+    size_t len;
+  };
+  struct Pending {
+    uint64_t hash = 0;
+    uint32_t first = 0;  // domain: its suffixes in probes[first, first + count)
+    uint32_t count = 0;
+    int kind = -1;        // string or hash kind
+    bool direct = false;  // domain with too many labels for the group
+  };
+  Pending pend[kBatchChunk];
+  Probe probes[kMaxProbes];
+  size_t np = 0;
+  const SlotTable& domains = d.string_tables[0];
+
+  // 1. Hash every value; ask for its filter word, first slot and CIDR block.
+  for (size_t i = 0; i < n; ++i) {
+    const Snapshot::Value& v = vals[i];
+    Pending& p = pend[i];
+    switch (v.type) {
+      case IndicatorType::kIpv4:
+        p.hash = mix64(v.v4);
+        d.v4.prefetchProbe(p.hash);
+        d.cidr4.prefetchBucket(v.v4);
+        break;
+      case IndicatorType::kIpv6:
+        p.hash = hashV6(v.bytes);
+        d.v6.prefetchProbe(p.hash);
+        d.cidr6.prefetchBucket(key128(v.bytes));
+        break;
+      case IndicatorType::kDomain: {
+        p.first = static_cast<uint32_t>(np);
+        forEachDomainSuffix(v.text, d.domain_labels, [&](std::string_view sfx, uint64_t h) {
+          if (p.direct || np == kMaxProbes) {
+            p.direct = true;
+            return;
+          }
+          probes[np++] = Probe{h, sfx.data(), sfx.size()};
+          domains.prefetchProbe(h);
+        });
+        if (p.direct) np = p.first;
+        p.count = static_cast<uint32_t>(np - p.first);
+        break;
+      }
+      case IndicatorType::kUrl:
+      case IndicatorType::kEmail:
+        p.kind = stringKind(v.type);
+        p.hash = hashString(v.text);
+        d.string_tables[static_cast<size_t>(p.kind)].prefetchProbe(p.hash);
+        break;
+      case IndicatorType::kMd5:
+      case IndicatorType::kSha1:
+      case IndicatorType::kSha256:
+        p.kind = hashKind(v.type);
+        p.hash = hashDigest(v.bytes);
+        d.hash_tables[static_cast<size_t>(p.kind)].prefetchProbe(p.hash);
+        break;
+      default: break;
+    }
+  }
+  // 2. With the slots in cache: ask for the key records of tag matches and the CIDR boundaries.
+  for (size_t i = 0; i < n; ++i) {
+    const Snapshot::Value& v = vals[i];
+    const Pending& p = pend[i];
+    switch (v.type) {
+      case IndicatorType::kIpv4: d.cidr4.prefetchBounds(v.v4); break;
+      case IndicatorType::kIpv6:
+        prefetchKeyed(d.v6.first(p.hash), p.hash, fixedRecord, &d.v6_keys);
+        d.cidr6.prefetchBounds(key128(v.bytes));
+        break;
+      case IndicatorType::kDomain:
+        for (uint32_t j = p.first; j < p.first + p.count; ++j) {
+          prefetchKeyed(domains.first(probes[j].hash), probes[j].hash, stringRecord,
+                        &d.string_keys[0]);
+        }
+        break;
+      case IndicatorType::kUrl:
+      case IndicatorType::kEmail: {
+        const auto k = static_cast<size_t>(p.kind);
+        prefetchKeyed(d.string_tables[k].first(p.hash), p.hash, stringRecord, &d.string_keys[k]);
+        break;
+      }
+      case IndicatorType::kMd5:
+      case IndicatorType::kSha1:
+      case IndicatorType::kSha256: {
+        const auto k = static_cast<size_t>(p.kind);
+        prefetchKeyed(d.hash_tables[k].first(p.hash), p.hash, fixedRecord, &d.hash_keys[k]);
+        break;
+      }
+      default: break;
+    }
+  }
+  // 3. Match, in batch order.
+  for (size_t i = 0; i < n; ++i) {
+    const Snapshot::Value& v = vals[i];
+    const Pending& p = pend[i];
+    const auto index = index_base + static_cast<uint32_t>(i);
+    auto emit = [&](const Hit& h) { out.push_back(Snapshot::BatchHit{index, h}); };
+    switch (v.type) {
+      case IndicatorType::kIpv4: matchV4(d, v.v4, p.hash, emit); break;
+      case IndicatorType::kIpv6: matchV6(d, v.bytes, p.hash, emit); break;
+      case IndicatorType::kDomain:
+        if (p.direct) {
+          forEachDomainSuffix(v.text, d.domain_labels, [&](std::string_view sfx, uint64_t h) {
+            matchString(d, 0, IndicatorType::kDomain, sfx, h, emit);
+          });
+        } else {
+          for (uint32_t j = p.first; j < p.first + p.count; ++j) {
+            matchString(d, 0, IndicatorType::kDomain,
+                        std::string_view(probes[j].text, probes[j].len), probes[j].hash, emit);
+          }
+        }
+        break;
+      case IndicatorType::kUrl:
+      case IndicatorType::kEmail:
+        matchString(d, static_cast<size_t>(p.kind), v.type, v.text, p.hash, emit);
+        break;
+      case IndicatorType::kMd5:
+      case IndicatorType::kSha1:
+      case IndicatorType::kSha256:
+        matchDigest(d, static_cast<size_t>(p.kind), v.type, v.bytes, p.hash, emit);
+        break;
+      default: break;
+    }
+  }
+}
+
+// Runs the pipeline over n values produced by at(i), a group at a time.
+template <typename At>
+size_t runBatch(const SnapshotData& d, size_t n, At&& at, std::vector<Snapshot::BatchHit>& out) {
+  const size_t before = out.size();
+  Snapshot::Value group[kBatchChunk];
+  for (size_t base = 0; base < n; base += kBatchChunk) {
+    const size_t m = std::min(kBatchChunk, n - base);
+    for (size_t i = 0; i < m; ++i) group[i] = at(base + i);
+    matchGroup(d, group, m, static_cast<uint32_t>(base), out);
   }
   return out.size() - before;
 }
 
-namespace {
-constexpr size_t kBatchChunk = 32;
-// Keeps the compiler from dropping loads whose values only matter for their cache effect.
-inline void keep(uint64_t v) { asm volatile("" : : "r"(v)); }
 }  // namespace
 
-size_t Snapshot::matchIpv4Batch(const uint32_t* addrs, size_t n, std::vector<BatchHit>& out) const {
+size_t Snapshot::matchIpv4(uint32_t addr, std::vector<Hit>& out) const {
   const size_t before = out.size();
-  thread_local std::vector<Hit> hits;
-  for (size_t base = 0; base < n; base += kBatchChunk) {
-    const size_t end = std::min(n, base + kBatchChunk);
-    uint64_t acc = 0;
-    for (size_t i = base; i < end; ++i)
-      acc += d_->v4.peekFilter(mix64(addrs[i])) + d_->cidr4.peekBucket(addrs[i]);
-    keep(acc);
-    for (size_t i = base; i < end; ++i) {
-      hits.clear();
-      matchIpv4(addrs[i], hits);
-      for (const Hit& h : hits) out.push_back(BatchHit{static_cast<uint32_t>(i), h});
-    }
-  }
+  matchV4(*d_, addr, mix64(addr), Pusher{out});
   return out.size() - before;
 }
 
 size_t Snapshot::matchCidrs(const IpAddress& ip, std::vector<Hit>& out) const {
   const size_t before = out.size();
-  U128* tag = nullptr;
-  for (int32_t n = d_->cidr6.find(keyOf(ip.bytes, tag)); n >= 0;) {
-    const auto& node = d_->cidr6.node(n);
-    out.push_back(Hit{node.entry, d_->entries[node.entry].score, IndicatorType::kCidr6});
-    n = node.parent;
-  }
+  matchCidr6(*d_, ip.bytes.data(), Pusher{out});
   return out.size() - before;
 }
 
 size_t Snapshot::matchIp(const IpAddress& ip, std::vector<Hit>& out) const {
   if (!ip.v6) return matchIpv4(ip.v4(), out);
   const size_t before = out.size();
-  const uint64_t h = hashV6(ip.bytes.data());
-  d_->v6.probe(h, [&](uint64_t s) {
-    if (!keyedSlotTag(s, h)) return false;
-    const uint32_t ref = keyedSlotRef(s);
-    if (std::memcmp(d_->v6_keys.key(ref), ip.bytes.data(), 16) != 0) return false;
-    out.push_back(Hit{d_->v6_keys.entry(ref), keyedSlotScore(s), IndicatorType::kIpv6});
-    return true;
-  });
-  matchCidrs(ip, out);
+  matchV6(*d_, ip.bytes.data(), hashV6(ip.bytes.data()), Pusher{out});
   return out.size() - before;
 }
-
-namespace {
-
-// One probe of a string table: the hit, if the string is listed.
-inline void probeString(const SnapshotData& d, size_t kind, IndicatorType type, std::string_view v,
-                        uint64_t h, std::vector<Hit>& out) {
-  const StringKeys& keys = d.string_keys[kind];
-  d.string_tables[kind].probe(h, [&](uint64_t s) {
-    if (!keyedSlotTag(s, h)) return false;
-    const uint32_t ref = keyedSlotRef(s);
-    if (keys.get(ref) != v) return false;
-    out.push_back(Hit{keys.entry(ref), keyedSlotScore(s), type});
-    return true;
-  });
-}
-
-}  // namespace
 
 size_t Snapshot::matchDomain(std::string_view s, std::vector<Hit>& out) const {
   const size_t before = out.size();
-  forEachDomainSuffix(s, [&](std::string_view suffix, uint64_t h) {
-    probeString(*d_, 0, IndicatorType::kDomain, suffix, h, out);
+  forEachDomainSuffix(s, d_->domain_labels, [&](std::string_view suffix, uint64_t h) {
+    matchString(*d_, 0, IndicatorType::kDomain, suffix, h, Pusher{out});
   });
-  return out.size() - before;
-}
-
-size_t Snapshot::matchDomainBatch(const std::string_view* domains, size_t n,
-                                  std::vector<BatchHit>& out) const {
-  const size_t before = out.size();
-  const SlotTable& table = d_->string_tables[0];
-  const StringKeys& keys = d_->string_keys[0];
-  struct Probe {
-    std::string_view suffix;
-    uint64_t hash;
-    uint32_t index;
-  };
-  thread_local std::vector<Probe> probes;
-  for (size_t base = 0; base < n; base += kBatchChunk) {
-    const size_t end = std::min(n, base + kBatchChunk);
-    probes.clear();
-    for (size_t i = base; i < end; ++i) {
-      forEachDomainSuffix(domains[i], [&](std::string_view sfx, uint64_t h) {
-        probes.push_back(Probe{sfx, h, static_cast<uint32_t>(i)});
-      });
-    }
-    uint64_t acc = 0;
-    for (const Probe& p : probes) acc += table.peekFilter(p.hash);
-    keep(acc);
-    for (const Probe& p : probes) acc += table.peek(p.hash);
-    keep(acc);
-    for (const Probe& p : probes) {  // the key records of first slots whose tags match
-      const uint64_t s = table.peek(p.hash);
-      if (s != 0 && keyedSlotTag(s, p.hash)) acc += keys.entry(keyedSlotRef(s));
-    }
-    keep(acc);
-    // Parents come before the name itself, as in matchDomain().
-    thread_local std::vector<Hit> hits;
-    for (const Probe& p : probes) {
-      hits.clear();
-      probeString(*d_, 0, IndicatorType::kDomain, p.suffix, p.hash, hits);
-      for (const Hit& h : hits) out.push_back(BatchHit{p.index, h});
-    }
-  }
   return out.size() - before;
 }
 
 size_t Snapshot::matchUrl(std::string_view url, std::vector<Hit>& out) const {
   const size_t before = out.size();
-  probeString(*d_, 1, IndicatorType::kUrl, url, hashString(url), out);
+  matchString(*d_, 1, IndicatorType::kUrl, url, hashString(url), Pusher{out});
   return out.size() - before;
 }
 
 size_t Snapshot::matchEmail(std::string_view email, std::vector<Hit>& out) const {
   const size_t before = out.size();
-  probeString(*d_, 2, IndicatorType::kEmail, email, hashString(email), out);
+  matchString(*d_, 2, IndicatorType::kEmail, email, hashString(email), Pusher{out});
   return out.size() - before;
 }
 
 size_t Snapshot::matchHash(IndicatorType type, const uint8_t* digest, std::vector<Hit>& out) const {
   const int kind = hashKind(type);
   if (kind < 0) return 0;
-  const size_t len = hashLength(type);
   const size_t before = out.size();
-  const uint64_t h = hashDigest(digest);
-  const FixedKeys& keys = d_->hash_keys[static_cast<size_t>(kind)];
-  d_->hash_tables[static_cast<size_t>(kind)].probe(h, [&](uint64_t s) {
-    if (!keyedSlotTag(s, h)) return false;
-    const uint32_t ref = keyedSlotRef(s);
-    if (std::memcmp(keys.key(ref), digest, len) != 0) return false;
-    out.push_back(Hit{keys.entry(ref), keyedSlotScore(s), type});
-    return true;
-  });
+  matchDigest(*d_, static_cast<size_t>(kind), type, digest, hashDigest(digest), Pusher{out});
   return out.size() - before;
+}
+
+size_t Snapshot::matchBatch(const Value* values, size_t n, std::vector<BatchHit>& out) const {
+  return runBatch(
+      *d_, n, [&](size_t i) { return values[i]; }, out);
+}
+
+size_t Snapshot::matchIpv4Batch(const uint32_t* addrs, size_t n, std::vector<BatchHit>& out) const {
+  return runBatch(
+      *d_, n, [&](size_t i) { return Value::ipv4(addrs[i]); }, out);
+}
+
+size_t Snapshot::matchDomainBatch(const std::string_view* domains, size_t n,
+                                  std::vector<BatchHit>& out) const {
+  return runBatch(
+      *d_, n, [&](size_t i) { return Value::domain(domains[i]); }, out);
 }
 
 size_t Snapshot::matchHashBatch(IndicatorType type, const uint8_t* const* digests, size_t n,
                                 std::vector<BatchHit>& out) const {
-  const int kind = hashKind(type);
-  if (kind < 0) return 0;
-  const size_t before = out.size();
-  thread_local std::vector<Hit> hits;
-  const SlotTable& table = d_->hash_tables[static_cast<size_t>(kind)];
-  const FixedKeys& keys = d_->hash_keys[static_cast<size_t>(kind)];
-  for (size_t base = 0; base < n; base += kBatchChunk) {
-    const size_t end = std::min(n, base + kBatchChunk);
-    uint64_t acc = 0;
-    for (size_t i = base; i < end; ++i) acc += table.peekFilter(hashDigest(digests[i]));
-    keep(acc);
-    for (size_t i = base; i < end; ++i) acc += table.peek(hashDigest(digests[i]));
-    keep(acc);
-    for (size_t i = base; i < end; ++i) {
-      const uint64_t h = hashDigest(digests[i]);
-      const uint64_t s = table.peek(h);
-      if (s != 0 && keyedSlotTag(s, h)) acc += keys.key(keyedSlotRef(s))[0];
-    }
-    keep(acc);
-    for (size_t i = base; i < end; ++i) {
-      hits.clear();
-      matchHash(type, digests[i], hits);
-      for (const Hit& h : hits) out.push_back(BatchHit{static_cast<uint32_t>(i), h});
-    }
-  }
-  return out.size() - before;
+  if (hashKind(type) < 0) return 0;
+  return runBatch(
+      *d_, n, [&](size_t i) { return Value::digest(type, digests[i]); }, out);
 }
 
 size_t Snapshot::matchValue(const NormalisedValue& v, std::vector<Hit>& out) const {
@@ -360,7 +506,7 @@ std::string entryValue(const SnapshotData& d, const Entry& en) {
     case IndicatorType::kSha1:
     case IndicatorType::kSha256: {
       return hexEncode(d.hash_keys[static_cast<size_t>(hashKind(en.type))].key(en.key),
-                   hashLength(en.type));
+                       hashLength(en.type));
     }
   }
   return {};

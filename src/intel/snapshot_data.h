@@ -63,22 +63,53 @@ inline uint64_t hashBytes(const char* p, size_t n) {
   return acc;
 }
 
+// Label counts as a bit set: bit n for a name of n labels (bit 63 for 63 and more).
+inline unsigned labelBit(size_t labels) { return labels < 63 ? static_cast<unsigned>(labels) : 63; }
+inline size_t labelCount(std::string_view s) {
+  return 1 + static_cast<size_t>(std::count(s.begin(), s.end(), '.'));
+}
+
 // Hashes a domain label by label from the right: calls f(suffix, hash) for every suffix of at
 // least two labels (the parents, then the name itself), all in one pass. A listed domain is
-// stored under the hash this gives for the whole name.
+// stored under the hash this gives for the whole name. `counts` (see labelBit) restricts the
+// calls to suffixes with as many labels as some listed domain has, and stops hashing once no
+// listed domain has more labels.
 template <typename F>
-inline void forEachDomainSuffix(std::string_view s, F&& f) {
+inline void forEachDomainSuffix(std::string_view s, uint64_t counts, F&& f) {
   uint64_t h = kFnvSeed;
   size_t end = s.size();
-  int labels = 0;
+  size_t labels = 0;
+  if (s.size() <= 64) {
+    // The dots as a bit set, found in one branch-free pass, then taken from the right: the
+    // byte-wise search from the right mispredicts at every dot.
+    uint64_t dots = 0;
+    for (size_t i = 0; i < s.size(); ++i) dots |= uint64_t{s[i] == '.'} << i;
+    for (;;) {
+      const bool last = dots == 0;
+      const size_t start = last ? 0 : static_cast<size_t>(64 - __builtin_clzll(dots));
+      h = mix64(h ^ hashBytes(s.data() + start, end - start));
+      const unsigned bit = labelBit(++labels);
+      if (labels >= 2 && ((counts >> bit) & 1) != 0) f(s.substr(start), h);
+      if (last) return;
+      if (bit < 63 && (counts >> (bit + 1)) == 0) return;
+      end = start - 1;
+      dots &= ~(uint64_t{1} << end);
+    }
+  }
   for (;;) {
     const size_t dot = end == 0 ? std::string_view::npos : s.rfind('.', end - 1);
     const size_t start = dot == std::string_view::npos ? 0 : dot + 1;
     h = mix64(h ^ hashBytes(s.data() + start, end - start));
-    if (++labels >= 2) f(s.substr(start), h);
+    const unsigned bit = labelBit(++labels);
+    if (labels >= 2 && ((counts >> bit) & 1) != 0) f(s.substr(start), h);
     if (dot == std::string_view::npos) return;
+    if (bit < 63 && (counts >> (bit + 1)) == 0) return;
     end = dot;
   }
+}
+template <typename F>
+inline void forEachDomainSuffix(std::string_view s, F&& f) {
+  forEachDomainSuffix(s, ~uint64_t{0}, f);
 }
 
 inline uint64_t hashString(std::string_view s) {
@@ -98,6 +129,17 @@ inline uint64_t hashDigest(const uint8_t* d) {
 }
 
 inline uint64_t hashV6(const uint8_t* b) { return hashDigest(b) ^ mix64(hashDigest(b + 8)); }
+
+// Asks for the cache line holding `p` without waiting for it (batched look-ups issue these for
+// a whole batch, then read: the memory latencies overlap instead of adding up).
+// An asm statement on x86-64: GCC 12 drops some __builtin_prefetch calls as dead code.
+inline void prefetch(const void* p) {
+#if defined(__x86_64__)
+  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p, 0, 3);
+#endif
+}
 
 // Zero-initialised array for the big look-up tables. Arrays of 2 MiB or more are mapped
 // directly and advised to use transparent huge pages: the tables are probed at random, and
@@ -140,6 +182,8 @@ class BigArray {
   }
   T& operator[](size_t i) { return data_[i]; }
   const T& operator[](size_t i) const { return data_[i]; }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   size_t bytes() const { return map_bytes_ != 0 ? map_bytes_ : size_ * sizeof(T); }
@@ -186,6 +230,7 @@ class BlockedBloom {
     return (words_[index(h)] & b) == b;
   }
   uint64_t peek(uint64_t h) const { return words_[index(h)]; }
+  void prefetchWord(uint64_t h) const { prefetch(&words_[index(h)]); }
   size_t bytes() const { return words_.bytes(); }
 
  private:
@@ -232,6 +277,15 @@ class SlotTable {
   uint64_t peek(uint64_t hash) const {
     return slots_.empty() || !bloom_.mayContain(hash) ? 0 : slots_[hash & mask_];
   }
+  // Batched look-ups: prefetch() asks for the filter word and the first slot of `hash` (both
+  // independent of each other, so they arrive together); first() then reads the first slot, or
+  // 0 when the filter rules the value out (probe() gives the answer either way).
+  void prefetchProbe(uint64_t hash) const {
+    if (slots_.empty()) return;
+    bloom_.prefetchWord(hash);
+    prefetch(&slots_[hash & mask_]);
+  }
+  uint64_t first(uint64_t hash) const { return peek(hash); }
   size_t bytes() const { return slots_.bytes() + bloom_.bytes(); }
 
  private:
@@ -257,6 +311,40 @@ inline bool keyedSlotTag(uint64_t s, uint64_t hash) { return (s >> 39) == (hash 
 inline uint8_t keyedSlotScore(uint64_t s) { return static_cast<uint8_t>((s >> 32) & 0x7f); }
 inline uint32_t keyedSlotRef(uint64_t s) { return static_cast<uint32_t>(s) - 1; }
 
+// Growable byte buffer on a BigArray, so that the key records confirmed on every hit sit on
+// huge pages like the slot tables (a 4 KiB page per record would cost a TLB miss per hit).
+// reserve() with the final size allocates once; append() beyond it doubles (copying).
+class ByteArena {
+ public:
+  void reserve(size_t n) {
+    if (n > buf_.size()) grow(n);
+  }
+  uint8_t* append(const void* p, size_t n) {
+    if (size_ + n > buf_.size()) grow(std::max(size_ + n, buf_.size() * 2));
+    uint8_t* at = buf_.data() + size_;
+    if (n != 0) std::memcpy(at, p, n);
+    size_ += n;
+    return at;
+  }
+  const uint8_t* data() const { return buf_.data(); }
+  size_t size() const { return size_; }
+  // Gives back what reserve() or doubling left unused.
+  void shrink() {
+    if (buf_.size() > size_) grow(size_);
+  }
+  size_t bytes() const { return buf_.empty() ? 0 : buf_.bytes(); }
+
+ private:
+  void grow(size_t n) {
+    BigArray<uint8_t> next;
+    next.allocate(n);
+    if (size_ != 0) std::memcpy(next.data(), buf_.data(), size_);
+    buf_ = std::move(next);
+  }
+  BigArray<uint8_t> buf_;
+  size_t size_ = 0;
+};
+
 // Fixed-size keys (IPv6 addresses, digests) with their entry number: [key][entry u32].
 class FixedKeys {
  public:
@@ -264,10 +352,8 @@ class FixedKeys {
   void reserve(size_t n) { recs_.reserve(n * (len_ + 4)); }
   uint32_t add(const uint8_t* key, uint32_t entry) {
     const auto idx = static_cast<uint32_t>(recs_.size() / (len_ + 4));
-    recs_.insert(recs_.end(), key, key + len_);
-    uint8_t e[4];
-    std::memcpy(e, &entry, 4);
-    recs_.insert(recs_.end(), e, e + 4);
+    recs_.append(key, len_);
+    recs_.append(&entry, 4);
     return idx;
   }
   const uint8_t* key(uint32_t i) const { return recs_.data() + size_t{i} * (len_ + 4); }
@@ -277,11 +363,12 @@ class FixedKeys {
     return e;
   }
   size_t keyLength() const { return len_; }
-  size_t bytes() const { return recs_.capacity(); }
+  void shrink() { recs_.shrink(); }
+  size_t bytes() const { return recs_.bytes(); }
 
  private:
   size_t len_;
-  std::vector<uint8_t> recs_;
+  ByteArena recs_;
 };
 
 // Strings with their entry number, back to back: [entry u32][length u16][bytes]; addressed by
@@ -293,15 +380,17 @@ class StringKeys {
   uint32_t add(std::string_view s, uint32_t entry) {
     const auto off = static_cast<uint32_t>(blob_.size());
     const auto len = static_cast<uint16_t>(s.size());
-    blob_.append(reinterpret_cast<const char*>(&entry), 4);
-    blob_.append(reinterpret_cast<const char*>(&len), 2);
-    blob_.append(s);
+    blob_.append(&entry, 4);
+    blob_.append(&len, 2);
+    blob_.append(s.data(), s.size());
     return off;
   }
+  // The record at `off`, for prefetching.
+  const void* record(uint32_t off) const { return blob_.data() + off; }
   std::string_view get(uint32_t off) const {
     uint16_t len;
     std::memcpy(&len, blob_.data() + off + 4, 2);
-    return std::string_view(blob_.data() + off + 6, len);
+    return std::string_view(reinterpret_cast<const char*>(blob_.data()) + off + 6, len);
   }
   uint32_t entry(uint32_t off) const {
     uint32_t e;
@@ -309,11 +398,11 @@ class StringKeys {
     return e;
   }
   size_t size() const { return blob_.size(); }
-  void shrink() { blob_.shrink_to_fit(); }
-  size_t bytes() const { return blob_.capacity(); }
+  void shrink() { blob_.shrink(); }
+  size_t bytes() const { return blob_.bytes(); }
 
  private:
-  std::string blob_;
+  ByteArena blob_;
 };
 
 // Concatenated strings addressed by index (interned references and tag sets).
@@ -392,12 +481,13 @@ class CidrIndex {
     K base{};
     K last{};
     uint8_t prefix = 0;
+    uint8_t score = 0;  // the entry's, so that a hit reads no entry
     int32_t parent = -1;
     uint32_t entry = 0;
   };
 
-  void add(K base, uint8_t prefix, uint32_t entry) {
-    nodes_.push_back(Node{base, lastOf(base, prefix), prefix, -1, entry});
+  void add(K base, uint8_t prefix, uint8_t score, uint32_t entry) {
+    nodes_.push_back(Node{base, lastOf(base, prefix), prefix, score, -1, entry});
   }
 
   // Sorts the nodes (node numbers change) and builds the boundaries.
@@ -457,12 +547,19 @@ class CidrIndex {
     }
     return lo == 0 ? -1 : bounds_[lo - 1].inner;
   }
-  // Loads what find(key) reads first (for batched look-ups).
-  uint64_t peekBucket(K key) const { return bucket_.empty() ? 0 : bucket_[top16(key)]; }
-  uint64_t peekBoundary(K key) const {
-    if (bucket_.empty()) return 0;
-    const uint32_t i = bucket_[top16(key)];
-    return i < bounds_.size() ? static_cast<uint64_t>(bounds_[i].inner) : 0;
+  // Batched look-ups: prefetchBucket() asks for the first-level entry of `key`; once it has
+  // arrived, prefetchBounds() asks for the boundaries find(key) searches (the first and the
+  // last of its block: a block rarely spans more than two cache lines).
+  void prefetchBucket(K key) const {
+    if (!bucket_.empty()) prefetch(&bucket_[top16(key)]);
+  }
+  void prefetchBounds(K key) const {
+    if (bucket_.empty()) return;
+    const uint32_t t = top16(key);
+    const uint32_t lo = bucket_[t];
+    const uint32_t hi = bucket_[t + 1];
+    if (lo > 0) prefetch(&bounds_[lo - 1]);
+    if (hi > lo) prefetch(&bounds_[hi - 1]);
   }
 
   const Node& node(int32_t i) const { return nodes_[static_cast<size_t>(i)]; }
@@ -540,6 +637,7 @@ struct SnapshotData {
   CidrIndex<U128> cidr6;
   std::array<SlotTable, 3> string_tables;  // domain, url, email
   std::array<StringKeys, 3> string_keys;
+  uint64_t domain_labels = 0;            // label counts of the listed domains (labelBit)
   std::array<SlotTable, 3> hash_tables;  // md5, sha1, sha256
   std::array<FixedKeys, 3> hash_keys{FixedKeys(16), FixedKeys(20), FixedKeys(32)};
 

@@ -13,7 +13,9 @@
 //
 // Matching: source.ip (the source is the target), destination.ip (an outbound connection to a
 // listed address: the destination is the target), url.domain / dns.question.name /
-// tls.client.server_name and file.hash.* (the source host is the target, alert only).
+// tls.client.server_name and file.hash.* (the source host is the target, alert only). An
+// event's values are looked up in one Snapshot::matchBatch call, so that their memory accesses
+// overlap; no allocation per event once the buffers have grown.
 //
 // Thread safety: one instance per shard; the snapshot is shared read-only.
 #pragma once
@@ -68,7 +70,7 @@ class IntelDetector : public Detector {
   std::shared_ptr<intel::Store> store_;  // null when the snapshot is fixed
   uint64_t generation_ = 0;
   std::unique_ptr<intel::StoreUpdater> refresher_;
-  std::vector<intel::Hit> hits_;
+  std::vector<intel::Snapshot::BatchHit> hits_;
   StringMap<Timestamp> recent_;  // "<target>|<indicator entry>" → last finding
 };
 

@@ -106,6 +106,29 @@ class Snapshot {
                           std::vector<BatchHit>& out) const;
   size_t matchHashBatch(IndicatorType type, const uint8_t* const* digests, size_t n,
                         std::vector<BatchHit>& out) const;
+  // A value of any kind for matchBatch(); the pointed-to bytes and text must outlive the call.
+  struct Value {
+    IndicatorType type = IndicatorType::kIpv4;  // ipv4/ipv6, domain, url, email, md5/sha1/sha256
+    uint32_t v4 = 0;                            // ipv4, host order
+    const uint8_t* bytes = nullptr;             // ipv6: 16 bytes; digests: hashLength(type)
+    std::string_view text;                      // domain, url, email (normalised)
+
+    static Value ipv4(uint32_t addr) { return Value{IndicatorType::kIpv4, addr, nullptr, {}}; }
+    static Value ip(const IpAddress& a) {
+      return a.v6 ? Value{IndicatorType::kIpv6, 0, a.bytes.data(), {}} : ipv4(a.v4());
+    }
+    static Value domain(std::string_view d) { return Value{IndicatorType::kDomain, 0, nullptr, d}; }
+    static Value url(std::string_view u) { return Value{IndicatorType::kUrl, 0, nullptr, u}; }
+    static Value email(std::string_view e) { return Value{IndicatorType::kEmail, 0, nullptr, e}; }
+    static Value digest(IndicatorType t, const uint8_t* d) { return Value{t, 0, d, {}}; }
+  };
+  // Mixed batch (what the intel detector does with an event's IPs, domains and hashes): the
+  // same hits as matchIp / matchDomain / matchUrl / matchEmail / matchHash for each value in
+  // turn, in batch order. The look-ups run as a pipeline over groups of values: hash every
+  // value and prefetch its filter word and first slot (and CIDR block), then prefetch the key
+  // records of slots whose tags match, then match, so that one value's memory latency hides
+  // behind the others'. A value of another type (a CIDR) gives no hit.
+  size_t matchBatch(const Value* values, size_t n, std::vector<BatchHit>& out) const;
   // Dispatch on a normalised value (CIDR values match the exact CIDR and enclosing CIDRs).
   size_t matchValue(const NormalisedValue& value, std::vector<Hit>& out) const;
 
