@@ -627,6 +627,7 @@ void Engine::reconcile() {
   DecisionFilter f;
   f.state = DecisionState::kActive;
   f.limit = 10'000'000;
+  f.ordered = false;
   auto active = store_->listDecisions(f);
   if (!active) return;
   // New approvals get applied (idempotent for the rest), then each enforcing action repairs drift.
@@ -689,6 +690,7 @@ Status Engine::restore() {
   DecisionFilter f;
   f.state = DecisionState::kActive;
   f.limit = 10'000'000;
+  f.ordered = false;  // one batch: the order does not matter
   auto active = store_->listDecisions(f);
   if (!active) return active.status();
   const Timestamp now = Timestamp::now();
@@ -710,6 +712,7 @@ Status Engine::restore() {
   DecisionFilter pf;
   pf.state = DecisionState::kPendingApproval;
   pf.limit = 10'000'000;
+  pf.ordered = false;
   auto pending = store_->listDecisions(pf);
   if (!pending) return pending.status();
   for (const auto& d : *pending) {

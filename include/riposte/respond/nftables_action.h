@@ -6,11 +6,12 @@
 // chain per configured hook (input, forward) at the configured priority that drops packets whose
 // source address is in any of them. A table of the earlier layout (addresses and ranges both in
 // interval sets `blocked4`/`blocked6`) has those two sets replaced; their elements go with them
-// and the engine's restore re-adds the active decisions. Writes are JSON commands (no shell, no text to inject into); an
-// element carries a per-element timeout equal to the decision's remaining lifetime, so the kernel
-// expires it even if Riposte is down. Many decisions go in ONE transaction (applyBatch, used by
-// Engine::restore). reconcile() compares the kernel sets with the active decisions and repairs
-// drift (re-adds missing elements, deletes elements that no active decision explains).
+// and the engine's restore re-adds the active decisions. Writes are JSON commands (no shell, no
+// text to inject into); an element carries a per-element timeout equal to the decision's remaining
+// lifetime, so the kernel expires it even if Riposte is down. Many decisions go in ONE transaction
+// (applyBatch, used by Engine::restore). reconcile() compares the kernel sets with the active
+// decisions and repairs drift (re-adds missing elements, deletes elements that no active decision
+// explains).
 //
 // Configuration: { name, type: nftables, table: riposte, family: inet, chain_priority: -10,
 //                  hooks: [input, forward] }

@@ -118,8 +118,8 @@ class SqliteStore : public Store, public BehaviorStore {
   template <typename F>
   Status inTransaction(const char* begin, F&& body);
   Result<std::vector<Decision>> selectDecisions(const std::string& where,
-                                                const std::vector<std::string>& binds,
-                                                size_t limit);
+                                                const std::vector<std::string>& binds, size_t limit,
+                                                bool ordered = true);
 
   mutable std::mutex mu_;
   sqlite3* db_;

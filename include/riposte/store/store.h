@@ -40,6 +40,9 @@ struct DecisionFilter {
   std::optional<DecisionState> state;
   std::optional<std::string> target;
   size_t limit = 1000;
+  // Oldest first (by created, then id); false when the caller needs no order (a restart's
+  // restore of every active decision), which spares the store a sort.
+  bool ordered = true;
 };
 
 // A page of decisions for the API: newest first (by id, which is time-ordered); `before_id`

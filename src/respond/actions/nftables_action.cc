@@ -19,9 +19,15 @@ struct Element {  // NOLINT(bugprone-exception-escape): json moves are not noexc
   bool v6 = false;
   bool range = false;  // a CIDR range (the interval set) rather than one address (the hash set)
   std::string key;     // canonical text: address or CIDR
-  json val;            // "192.0.2.1" or {"prefix": {"addr": ..., "len": ...}}
+  std::string addr;    // a range's base address
+  unsigned prefix = 0;
 
   int set() const { return (v6 ? 1 : 0) + (range ? 2 : 0); }
+  // "192.0.2.1" or {"prefix": {"addr": ..., "len": ...}}
+  json val() const {
+    if (!range) return key;
+    return json{{"prefix", {{"addr", addr}, {"len", prefix}}}};
+  }
 };
 
 Result<Element> elementFor(const Target& t) {
@@ -37,11 +43,11 @@ Result<Element> elementFor(const Target& t) {
   const unsigned full = e.v6 ? 128 : 32;
   if (c->prefix == full) {
     e.key = c->base.toString();
-    e.val = e.key;
   } else {
     e.range = true;
     e.key = c->toString();
-    e.val = json{{"prefix", {{"addr", c->base.toString()}, {"len", c->prefix}}}};
+    e.addr = c->base.toString();
+    e.prefix = c->prefix;
   }
   return e;
 }
@@ -125,7 +131,8 @@ std::string NftablesAction::setupCommand(bool replace_old_sets) const {
   for (int set = 0; set < kSets; ++set) {
     if (!familyHas(set)) continue;
     if (replace_old_sets && !isRangeSet(set)) {
-      cmds.push_back({{"delete", {{"set", {{"family", fam}, {"table", tbl}, {"name", setName(set)}}}}}});
+      cmds.push_back(
+          {{"delete", {{"set", {{"family", fam}, {"table", tbl}, {"name", setName(set)}}}}}});
     }
     json flags = isRangeSet(set) ? json::array({"timeout", "interval"}) : json::array({"timeout"});
     cmds.push_back({{"add",
@@ -180,9 +187,10 @@ Status NftablesAction::ensureSetup() {
   if (!r && hasOldSets()) {
     // A table of the earlier layout: its address sets are replaced (their elements with them;
     // the engine's restore and reconcile re-add every active decision).
-    spdlog::warn("nftables action '{}': replacing the address sets of table {} {} (interval "
-                 "sets of an earlier version) with hash sets; active decisions are re-added",
-                 name_, cfg_.family, cfg_.table);
+    spdlog::warn(
+        "nftables action '{}': replacing the address sets of table {} {} (interval "
+        "sets of an earlier version) with hash sets; active decisions are re-added",
+        name_, cfg_.family, cfg_.table);
     r = run(setupCommand(true));
   }
   if (!r) return r.status().withContext("setting up table " + cfg_.family + " " + cfg_.table);
@@ -206,7 +214,7 @@ Status NftablesAction::applyBatch(const std::vector<Decision>& ds) {
     std::string& out = elems[e->set()];
     out += out.empty() ? "{\"elem\":{\"val\":" : ",{\"elem\":{\"val\":";
     if (e->range) {
-      out += e->val.dump();
+      out += e->val().dump();
     } else {
       out += '"';
       out += e->key;
@@ -244,7 +252,7 @@ Status NftablesAction::undo(const Decision& d) {
                                                   {{"family", cfg_.family},
                                                    {"table", cfg_.table},
                                                    {"name", setName(e->set())},
-                                                   {"elem", json::array({e->val})}}}}}}})}};
+                                                   {"elem", json::array({e->val()})}}}}}}})}};
   auto r = run(cmd.dump());
   if (r) return Status::ok();
   // Idempotent: an element that is already gone (expired in the kernel, deleted by hand) is fine.
@@ -324,7 +332,7 @@ Result<ReconcileReport> NftablesAction::reconcile(const std::vector<Decision>& a
     t.value = key;
     auto e = elementFor(t);
     if (!e) continue;  // e.g. a range written by someone else: leave it
-    stale[e->set()].push_back(e->val);
+    stale[e->set()].push_back(e->val());
     ++rep.removed;
   }
   json cmds = json::array();

@@ -654,10 +654,10 @@ Status SqliteStore::saveMode(const EngineMode& m) {
 
 Result<std::vector<Decision>> SqliteStore::selectDecisions(const std::string& where,
                                                            const std::vector<std::string>& binds,
-                                                           size_t limit) {
+                                                           size_t limit, bool ordered) {
   Stmt s(db_, stmts_,
          std::string("SELECT ") + kDecisionColumns + " FROM decisions " + where +
-             " ORDER BY created, id LIMIT " + std::to_string(limit));
+             (ordered ? " ORDER BY created, id" : "") + " LIMIT " + std::to_string(limit));
   RIPOSTE_RETURN_IF_ERROR(s.status());
   for (size_t i = 0; i < binds.size(); ++i) s.bind(static_cast<int>(i + 1), binds[i]);
   std::vector<Decision> out;
@@ -679,7 +679,8 @@ Result<std::vector<Decision>> SqliteStore::listDecisions(const DecisionFilter& f
     where += std::string(where.empty() ? "" : " AND ") + "target = ?";
     binds.push_back(*filter.target);
   }
-  return selectDecisions(where.empty() ? "" : "WHERE " + where, binds, filter.limit);
+  return selectDecisions(where.empty() ? "" : "WHERE " + where, binds, filter.limit,
+                         filter.ordered);
 }
 
 Result<std::vector<Decision>> SqliteStore::expiredDecisions(Timestamp now) {

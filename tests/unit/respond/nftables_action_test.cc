@@ -197,8 +197,8 @@ TEST_F(NftablesActionTest, AddressesInHashSetsRangesInIntervalSets) {
   ASSERT_TRUE(action_->undo(addr).isOk());
   EXPECT_TRUE(reachable());
   const std::string ip = ns_->clientIp();
-  const Decision around = blockFor(ip.substr(0, ip.rfind('.')) + ".0/24", std::chrono::minutes(10),
-                                   TargetType::kCidr);
+  const Decision around =
+      blockFor(ip.substr(0, ip.rfind('.')) + ".0/24", std::chrono::minutes(10), TargetType::kCidr);
   ASSERT_TRUE(action_->apply(around).isOk());
   EXPECT_FALSE(reachable());
 }

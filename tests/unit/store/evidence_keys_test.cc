@@ -7,8 +7,8 @@
 namespace riposte {
 namespace {
 
-Finding withFields(std::initializer_list<std::string> fields, Target entity = {TargetType::kUser,
-                                                                               "root"}) {
+Finding withFields(std::initializer_list<std::string> fields,
+                   Target entity = {TargetType::kUser, "root"}) {
   Finding f;
   f.entity = std::move(entity);
   for (const auto& j : fields) f.evidence.push_back({Timestamp::fromSeconds(1), "s", 0, "raw", j});
@@ -30,15 +30,16 @@ TEST(EvidenceKeys, FirstAddressAndLastKindAcrossEvents) {
 }
 
 TEST(EvidenceKeys, FlatTextWithEscapesNumbersAndSpaces) {
-  auto k = evidenceKeys(withFields(
-      {R"( { "msg" : "a \"source.ip\":\"6.6.6.6\" b\\" , "port" : 22 , "ok":true,)"
-       R"( "source.ip" : "192.0.2.3" , "event.kind" : "auth" } )"}));
+  auto k = evidenceKeys(
+      withFields({R"( { "msg" : "a \"source.ip\":\"6.6.6.6\" b\\" , "port" : 22 , "ok":true,)"
+                  R"( "source.ip" : "192.0.2.3" , "event.kind" : "auth" } )"}));
   EXPECT_EQ(k.source_ip, "192.0.2.3");
   EXPECT_EQ(k.kind, "auth");
 }
 
 TEST(EvidenceKeys, ValuesThatAreNotStringsAreNotKept) {
-  auto k = evidenceKeys(withFields({R"({"source.ip":"192.0.2.4","source.ip":7,"event.kind":null})"}));
+  auto k =
+      evidenceKeys(withFields({R"({"source.ip":"192.0.2.4","source.ip":7,"event.kind":null})"}));
   EXPECT_EQ(k.source_ip, "");  // the last duplicate wins, as in the JSON parser
   EXPECT_EQ(k.kind, "");
 }

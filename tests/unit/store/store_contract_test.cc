@@ -1,6 +1,7 @@
 // The Store contract, run against every backend (SQLite and PostgreSQL).
 #include <gtest/gtest.h>
 
+#include <set>
 #include <thread>
 
 #include "riposte/core/ids.h"
@@ -121,6 +122,33 @@ TEST_P(StoreContract, DecisionLifecycleAndExpiry) {
   DecisionFilter revoked;
   revoked.state = DecisionState::kRevoked;
   EXPECT_EQ(store().listDecisions(revoked)->size(), 1u);
+}
+
+// Listing without an order (restore) returns the same decisions as the ordered listing.
+TEST_P(StoreContract, UnorderedListingHoldsTheSameDecisions) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    Decision d = makeDecision("198.51.100." + std::to_string(i), 2000 - i, 600);
+    if (i % 5 == 0) d.state = DecisionState::kExpired;
+    if (d.state == DecisionState::kActive) ids.insert(d.id);
+    ASSERT_TRUE(store().saveDecision(d).isOk());
+  }
+  DecisionFilter f;
+  f.state = DecisionState::kActive;
+  auto ordered = store().listDecisions(f);
+  ASSERT_TRUE(ordered.isOk());
+  ASSERT_EQ(ordered->size(), ids.size());
+  for (size_t i = 1; i < ordered->size(); ++i) {
+    EXPECT_LE((*ordered)[i - 1].created.micros, (*ordered)[i].created.micros);
+  }
+  f.ordered = false;
+  auto any = store().listDecisions(f);
+  ASSERT_TRUE(any.isOk()) << any.status().toString();
+  std::set<std::string> got;
+  for (const auto& d : *any) got.insert(d.id);
+  EXPECT_EQ(got, ids);
+  f.limit = 3;
+  EXPECT_EQ(store().listDecisions(f)->size(), 3u);
 }
 
 TEST_P(StoreContract, FindingsKeepTheirEvidenceAndReplaceItWhenSavedAgain) {
@@ -511,8 +539,9 @@ TEST_P(StoreContract, AccountsSessionsAndTokens) {
   EXPECT_FALSE(store().getSession("s-hash")->has_value());
   EXPECT_TRUE(store().listTokens()->empty());
   EXPECT_EQ(store().deleteUser("alice").code(), StatusCode::kNotFound);
-  ASSERT_TRUE(store().saveSession({"s2", "carol", "c", Timestamp::now(),
-                                   Timestamp::now() + std::chrono::hours(1)})
+  ASSERT_TRUE(store()
+                  .saveSession({"s2", "carol", "c", Timestamp::now(),
+                                Timestamp::now() + std::chrono::hours(1)})
                   .isOk());
   ASSERT_TRUE(store().deleteUserSessions("carol").isOk());
   EXPECT_FALSE(store().getSession("s2")->has_value());
