@@ -324,6 +324,19 @@ Result<ReconcileReport> NftablesAction::reconcile(const std::vector<Decision>& a
     wanted.insert(e->key);
     if (present->count(e->key) == 0) missing.push_back(d);
   }
+  if (!missing.empty()) {
+    // A listing of a hash set that the kernel is resizing (after a large batch) can leave
+    // elements out; a second listing settles whether they are really gone (re-adding one that
+    // is there would do no harm, but would be reported as drift).
+    auto again = listElements();
+    if (again) {
+      present->merge(*again);
+      std::erase_if(missing, [&](const Decision& d) {
+        auto e = elementFor(d.target);
+        return e && present->count(e->key) != 0;
+      });
+    }
+  }
   json stale[kSets] = {json::array(), json::array(), json::array(), json::array()};
   for (const auto& key : *present) {
     if (wanted.count(key) != 0) continue;
