@@ -385,19 +385,26 @@ void Engine::onFinding(Finding&& f) {
     j["last_seen"] = formatRfc3339(f.last_seen);
     emit("finding", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
-  if (store_ != nullptr) {
+  // A finding that becomes a decision is stored with it and its audit entry in one transaction
+  // (below); any other is stored alone, here.
+  auto saveFinding = [&] {
+    if (store_ == nullptr) return;
     if (Status st = store_->saveFinding(f); !st.isOk()) {
       ++stats_.store_errors;
       spdlog::error("storing finding {}: {}", f.id, st.toString());
     }
-  }
+  };
   if (f.shadow) {
+    saveFinding();
     ++stats_.shadow;  // evaluated and counted: "would have acted"
     return;
   }
   Decision d;
   const Timestamp now = options_.decide_at_event_time ? f.last_seen : Timestamp::now();
-  switch (policy_->decide(f, now, d)) {
+  const PolicyOutcome outcome = policy_->decide(f, now, d);
+  const bool dry_run = dry_run_.load();  // read once: the finding is stored on exactly one path
+  if (outcome != PolicyOutcome::kDecided || dry_run) saveFinding();
+  switch (outcome) {
     case PolicyOutcome::kAllowlisted: {
       ++stats_.allowlisted;
       Decision refused;
@@ -417,7 +424,7 @@ void Engine::onFinding(Finding&& f) {
   }
   d.origin = options_.actor;
   ++stats_.decisions;
-  if (dry_run_.load()) {
+  if (dry_run) {
     dry_run_noted_.push_back(d);  // duplicates stay quiet while in dry-run
     recordDryRun(d, d.reason);
     return;
@@ -426,18 +433,23 @@ void Engine::onFinding(Finding&& f) {
   const bool propose = high_risk || (!actions_.empty() && !config_.dry_run &&
                                      (manual_.load() || breakerTrips(Timestamp::now())));
   if (propose) d.state = DecisionState::kPendingApproval;
-  // Durable before acting.
+  // Durable before acting: the finding, the decision and its audit entry, in one commit.
   if (store_ != nullptr) {
-    if (Status st = store_->saveDecision(d); !st.isOk()) {
+    AuditEntry a;
+    a.actor = d.origin.empty() ? options_.actor : d.origin;
+    a.kind = propose ? "decision.proposed" : "decision.created";
+    a.target = d.target.value;
+    a.reason = high_risk ? "high risk (" + std::string(targetTypeName(d.target.type)) + " " +
+                               d.action + "): awaits a second confirmation until " +
+                               formatRfc3339(approvalDeadline(d, config_)) + ", then " +
+                               std::string(approvalDefault(config_)) + "; " + d.reason
+                         : d.reason;
+    a.details_json = d.toJson();
+    if (Status st = store_->saveDecisionWithAudit(&f, d, a); !st.isOk()) {
       ++stats_.store_errors;
-      spdlog::error("storing decision for {}: {}", d.target.value, st.toString());
+      spdlog::error("storing finding {} and its decision for {}: {}", f.id, d.target.value,
+                    st.toString());
     }
-    audit(propose ? "decision.proposed" : "decision.created", d,
-          high_risk ? "high risk (" + std::string(targetTypeName(d.target.type)) + " " + d.action +
-                          "): awaits a second confirmation until " +
-                          formatRfc3339(approvalDeadline(d, config_)) + ", then " +
-                          std::string(approvalDefault(config_)) + "; " + d.reason
-                    : d.reason);
   }
   if (propose) {
     ++stats_.proposed;
@@ -625,6 +637,7 @@ void Engine::reconcile() {
   DecisionFilter f;
   f.state = DecisionState::kActive;
   f.limit = 10'000'000;
+  f.ordered = false;
   auto active = store_->listDecisions(f);
   if (!active) return;
   // New approvals get applied (idempotent for the rest), then each enforcing action repairs drift.
@@ -734,6 +747,7 @@ Status Engine::restore() {
   DecisionFilter f;
   f.state = DecisionState::kActive;
   f.limit = 10'000'000;
+  f.ordered = false;  // one batch: the order does not matter
   auto active = store_->listDecisions(f);
   if (!active) return active.status();
   const Timestamp now = Timestamp::now();
@@ -755,6 +769,7 @@ Status Engine::restore() {
   DecisionFilter pf;
   pf.state = DecisionState::kPendingApproval;
   pf.limit = 10'000'000;
+  pf.ordered = false;
   auto pending = store_->listDecisions(pf);
   if (!pending) return pending.status();
   for (const auto& d : *pending) {

@@ -271,16 +271,21 @@ void Executor::runJob(const Job& j) {
             break;
           }
         }
+        // Apply and, once it succeeded, verify in the same call on the worker (one hand-over
+        // each way, not two); a retry repeats the apply only when the apply failed.
+        const bool verify = opt_.verify_after_apply && a.enforcing();
+        auto verified = std::make_shared<Status>();
         r.status = callWithRetries(
-            w, [&a, d] { return a.apply(d); }, r);
-        if (r.status.isOk() && opt_.verify_after_apply && a.enforcing()) {
-          bool to = false;
-          Status v = callWithTimeout(
-              w, [&a, d] { return a.verify(d); }, to);
-          if (!v.isOk()) {
-            r.verify_failed = true;
-            r.status = v.withContext("verify after apply");
-          }
+            w,
+            [&a, d, verify, verified] {
+              Status st = a.apply(d);
+              if (st.isOk() && verify) *verified = a.verify(d);
+              return st;
+            },
+            r);
+        if (r.status.isOk() && !verified->isOk()) {
+          r.verify_failed = true;
+          r.status = verified->withContext("verify after apply");
         }
         if (r.status.isOk()) {
           std::lock_guard<std::mutex> l(mu_);

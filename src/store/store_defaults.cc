@@ -16,6 +16,12 @@ bool EngineMode::setName(std::string_view n) {
   return true;
 }
 
+Status Store::saveDecisionWithAudit(const Finding* finding, const Decision& d, AuditEntry& entry) {
+  if (finding != nullptr) RIPOSTE_RETURN_IF_ERROR(saveFinding(*finding));
+  RIPOSTE_RETURN_IF_ERROR(saveDecision(d));
+  return appendAudit(entry);
+}
+
 Result<std::vector<RuleModeRecord>> Store::loadRuleModes() { return unsupported("loadRuleModes"); }
 Status Store::saveRuleMode(const RuleModeRecord&) { return unsupported("saveRuleMode"); }
 Status Store::deleteRuleMode(const std::string&) { return unsupported("deleteRuleMode"); }

@@ -7,8 +7,9 @@
 // thread, and the dispatcher waits for it at most `action_timeout` (the watchdog). A call that
 // overruns is reported as failed; the stuck worker refuses further calls until it returns.
 // Failures are retried with exponential backoff (initial, doubling, capped). After a successful
-// apply of an enforcing action, verify() confirms the effect; a failed verify is reported as
-// such (the engine then falls back to manual mode).
+// apply of an enforcing action, verify() confirms the effect, in the same worker call as the
+// apply (one timeout covers both; a retry repeats only a failed apply); a failed verify is
+// reported as such (the engine then falls back to manual mode).
 //
 // Idempotency key = decision id + action name: applying a decision that is already applied
 // through an action changes nothing (reported as a duplicate), until it is undone.

@@ -1,18 +1,22 @@
 // NftablesAction: blocks addresses and ranges in an nftables set through libnftables.
 //
-// On first use it creates (idempotently, in one transaction) `table <family> <table>` with sets
-// `blocked4` (ipv4_addr) and `blocked6` (ipv6_addr), both `flags timeout,interval`, and one base
+// On first use it creates (idempotently, in one transaction) `table <family> <table>` with hash
+// sets `blocked4` (ipv4_addr) and `blocked6` (ipv6_addr), `flags timeout`, for single addresses,
+// interval sets `ranges4` and `ranges6`, `flags timeout,interval`, for CIDR ranges, and one base
 // chain per configured hook (input, forward) at the configured priority that drops packets whose
-// source address is in a set. Writes are JSON commands (no shell, no text to inject into); an
-// element carries a per-element timeout equal to the decision's remaining lifetime, so the kernel
-// expires it even if Riposte is down. Many decisions go in ONE transaction (applyBatch, used by
-// Engine::restore). reconcile() compares the kernel sets with the active decisions and repairs
-// drift (re-adds missing elements, deletes elements that no active decision explains).
+// source address is in any of them. A table of the earlier layout (addresses and ranges both in
+// interval sets `blocked4`/`blocked6`) has those two sets replaced; their elements go with them
+// and the engine's restore re-adds the active decisions. Writes are JSON commands (no shell, no
+// text to inject into); an element carries a per-element timeout equal to the decision's remaining
+// lifetime, so the kernel expires it even if Riposte is down. Many decisions go in ONE transaction
+// (applyBatch, used by Engine::restore). reconcile() compares the kernel sets with the active
+// decisions and repairs drift (re-adds missing elements, deletes elements that no active decision
+// explains).
 //
 // Configuration: { name, type: nftables, table: riposte, family: inet, chain_priority: -10,
 //                  hooks: [input, forward] }
 // Targets: IPv4/IPv6 addresses and CIDR ranges; other targets are refused (invalid argument).
-// Overlapping ranges in one set are refused by the kernel (interval sets) and reported.
+// Overlapping ranges are refused by the kernel (interval sets) and reported.
 //
 // The netlink socket is in the network namespace of the thread that first uses the action.
 //
@@ -64,6 +68,9 @@ class NftablesAction : public Action {
       : name_(std::move(name)), cfg_(std::move(cfg)), ctx_(ctx) {}
   // Runs one command buffer (JSON or, for read-only queries, text); returns the output buffer.
   Result<std::string> run(const std::string& cmd);
+  bool familyHas(int set) const;
+  std::string setupCommand(bool replace_old_sets) const;
+  bool hasOldSets();
 
   std::string name_;
   NftablesConfig cfg_;

@@ -46,6 +46,9 @@ class SqliteStore : public Store, public BehaviorStore {
   Result<std::vector<Decision>> expiredDecisions(Timestamp now) override;
   Result<int64_t> countFindings() override;
   Status appendAudit(AuditEntry& entry) override;
+  // The finding, the decision and the audit entry in one transaction (one commit).
+  Status saveDecisionWithAudit(const Finding* finding, const Decision& d,
+                               AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> listAudit(int64_t after_seq, size_t limit) override;
   Status saveOffset(const std::string& source, const std::string& file, uint64_t inode,
                     uint64_t offset) override;
@@ -107,9 +110,16 @@ class SqliteStore : public Store, public BehaviorStore {
   explicit SqliteStore(sqlite3* db);
   Status migrate();
   Status exec(const std::string& sql);
+  // The writes behind saveFinding, saveDecision and appendAudit, without a transaction of their
+  // own (the caller holds mu_ and opens it).
+  Status insertFinding(const Finding& f);
+  Status insertDecision(const Decision& d);
+  Status insertAudit(AuditEntry& e);
+  template <typename F>
+  Status inTransaction(const char* begin, F&& body);
   Result<std::vector<Decision>> selectDecisions(const std::string& where,
-                                                const std::vector<std::string>& binds,
-                                                size_t limit);
+                                                const std::vector<std::string>& binds, size_t limit,
+                                                bool ordered = true);
 
   mutable std::mutex mu_;
   sqlite3* db_;

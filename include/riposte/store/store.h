@@ -40,6 +40,9 @@ struct DecisionFilter {
   std::optional<DecisionState> state;
   std::optional<std::string> target;
   size_t limit = 1000;
+  // Oldest first (by created, then id); false when the caller needs no order (a restart's
+  // restore of every active decision), which spares the store a sort.
+  bool ordered = true;
 };
 
 // A page of decisions for the API: newest first (by id, which is time-ordered); `before_id`
@@ -195,6 +198,15 @@ class Store {
 
   // Appends to the hash chain; fills seq, prev_hash and hash.
   virtual Status appendAudit(AuditEntry& entry) = 0;
+
+  // What the engine stores before it acts on a finding: the finding with its evidence (when
+  // `finding` is not null), the decision, and the decision's audit entry (seq, prev_hash and
+  // hash filled), all durable when the call returns. SQLite writes the three in one transaction
+  // (one commit; all or nothing). The default calls saveFinding, saveDecision and appendAudit
+  // in that order and stops at the first error (PostgreSQL: three transactions, each durable,
+  // or journaled in that order while the database is unreachable).
+  virtual Status saveDecisionWithAudit(const Finding* finding, const Decision& d,
+                                       AuditEntry& entry);
   virtual Result<std::vector<AuditEntry>> listAudit(int64_t after_seq, size_t limit) = 0;
 
   // The engine's mode; leaving manual mode is an explicit, audited step by a person.

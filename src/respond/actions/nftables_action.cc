@@ -2,6 +2,8 @@
 
 #include <nftables/libnftables.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -15,8 +17,17 @@ using json = nlohmann::json;
 
 struct Element {  // NOLINT(bugprone-exception-escape): json moves are not noexcept
   bool v6 = false;
-  std::string key;  // canonical text: address or CIDR
-  json val;         // "192.0.2.1" or {"prefix": {"addr": ..., "len": ...}}
+  bool range = false;  // a CIDR range (the interval set) rather than one address (the hash set)
+  std::string key;     // canonical text: address or CIDR
+  std::string addr;    // a range's base address
+  unsigned prefix = 0;
+
+  int set() const { return (v6 ? 1 : 0) + (range ? 2 : 0); }
+  // "192.0.2.1" or {"prefix": {"addr": ..., "len": ...}}
+  json val() const {
+    if (!range) return key;
+    return json{{"prefix", {{"addr", addr}, {"len", prefix}}}};
+  }
 };
 
 Result<Element> elementFor(const Target& t) {
@@ -32,10 +43,11 @@ Result<Element> elementFor(const Target& t) {
   const unsigned full = e.v6 ? 128 : 32;
   if (c->prefix == full) {
     e.key = c->base.toString();
-    e.val = e.key;
   } else {
+    e.range = true;
     e.key = c->toString();
-    e.val = json{{"prefix", {{"addr", c->base.toString()}, {"len", c->prefix}}}};
+    e.addr = c->base.toString();
+    e.prefix = c->prefix;
   }
   return e;
 }
@@ -46,7 +58,15 @@ int64_t remainingSeconds(const Decision& d, Timestamp now) {
   return std::max<int64_t>(1, (us + 999'999) / 1'000'000);
 }
 
-const char* setName(bool v6) { return v6 ? "blocked6" : "blocked4"; }
+// Single addresses go to hash sets (constant-time insertion and lookup); CIDR ranges to
+// interval sets, which the kernel keeps in a red-black tree.
+constexpr int kSets = 4;
+const char* setName(int set) {
+  static const char* const kNames[kSets] = {"blocked4", "blocked6", "ranges4", "ranges6"};
+  return kNames[set];
+}
+bool isV6Set(int set) { return (set & 1) != 0; }
+bool isRangeSet(int set) { return (set & 2) != 0; }
 
 }  // namespace
 
@@ -85,22 +105,18 @@ Result<std::string> NftablesAction::run(const std::string& cmd) {
   return output;
 }
 
-Status NftablesAction::ensureSetup() {
-  if (ready_) return Status::ok();
+bool NftablesAction::familyHas(int set) const {
+  return !((cfg_.family == "ip" && isV6Set(set)) || (cfg_.family == "ip6" && !isV6Set(set)));
+}
+
+// The whole set-up in one transaction; `replace_old_sets` first deletes address sets of the
+// earlier layout (one interval set per family for addresses and ranges alike), which the kernel
+// will not turn into hash sets in place.
+std::string NftablesAction::setupCommand(bool replace_old_sets) const {
   const std::string& fam = cfg_.family;
   const std::string& tbl = cfg_.table;
   json cmds = json::array();
   cmds.push_back({{"add", {{"table", {{"family", fam}, {"name", tbl}}}}}});
-  for (bool v6 : {false, true}) {
-    if ((fam == "ip" && v6) || (fam == "ip6" && !v6)) continue;
-    cmds.push_back({{"add",
-                     {{"set",
-                       {{"family", fam},
-                        {"table", tbl},
-                        {"name", setName(v6)},
-                        {"type", v6 ? "ipv6_addr" : "ipv4_addr"},
-                        {"flags", json::array({"timeout", "interval"})}}}}}});
-  }
   for (const auto& hook : cfg_.hooks) {
     const json chain = {{"family", fam}, {"table", tbl}, {"name", hook}};
     json base = chain;
@@ -111,13 +127,31 @@ Status NftablesAction::ensureSetup() {
     cmds.push_back({{"add", {{"chain", base}}}});
     // Flush and re-add in the same transaction: exactly our rules, however often we start.
     cmds.push_back({{"flush", {{"chain", chain}}}});
-    for (bool v6 : {false, true}) {
-      if ((fam == "ip" && v6) || (fam == "ip6" && !v6)) continue;
+  }
+  for (int set = 0; set < kSets; ++set) {
+    if (!familyHas(set)) continue;
+    if (replace_old_sets && !isRangeSet(set)) {
+      cmds.push_back(
+          {{"delete", {{"set", {{"family", fam}, {"table", tbl}, {"name", setName(set)}}}}}});
+    }
+    json flags = isRangeSet(set) ? json::array({"timeout", "interval"}) : json::array({"timeout"});
+    cmds.push_back({{"add",
+                     {{"set",
+                       {{"family", fam},
+                        {"table", tbl},
+                        {"name", setName(set)},
+                        {"type", isV6Set(set) ? "ipv6_addr" : "ipv4_addr"},
+                        {"flags", std::move(flags)}}}}}});
+  }
+  for (const auto& hook : cfg_.hooks) {
+    for (int set = 0; set < kSets; ++set) {
+      if (!familyHas(set)) continue;
       const json match = {
           {"match",
            {{"op", "=="},
-            {"left", {{"payload", {{"protocol", v6 ? "ip6" : "ip"}, {"field", "saddr"}}}}},
-            {"right", std::string("@") + setName(v6)}}}};
+            {"left",
+             {{"payload", {{"protocol", isV6Set(set) ? "ip6" : "ip"}, {"field", "saddr"}}}}},
+            {"right", std::string("@") + setName(set)}}}};
       cmds.push_back({{"add",
                        {{"rule",
                          {{"family", fam},
@@ -126,8 +160,40 @@ Status NftablesAction::ensureSetup() {
                           {"expr", json::array({match, {{"drop", nullptr}}})}}}}}});
     }
   }
-  auto r = run(json{{"nftables", cmds}}.dump());
-  if (!r) return r.status().withContext("setting up table " + fam + " " + tbl);
+  return json{{"nftables", cmds}}.dump();
+}
+
+// Whether an address set exists with the `interval` flag (the earlier layout).
+bool NftablesAction::hasOldSets() {
+  for (int set = 0; set < 2; ++set) {
+    if (!familyHas(set)) continue;
+    auto r = run("list set " + cfg_.family + " " + cfg_.table + " " + setName(set));
+    if (!r) continue;
+    const json doc = json::parse(*r, nullptr, false);
+    if (doc.is_discarded() || !doc.contains("nftables")) continue;
+    for (const auto& item : doc["nftables"]) {
+      if (!item.contains("set") || !item["set"].contains("flags")) continue;
+      for (const auto& f : item["set"]["flags"]) {
+        if (f == "interval") return true;
+      }
+    }
+  }
+  return false;
+}
+
+Status NftablesAction::ensureSetup() {
+  if (ready_) return Status::ok();
+  auto r = run(setupCommand(false));
+  if (!r && hasOldSets()) {
+    // A table of the earlier layout: its address sets are replaced (their elements with them;
+    // the engine's restore and reconcile re-add every active decision).
+    spdlog::warn(
+        "nftables action '{}': replacing the address sets of table {} {} (interval "
+        "sets of an earlier version) with hash sets; active decisions are re-added",
+        name_, cfg_.family, cfg_.table);
+    r = run(setupCommand(true));
+  }
+  if (!r) return r.status().withContext("setting up table " + cfg_.family + " " + cfg_.table);
   ready_ = true;
   return Status::ok();
 }
@@ -139,29 +205,35 @@ Status NftablesAction::applyBatch(const std::vector<Decision>& ds) {
   // The element lists are written as JSON text directly: a 100,000-element batch is one
   // transaction and building a JSON tree for it would cost more than the kernel work. The
   // values are our canonical address text (digits, hex, '.', ':'), so nothing needs escaping.
-  std::string elems[2];
+  std::string elems[kSets];
   for (auto& e : elems) e.reserve(ds.size() * 48);
   for (const auto& d : ds) {
     auto e = elementFor(d.target);
     if (!e) return e.status();
     if (d.expires <= now) continue;  // already over: nothing to enforce
-    std::string& out = elems[e->v6 ? 1 : 0];
+    std::string& out = elems[e->set()];
     out += out.empty() ? "{\"elem\":{\"val\":" : ",{\"elem\":{\"val\":";
-    out += e->val.dump();
+    if (e->range) {
+      out += e->val().dump();
+    } else {
+      out += '"';
+      out += e->key;
+      out += '"';
+    }
     out += ",\"timeout\":";
     out += std::to_string(remainingSeconds(d, now));
     out += "}}";
   }
   std::string cmd = "{\"nftables\":[";
   bool first = true;
-  for (int v6 = 0; v6 < 2; ++v6) {
-    if (elems[v6].empty()) continue;
+  for (int set = 0; set < kSets; ++set) {
+    if (elems[set].empty()) continue;
     cmd += first ? "" : ",";
     first = false;
     cmd += "{\"add\":{\"element\":{\"family\":" + json(cfg_.family).dump() +
-           ",\"table\":" + json(cfg_.table).dump() + ",\"name\":\"" + setName(v6 == 1) +
+           ",\"table\":" + json(cfg_.table).dump() + ",\"name\":\"" + setName(set) +
            "\",\"elem\":[";
-    cmd += elems[v6];
+    cmd += elems[set];
     cmd += "]}}}";
   }
   if (first) return Status::ok();
@@ -179,8 +251,8 @@ Status NftablesAction::undo(const Decision& d) {
                                                 {{"element",
                                                   {{"family", cfg_.family},
                                                    {"table", cfg_.table},
-                                                   {"name", setName(e->v6)},
-                                                   {"elem", json::array({e->val})}}}}}}})}};
+                                                   {"name", setName(e->set())},
+                                                   {"elem", json::array({e->val()})}}}}}}})}};
   auto r = run(cmd.dump());
   if (r) return Status::ok();
   // Idempotent: an element that is already gone (expired in the kernel, deleted by hand) is fine.
@@ -193,12 +265,12 @@ Status NftablesAction::verify(const Decision& d) {
   if (!e) return e.status();
   RIPOSTE_RETURN_IF_ERROR(ensureSetup());
   // Read-only query; the key is our canonical address text (parsed above), never user text.
-  const std::string cmd = "get element " + cfg_.family + " " + cfg_.table + " " + setName(e->v6) +
-                          " { " + e->key + " }";
+  const std::string cmd = "get element " + cfg_.family + " " + cfg_.table + " " +
+                          setName(e->set()) + " { " + e->key + " }";
   auto r = run(cmd);
   if (!r) {
     return Status::notFound("nftables action '" + name_ + "': " + e->key + " is not in " +
-                            cfg_.table + "/" + setName(e->v6));
+                            cfg_.table + "/" + setName(e->set()));
   }
   return Status::ok();
 }
@@ -206,14 +278,14 @@ Status NftablesAction::verify(const Decision& d) {
 Result<std::set<std::string>> NftablesAction::listElements() {
   RIPOSTE_RETURN_IF_ERROR(ensureSetup());
   std::set<std::string> out;
-  for (bool v6 : {false, true}) {
-    if ((cfg_.family == "ip" && v6) || (cfg_.family == "ip6" && !v6)) continue;
+  for (int set = 0; set < kSets; ++set) {
+    if (!familyHas(set)) continue;
     const json cmd = {
         {"nftables",
          json::array(
              {{{"list",
                 {{"set",
-                  {{"family", cfg_.family}, {"table", cfg_.table}, {"name", setName(v6)}}}}}}})}};
+                  {{"family", cfg_.family}, {"table", cfg_.table}, {"name", setName(set)}}}}}}})}};
     auto r = run(cmd.dump());
     if (!r) return r.status();
     json doc = json::parse(*r, nullptr, false);
@@ -252,7 +324,20 @@ Result<ReconcileReport> NftablesAction::reconcile(const std::vector<Decision>& a
     wanted.insert(e->key);
     if (present->count(e->key) == 0) missing.push_back(d);
   }
-  json stale[2] = {json::array(), json::array()};
+  if (!missing.empty()) {
+    // A listing of a hash set that the kernel is resizing (after a large batch) can leave
+    // elements out; a second listing settles whether they are really gone (re-adding one that
+    // is there would do no harm, but would be reported as drift).
+    auto again = listElements();
+    if (again) {
+      present->merge(*again);
+      std::erase_if(missing, [&](const Decision& d) {
+        auto e = elementFor(d.target);
+        return e && present->count(e->key) != 0;
+      });
+    }
+  }
+  json stale[kSets] = {json::array(), json::array(), json::array(), json::array()};
   for (const auto& key : *present) {
     if (wanted.count(key) != 0) continue;
     Target t;
@@ -260,18 +345,18 @@ Result<ReconcileReport> NftablesAction::reconcile(const std::vector<Decision>& a
     t.value = key;
     auto e = elementFor(t);
     if (!e) continue;  // e.g. a range written by someone else: leave it
-    stale[e->v6 ? 1 : 0].push_back(e->val);
+    stale[e->set()].push_back(e->val());
     ++rep.removed;
   }
   json cmds = json::array();
-  for (int v6 = 0; v6 < 2; ++v6) {
-    if (stale[v6].empty()) continue;
+  for (int set = 0; set < kSets; ++set) {
+    if (stale[set].empty()) continue;
     cmds.push_back({{"delete",
                      {{"element",
                        {{"family", cfg_.family},
                         {"table", cfg_.table},
-                        {"name", setName(v6 == 1)},
-                        {"elem", std::move(stale[v6])}}}}}});
+                        {"name", setName(set)},
+                        {"elem", std::move(stale[set])}}}}}});
   }
   if (!cmds.empty()) {
     auto r = run(json{{"nftables", cmds}}.dump());

@@ -890,7 +890,8 @@ Result<std::vector<Decision>> PostgresStore::listDecisions(const DecisionFilter&
       sql += std::string(params.size() == 1 ? " WHERE" : " AND") + " target = $" +
              std::to_string(params.size());
     }
-    sql += " ORDER BY created, id LIMIT " + std::to_string(filter.limit);
+    if (filter.ordered) sql += " ORDER BY created, id";
+    sql += " LIMIT " + std::to_string(filter.limit);
     std::vector<Decision> out;
     for (const auto& r : w.exec_params(sql, pqxx::prepare::make_dynamic_params(params))) {
       out.push_back(readDecision(r));

@@ -467,13 +467,8 @@ int SqliteStore::schemaVersion() const {
   return version_;
 }
 
-Status SqliteStore::saveFinding(const Finding& f) {
-  std::lock_guard lock(mu_);
-  RIPOSTE_RETURN_IF_ERROR(exec("BEGIN"));
-  auto fail = [&](Status s) {
-    (void)exec("ROLLBACK");
-    return s;
-  };
+// Inside a transaction the caller opened, with mu_ held.
+Status SqliteStore::insertFinding(const Finding& f) {
   {
     Stmt s(db_, stmts_,
            "INSERT INTO findings(id, detector, entity_type, entity, severity, score, reason, "
@@ -484,7 +479,7 @@ Status SqliteStore::saveFinding(const Finding& f) {
            "excluded.reason, action = excluded.action, first_seen = excluded.first_seen, "
            "last_seen = excluded.last_seen, event_count = excluded.event_count, labels = "
            "excluded.labels, created = excluded.created");
-    if (!s.status().isOk()) return fail(s.status());
+    RIPOSTE_RETURN_IF_ERROR(s.status());
     s.bind(1, f.id)
         .bind(2, f.detector)
         .bind(3, std::string(targetTypeName(f.entity.type)))
@@ -498,21 +493,22 @@ Status SqliteStore::saveFinding(const Finding& f) {
         .bind(11, int64_t{f.event_count})
         .bind(12, nlohmann::json(f.labels).dump())
         .bind(13, Timestamp::now().micros);
-    if (Status st = s.run(); !st.isOk()) return fail(st);
+    RIPOSTE_RETURN_IF_ERROR(s.run());
   }
   {
     // Saving a finding again replaces its evidence.
     Stmt s(db_, stmts_, "DELETE FROM events WHERE finding_id = ?");
-    if (!s.status().isOk()) return fail(s.status());
+    RIPOSTE_RETURN_IF_ERROR(s.status());
     s.bind(1, f.id);
-    if (Status st = s.run(); !st.isOk()) return fail(st);
+    RIPOSTE_RETURN_IF_ERROR(s.run());
   }
+  if (f.evidence.empty()) return Status::ok();
   const EvidenceKeys keys = evidenceKeys(f);
+  Stmt s(db_, stmts_,
+         "INSERT INTO events(finding_id, ts, tz, source, offset, raw, fields, source_ip, kind) "
+         "VALUES (?,?,?,?,?,?,?,?,?)");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
   for (const auto& e : f.evidence) {
-    Stmt s(db_, stmts_,
-           "INSERT INTO events(finding_id, ts, tz, source, offset, raw, fields, source_ip, kind) "
-           "VALUES (?,?,?,?,?,?,?,?,?)");
-    if (!s.status().isOk()) return fail(s.status());
     s.bind(1, f.id)
         .bind(2, e.timestamp.micros)
         .bind(3, int64_t{e.timestamp.offset_minutes})
@@ -522,13 +518,14 @@ Status SqliteStore::saveFinding(const Finding& f) {
         .bind(7, e.fields_json)
         .bind(8, keys.source_ip)
         .bind(9, keys.kind);
-    if (Status st = s.run(); !st.isOk()) return fail(st);
+    RIPOSTE_RETURN_IF_ERROR(s.run());
+    s.reset();
   }
-  return exec("COMMIT");
+  return Status::ok();
 }
 
-Status SqliteStore::saveDecision(const Decision& d) {
-  std::lock_guard lock(mu_);
+// With mu_ held; an autocommit statement unless the caller opened a transaction.
+Status SqliteStore::insertDecision(const Decision& d) {
   Stmt s(db_, stmts_,
          std::string("INSERT OR REPLACE INTO decisions(") + kDecisionColumns +
              ", updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
@@ -551,6 +548,73 @@ Status SqliteStore::saveDecision(const Decision& d) {
       .bind(16, d.origin)
       .bind(17, Timestamp::now().micros);
   return s.run();
+}
+
+// Inside a write transaction the caller opened (BEGIN IMMEDIATE: the chain's last entry cannot
+// change under it), with mu_ held.
+Status SqliteStore::insertAudit(AuditEntry& e) {
+  {
+    Stmt last(db_, stmts_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    RIPOSTE_RETURN_IF_ERROR(last.status());
+    if (last.step() == SQLITE_ROW) {
+      e.seq = last.i64(0) + 1;
+      e.prev_hash = last.text(1);
+    } else {
+      e.seq = 1;
+      e.prev_hash.clear();
+    }
+  }
+  if (!e.time.isSet()) e.time = Timestamp::now();
+  e.hash = auditEntryHash(e);
+  Stmt s(db_, stmts_,
+         "INSERT INTO audit(seq, time, actor, kind, target, reason, details, prev_hash, hash) "
+         "VALUES (?,?,?,?,?,?,?,?,?)");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, e.seq)
+      .bind(2, e.time.micros)
+      .bind(3, e.actor)
+      .bind(4, e.kind)
+      .bind(5, e.target)
+      .bind(6, e.reason)
+      .bind(7, e.details_json)
+      .bind(8, e.prev_hash)
+      .bind(9, e.hash);
+  return s.run();
+}
+
+// Runs `body` in one transaction (mu_ held): committed if it succeeds, rolled back if not.
+template <typename F>
+Status SqliteStore::inTransaction(const char* begin, F&& body) {
+  RIPOSTE_RETURN_IF_ERROR(exec(begin));
+  if (Status st = body(); !st.isOk()) {
+    (void)exec("ROLLBACK");
+    return st;
+  }
+  if (Status st = exec("COMMIT"); !st.isOk()) {
+    (void)exec("ROLLBACK");
+    return st;
+  }
+  return Status::ok();
+}
+
+Status SqliteStore::saveFinding(const Finding& f) {
+  std::lock_guard lock(mu_);
+  return inTransaction("BEGIN", [&] { return insertFinding(f); });
+}
+
+Status SqliteStore::saveDecision(const Decision& d) {
+  std::lock_guard lock(mu_);
+  return insertDecision(d);
+}
+
+Status SqliteStore::saveDecisionWithAudit(const Finding* finding, const Decision& d,
+                                          AuditEntry& entry) {
+  std::lock_guard lock(mu_);
+  return inTransaction("BEGIN IMMEDIATE", [&]() -> Status {
+    if (finding != nullptr) RIPOSTE_RETURN_IF_ERROR(insertFinding(*finding));
+    RIPOSTE_RETURN_IF_ERROR(insertDecision(d));
+    return insertAudit(entry);
+  });
 }
 
 Status SqliteStore::updateDecisionState(const std::string& id, DecisionState state) {
@@ -590,10 +654,10 @@ Status SqliteStore::saveMode(const EngineMode& m) {
 
 Result<std::vector<Decision>> SqliteStore::selectDecisions(const std::string& where,
                                                            const std::vector<std::string>& binds,
-                                                           size_t limit) {
+                                                           size_t limit, bool ordered) {
   Stmt s(db_, stmts_,
          std::string("SELECT ") + kDecisionColumns + " FROM decisions " + where +
-             " ORDER BY created, id LIMIT " + std::to_string(limit));
+             (ordered ? " ORDER BY created, id" : "") + " LIMIT " + std::to_string(limit));
   RIPOSTE_RETURN_IF_ERROR(s.status());
   for (size_t i = 0; i < binds.size(); ++i) s.bind(static_cast<int>(i + 1), binds[i]);
   std::vector<Decision> out;
@@ -615,7 +679,8 @@ Result<std::vector<Decision>> SqliteStore::listDecisions(const DecisionFilter& f
     where += std::string(where.empty() ? "" : " AND ") + "target = ?";
     binds.push_back(*filter.target);
   }
-  return selectDecisions(where.empty() ? "" : "WHERE " + where, binds, filter.limit);
+  return selectDecisions(where.empty() ? "" : "WHERE " + where, binds, filter.limit,
+                         filter.ordered);
 }
 
 Result<std::vector<Decision>> SqliteStore::expiredDecisions(Timestamp now) {
@@ -634,39 +699,7 @@ Result<int64_t> SqliteStore::countFindings() {
 
 Status SqliteStore::appendAudit(AuditEntry& e) {
   std::lock_guard lock(mu_);
-  RIPOSTE_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
-  auto fail = [&](Status s) {
-    (void)exec("ROLLBACK");
-    return s;
-  };
-  {
-    Stmt last(db_, stmts_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
-    if (!last.status().isOk()) return fail(last.status());
-    if (last.step() == SQLITE_ROW) {
-      e.seq = last.i64(0) + 1;
-      e.prev_hash = last.text(1);
-    } else {
-      e.seq = 1;
-      e.prev_hash.clear();
-    }
-  }
-  if (!e.time.isSet()) e.time = Timestamp::now();
-  e.hash = auditEntryHash(e);
-  Stmt s(db_, stmts_,
-         "INSERT INTO audit(seq, time, actor, kind, target, reason, details, prev_hash, hash) "
-         "VALUES (?,?,?,?,?,?,?,?,?)");
-  if (!s.status().isOk()) return fail(s.status());
-  s.bind(1, e.seq)
-      .bind(2, e.time.micros)
-      .bind(3, e.actor)
-      .bind(4, e.kind)
-      .bind(5, e.target)
-      .bind(6, e.reason)
-      .bind(7, e.details_json)
-      .bind(8, e.prev_hash)
-      .bind(9, e.hash);
-  if (Status st = s.run(); !st.isOk()) return fail(st);
-  return exec("COMMIT");
+  return inTransaction("BEGIN IMMEDIATE", [&] { return insertAudit(e); });
 }
 
 Result<std::vector<AuditEntry>> SqliteStore::listAudit(int64_t after_seq, size_t limit) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "riposte/core/ids.h"
@@ -158,6 +159,80 @@ TEST_F(NftablesActionTest, BatchAddsManyInOneTransaction) {
   // Re-applying the batch (a restart) changes nothing.
   ASSERT_TRUE(action_->applyBatch(ds).isOk());
   EXPECT_EQ(action_->listElements()->size(), ds.size());
+}
+
+// Single addresses go to the hash sets blocked4/blocked6, ranges to the interval sets
+// ranges4/ranges6; reconcile and listing see all four.
+TEST_F(NftablesActionTest, AddressesInHashSetsRangesInIntervalSets) {
+  const Decision addr = blockFor(ns_->clientIp(), std::chrono::minutes(10));
+  const Decision range = blockFor("198.51.100.0/24", std::chrono::minutes(10), TargetType::kCidr);
+  const Decision range6 = blockFor("2001:db8:1::/48", std::chrono::minutes(10), TargetType::kCidr);
+  const Decision addr6 = blockFor("2001:db8::9", std::chrono::minutes(10));
+  ASSERT_TRUE(action_->applyBatch({addr, range, range6, addr6}).isOk());
+  EXPECT_FALSE(reachable());
+  std::string out;
+  ASSERT_EQ(ns_->execInServer({"nft", "list", "set", "inet", "riposte", "blocked4"}, &out), 0);
+  EXPECT_EQ(out.find("interval"), std::string::npos) << out;
+  EXPECT_NE(out.find(ns_->clientIp()), std::string::npos) << out;
+  EXPECT_EQ(out.find("198.51.100.0"), std::string::npos) << out;
+  ASSERT_EQ(ns_->execInServer({"nft", "list", "set", "inet", "riposte", "ranges4"}, &out), 0);
+  EXPECT_NE(out.find("interval"), std::string::npos) << out;
+  EXPECT_NE(out.find("198.51.100.0/24"), std::string::npos) << out;
+  ASSERT_EQ(ns_->execInServer({"nft", "list", "set", "inet", "riposte", "ranges6"}, &out), 0);
+  EXPECT_NE(out.find("2001:db8:1::/48"), std::string::npos) << out;
+  for (const auto& d : {addr, range, range6, addr6}) {
+    EXPECT_TRUE(action_->verify(d).isOk()) << d.target.value;
+  }
+  auto els = action_->listElements();
+  ASSERT_TRUE(els.isOk());
+  EXPECT_EQ(*els, (std::set<std::string>{ns_->clientIp(), "198.51.100.0/24", "2001:db8:1::/48",
+                                         "2001:db8::9"}));
+  // The range's decision ended: reconcile removes it from the interval set, keeps the rest.
+  auto rep = action_->reconcile({addr, range6, addr6});
+  ASSERT_TRUE(rep.isOk()) << rep.status().toString();
+  EXPECT_EQ(rep->removed, 1u);
+  EXPECT_EQ(action_->verify(range).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(action_->verify(addr).isOk());
+  // A range blocks traffic from inside it.
+  ASSERT_TRUE(action_->undo(addr).isOk());
+  EXPECT_TRUE(reachable());
+  const std::string ip = ns_->clientIp();
+  const Decision around =
+      blockFor(ip.substr(0, ip.rfind('.')) + ".0/24", std::chrono::minutes(10), TargetType::kCidr);
+  ASSERT_TRUE(action_->apply(around).isOk());
+  EXPECT_FALSE(reachable());
+}
+
+// A table made by an earlier version (addresses in interval sets) is brought to the current
+// layout on first use: the address sets are replaced, the rules re-made, and blocking works.
+TEST_F(NftablesActionTest, ReplacesTheAddressSetsOfTheEarlierLayout) {
+  std::string out;
+  const std::string old_layout = R"(add table inet riposte
+add set inet riposte blocked4 { type ipv4_addr; flags timeout,interval; }
+add set inet riposte blocked6 { type ipv6_addr; flags timeout,interval; }
+add chain inet riposte input { type filter hook input priority -10; policy accept; }
+add rule inet riposte input ip saddr @blocked4 drop
+add rule inet riposte input ip6 saddr @blocked6 drop
+add element inet riposte blocked4 { 198.51.100.0/24 timeout 1h }
+)";
+  const std::string file = ::testing::TempDir() + "/rp-old-layout.nft";
+  {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(old_layout.c_str(), f);
+    std::fclose(f);
+  }
+  ASSERT_EQ(ns_->execInServer({"nft", "-f", file}, &out), 0) << out;
+  std::remove(file.c_str());
+  const Decision d = blockFor(ns_->clientIp(), std::chrono::minutes(5));
+  Status st = action_->apply(d);
+  ASSERT_TRUE(st.isOk()) << st.toString();
+  EXPECT_FALSE(reachable());
+  ASSERT_EQ(ns_->execInServer({"nft", "list", "set", "inet", "riposte", "blocked4"}, &out), 0);
+  EXPECT_EQ(out.find("interval"), std::string::npos) << out;
+  auto els = action_->listElements();
+  ASSERT_TRUE(els.isOk());
+  EXPECT_EQ(*els, std::set<std::string>{ns_->clientIp()});
 }
 
 TEST(NftablesActionTargets, RefusesUsers) {

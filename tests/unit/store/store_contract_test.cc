@@ -1,6 +1,7 @@
 // The Store contract, run against every backend (SQLite and PostgreSQL).
 #include <gtest/gtest.h>
 
+#include <set>
 #include <thread>
 
 #include "riposte/core/ids.h"
@@ -123,6 +124,33 @@ TEST_P(StoreContract, DecisionLifecycleAndExpiry) {
   EXPECT_EQ(store().listDecisions(revoked)->size(), 1u);
 }
 
+// Listing without an order (restore) returns the same decisions as the ordered listing.
+TEST_P(StoreContract, UnorderedListingHoldsTheSameDecisions) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    Decision d = makeDecision("198.51.100." + std::to_string(i), 2000 - i, 600);
+    if (i % 5 == 0) d.state = DecisionState::kExpired;
+    if (d.state == DecisionState::kActive) ids.insert(d.id);
+    ASSERT_TRUE(store().saveDecision(d).isOk());
+  }
+  DecisionFilter f;
+  f.state = DecisionState::kActive;
+  auto ordered = store().listDecisions(f);
+  ASSERT_TRUE(ordered.isOk());
+  ASSERT_EQ(ordered->size(), ids.size());
+  for (size_t i = 1; i < ordered->size(); ++i) {
+    EXPECT_LE((*ordered)[i - 1].created.micros, (*ordered)[i].created.micros);
+  }
+  f.ordered = false;
+  auto any = store().listDecisions(f);
+  ASSERT_TRUE(any.isOk()) << any.status().toString();
+  std::set<std::string> got;
+  for (const auto& d : *any) got.insert(d.id);
+  EXPECT_EQ(got, ids);
+  f.limit = 3;
+  EXPECT_EQ(store().listDecisions(f)->size(), 3u);
+}
+
 TEST_P(StoreContract, FindingsKeepTheirEvidenceAndReplaceItWhenSavedAgain) {
   Finding f;
   f.id = newId();
@@ -217,6 +245,83 @@ TEST_P(StoreContract, AuditChainSurvivesReopenAndConcurrentWriters) {
   ASSERT_EQ(all->size(), static_cast<size_t>(1 + kThreads * kEach));
   EXPECT_EQ((*all)[1].prev_hash, first.hash);
   EXPECT_TRUE(verifyAuditChain(*all).isOk()) << verifyAuditChain(*all).message();
+}
+
+TEST_P(StoreContract, DecisionWithAuditStoresFindingDecisionAndAuditEntry) {
+  AuditEntry before = makeAudit(0);
+  ASSERT_TRUE(store().appendAudit(before).isOk());
+
+  Finding f;
+  f.id = newId();
+  f.detector = "ssh-bruteforce";
+  f.entity = {TargetType::kUser, "root"};  // not an address: the evidence's fields give it
+  f.evidence.push_back({Timestamp::fromSeconds(5), "auth.log", 1, "one",
+                        R"({"event.kind":"auth","msg":"say \"hi\"","source.ip":"203.0.113.7"})"});
+  f.evidence.push_back({Timestamp::fromSeconds(6), "auth.log", 2, "two", ""});
+  Decision d = makeDecision("203.0.113.7", 1000, 3600);
+  d.finding_id = f.id;
+  AuditEntry a = makeAudit(1);
+  a.details_json = d.toJson();
+  Status st = store().saveDecisionWithAudit(&f, d, a);
+  ASSERT_TRUE(st.isOk()) << st.toString();
+  EXPECT_EQ(a.seq, 2);
+  EXPECT_EQ(a.prev_hash, before.hash);
+  EXPECT_EQ(a.hash, auditEntryHash(a));
+  EXPECT_EQ(*store().countFindings(), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE finding_id = '" + f.id + "'"), 2);
+  auto got = store().getDecision(d.id);
+  ASSERT_TRUE(got.isOk() && got->has_value());
+  EXPECT_EQ((*got)->finding_id, f.id);
+  EXPECT_EQ((*got)->state, DecisionState::kActive);
+  EventQuery eq;
+  eq.source_ip = "203.0.113.7";
+  eq.kind = "auth";
+  EXPECT_EQ(store().searchEvents(eq)->size(), 2u);
+
+  // Without a finding (a decision made by a person): the decision and its entry only.
+  Decision manual = makeDecision("203.0.113.8", 1000, 3600);
+  AuditEntry b = makeAudit(2);
+  ASSERT_TRUE(store().saveDecisionWithAudit(nullptr, manual, b).isOk());
+  EXPECT_EQ(b.seq, 3);
+  EXPECT_EQ(b.prev_hash, a.hash);
+  EXPECT_EQ(*store().countFindings(), 1);
+  EXPECT_TRUE(store().getDecision(manual.id)->has_value());
+  auto chain = store().listAudit(0, 10);
+  ASSERT_TRUE(chain.isOk());
+  ASSERT_EQ(chain->size(), 3u);
+  EXPECT_EQ((*chain)[1].kind, "decision.created");
+  EXPECT_EQ((*chain)[1].details_json, d.toJson());
+  EXPECT_TRUE(verifyAuditChain(*chain).isOk());
+}
+
+// SQLite writes the three in one transaction: when the audit entry cannot be written, neither
+// the finding nor the decision is left behind.
+TEST_P(StoreContract, DecisionWithAuditIsAllOrNothingInSqlite) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "PostgreSQL writes them one after the other";
+  ASSERT_TRUE(StoreBackend::exec(store(),
+                                 "CREATE TRIGGER audit_refuse BEFORE INSERT ON audit "
+                                 "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+                  .isOk());
+  Finding f;
+  f.id = newId();
+  f.detector = "d";
+  f.entity = {TargetType::kIp, "203.0.113.9"};
+  f.evidence.push_back({Timestamp::fromSeconds(5), "auth.log", 1, "one", "{}"});
+  Decision d = makeDecision("203.0.113.9", 1000, 3600);
+  AuditEntry a = makeAudit(1);
+  Status st = store().saveDecisionWithAudit(&f, d, a);
+  ASSERT_FALSE(st.isOk());
+  EXPECT_NE(st.message().find("refused by the test"), std::string::npos) << st.message();
+  EXPECT_EQ(*store().countFindings(), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events"), 0);
+  EXPECT_FALSE(store().getDecision(d.id)->has_value());
+  // The store is usable afterwards (no transaction left open).
+  ASSERT_TRUE(StoreBackend::exec(store(), "DROP TRIGGER audit_refuse").isOk());
+  AuditEntry again = makeAudit(2);
+  st = store().saveDecisionWithAudit(&f, d, again);
+  ASSERT_TRUE(st.isOk()) << st.toString();
+  EXPECT_EQ(again.seq, 1);
+  EXPECT_EQ(*store().countFindings(), 1);
 }
 
 TEST_P(StoreContract, ModeRoundTrips) {
@@ -434,8 +539,9 @@ TEST_P(StoreContract, AccountsSessionsAndTokens) {
   EXPECT_FALSE(store().getSession("s-hash")->has_value());
   EXPECT_TRUE(store().listTokens()->empty());
   EXPECT_EQ(store().deleteUser("alice").code(), StatusCode::kNotFound);
-  ASSERT_TRUE(store().saveSession({"s2", "carol", "c", Timestamp::now(),
-                                   Timestamp::now() + std::chrono::hours(1)})
+  ASSERT_TRUE(store()
+                  .saveSession({"s2", "carol", "c", Timestamp::now(),
+                                Timestamp::now() + std::chrono::hours(1)})
                   .isOk());
   ASSERT_TRUE(store().deleteUserSessions("carol").isOk());
   EXPECT_FALSE(store().getSession("s2")->has_value());
