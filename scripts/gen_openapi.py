@@ -293,7 +293,9 @@ schemas = {
         "status_by": S, "status_at": {"type": ["string", "null"], "format": "date-time"},
         "status_note": S}},
     "IncidentDetail": {"allOf": [ref("Incident"), {"type": "object", "properties": {
-        "finding_items": {"type": "array", "items": ref("Finding")},
+        "finding_items": {"type": "array", "items": ref("Finding"),
+                          "description": "oldest first; the latest 1000 of a longer incident"},
+        "findings_omitted": dict(I, description="older findings not listed"),
         "decision_items": {"type": "array", "items": ref("Decision")}}}]},
     "Event": {"type": "object", "properties": {"id": I, "finding_id": S, "timestamp": T, "source": S,
                                                "offset": I, "raw": S, "fields": {"type": "object"}}},

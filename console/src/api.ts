@@ -68,6 +68,7 @@ export interface Incident {
   status_note: string;
   // GET /incidents/{id} only: its findings (oldest first) and the decisions taken on them.
   finding_items?: Finding[];
+  findings_omitted?: number;
   decision_items?: Decision[];
 }
 

@@ -2957,7 +2957,12 @@ const std::string& openApiDocument() {
         "type": "array",
         "items": {
          "$ref": "#/components/schemas/Finding"
-        }
+        },
+        "description": "oldest first; the latest 1000 of a longer incident"
+       },
+       "findings_omitted": {
+        "type": "integer",
+        "description": "older findings not listed"
        },
        "decision_items": {
         "type": "array",

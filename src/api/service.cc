@@ -27,6 +27,7 @@ using ojson = nlohmann::ordered_json;
 
 constexpr size_t kDefaultLimit = 100;
 constexpr size_t kMaxLimit = 1000;
+constexpr size_t kMaxIncidentFindings = 1000;  // findings listed with one incident
 
 // A handler's early exit with a ready response.
 struct Reply {
@@ -797,10 +798,13 @@ ApiService::ApiService(ApiDeps deps)
     auto inc = unwrap(I.store().getIncident(req.params["id"]));
     if (!inc) return HttpResponse::error(404, "not_found", "no incident " + req.params["id"]);
     ojson j = incidentJson(*inc);
-    // Its findings as a timeline (oldest first) and the decisions taken on them.
+    // Its findings as a timeline (oldest first; the latest kMaxIncidentFindings of a long one)
+    // and the decisions taken on them.
+    const auto ids = unwrap(I.store().incidentFindings(inc->id));
+    const size_t skip = ids.size() > kMaxIncidentFindings ? ids.size() - kMaxIncidentFindings : 0;
     std::vector<FindingRecord> fs;
-    for (const auto& id : unwrap(I.store().incidentFindings(inc->id))) {
-      if (auto f = unwrap(I.store().getFinding(id))) fs.push_back(std::move(*f));
+    for (size_t k = skip; k < ids.size(); ++k) {
+      if (auto f = unwrap(I.store().getFinding(ids[k]))) fs.push_back(std::move(*f));
     }
     std::stable_sort(fs.begin(), fs.end(), [](const FindingRecord& a, const FindingRecord& b) {
       return a.finding.first_seen < b.finding.first_seen;
@@ -814,6 +818,7 @@ ApiService::ApiService(ApiDeps deps)
       }
     }
     j["finding_items"] = std::move(findings);
+    j["findings_omitted"] = skip;
     j["decision_items"] = std::move(decisions);
     return okJson(j);
   });

@@ -136,7 +136,8 @@ export function renderIncidents(root: HTMLElement, params: URLSearchParams): () 
         i.labels.length ? [h("dt", null, "Labels"), h("dd", null, i.labels.join(", "))] : null,
       ),
       statusActions(i),
-      h("h3", null, `Findings (${findings.length})`),
+      h("h3", null, `Findings (${i.findings})`),
+      i.findings_omitted ? h("p", { class: "muted" }, `The ${i.findings_omitted} oldest are not listed.`) : null,
       findings.length === 0
         ? h("p", { class: "muted" }, "No findings stored.")
         : h(
