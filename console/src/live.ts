@@ -1,6 +1,7 @@
 // Live updates: one EventSource on /api/v1/stream (the session cookie authenticates it).
 // Frames: `finding` (a finding object), `decision` ({kind, decision}), `mode` ({mode, reason,
-// actor}), `incident` (an incident object, on open and every change). Pages subscribe while they are shown; the connection reconnects by itself.
+// actor}), `incident` (an incident object, on open and every change). Pages subscribe while they
+// are shown; the connection reconnects by itself.
 
 import type { Decision, EngineModeName, Finding, Incident } from "./api";
 

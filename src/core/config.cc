@@ -712,8 +712,8 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
         if (in["gap"] && c.incident_gap < std::chrono::seconds(1)) {
           rd.error(in["gap"], "incidents.gap", "must be at least 1s");
         }
-        c.incidents_max_open = static_cast<uint32_t>(rd.getInt(
-            in, "incidents", "max_open", c.incidents_max_open, 16, 100'000'000));
+        c.incidents_max_open = static_cast<uint32_t>(
+            rd.getInt(in, "incidents", "max_open", c.incidents_max_open, 16, 100'000'000));
       }
     }
     if (const YAML::Node a = root["api"]) readApi(a, rd, c.api);

@@ -393,11 +393,11 @@ Result<Incident> Engine::setIncidentStatus(const std::string& id, IncidentStatus
     a.target = r->target.value;
     a.reason = (before.empty() ? std::string() : before + " -> ") +
                std::string(incidentStatusName(status)) + (note.empty() ? "" : ": " + note);
-    a.details_json = nlohmann::json{{"incident", r->id},
-                                    {"from", before},
-                                    {"to", std::string(incidentStatusName(status))},
-                                    {"note", note}}
-                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    a.details_json = nlohmann::json{
+        {"incident", r->id},
+        {"from", before},
+        {"to", std::string(incidentStatusName(status))},
+        {"note", note}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (Status st = store_->appendAudit(a); !st.isOk()) {
       ++stats_.store_errors;
       spdlog::error("audit incident.status for {}: {}", id, st.toString());

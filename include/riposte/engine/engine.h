@@ -159,8 +159,8 @@ class Engine {
  public:
   using DecisionListener = std::function<void(const Decision&)>;
   // What happened, for live views (the API's event stream): `type` is finding | decision |
-  // mode | incident, `json` an object. Called on the engine thread, or on the executor's thread for a
-  // switch to manual mode after an action failure; must be thread-safe and quick.
+  // mode | incident, `json` an object. Called on the engine thread, or on the executor's thread for
+  // a switch to manual mode after an action failure; must be thread-safe and quick.
   using EventHook = std::function<void(std::string_view type, const std::string& json)>;
 
   static Result<std::unique_ptr<Engine>> create(const Config& config, const Registries& registries,

@@ -88,7 +88,8 @@ class PostgresStore : public Store {
   Status saveRuleMode(const RuleModeRecord& r) override;
   Status deleteRuleMode(const std::string& rule_id) override;
   Status saveIncident(const Incident& i) override;
-  Status linkIncidentFinding(const std::string& incident_id, const std::string& finding_id) override;
+  Status linkIncidentFinding(const std::string& incident_id,
+                             const std::string& finding_id) override;
   Result<std::optional<Incident>> getIncident(const std::string& id) override;
   Result<std::vector<Incident>> listIncidents(const IncidentQuery& q) override;
   Result<std::vector<Incident>> openIncidents(size_t limit) override;

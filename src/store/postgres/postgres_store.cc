@@ -112,7 +112,8 @@ const std::vector<std::pair<const char*, std::string>>& preparedStatements() {
       {"user_create",
        "INSERT INTO users(name, role, password_hash, created, disabled) VALUES ($1,$2,$3,$4,$5) "
        "ON CONFLICT (name) DO NOTHING"},
-      {"user_update", "UPDATE users SET role = $1, password_hash = $2, disabled = $3 WHERE name = $4"},
+      {"user_update",
+       "UPDATE users SET role = $1, password_hash = $2, disabled = $3 WHERE name = $4"},
       {"user_delete", "DELETE FROM users WHERE name = $1"},
       {"sessions_expire", "DELETE FROM sessions WHERE expires <= $1"},
       {"session_save",
@@ -1386,9 +1387,9 @@ Status PostgresStore::linkIncidentFinding(const std::string& incident_id,
 
 Result<std::optional<Incident>> PostgresStore::getIncident(const std::string& id) {
   return impl_->read([&](pqxx::work& w) -> Result<std::optional<Incident>> {
-    auto r = w.exec_params(
-        std::string("SELECT ") + kIncidentColumns + " FROM incidents WHERE id = $1",
-        pg::sanitized(id));
+    auto r =
+        w.exec_params(std::string("SELECT ") + kIncidentColumns + " FROM incidents WHERE id = $1",
+                      pg::sanitized(id));
     if (r.empty()) return std::optional<Incident>();
     return std::optional<Incident>(readIncident(r[0]));
   });
@@ -1402,10 +1403,10 @@ Result<std::vector<Incident>> PostgresStore::listIncidents(const IncidentQuery& 
     if (q.since) where.add("last_seen >=", std::to_string(q.since->micros));
     if (!q.before_id.empty()) where.add("id <", pg::sanitized(q.before_id));
     std::vector<Incident> out;
-    for (const auto& r : w.exec_params(std::string("SELECT ") + kIncidentColumns +
-                                           " FROM incidents" + where.sql +
-                                           " ORDER BY id DESC LIMIT " + std::to_string(q.limit),
-                                       pqxx::prepare::make_dynamic_params(where.params))) {
+    for (const auto& r :
+         w.exec_params(std::string("SELECT ") + kIncidentColumns + " FROM incidents" + where.sql +
+                           " ORDER BY id DESC LIMIT " + std::to_string(q.limit),
+                       pqxx::prepare::make_dynamic_params(where.params))) {
       out.push_back(readIncident(r));
     }
     return out;

@@ -464,12 +464,16 @@ Incident makeIncident(const std::string& id, const std::string& ip, int64_t last
 
 TEST_P(StoreContract, IncidentsRoundTripPageAndFilter) {
   // Ids are time-ordered in production; here their order is what the pages follow.
-  ASSERT_TRUE(store().saveIncident(makeIncident("inc-1", "203.0.113.7", 1000,
-                                                IncidentStatus::kOpen)).isOk());
-  ASSERT_TRUE(store().saveIncident(makeIncident("inc-2", "203.0.113.8", 2000,
-                                                IncidentStatus::kAcknowledged)).isOk());
-  ASSERT_TRUE(store().saveIncident(makeIncident("inc-3", "203.0.113.7", 3000,
-                                                IncidentStatus::kClosed)).isOk());
+  ASSERT_TRUE(store()
+                  .saveIncident(makeIncident("inc-1", "203.0.113.7", 1000, IncidentStatus::kOpen))
+                  .isOk());
+  ASSERT_TRUE(
+      store()
+          .saveIncident(makeIncident("inc-2", "203.0.113.8", 2000, IncidentStatus::kAcknowledged))
+          .isOk());
+  ASSERT_TRUE(store()
+                  .saveIncident(makeIncident("inc-3", "203.0.113.7", 3000, IncidentStatus::kClosed))
+                  .isOk());
   // Saving again replaces the row (the correlator's extend and a person's status change).
   Incident changed = makeIncident("inc-1", "203.0.113.7", 1500, IncidentStatus::kAcknowledged);
   changed.finding_count = 5;
@@ -569,8 +573,9 @@ TEST_P(StoreContract, AnEngineCopyNeverUndoesANewerStatusChange) {
 }
 
 TEST_P(StoreContract, IncidentFindingLinksKeepOrderAndIgnoreRepeats) {
-  ASSERT_TRUE(store().saveIncident(makeIncident("inc-1", "203.0.113.7", 1000,
-                                                IncidentStatus::kOpen)).isOk());
+  ASSERT_TRUE(store()
+                  .saveIncident(makeIncident("inc-1", "203.0.113.7", 1000, IncidentStatus::kOpen))
+                  .isOk());
   for (const char* f : {"f-b", "f-a", "f-c", "f-a"}) {
     ASSERT_TRUE(store().linkIncidentFinding("inc-1", f).isOk()) << f;
   }
