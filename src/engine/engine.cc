@@ -52,7 +52,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
     CorrelatorOptions co;
     co.gap = e->config_.incident_gap;
     co.max_open = e->config_.incidents_max_open;
-    co.ipv6_prefix = e->config_.tuning.ipv6_prefix;  // the policy's key for IPv6 addresses
+    // IPv6 addresses keyed as the policy widens them for blocks (the default action).
+    co.ipv6_prefix = e->policy_->config().tuningFor("block").ipv6_prefix;
     e->correlator_ = std::make_unique<Correlator>(co, store);
     if (Status st = e->correlator_->load(); !st.isOk()) {
       spdlog::warn("incidents: {} (open incidents are not continued)", st.toString());

@@ -3,7 +3,7 @@
 // An incident gathers the findings about one target (a finding's entity: address, user, host)
 // that arrive within `gap` of each other, measured in event time from the incident's last
 // finding to the new finding's first event. IPv6 addresses are keyed by the range the response
-// policy widens them to (`response.ipv6_prefix`), so an attacker hopping addresses inside one
+// policy widens them to for blocks (`response.ipv6_prefix`, or `by_action.block`), so an attacker hopping addresses inside one
 // /64 stays one incident. A closed incident is never extended: the next finding on its target
 // opens a new one; an acknowledged one keeps growing. Shadow findings (rules in shadow mode) are
 // not correlated.
