@@ -144,6 +144,23 @@ paths = {
         request=body({"type": "object",
                       "properties": {"false_positive": {"type": "boolean", "default": True},
                                      "reason": {"type": "string"}}}))},
+    V1 + "/incidents": {"get": op(
+        "Incidents (findings about one target grouped by the correlator), newest first", READERS,
+        ok(page_of("Incident")), tag="incidents",
+        params=[q("status", "open, acknowledged, closed or all (default)"),
+                q("target", "the incident's target (an address, range, user or host)"),
+                q("since", "last seen at or after (RFC 3339)",
+                  {"type": "string", "format": "date-time"})] + PAGE)},
+    V1 + "/incidents/{id}": {"get": op(
+        "One incident with its findings (oldest first) and the decisions taken on them", READERS,
+        ok(ref("IncidentDetail")), tag="incidents", params=[p("id", "incident id")])},
+    V1 + "/incidents/{id}/status": {"post": op(
+        "Acknowledge, close or reopen an incident (a closed one is final: 409)", ANALYSTS,
+        ok(ref("Incident")), tag="incidents", write=True, params=[p("id", "incident id")],
+        request=body({"type": "object", "required": ["status"],
+                      "properties": {"status": {"type": "string",
+                                                "enum": ["open", "acknowledged", "closed"]},
+                                     "note": {"type": "string"}}}))},
     V1 + "/events": {
         "get": op("Search stored evidence events, newest first", READERS, ok(page_of("Event")),
                   tag="events",
@@ -264,6 +281,22 @@ schemas = {
         "false_positive": {"type": "boolean"}}},
     "FindingWithEvidence": {"allOf": [ref("Finding"), {"type": "object", "properties": {
         "evidence": {"type": "array", "items": ref("Event")}}}]},
+    "Incident": {"type": "object", "properties": {
+        "id": S, "key": dict(S, description="correlation key <scope>:<target>"), "target": S,
+        "scope": {"type": "string", "enum": ["ip", "cidr", "user", "host"]}, "title": S,
+        "severity": dict(I, description="the findings' highest, +1 when from 2+ detectors (max 10)"),
+        "finding_severity": I,
+        "status": {"type": "string", "enum": ["open", "acknowledged", "closed"]},
+        "first_seen": T, "last_seen": T, "created": T, "updated": T, "findings": I,
+        "detectors": {"type": "array", "items": S}, "labels": {"type": "array", "items": S},
+        "decisions": {"type": "array", "items": S, "description": "decision ids"},
+        "status_by": S, "status_at": {"type": ["string", "null"], "format": "date-time"},
+        "status_note": S}},
+    "IncidentDetail": {"allOf": [ref("Incident"), {"type": "object", "properties": {
+        "finding_items": {"type": "array", "items": ref("Finding"),
+                          "description": "oldest first; the latest 1000 of a longer incident"},
+        "findings_omitted": dict(I, description="older findings not listed"),
+        "decision_items": {"type": "array", "items": ref("Decision")}}}]},
     "Event": {"type": "object", "properties": {"id": I, "finding_id": S, "timestamp": T, "source": S,
                                                "offset": I, "raw": S, "fields": {"type": "object"}}},
     "IngestEvent": {"type": "object", "description":

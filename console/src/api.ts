@@ -43,6 +43,35 @@ export interface Finding {
   evidence?: StoredEvent[];
 }
 
+export type IncidentStatus = "open" | "acknowledged" | "closed";
+
+// Findings about one target grouped by the correlator (docs/ARCHITECTURE.md, Incidents).
+export interface Incident {
+  id: string;
+  key: string;
+  target: string;
+  scope: string;
+  title: string;
+  severity: number;
+  finding_severity: number;
+  status: IncidentStatus;
+  first_seen: string;
+  last_seen: string;
+  created: string;
+  updated: string;
+  findings: number;
+  detectors: string[];
+  labels: string[];
+  decisions: string[];
+  status_by: string;
+  status_at: string | null;
+  status_note: string;
+  // GET /incidents/{id} only: its findings (oldest first) and the decisions taken on them.
+  finding_items?: Finding[];
+  findings_omitted?: number;
+  decision_items?: Decision[];
+}
+
 export interface StoredEvent {
   id: number;
   finding_id: string;
@@ -265,6 +294,10 @@ export const api = {
   finding: (id: string) => request<Finding>("GET", `/findings/${encodeURIComponent(id)}`),
   markFalsePositive: (id: string, fp: boolean) =>
     request<Finding>("POST", `/findings/${encodeURIComponent(id)}/false-positive`, { false_positive: fp }),
+  incidents: (q: Record<string, string | number | undefined>) => request<Page<Incident>>("GET", `/incidents${qs(q)}`),
+  incident: (id: string) => request<Incident>("GET", `/incidents/${encodeURIComponent(id)}`),
+  setIncidentStatus: (id: string, status: IncidentStatus, note?: string) =>
+    request<Incident>("POST", `/incidents/${encodeURIComponent(id)}/status`, { status, note }),
   sources: () => request<{ items: SourceHealth[] }>("GET", "/sources"),
   feeds: () => request<{ items: Record<string, unknown>[] }>("GET", "/intel/feeds"),
   syncFeed: (name: string) =>

@@ -1,13 +1,15 @@
 // Live updates: one EventSource on /api/v1/stream (the session cookie authenticates it).
 // Frames: `finding` (a finding object), `decision` ({kind, decision}), `mode` ({mode, reason,
-// actor}). Pages subscribe while they are shown; the connection reconnects by itself.
+// actor}), `incident` (an incident object, on open and every change). Pages subscribe while they
+// are shown; the connection reconnects by itself.
 
-import type { Decision, EngineModeName, Finding } from "./api";
+import type { Decision, EngineModeName, Finding, Incident } from "./api";
 
 export type LiveEvent =
   | { type: "finding"; data: Finding }
   | { type: "decision"; data: { kind: string; decision: Decision } }
   | { type: "mode"; data: { mode: EngineModeName; reason?: string; actor?: string } }
+  | { type: "incident"; data: Incident }
   | { type: "connection"; data: { state: "live" | "connecting" | "offline" } };
 
 type Listener = (e: LiveEvent) => void;
@@ -39,7 +41,7 @@ export function connectLive(): void {
   source = es;
   es.onopen = () => setState("live");
   es.onerror = () => setState(es.readyState === EventSource.CLOSED ? "offline" : "connecting");
-  for (const type of ["finding", "decision", "mode"] as const) {
+  for (const type of ["finding", "decision", "mode", "incident"] as const) {
     es.addEventListener(type, (m) => {
       try {
         emit({ type, data: JSON.parse((m as MessageEvent).data) } as LiveEvent);

@@ -7,6 +7,7 @@ import { renderApprovals } from "./pages/approvals";
 import { renderAudit } from "./pages/audit";
 import { renderDashboard } from "./pages/dashboard";
 import { renderDecisions } from "./pages/decisions";
+import { renderIncidents } from "./pages/incidents";
 import { renderIntel } from "./pages/intel";
 import { renderLogin } from "./pages/login";
 import { renderRules } from "./pages/rules";
@@ -33,6 +34,7 @@ function setApprovals(n: number): void {
 
 const PAGES: PageDef[] = [
   { path: "dashboard", label: "Dashboard", render: (r) => renderDashboard(r) },
+  { path: "incidents", label: "Incidents", render: (r, p) => renderIncidents(r, p) },
   { path: "decisions", label: "Decisions", render: (r, p) => renderDecisions(r, p) },
   { path: "approvals", label: "Approvals", render: (r) => renderApprovals(r, setApprovals) },
   { path: "intel", label: "Intel", render: (r, p) => renderIntel(r, p) },

@@ -1,7 +1,7 @@
 // Browser test of the web console: a real `riposte serve` (temp store, random loopback port,
 // a file source fed with a replayed sshd attack log) driven through Debian's headless Chromium
-// with playwright-core. Logs in, watches an attack appear on the dashboard, switches to manual
-// mode, approves a pending block, revokes a decision, checks the why chain, audit, rules, and a
+// with playwright-core. Logs in, watches an attack appear on the dashboard and become an
+// incident (acknowledged from the Incidents page), switches to manual mode, approves a pending block, revokes a decision, checks the why chain, audit, rules, and a
 // phone-sized dashboard; measures first paint; saves screenshots under --artifacts.
 //
 //   node console/tests/browser.test.mjs --riposte build/riposte --console build/console \
@@ -252,6 +252,41 @@ test("the console in a real browser against riposte serve", async (t) => {
     await shot(page, "02-dashboard-attack");
   });
 
+  await t.test("the attack becomes an incident, acknowledged by an analyst", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Incidents" }).click();
+    await page.getByRole("heading", { name: "Incidents", level: 1 }).waitFor();
+    const title = new RegExp(`^Open .* on ${ATTACKER_A.replaceAll(".", "\\.")}$`);
+    const open = page.getByRole("button", { name: title });
+    await open.waitFor({ timeout: 15000 });
+    const inc = (await apiGet(page, `/incidents?target=${ATTACKER_A}`)).items[0];
+    assert.equal(inc.status, "open");
+    assert.ok(inc.findings >= 1 && inc.decisions.length >= 1, JSON.stringify(inc));
+    await shot(page, "02b-incidents");
+    await open.click();
+    const detail = page.getByRole("region", { name: "Incident" });
+    await detail.getByRole("heading", { name: /^Findings \([1-9]/ }).waitFor();
+    await detail.getByRole("heading", { name: /^Decisions \([1-9]/ }).waitFor();
+    await detail.getByRole("link", { name: `block ${ATTACKER_A}` }).waitFor();
+    await detail.getByRole("button", { name: `Acknowledge ${inc.title}` }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Note").fill("looking into it");
+    await dialog.getByRole("button", { name: "Acknowledge", exact: true }).click();
+    await dialog.waitFor({ state: "detached" });
+    const acked = await waitForApi(page, `/incidents/${inc.id}`, (r) => r.status === "acknowledged", "incident acknowledged");
+    assert.equal(acked.status_by, `api:${USER}`);
+    assert.equal(acked.status_note, "looking into it");
+    // Gone from the open list, shown under acknowledged.
+    await open.waitFor({ state: "detached" });
+    await page.getByRole("combobox", { name: "Status" }).selectOption("acknowledged");
+    await page.getByRole("button", { name: title }).waitFor();
+    await detail.getByText(`by api:${USER}`).waitFor();
+    const audit = await apiGet(page, "/audit?kind=incident.status");
+    assert.ok(audit.items.some((a) => a.target === ATTACKER_A && a.actor === `api:${USER}`), JSON.stringify(audit));
+    await shot(page, "02c-incident-acknowledged");
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Dashboard" }).click();
+    await page.getByRole("heading", { name: "Dashboard", level: 1 }).waitFor();
+  });
+
   await t.test("switch to manual mode in one click", async () => {
     await page.getByRole("button", { name: "Switch to manual mode" }).click();
     await page.getByText("Current mode:").filter({ hasText: "manual" }).waitFor();
@@ -374,6 +409,15 @@ test("the console in a real browser against riposte serve", async (t) => {
     await p.getByRole("heading", { name: "Decisions", level: 1 }).waitFor();
     await p.getByRole("cell", { name: ATTACKER_B }).first().waitFor();
     await shot(p, "10-phone-decisions");
+    await p.getByRole("button", { name: "Menu" }).click();
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Incidents" }).click();
+    await p.getByRole("heading", { name: "Incidents", level: 1 }).waitFor();
+    await p.getByRole("combobox", { name: "Status" }).selectOption("all");
+    await p.getByRole("button", { name: new RegExp(`^Open .* on ${ATTACKER_B.replaceAll(".", "\\.")}$`) }).first().click();
+    await p.getByRole("region", { name: "Incident" }).getByRole("heading", { name: /^Findings \([1-9]/ }).waitFor();
+    const incOverflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(incOverflow <= 0, `incidents page wider than the screen by ${incOverflow}px`);
+    await shot(p, "11-phone-incidents");
     await phone.close();
   });
 

@@ -1069,6 +1069,248 @@ const std::string& openApiDocument() {
     "description": "With a cookie session, send the csrf_token from the login in the X-CSRF-Token header. Audited with actor api:<user>."
    }
   },
+  "/api/v1/incidents": {
+   "get": {
+    "summary": "Incidents (findings about one target grouped by the correlator), newest first",
+    "x-roles": [
+     "viewer",
+     "analyst",
+     "admin"
+    ],
+    "responses": {
+     "200": {
+      "description": "OK",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "items",
+          "next_cursor"
+         ],
+         "properties": {
+          "items": {
+           "type": "array",
+           "items": {
+            "$ref": "#/components/schemas/Incident"
+           }
+          },
+          "next_cursor": {
+           "type": [
+            "string",
+            "null"
+           ]
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "tags": [
+     "incidents"
+    ],
+    "parameters": [
+     {
+      "name": "status",
+      "in": "query",
+      "required": false,
+      "description": "open, acknowledged, closed or all (default)",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "target",
+      "in": "query",
+      "required": false,
+      "description": "the incident's target (an address, range, user or host)",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "since",
+      "in": "query",
+      "required": false,
+      "description": "last seen at or after (RFC 3339)",
+      "schema": {
+       "type": "string",
+       "format": "date-time"
+      }
+     },
+     {
+      "name": "limit",
+      "in": "query",
+      "required": false,
+      "description": "page size, 1-1000 (default 100)",
+      "schema": {
+       "type": "integer",
+       "minimum": 1,
+       "maximum": 1000
+      }
+     },
+     {
+      "name": "cursor",
+      "in": "query",
+      "required": false,
+      "description": "next_cursor of the previous page",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "session": []
+     }
+    ]
+   }
+  },
+  "/api/v1/incidents/{id}": {
+   "get": {
+    "summary": "One incident with its findings (oldest first) and the decisions taken on them",
+    "x-roles": [
+     "viewer",
+     "analyst",
+     "admin"
+    ],
+    "responses": {
+     "200": {
+      "description": "OK",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/IncidentDetail"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "tags": [
+     "incidents"
+    ],
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "incident id",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "session": []
+     }
+    ]
+   }
+  },
+  "/api/v1/incidents/{id}/status": {
+   "post": {
+    "summary": "Acknowledge, close or reopen an incident (a closed one is final: 409)",
+    "x-roles": [
+     "analyst",
+     "admin"
+    ],
+    "responses": {
+     "200": {
+      "description": "OK",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Incident"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "tags": [
+     "incidents"
+    ],
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "incident id",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object",
+        "required": [
+         "status"
+        ],
+        "properties": {
+         "status": {
+          "type": "string",
+          "enum": [
+           "open",
+           "acknowledged",
+           "closed"
+          ]
+         },
+         "note": {
+          "type": "string"
+         }
+        }
+       }
+      }
+     }
+    },
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "session": []
+     }
+    ],
+    "description": "With a cookie session, send the csrf_token from the login in the X-CSRF-Token header. Audited with actor api:<user>."
+   }
+  },
   "/api/v1/events": {
    "get": {
     "summary": "Search stored evidence events, newest first",
@@ -2729,6 +2971,128 @@ const std::string& openApiDocument() {
         "type": "array",
         "items": {
          "$ref": "#/components/schemas/Event"
+        }
+       }
+      }
+     }
+    ]
+   },
+   "Incident": {
+    "type": "object",
+    "properties": {
+     "id": {
+      "type": "string"
+     },
+     "key": {
+      "type": "string",
+      "description": "correlation key <scope>:<target>"
+     },
+     "target": {
+      "type": "string"
+     },
+     "scope": {
+      "type": "string",
+      "enum": [
+       "ip",
+       "cidr",
+       "user",
+       "host"
+      ]
+     },
+     "title": {
+      "type": "string"
+     },
+     "severity": {
+      "type": "integer",
+      "description": "the findings' highest, +1 when from 2+ detectors (max 10)"
+     },
+     "finding_severity": {
+      "type": "integer"
+     },
+     "status": {
+      "type": "string",
+      "enum": [
+       "open",
+       "acknowledged",
+       "closed"
+      ]
+     },
+     "first_seen": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "last_seen": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "created": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "updated": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "findings": {
+      "type": "integer"
+     },
+     "detectors": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      }
+     },
+     "labels": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      }
+     },
+     "decisions": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      },
+      "description": "decision ids"
+     },
+     "status_by": {
+      "type": "string"
+     },
+     "status_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "status_note": {
+      "type": "string"
+     }
+    }
+   },
+   "IncidentDetail": {
+    "allOf": [
+     {
+      "$ref": "#/components/schemas/Incident"
+     },
+     {
+      "type": "object",
+      "properties": {
+       "finding_items": {
+        "type": "array",
+        "items": {
+         "$ref": "#/components/schemas/Finding"
+        },
+        "description": "oldest first; the latest 1000 of a longer incident"
+       },
+       "findings_omitted": {
+        "type": "integer",
+        "description": "older findings not listed"
+       },
+       "decision_items": {
+        "type": "array",
+        "items": {
+         "$ref": "#/components/schemas/Decision"
         }
        }
       }

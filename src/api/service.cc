@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -26,6 +27,7 @@ using ojson = nlohmann::ordered_json;
 
 constexpr size_t kDefaultLimit = 100;
 constexpr size_t kMaxLimit = 1000;
+constexpr size_t kMaxIncidentFindings = 1000;  // findings listed with one incident
 
 // A handler's early exit with a ready response.
 struct Reply {
@@ -278,6 +280,11 @@ ojson findingJson(const FindingRecord& r) {
   j["created"] = formatRfc3339Utc(r.created);
   j["false_positive"] = r.false_positive;
   return j;
+}
+
+ojson incidentJson(const Incident& i) {
+  ojson j = ojson::parse(i.toJson(), nullptr, false);
+  return j.is_discarded() ? ojson::object() : j;
 }
 
 ojson eventJson(const StoredEvent& e) {
@@ -766,6 +773,75 @@ ApiService::ApiService(ApiDeps deps)
                   {{"finding", id}, {"false_positive", fp}});
           auto f = unwrap(I.store().getFinding(id));
           return okJson(f ? findingJson(*f) : ojson::object());
+        });
+
+  // ---- incidents ----
+  R.add("GET", v1 + "/incidents", kReaders, [&I](HttpRequest& req, const Principal&) {
+    IncidentQuery q;
+    q.limit = limitOf(req);
+    if (auto s = req.queryParam("status"); s && *s != "all") {
+      q.status = incidentStatusFromName(*s);
+      if (!q.status) {
+        return HttpResponse::error(400, "invalid_argument",
+                                   "status must be open, acknowledged, closed or all");
+      }
+    }
+    if (auto t = req.queryParam("target")) q.target = canonicalIp(*t).value_or(*t);
+    if (req.queryParam("since")) q.since = timeParam(req, "since");
+    if (auto c = req.queryParam("cursor")) q.before_id = *c;
+    auto is = unwrap(I.store().listIncidents(q));
+    ojson items = ojson::array();
+    for (const auto& i : is) items.push_back(incidentJson(i));
+    return page(std::move(items), q.limit, is.empty() ? "" : is.back().id);
+  });
+  R.add("GET", v1 + "/incidents/{id}", kReaders, [&I](HttpRequest& req, const Principal&) {
+    auto inc = unwrap(I.store().getIncident(req.params["id"]));
+    if (!inc) return HttpResponse::error(404, "not_found", "no incident " + req.params["id"]);
+    ojson j = incidentJson(*inc);
+    // Its findings as a timeline (oldest first; the latest kMaxIncidentFindings of a long one)
+    // and the decisions taken on them.
+    const auto ids = unwrap(I.store().incidentFindings(inc->id));
+    const size_t skip = ids.size() > kMaxIncidentFindings ? ids.size() - kMaxIncidentFindings : 0;
+    std::vector<FindingRecord> fs;
+    for (size_t k = skip; k < ids.size(); ++k) {
+      if (auto f = unwrap(I.store().getFinding(ids[k]))) fs.push_back(std::move(*f));
+    }
+    std::stable_sort(fs.begin(), fs.end(), [](const FindingRecord& a, const FindingRecord& b) {
+      return a.finding.first_seen < b.finding.first_seen;
+    });
+    ojson findings = ojson::array();
+    for (const auto& f : fs) findings.push_back(findingJson(f));
+    ojson decisions = ojson::array();
+    for (const auto& id : inc->decision_ids) {
+      if (auto d = unwrap(I.store().getDecision(id))) {
+        decisions.push_back(decisionJson(*d, *I.deps.config));
+      }
+    }
+    j["finding_items"] = std::move(findings);
+    j["findings_omitted"] = skip;
+    j["decision_items"] = std::move(decisions);
+    return okJson(j);
+  });
+  R.add("POST", v1 + "/incidents/{id}/status", kAnalysts,
+        [&I](HttpRequest& req, const Principal& p) {
+          const json body = parseBody(req);
+          const std::string name = reqString(body, "status");
+          const auto status = incidentStatusFromName(name);
+          if (!status) {
+            return HttpResponse::error(400, "invalid_argument",
+                                       "status must be open, acknowledged or closed");
+          }
+          const std::string note = optString(body, "note").value_or("");
+          const std::string id = req.params["id"];
+          const std::string actor = p.actor();
+          auto out = std::make_shared<Incident>();
+          I.onEngine([=](Engine& e) -> Status {
+            auto r = e.setIncidentStatus(id, *status, actor, note);
+            if (!r) return r.status();
+            *out = std::move(*r);
+            return Status::ok();
+          });
+          return okJson(incidentJson(*out));
         });
 
   // ---- events ----

@@ -23,6 +23,7 @@ void addReplayCommand(CLI::App& app, Context& ctx);
 void addServeCommand(CLI::App& app, Context& ctx);
 void addConfigCommands(CLI::App& app, Context& ctx);
 void addDecisionCommands(CLI::App& app, Context& ctx);
+void addIncidentCommands(CLI::App& app, Context& ctx);
 void addAuditCommands(CLI::App& app, Context& ctx);
 void addRulesCommands(CLI::App& app, Context& ctx);
 void addModeCommands(CLI::App& app, Context& ctx);

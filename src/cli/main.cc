@@ -44,6 +44,7 @@ int run(int argc, char** argv) {
   cli::addServeCommand(app, ctx);
   cli::addConfigCommands(app, ctx);
   cli::addDecisionCommands(app, ctx);
+  cli::addIncidentCommands(app, ctx);
   cli::addAuditCommands(app, ctx);
   cli::addRulesCommands(app, ctx);
   cli::addIntelCommands(app);

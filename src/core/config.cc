@@ -33,7 +33,8 @@ std::string childPath(const std::string& path, const std::string& key) {
 }
 
 const std::set<std::string> kTopKeys = {"engine",  "store", "sources", "detectors", "response",
-                                        "actions", "intel", "api",     "cluster"};
+                                        "actions", "intel", "api",     "cluster",   "incidents"};
+const std::set<std::string> kIncidentsKeys = {"enabled", "gap", "max_open"};
 const std::set<std::string> kIntelCacheKeys = {"type", "url", "ttl", "refresh", "prefix"};
 const std::set<std::string> kClusterKeys = {"redis", "node",   "prefix", "reconcile_interval",
                                             "role",  "streams"};
@@ -750,6 +751,18 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
                 static_cast<int>(rd.getInt(st, "cluster.streams", "batch", o.batch, 1, 100'000));
           }
         }
+      }
+    }
+    if (const YAML::Node in = root["incidents"]) {
+      // Every value is checked even when an unknown key is reported beside it.
+      if (rd.checkKeys(in, "incidents", kIncidentsKeys) || in.IsMap()) {
+        c.incidents_enabled = rd.getBool(in, "incidents", "enabled", c.incidents_enabled);
+        c.incident_gap = rd.getDuration(in, "incidents", "gap", c.incident_gap);
+        if (in["gap"] && c.incident_gap < std::chrono::seconds(1)) {
+          rd.error(in["gap"], "incidents.gap", "must be at least 1s");
+        }
+        c.incidents_max_open = static_cast<uint32_t>(
+            rd.getInt(in, "incidents", "max_open", c.incidents_max_open, 16, 100'000'000));
       }
     }
     if (const YAML::Node a = root["api"]) readApi(a, rd, c.api);

@@ -57,6 +57,17 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
   e->policy_ = std::make_unique<Policy>(std::move(*pc));
   e->policy_->setHistory(store);  // repeat offenders are counted from the stored decisions
   e->last_allowlist_refresh_ = std::chrono::steady_clock::now();
+  if (e->config_.incidents_enabled) {
+    CorrelatorOptions co;
+    co.gap = e->config_.incident_gap;
+    co.max_open = e->config_.incidents_max_open;
+    // IPv6 addresses keyed as the policy widens them for blocks (the default action).
+    co.ipv6_prefix = e->policy_->config().tuningFor("block").ipv6_prefix;
+    e->correlator_ = std::make_unique<Correlator>(co, store);
+    if (Status st = e->correlator_->load(); !st.isOk()) {
+      spdlog::warn("incidents: {} (open incidents are not continued)", st.toString());
+    }
+  }
   FactoryContext ctx{&e->config_, store};
   ctx.fetch_feeds = e->options_.fetch_feeds;
   for (const auto& d : e->config_.detectors) {
@@ -366,6 +377,47 @@ void Engine::audit(const std::string& kind, const Decision& d, const std::string
 }
 
 void Engine::onFinding(Finding&& f) {
+  const std::string decision_id = decideOn(f);
+  if (correlator_) correlate(f, decision_id);
+}
+
+void Engine::correlate(const Finding& f, const std::string& decision_id) {
+  const Incident* inc = correlator_->add(f, decision_id, Timestamp::now());
+  if (inc != nullptr) emit("incident", inc->toJson());
+}
+
+Result<Incident> Engine::setIncidentStatus(const std::string& id, IncidentStatus status,
+                                           const std::string& actor, const std::string& note) {
+  if (!correlator_) return Status::failedPrecondition("incidents are disabled (incidents.enabled)");
+  std::string before;
+  if (store_ != nullptr) {
+    auto cur = store_->getIncident(id);
+    if (cur && cur->has_value()) before = std::string(incidentStatusName((*cur)->status));
+  }
+  auto r = correlator_->setStatus(id, status, actor, note, Timestamp::now());
+  if (!r) return r.status();
+  if (store_ != nullptr) {
+    AuditEntry a;
+    a.actor = actor;
+    a.kind = "incident.status";
+    a.target = r->target.value;
+    a.reason = (before.empty() ? std::string() : before + " -> ") +
+               std::string(incidentStatusName(status)) + (note.empty() ? "" : ": " + note);
+    a.details_json = nlohmann::json{
+        {"incident", r->id},
+        {"from", before},
+        {"to", std::string(incidentStatusName(status))},
+        {"note", note}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (Status st = store_->appendAudit(a); !st.isOk()) {
+      ++stats_.store_errors;
+      spdlog::error("audit incident.status for {}: {}", id, st.toString());
+    }
+  }
+  emit("incident", r->toJson());
+  return r;
+}
+
+std::string Engine::decideOn(const Finding& f) {
   if (!dry_run_noted_.empty() && !dry_run_.load()) forgetDryRunDecisions();
   ++stats_.findings;
   ++by_detector_[f.detector];
@@ -397,7 +449,7 @@ void Engine::onFinding(Finding&& f) {
   if (f.shadow) {
     saveFinding();
     ++stats_.shadow;  // evaluated and counted: "would have acted"
-    return;
+    return {};
   }
   Decision d;
   const Timestamp now = options_.decide_at_event_time ? f.last_seen : Timestamp::now();
@@ -416,10 +468,10 @@ void Engine::onFinding(Finding&& f) {
       const std::string why = allowlistNote(f.entity);
       audit("decision.refused.allowlisted", refused, why);
       spdlog::info("{} not acted on: {} ({})", f.entity.value, why, f.detector);
-      return;
+      return {};
     }
-    case PolicyOutcome::kAlreadyActive: ++stats_.duplicates; return;
-    case PolicyOutcome::kNotEnforceable: return;
+    case PolicyOutcome::kAlreadyActive: ++stats_.duplicates; return {};
+    case PolicyOutcome::kNotEnforceable: return {};
     case PolicyOutcome::kDecided: break;
   }
   d.origin = options_.actor;
@@ -427,7 +479,7 @@ void Engine::onFinding(Finding&& f) {
   if (dry_run) {
     dry_run_noted_.push_back(d);  // duplicates stay quiet while in dry-run
     recordDryRun(d, d.reason);
-    return;
+    return d.id;
   }
   const bool high_risk = !actions_.empty() && !config_.dry_run && needsApproval(d, config_);
   const bool propose = high_risk || (!actions_.empty() && !config_.dry_run &&
@@ -463,6 +515,7 @@ void Engine::onFinding(Finding&& f) {
   enforce(d, propose);
   emitDecision(propose ? "decision.proposed" : "decision.created", d);
   if (listener_) listener_(d);
+  return d.id;
 }
 
 void Engine::enforce(const Decision& d, bool alerts_only) {
@@ -710,6 +763,7 @@ void Engine::tick(Timestamp now) {
   if (store_ == nullptr) return;
   flushEventLog();
   syncMode();
+  if (correlator_) (void)correlator_->syncStatus(Timestamp::now());  // CLI status changes
   if (!dry_run_noted_.empty() && !dry_run_.load()) forgetDryRunDecisions();
   std::erase_if(dry_run_noted_, [&](const Decision& d) { return d.expires <= now; });
   if (config_.reconcile_interval.count() > 0 &&

@@ -51,6 +51,20 @@ Result<std::vector<StoredEvent>> Store::searchEvents(const EventQuery&) {
 Result<std::vector<AuditEntry>> Store::queryAudit(const AuditQuery&) {
   return unsupported("queryAudit");
 }
+Status Store::saveIncident(const Incident&) { return unsupported("incidents"); }
+Status Store::linkIncidentFinding(const std::string&, const std::string&) {
+  return unsupported("incidents");
+}
+Result<std::optional<Incident>> Store::getIncident(const std::string&) {
+  return unsupported("incidents");
+}
+Result<std::vector<Incident>> Store::listIncidents(const IncidentQuery&) {
+  return unsupported("incidents");
+}
+Result<std::vector<Incident>> Store::openIncidents(size_t) { return unsupported("incidents"); }
+Result<std::vector<std::string>> Store::incidentFindings(const std::string&) {
+  return unsupported("incidents");
+}
 Status Store::createUser(const UserRecord&) { return unsupported("users"); }
 Status Store::updateUser(const UserRecord&) { return unsupported("users"); }
 Status Store::deleteUser(const std::string&) { return unsupported("users"); }

@@ -200,6 +200,11 @@ struct Config {
     int batch = 512;                             // entries per read
   } cluster_streams;
 
+  // incidents: findings about one target grouped while they keep coming (engine/correlator.h).
+  bool incidents_enabled = true;
+  Duration incident_gap = std::chrono::hours(1);  // since the incident's last finding
+  uint32_t incidents_max_open = 100'000;          // kept in memory for correlation
+
   // Sections owned by later subsystems, kept as nodes for their own validation.
   YAML::Node intel;
   ApiConfig api;

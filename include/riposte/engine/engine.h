@@ -40,6 +40,7 @@
 #include "riposte/core/string_hash.h"
 #include "riposte/detect/detector.h"
 #include "riposte/detect/rules/rule_loader.h"
+#include "riposte/engine/correlator.h"
 #include "riposte/ingest/dead_letter.h"
 #include "riposte/ingest/parser.h"
 #include "riposte/ingest/source.h"
@@ -162,8 +163,8 @@ class Engine {
  public:
   using DecisionListener = std::function<void(const Decision&)>;
   // What happened, for live views (the API's event stream): `type` is finding | decision |
-  // mode, `json` an object. Called on the engine thread, or on the executor's thread for a
-  // switch to manual mode after an action failure; must be thread-safe and quick.
+  // mode | incident, `json` an object. Called on the engine thread, or on the executor's thread for
+  // a switch to manual mode after an action failure; must be thread-safe and quick.
   using EventHook = std::function<void(std::string_view type, const std::string& json)>;
 
   static Result<std::unique_ptr<Engine>> create(const Config& config, const Registries& registries,
@@ -197,6 +198,13 @@ class Engine {
   Result<Decision> approveDecision(const std::string& id, const std::string& actor);
   Result<Decision> rejectDecision(const std::string& id, const std::string& actor,
                                   const std::string& reason);
+
+  // A person's change of an incident's status (API, CLI): audited `incident.status` with
+  // `actor`, streamed. A closed incident is never extended again. notFound for an unknown id.
+  Result<Incident> setIncidentStatus(const std::string& id, IncidentStatus status,
+                                     const std::string& actor, const std::string& note);
+  // The correlator (null when `incidents.enabled` is false).
+  const Correlator* correlator() const { return correlator_.get(); }
 
   // Rules of the `rules` detectors, with their hit counts.
   std::vector<RuleInfo> rules() const;
@@ -268,6 +276,10 @@ class Engine {
         options_(std::move(options)) {}
 
   void onFinding(Finding&& f);
+  // The policy's part of a finding; returns the id of the decision taken ("" for none).
+  std::string decideOn(const Finding& f);
+  // Groups the finding into its target's incident, links the decision, streams the incident.
+  void correlate(const Finding& f, const std::string& decision_id);
   // Queues the decision's actions; `alerts_only` runs only non-enforcing actions.
   void enforce(const Decision& d, bool alerts_only = false);
   void audit(const std::string& kind, const Decision& d, const std::string& reason);
@@ -302,6 +314,7 @@ class Engine {
   EngineOptions options_;
   EngineStats stats_;
   std::unique_ptr<Policy> policy_;
+  std::unique_ptr<Correlator> correlator_;
   std::vector<DetectorPtr> detectors_;
   std::vector<ActionPtr> actions_;
   std::vector<std::pair<std::string, ParserPtr>> parsers_;

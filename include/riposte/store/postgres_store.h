@@ -87,6 +87,13 @@ class PostgresStore : public Store {
   Result<std::vector<RuleModeRecord>> loadRuleModes() override;
   Status saveRuleMode(const RuleModeRecord& r) override;
   Status deleteRuleMode(const std::string& rule_id) override;
+  Status saveIncident(const Incident& i) override;
+  Status linkIncidentFinding(const std::string& incident_id,
+                             const std::string& finding_id) override;
+  Result<std::optional<Incident>> getIncident(const std::string& id) override;
+  Result<std::vector<Incident>> listIncidents(const IncidentQuery& q) override;
+  Result<std::vector<Incident>> openIncidents(size_t limit) override;
+  Result<std::vector<std::string>> incidentFindings(const std::string& incident_id) override;
 
   Status saveOffset(const std::string& source, const std::string& file, uint64_t inode,
                     uint64_t offset) override;

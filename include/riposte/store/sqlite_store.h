@@ -98,6 +98,13 @@ class SqliteStore : public Store, public BehaviorStore {
   Result<std::vector<RuleModeRecord>> loadRuleModes() override;
   Status saveRuleMode(const RuleModeRecord& r) override;
   Status deleteRuleMode(const std::string& rule_id) override;
+  Status saveIncident(const Incident& i) override;
+  Status linkIncidentFinding(const std::string& incident_id,
+                             const std::string& finding_id) override;
+  Result<std::optional<Incident>> getIncident(const std::string& id) override;
+  Result<std::vector<Incident>> listIncidents(const IncidentQuery& q) override;
+  Result<std::vector<Incident>> openIncidents(size_t limit) override;
+  Result<std::vector<std::string>> incidentFindings(const std::string& incident_id) override;
 
   // Direct SQL for tests (e.g. to tamper with the audit table behind the store's back).
   Status execForTest(const std::string& sql);

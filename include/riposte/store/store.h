@@ -20,6 +20,7 @@
 
 #include "riposte/core/decision.h"
 #include "riposte/core/finding.h"
+#include "riposte/core/incident.h"
 #include "riposte/core/status.h"
 
 namespace riposte {
@@ -130,6 +131,16 @@ struct TokenRecord {
   Timestamp created;
   Timestamp last_used;
   bool revoked = false;
+};
+
+// A page of incidents for the API: newest first (by id, which is time-ordered); `before_id`
+// continues after the last id of the previous page. `since`: last seen at or after.
+struct IncidentQuery {
+  std::optional<IncidentStatus> status;
+  std::optional<std::string> target;  // the incident's target value
+  std::optional<Timestamp> since;
+  std::string before_id;
+  size_t limit = 100;
 };
 
 // Whether the engine enforces decisions (auto), only proposes them (manual: stored as
@@ -248,6 +259,20 @@ class Store {
   virtual Result<std::vector<TokenRecord>> listTokens();
   virtual Status revokeToken(const std::string& id);  // notFound when absent
   virtual Status touchToken(const std::string& id, Timestamp at);
+
+  // Incidents (engine/correlator.h): saveIncident inserts or replaces the row, except that the
+  // status fields of the newer status change (by status_at) are kept — an engine extending its
+  // copy never undoes a person's change made meanwhile; a finding is linked once (linking it
+  // again is not an error). A store that does not keep them answers
+  // failedPrecondition.
+  virtual Status saveIncident(const Incident& i);
+  virtual Status linkIncidentFinding(const std::string& incident_id, const std::string& finding_id);
+  virtual Result<std::optional<Incident>> getIncident(const std::string& id);
+  virtual Result<std::vector<Incident>> listIncidents(const IncidentQuery& q);
+  // Incidents not closed, newest last seen first (the correlator's start-up).
+  virtual Result<std::vector<Incident>> openIncidents(size_t limit);
+  // The ids of an incident's findings, oldest link first.
+  virtual Result<std::vector<std::string>> incidentFindings(const std::string& incident_id);
 
   // Rule modes set by a person (table rule_modes), by rule id.
   virtual Result<std::vector<RuleModeRecord>> loadRuleModes();

@@ -85,6 +85,24 @@ CREATE INDEX audit_kind ON audit(kind);
 CREATE TABLE rule_modes (
   rule_id TEXT PRIMARY KEY, mode TEXT NOT NULL, actor TEXT NOT NULL, since BIGINT NOT NULL);
 )sql",
+      // 5: incidents (SQLite 8) — findings about one target grouped by the correlator, and
+      // their links.
+      R"sql(
+CREATE TABLE incidents (
+  id TEXT PRIMARY KEY, key TEXT NOT NULL, target_type TEXT NOT NULL, target TEXT NOT NULL,
+  title TEXT NOT NULL, severity INTEGER NOT NULL, finding_severity INTEGER NOT NULL,
+  status TEXT NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+  created BIGINT NOT NULL, updated BIGINT NOT NULL, finding_count BIGINT NOT NULL,
+  detectors TEXT NOT NULL, labels TEXT NOT NULL, decision_ids TEXT NOT NULL,
+  status_by TEXT NOT NULL, status_at BIGINT NOT NULL, status_note TEXT NOT NULL);
+CREATE INDEX incidents_status_id ON incidents(status, id);
+CREATE INDEX incidents_target_id ON incidents(target, id);
+CREATE INDEX incidents_status_last_seen ON incidents(status, last_seen);
+CREATE TABLE incident_findings (
+  seq BIGSERIAL PRIMARY KEY, incident_id TEXT NOT NULL, finding_id TEXT NOT NULL,
+  UNIQUE (incident_id, finding_id));
+CREATE INDEX incident_findings_finding ON incident_findings(finding_id);
+)sql",
   };
   return kMigrations;
 }

@@ -34,6 +34,28 @@ const char* kDecisionColumns =
     "id, action, target_type, target, detector, reason, finding_id, events, first_seen, first_tz, "
     "last_seen, last_tz, created, expires, state, origin";
 
+// Everything is replaced but the status fields, which follow the newer status change.
+const char* kIncidentUpsert =
+    "ON CONFLICT (id) DO UPDATE SET key = excluded.key, target_type = excluded.target_type, "
+    "target = excluded.target, title = excluded.title, severity = excluded.severity, "
+    "finding_severity = excluded.finding_severity, first_seen = excluded.first_seen, "
+    "last_seen = excluded.last_seen, created = excluded.created, updated = excluded.updated, "
+    "finding_count = excluded.finding_count, detectors = excluded.detectors, labels = "
+    "excluded.labels, decision_ids = excluded.decision_ids, "
+    "status = CASE WHEN excluded.status_at >= incidents.status_at THEN excluded.status "
+    "ELSE incidents.status END, "
+    "status_by = CASE WHEN excluded.status_at >= incidents.status_at THEN excluded.status_by "
+    "ELSE incidents.status_by END, "
+    "status_note = CASE WHEN excluded.status_at >= incidents.status_at THEN excluded.status_note "
+    "ELSE incidents.status_note END, "
+    "status_at = CASE WHEN excluded.status_at >= incidents.status_at THEN excluded.status_at "
+    "ELSE incidents.status_at END";
+
+const char* kIncidentColumns =
+    "id, key, target_type, target, title, severity, finding_severity, status, first_seen, "
+    "last_seen, created, updated, finding_count, detectors, labels, decision_ids, status_by, "
+    "status_at, status_note";
+
 // Prepared once per connection.
 const std::vector<std::pair<const char*, std::string>>& preparedStatements() {
   static const std::vector<std::pair<const char*, std::string>> kStatements = {
@@ -90,7 +112,8 @@ const std::vector<std::pair<const char*, std::string>>& preparedStatements() {
       {"user_create",
        "INSERT INTO users(name, role, password_hash, created, disabled) VALUES ($1,$2,$3,$4,$5) "
        "ON CONFLICT (name) DO NOTHING"},
-      {"user_update", "UPDATE users SET role = $1, password_hash = $2, disabled = $3 WHERE name = $4"},
+      {"user_update",
+       "UPDATE users SET role = $1, password_hash = $2, disabled = $3 WHERE name = $4"},
       {"user_delete", "DELETE FROM users WHERE name = $1"},
       {"sessions_expire", "DELETE FROM sessions WHERE expires <= $1"},
       {"session_save",
@@ -110,6 +133,13 @@ const std::vector<std::pair<const char*, std::string>>& preparedStatements() {
        "since = excluded.since"},
       {"rule_mode_delete", "DELETE FROM rule_modes WHERE rule_id = $1"},
       {"rule_modes_load", "SELECT rule_id, mode, actor, since FROM rule_modes ORDER BY rule_id"},
+      {"incident_upsert",
+       std::string("INSERT INTO incidents(") + kIncidentColumns +
+           ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19) " +
+           kIncidentUpsert},
+      {"incident_link",
+       "INSERT INTO incident_findings(incident_id, finding_id) VALUES ($1, $2) "
+       "ON CONFLICT (incident_id, finding_id) DO NOTHING"},
       {"findings_count", "SELECT COUNT(*) FROM findings"},
       {"events_count", "SELECT COUNT(*) FROM event_log WHERE ts >= $1 AND ts < $2"},
   };
@@ -201,6 +231,45 @@ TokenRecord readToken(const pqxx::row& r) {
   t.last_used = {r[5].as<int64_t>(), 0};
   t.revoked = r[6].as<bool>();
   return t;
+}
+
+std::vector<std::string> jsonStrings(const std::string& text) {
+  std::vector<std::string> out;
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_array()) {
+    for (const auto& v : j) {
+      if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+  }
+  return out;
+}
+
+Incident readIncident(const pqxx::row& r) {
+  Incident i;
+  i.id = r[0].as<std::string>();
+  i.key = r[1].as<std::string>();
+  i.target.type = targetTypeFromName(r[2].as<std::string>()).value_or(TargetType::kIp);
+  i.target.value = r[3].as<std::string>();
+  i.title = r[4].as<std::string>();
+  i.severity = r[5].as<int>();
+  i.finding_severity = r[6].as<int>();
+  i.status = incidentStatusFromName(r[7].as<std::string>()).value_or(IncidentStatus::kOpen);
+  i.first_seen = {r[8].as<int64_t>(), 0};
+  i.last_seen = {r[9].as<int64_t>(), 0};
+  i.created = {r[10].as<int64_t>(), 0};
+  i.updated = {r[11].as<int64_t>(), 0};
+  i.finding_count = static_cast<uint32_t>(r[12].as<int64_t>());
+  i.detectors = jsonStrings(r[13].as<std::string>());
+  i.labels = jsonStrings(r[14].as<std::string>());
+  i.decision_ids = jsonStrings(r[15].as<std::string>());
+  i.status_by = r[16].as<std::string>();
+  i.status_at = {r[17].as<int64_t>(), 0};
+  i.status_note = r[18].as<std::string>();
+  return i;
+}
+
+std::string jsonText(const std::vector<std::string>& v) {
+  return nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // A WHERE clause built from optional filters, with positional parameters ($1, $2, ...).
@@ -1293,6 +1362,82 @@ Status PostgresStore::deleteRuleMode(const std::string& rule_id) {
   op.sync = true;
   op.calls.push_back({"rule_mode_delete", {pg::sanitized(rule_id)}});
   return impl_->write(std::move(op));
+}
+
+Status PostgresStore::saveIncident(const Incident& i) {
+  pg::Op op;
+  op.calls.push_back(
+      {"incident_upsert",
+       {pg::sanitized(i.id), pg::sanitized(i.key), std::string(targetTypeName(i.target.type)),
+        pg::sanitized(i.target.value), pg::sanitized(i.title), std::to_string(i.severity),
+        std::to_string(i.finding_severity), std::string(incidentStatusName(i.status)),
+        std::to_string(i.first_seen.micros), std::to_string(i.last_seen.micros),
+        std::to_string(i.created.micros), std::to_string(i.updated.micros),
+        std::to_string(i.finding_count), jsonText(i.detectors), jsonText(i.labels),
+        jsonText(i.decision_ids), pg::sanitized(i.status_by), std::to_string(i.status_at.micros),
+        pg::sanitized(i.status_note)}});
+  return impl_->write(std::move(op));
+}
+
+Status PostgresStore::linkIncidentFinding(const std::string& incident_id,
+                                          const std::string& finding_id) {
+  pg::Op op;
+  op.calls.push_back({"incident_link", {pg::sanitized(incident_id), pg::sanitized(finding_id)}});
+  return impl_->write(std::move(op));
+}
+
+Result<std::optional<Incident>> PostgresStore::getIncident(const std::string& id) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::optional<Incident>> {
+    auto r =
+        w.exec_params(std::string("SELECT ") + kIncidentColumns + " FROM incidents WHERE id = $1",
+                      pg::sanitized(id));
+    if (r.empty()) return std::optional<Incident>();
+    return std::optional<Incident>(readIncident(r[0]));
+  });
+}
+
+Result<std::vector<Incident>> PostgresStore::listIncidents(const IncidentQuery& q) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::vector<Incident>> {
+    PgWhere where;
+    if (q.status) where.add("status =", std::string(incidentStatusName(*q.status)));
+    if (q.target) where.add("target =", pg::sanitized(*q.target));
+    if (q.since) where.add("last_seen >=", std::to_string(q.since->micros));
+    if (!q.before_id.empty()) where.add("id <", pg::sanitized(q.before_id));
+    std::vector<Incident> out;
+    for (const auto& r :
+         w.exec_params(std::string("SELECT ") + kIncidentColumns + " FROM incidents" + where.sql +
+                           " ORDER BY id DESC LIMIT " + std::to_string(q.limit),
+                       pqxx::prepare::make_dynamic_params(where.params))) {
+      out.push_back(readIncident(r));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<Incident>> PostgresStore::openIncidents(size_t limit) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::vector<Incident>> {
+    std::vector<Incident> out;
+    for (const auto& r :
+         w.exec_params(std::string("SELECT ") + kIncidentColumns +
+                           " FROM incidents WHERE status IN ('open', 'acknowledged') "
+                           "ORDER BY last_seen DESC LIMIT $1",
+                       static_cast<int64_t>(limit))) {
+      out.push_back(readIncident(r));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> PostgresStore::incidentFindings(const std::string& incident_id) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::vector<std::string>> {
+    std::vector<std::string> out;
+    for (const auto& r : w.exec_params(
+             "SELECT finding_id FROM incident_findings WHERE incident_id = $1 ORDER BY seq",
+             pg::sanitized(incident_id))) {
+      out.push_back(r[0].as<std::string>());
+    }
+    return out;
+  });
 }
 
 Result<int> PostgresStore::applyRetention(Timestamp now) { return impl_->applyRetention(now); }

@@ -119,6 +119,23 @@ CREATE INDEX audit_kind ON audit(kind);
 CREATE TABLE rule_modes (
   rule_id TEXT PRIMARY KEY, mode TEXT NOT NULL, actor TEXT NOT NULL, since INTEGER NOT NULL);
 )sql",
+      // 8: incidents — findings about one target grouped by the correlator, and their links.
+      R"sql(
+CREATE TABLE incidents (
+  id TEXT PRIMARY KEY, key TEXT NOT NULL, target_type TEXT NOT NULL, target TEXT NOT NULL,
+  title TEXT NOT NULL, severity INTEGER NOT NULL, finding_severity INTEGER NOT NULL,
+  status TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+  created INTEGER NOT NULL, updated INTEGER NOT NULL, finding_count INTEGER NOT NULL,
+  detectors TEXT NOT NULL, labels TEXT NOT NULL, decision_ids TEXT NOT NULL,
+  status_by TEXT NOT NULL, status_at INTEGER NOT NULL, status_note TEXT NOT NULL);
+CREATE INDEX incidents_status_id ON incidents(status, id);
+CREATE INDEX incidents_target_id ON incidents(target, id);
+CREATE INDEX incidents_status_last_seen ON incidents(status, last_seen);
+CREATE TABLE incident_findings (
+  seq INTEGER PRIMARY KEY, incident_id TEXT NOT NULL, finding_id TEXT NOT NULL,
+  UNIQUE (incident_id, finding_id));
+CREATE INDEX incident_findings_finding ON incident_findings(finding_id);
+)sql",
   };
   return kMigrations;
 }
@@ -296,6 +313,63 @@ Decision readDecision(const Stmt& s) {
   d.state = decisionStateFromName(s.text(14)).value_or(DecisionState::kFailed);
   d.origin = s.text(15);
   return d;
+}
+
+const char* kIncidentColumns =
+    "id, key, target_type, target, title, severity, finding_severity, status, first_seen, "
+    "last_seen, created, updated, finding_count, detectors, labels, decision_ids, status_by, "
+    "status_at, status_note";
+
+// Everything is replaced but the status fields, which follow the newer status change.
+const char* kIncidentUpsert =
+    "ON CONFLICT (id) DO UPDATE SET key = excluded.key, target_type = excluded.target_type, "
+    "target = excluded.target, title = excluded.title, severity = excluded.severity, "
+    "finding_severity = excluded.finding_severity, first_seen = excluded.first_seen, "
+    "last_seen = excluded.last_seen, created = excluded.created, updated = excluded.updated, "
+    "finding_count = excluded.finding_count, detectors = excluded.detectors, labels = "
+    "excluded.labels, decision_ids = excluded.decision_ids, "
+    "status = CASE WHEN excluded.status_at >= incidents.status_at THEN excluded.status "
+    "ELSE incidents.status END, "
+    "status_by = CASE WHEN excluded.status_at >= incidents.status_at THEN excluded.status_by "
+    "ELSE incidents.status_by END, "
+    "status_note = CASE WHEN excluded.status_at >= incidents.status_at THEN excluded.status_note "
+    "ELSE incidents.status_note END, "
+    "status_at = CASE WHEN excluded.status_at >= incidents.status_at THEN excluded.status_at "
+    "ELSE incidents.status_at END";
+
+std::vector<std::string> jsonStrings(const std::string& text) {
+  std::vector<std::string> out;
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_array()) {
+    for (const auto& v : j) {
+      if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+  }
+  return out;
+}
+
+Incident readIncident(const Stmt& s) {
+  Incident i;
+  i.id = s.text(0);
+  i.key = s.text(1);
+  i.target.type = targetTypeFromName(s.text(2)).value_or(TargetType::kIp);
+  i.target.value = s.text(3);
+  i.title = s.text(4);
+  i.severity = static_cast<int>(s.i64(5));
+  i.finding_severity = static_cast<int>(s.i64(6));
+  i.status = incidentStatusFromName(s.text(7)).value_or(IncidentStatus::kOpen);
+  i.first_seen = {s.i64(8), 0};
+  i.last_seen = {s.i64(9), 0};
+  i.created = {s.i64(10), 0};
+  i.updated = {s.i64(11), 0};
+  i.finding_count = static_cast<uint32_t>(s.i64(12));
+  i.detectors = jsonStrings(s.text(13));
+  i.labels = jsonStrings(s.text(14));
+  i.decision_ids = jsonStrings(s.text(15));
+  i.status_by = s.text(16);
+  i.status_at = {s.i64(17), 0};
+  i.status_note = s.text(18);
+  return i;
 }
 
 }  // namespace
@@ -1308,6 +1382,103 @@ Status SqliteStore::deleteRuleMode(const std::string& rule_id) {
   RIPOSTE_RETURN_IF_ERROR(s.status());
   s.bind(1, rule_id);
   return s.run();
+}
+
+Status SqliteStore::saveIncident(const Incident& i) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         std::string("INSERT INTO incidents(") + kIncidentColumns +
+             ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) " + kIncidentUpsert);
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, i.id)
+      .bind(2, i.key)
+      .bind(3, std::string(targetTypeName(i.target.type)))
+      .bind(4, i.target.value)
+      .bind(5, i.title)
+      .bind(6, int64_t{i.severity})
+      .bind(7, int64_t{i.finding_severity})
+      .bind(8, std::string(incidentStatusName(i.status)))
+      .bind(9, i.first_seen.micros)
+      .bind(10, i.last_seen.micros)
+      .bind(11, i.created.micros)
+      .bind(12, i.updated.micros)
+      .bind(13, int64_t{i.finding_count})
+      .bind(14, nlohmann::json(i.detectors).dump())
+      .bind(15, nlohmann::json(i.labels).dump())
+      .bind(16, nlohmann::json(i.decision_ids).dump())
+      .bind(17, i.status_by)
+      .bind(18, i.status_at.micros)
+      .bind(19, i.status_note);
+  return s.run();
+}
+
+Status SqliteStore::linkIncidentFinding(const std::string& incident_id,
+                                        const std::string& finding_id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         "INSERT OR IGNORE INTO incident_findings(incident_id, finding_id) VALUES (?, ?)");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, incident_id).bind(2, finding_id);
+  return s.run();
+}
+
+Result<std::optional<Incident>> SqliteStore::getIncident(const std::string& id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_, std::string("SELECT ") + kIncidentColumns + " FROM incidents WHERE id = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, id);
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) return std::optional<Incident>(readIncident(s));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return std::optional<Incident>();
+}
+
+Result<std::vector<Incident>> SqliteStore::listIncidents(const IncidentQuery& q) {
+  std::lock_guard lock(mu_);
+  Where w;
+  if (q.status) w.add("status = ?", std::string(incidentStatusName(*q.status)));
+  if (q.target) w.add("target = ?", *q.target);
+  if (q.since) w.add("last_seen >= ?", q.since->micros);
+  if (!q.before_id.empty()) w.add("id < ?", q.before_id);
+  Stmt s(db_, stmts_,
+         std::string("SELECT ") + kIncidentColumns + " FROM incidents " + w.sql +
+             " ORDER BY id DESC LIMIT ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  w.binds.emplace_back(static_cast<int64_t>(q.limit));
+  bindAll(s, w.binds);
+  std::vector<Incident> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(readIncident(s));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::vector<Incident>> SqliteStore::openIncidents(size_t limit) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         std::string("SELECT ") + kIncidentColumns +
+             " FROM incidents WHERE status IN ('open', 'acknowledged') "
+             "ORDER BY last_seen DESC LIMIT ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, static_cast<int64_t>(limit));
+  std::vector<Incident> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(readIncident(s));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::vector<std::string>> SqliteStore::incidentFindings(const std::string& incident_id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         "SELECT finding_id FROM incident_findings WHERE incident_id = ? ORDER BY seq");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, incident_id);
+  std::vector<std::string> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
 }
 
 }  // namespace riposte

@@ -61,6 +61,13 @@ TEST(ApiAuthz, EveryRoleAgainstEveryRoute) {
     }
   }
   EXPECT_GE(checked, 5 * 30);
+  // The incident routes are in the matrix: reads for every reader, status changes for
+  // analysts and admins only.
+  ASSERT_TRUE(doc["paths"].contains("/api/v1/incidents/{id}/status"));
+  EXPECT_EQ(doc["paths"]["/api/v1/incidents/{id}/status"]["post"]["x-roles"],
+            nlohmann::json::array({"analyst", "admin"}));
+  EXPECT_EQ(doc["paths"]["/api/v1/incidents"]["get"]["x-roles"],
+            nlohmann::json::array({"viewer", "analyst", "admin"}));
   // Nothing a refused caller sent changed anything: the only audited API writes are the
   // allowed callers' (no viewer, no anonymous).
   auto audit = srv.call("GET", "/api/v1/audit?limit=1000", "admin");

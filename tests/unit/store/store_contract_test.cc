@@ -547,6 +547,167 @@ TEST_P(StoreContract, AccountsSessionsAndTokens) {
   EXPECT_FALSE(store().getSession("s2")->has_value());
 }
 
+Incident makeIncident(const std::string& id, const std::string& ip, int64_t last_s,
+                      IncidentStatus status) {
+  Incident i;
+  i.id = id;
+  i.key = "ip:" + ip;
+  i.target = {TargetType::kIp, ip};
+  i.title = "ssh-bruteforce, intel on " + ip;
+  i.severity = 8;
+  i.finding_severity = 7;
+  i.status = status;
+  i.first_seen = Timestamp::fromSeconds(last_s - 60);
+  i.last_seen = Timestamp::fromSeconds(last_s);
+  i.created = Timestamp::fromSeconds(last_s - 30);
+  i.updated = Timestamp::fromSeconds(last_s);
+  i.finding_count = 2;
+  i.detectors = {"ssh-bruteforce", "intel"};
+  i.labels = {"T1110", "T1595"};
+  i.decision_ids = {"d-" + id};
+  return i;
+}
+
+TEST_P(StoreContract, IncidentsRoundTripPageAndFilter) {
+  // Ids are time-ordered in production; here their order is what the pages follow.
+  ASSERT_TRUE(store()
+                  .saveIncident(makeIncident("inc-1", "203.0.113.7", 1000, IncidentStatus::kOpen))
+                  .isOk());
+  ASSERT_TRUE(
+      store()
+          .saveIncident(makeIncident("inc-2", "203.0.113.8", 2000, IncidentStatus::kAcknowledged))
+          .isOk());
+  ASSERT_TRUE(store()
+                  .saveIncident(makeIncident("inc-3", "203.0.113.7", 3000, IncidentStatus::kClosed))
+                  .isOk());
+  // Saving again replaces the row (the correlator's extend and a person's status change).
+  Incident changed = makeIncident("inc-1", "203.0.113.7", 1500, IncidentStatus::kAcknowledged);
+  changed.finding_count = 5;
+  changed.labels.push_back("T1021");
+  changed.status_by = "api:alice";
+  changed.status_at = Timestamp::fromSeconds(1600);
+  changed.status_note = "looking — \"quoted\"";
+  ASSERT_TRUE(store().saveIncident(changed).isOk());
+
+  auto got = store().getIncident("inc-1");
+  ASSERT_TRUE(got.isOk()) << got.status().toString();
+  ASSERT_TRUE(got->has_value());
+  const Incident& g = **got;
+  EXPECT_EQ(g.key, "ip:203.0.113.7");
+  EXPECT_EQ(g.target.value, "203.0.113.7");
+  EXPECT_EQ(g.target.type, TargetType::kIp);
+  EXPECT_EQ(g.status, IncidentStatus::kAcknowledged);
+  EXPECT_EQ(g.finding_count, 5u);
+  EXPECT_EQ(g.severity, 8);
+  EXPECT_EQ(g.finding_severity, 7);
+  EXPECT_EQ(g.last_seen, Timestamp::fromSeconds(1500));
+  EXPECT_EQ(g.detectors, (std::vector<std::string>{"ssh-bruteforce", "intel"}));
+  EXPECT_EQ(g.labels, (std::vector<std::string>{"T1110", "T1595", "T1021"}));
+  EXPECT_EQ(g.decision_ids, (std::vector<std::string>{"d-inc-1"}));
+  EXPECT_EQ(g.status_by, "api:alice");
+  EXPECT_EQ(g.status_at, Timestamp::fromSeconds(1600));
+  EXPECT_EQ(g.status_note, changed.status_note);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM incidents"), 3);
+
+  auto none = store().getIncident("nope");
+  ASSERT_TRUE(none.isOk());
+  EXPECT_FALSE(none->has_value());
+
+  auto ids = [](const std::vector<Incident>& v) {
+    std::vector<std::string> out;
+    for (const auto& i : v) out.push_back(i.id);
+    return out;
+  };
+  IncidentQuery q;
+  auto all = store().listIncidents(q);
+  ASSERT_TRUE(all.isOk()) << all.status().toString();
+  EXPECT_EQ(ids(*all), (std::vector<std::string>{"inc-3", "inc-2", "inc-1"}));
+  q.limit = 2;
+  auto page1 = store().listIncidents(q);
+  ASSERT_TRUE(page1.isOk());
+  EXPECT_EQ(ids(*page1), (std::vector<std::string>{"inc-3", "inc-2"}));
+  q.before_id = page1->back().id;
+  auto page2 = store().listIncidents(q);
+  ASSERT_TRUE(page2.isOk());
+  EXPECT_EQ(ids(*page2), (std::vector<std::string>{"inc-1"}));
+
+  IncidentQuery by_status;
+  by_status.status = IncidentStatus::kAcknowledged;
+  EXPECT_EQ(ids(*store().listIncidents(by_status)), (std::vector<std::string>{"inc-2", "inc-1"}));
+  IncidentQuery by_target;
+  by_target.target = "203.0.113.7";
+  EXPECT_EQ(ids(*store().listIncidents(by_target)), (std::vector<std::string>{"inc-3", "inc-1"}));
+  IncidentQuery since;
+  since.since = Timestamp::fromSeconds(2000);
+  EXPECT_EQ(ids(*store().listIncidents(since)), (std::vector<std::string>{"inc-3", "inc-2"}));
+
+  // Not closed, most recently seen first: what the correlator continues after a restart.
+  auto open = store().openIncidents(10);
+  ASSERT_TRUE(open.isOk()) << open.status().toString();
+  EXPECT_EQ(ids(*open), (std::vector<std::string>{"inc-2", "inc-1"}));
+  auto one = store().openIncidents(1);
+  ASSERT_TRUE(one.isOk());
+  EXPECT_EQ(ids(*one), (std::vector<std::string>{"inc-2"}));
+}
+
+TEST_P(StoreContract, AnEngineCopyNeverUndoesANewerStatusChange) {
+  Incident engine = makeIncident("inc-1", "203.0.113.7", 1000, IncidentStatus::kOpen);
+  ASSERT_TRUE(store().saveIncident(engine).isOk());
+  Incident person = engine;  // the CLI closes it behind the engine's back
+  person.status = IncidentStatus::kClosed;
+  person.status_by = "cli:root";
+  person.status_at = Timestamp::fromSeconds(5000);
+  person.status_note = "done";
+  ASSERT_TRUE(store().saveIncident(person).isOk());
+  engine.finding_count = 9;  // the engine extends its older copy
+  engine.last_seen = Timestamp::fromSeconds(1100);
+  ASSERT_TRUE(store().saveIncident(engine).isOk());
+  auto got = store().getIncident("inc-1");
+  ASSERT_TRUE(got.isOk() && got->has_value());
+  EXPECT_EQ((*got)->finding_count, 9u);
+  EXPECT_EQ((*got)->last_seen, Timestamp::fromSeconds(1100));
+  EXPECT_EQ((*got)->status, IncidentStatus::kClosed);
+  EXPECT_EQ((*got)->status_by, "cli:root");
+  EXPECT_EQ((*got)->status_note, "done");
+  EXPECT_EQ((*got)->status_at, Timestamp::fromSeconds(5000));
+  // A newer change wins again.
+  engine.status = IncidentStatus::kAcknowledged;
+  engine.status_by = "api:alice";
+  engine.status_at = Timestamp::fromSeconds(6000);
+  ASSERT_TRUE(store().saveIncident(engine).isOk());
+  EXPECT_EQ((*store().getIncident("inc-1"))->status_by, "api:alice");
+}
+
+TEST_P(StoreContract, IncidentFindingLinksKeepOrderAndIgnoreRepeats) {
+  ASSERT_TRUE(store()
+                  .saveIncident(makeIncident("inc-1", "203.0.113.7", 1000, IncidentStatus::kOpen))
+                  .isOk());
+  for (const char* f : {"f-b", "f-a", "f-c", "f-a"}) {
+    ASSERT_TRUE(store().linkIncidentFinding("inc-1", f).isOk()) << f;
+  }
+  ASSERT_TRUE(store().linkIncidentFinding("inc-2", "f-a").isOk());
+  auto links = store().incidentFindings("inc-1");
+  ASSERT_TRUE(links.isOk()) << links.status().toString();
+  EXPECT_EQ(*links, (std::vector<std::string>{"f-b", "f-a", "f-c"}));
+  auto other = store().incidentFindings("inc-2");
+  ASSERT_TRUE(other.isOk());
+  EXPECT_EQ(*other, (std::vector<std::string>{"f-a"}));
+  auto none = store().incidentFindings("inc-9");
+  ASSERT_TRUE(none.isOk());
+  EXPECT_TRUE(none->empty());
+  // Reopened: still there.
+  store_.reset();
+  auto s = backend_->open();
+  ASSERT_TRUE(s.isOk()) << s.status().toString();
+  store_ = std::move(*s);
+  auto again = store().incidentFindings("inc-1");
+  ASSERT_TRUE(again.isOk());
+  EXPECT_EQ(again->size(), 3u);
+  auto inc = store().getIncident("inc-1");
+  ASSERT_TRUE(inc.isOk() && inc->has_value());
+  EXPECT_EQ((*inc)->title, "ssh-bruteforce, intel on 203.0.113.7");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
