@@ -281,7 +281,8 @@ TEST(DecisionBus, MessagesMissedWhileDisconnectedAreRepairedByReconcile) {
   Decision revoked = makeDecision("45.12.0.21");
   ASSERT_TRUE(a.engine->addManualDecision(kept, "cli:test").isOk());
   ASSERT_TRUE(a.engine->addManualDecision(revoked, "cli:test").isOk());
-  ASSERT_TRUE(pumpUntil({&a}, [&] { return a.bus->health().published == 2; }));
+  // At least both (a reconcile on A's first connection may publish them once more).
+  ASSERT_TRUE(pumpUntil({&a}, [&] { return a.bus->health().published >= 2; }));
   b.bus->start();
   ASSERT_TRUE(pumpUntil({&a, &b}, [&] {
     return b.logged("would-enforce", "45.12.0.20") == 1 &&
@@ -292,8 +293,9 @@ TEST(DecisionBus, MessagesMissedWhileDisconnectedAreRepairedByReconcile) {
 
   b.bus->stop();
   ASSERT_TRUE(a.store->updateDecisionState(revoked.id, DecisionState::kRevoked).isOk());
+  const uint64_t published = a.bus->health().published;
   a.bus->publishRevocation(revoked);
-  ASSERT_TRUE(pumpUntil({&a}, [&] { return a.bus->health().published == 3; }));
+  ASSERT_TRUE(pumpUntil({&a}, [&] { return a.bus->health().published > published; }));
   b.bus->start();
   ASSERT_TRUE(pumpUntil({&a, &b}, [&] { return b.logged("would-undo", "45.12.0.21") == 1; }));
   EXPECT_EQ(b.find(revoked.id)->state, DecisionState::kRevoked);
