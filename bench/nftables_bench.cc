@@ -1,6 +1,7 @@
 // nftables throughput, measured inside a private network namespace (run as root):
-//   1. N elements added through NftablesAction::applyBatch (one libnftables JSON transaction);
-//   2. the same N elements through `nft -f FILE` (one text batch), side by side;
+//   1. N elements through `nft -f FILE` (one text batch), and the same N elements through
+//      NftablesAction::applyBatch (one libnftables JSON transaction), side by side, each into a
+//      set just created;
 //   3. restore of N active decisions from the SQLite store after a restart: Engine::restore()
 //      with the nftables action, until the executor has applied the batch.
 // Each step prints its wall time and the CPU time it used (user + system, all threads; the
@@ -88,22 +89,21 @@ int main(int argc, char** argv) {
     d.expires = now + std::chrono::hours(1);
   }
   {
-    auto a = NftablesAction::create("fw", NftablesConfig{});
-    if (!a || !(*a)->ensureSetup().isOk()) {
+    // Each batch goes into a set just created, as after a first start: a hash set grows while
+    // it is filled, and a set emptied by a flush keeps its grown table, which would favour
+    // whichever batch ran second. nft -f runs first here; then the table is deleted and the
+    // action creates it afresh.
+    auto fresh = [&]() -> std::unique_ptr<NftablesAction> {
+      sh({"ip", "netns", "exec", ns, "nft", "delete", "table", "inet", "riposte"});
+      auto a = NftablesAction::create("fw", NftablesConfig{});
+      if (!a || !(*a)->ensureSetup().isOk()) return nullptr;
+      return std::move(*a);
+    };
+    auto first = fresh();
+    if (!first) {
       std::fprintf(stderr, "nftables setup failed\n");
       return 1;
     }
-    auto t0 = Clock::now();
-    double c0 = cpuSeconds();
-    Status st = (*a)->applyBatch(ds);
-    const double riposte_s = since(t0);
-    const double riposte_cpu = cpuSeconds() - c0;
-    auto els = (*a)->listElements();
-    std::printf("applyBatch   %d elements: %.3f s, cpu %.3f s (%s, %zu in set)\n", n, riposte_s,
-                riposte_cpu, st.toString().c_str(), els ? els->size() : 0);
-
-    // Same elements through nft -f.
-    sh({"ip", "netns", "exec", ns, "nft", "flush", "set", "inet", "riposte", "blocked4"});
     const std::string file = "/tmp/" + ns + ".nft";
     {
       std::ofstream f(file);
@@ -111,13 +111,28 @@ int main(int argc, char** argv) {
       for (int i = 0; i < n; ++i) f << (i ? ", " : "") << ipFor(i) << " timeout 3600s";
       f << " }\n";
     }
-    t0 = Clock::now();
-    c0 = cpuSeconds(RUSAGE_CHILDREN);
+    auto t0 = Clock::now();
+    double c0 = cpuSeconds(RUSAGE_CHILDREN);
     const int rc = sh({"ip", "netns", "exec", ns, "nft", "-f", file});
     const double nft_s = since(t0);
     const double nft_cpu = cpuSeconds(RUSAGE_CHILDREN) - c0;
     std::filesystem::remove(file);
+    first.reset();
+
+    auto a = fresh();
+    if (!a) {
+      std::fprintf(stderr, "nftables setup failed\n");
+      return 1;
+    }
+    t0 = Clock::now();
+    c0 = cpuSeconds();
+    Status st = a->applyBatch(ds);
+    const double riposte_s = since(t0);
+    const double riposte_cpu = cpuSeconds() - c0;
+    auto els = a->listElements();
     std::printf("nft -f       %d elements: %.3f s, cpu %.3f s (exit %d)\n", n, nft_s, nft_cpu, rc);
+    std::printf("applyBatch   %d elements: %.3f s, cpu %.3f s (%s, %zu in set)\n", n, riposte_s,
+                riposte_cpu, st.toString().c_str(), els ? els->size() : 0);
     std::printf("ratio applyBatch / nft -f: %.2f (cpu %.2f)\n", riposte_s / nft_s,
                 riposte_cpu / nft_cpu);
     sh({"ip", "netns", "exec", ns, "nft", "flush", "set", "inet", "riposte", "blocked4"});

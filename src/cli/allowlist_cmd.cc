@@ -2,6 +2,7 @@
 // enforces (configured entries with host names resolved now, important customers, this host's
 // interface addresses and gateways), each entry with why it is there.
 #include <cstdio>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -19,14 +20,24 @@ struct AllowlistOptions {
   std::string target;
 };
 
-Result<Allowlist> build(Context& ctx, const AllowlistOptions& o,
-                        std::vector<std::string>& warnings) {
-  auto cfg = loadConfigOrDefault(ctx, o.config);
-  if (!cfg) return cfg.status();
+// The allowlist serve would enforce; on an error says so and sets exit status 2.
+std::optional<Allowlist> build(Context& ctx, const AllowlistOptions& o,
+                               std::vector<std::string>& warnings) {
+  auto cfg = loadConfigOrDefault(ctx, o.config);  // prints its own diagnostics
+  if (!cfg) {
+    ctx.exit_code = 2;
+    return std::nullopt;
+  }
   AllowlistEnvironment env;
   env.own_addresses = !o.no_host && cfg->allowlist_own_addresses;
   env.gateways = !o.no_host && cfg->allowlist_gateways;
-  return buildAllowlist(*cfg, env, &warnings);
+  auto list = buildAllowlist(*cfg, env, &warnings);
+  if (!list) {
+    std::fprintf(stderr, "riposte allowlist: %s\n", list.status().toString().c_str());
+    ctx.exit_code = 2;
+    return std::nullopt;
+  }
+  return std::move(*list);
 }
 
 // "user:NAME", "host:NAME", or an address or range.
@@ -55,11 +66,7 @@ void addAllowlistCommands(CLI::App& app, Context& ctx) {
   show->callback([&ctx, o] {
     std::vector<std::string> warnings;
     auto list = build(ctx, *o, warnings);
-    if (!list) {
-      std::fprintf(stderr, "riposte allowlist: %s\n", list.status().toString().c_str());
-      ctx.exit_code = 2;
-      return;
-    }
+    if (!list) return;
     if (o->json) {
       nlohmann::json j{{"entries", nlohmann::json::array()}, {"warnings", warnings}};
       for (const auto& i : list->items())
@@ -85,11 +92,7 @@ void addAllowlistCommands(CLI::App& app, Context& ctx) {
     }
     std::vector<std::string> warnings;
     auto list = build(ctx, *o, warnings);
-    if (!list) {
-      std::fprintf(stderr, "riposte allowlist: %s\n", list.status().toString().c_str());
-      ctx.exit_code = 2;
-      return;
-    }
+    if (!list) return;
     for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     if (const Allowlist::Item* i = list->match(*t)) {
       std::printf("%s is allowlisted: %s (%s)\n", o->target.c_str(), i->entry.c_str(),

@@ -11,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <utility>
 
 #include "support/feed_fakes.h"
 #include "support/http_server.h"
@@ -18,6 +19,43 @@
 
 namespace riposte::testing {
 namespace {
+
+// The API base URL a `serve --listen 127.0.0.1:0` announces on stderr ("" if it never does).
+std::string apiBase(BackgroundRiposte& serve) {
+  std::smatch m;
+  static const std::regex re(R"(api listening on http://[0-9.]+:([0-9]+))");
+  std::string err;
+  if (!waitFor([&] {
+        err = serve.err();
+        return std::regex_search(err, m, re);
+      })) {
+    return "";
+  }
+  return "http://127.0.0.1:" + std::string(m[1]) + "/api/v1";
+}
+
+// One API request with a bearer token: {HTTP status (0 when none came), body}.
+std::pair<long, std::string> apiRequest(const std::string& method, const std::string& url,
+                                        const std::string& token) {
+  std::string body;
+  CURL* c = curl_easy_init();
+  curl_slist* h = curl_slist_append(nullptr, ("Authorization: Bearer " + token).c_str());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "POST") curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+  curl_easy_setopt(
+      c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t n, size_t k, void* out) -> size_t {
+        static_cast<std::string*>(out)->append(p, n * k);
+        return n * k;
+      });
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  long code = 0;
+  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  return {code, body};
+}
 
 TEST(IntelSync, FetchesFeedsThenLookupFindsTheirIndicators) {
   auto otx = FakeOtx::load();
@@ -237,29 +275,9 @@ TEST(IntelSync, ApiListsFeedsWithTheirRecordedHealth) {
   ASSERT_EQ(tok.exit_code, 0) << tok.err;
   const std::string token = tok.out.substr(0, tok.out.find('\n'));
   BackgroundRiposte serve({"serve", "--config", cfg.string(), "--listen", "127.0.0.1:0"});
-  std::smatch m;
-  static const std::regex re(R"(api listening on http://[0-9.]+:([0-9]+))");
-  ASSERT_TRUE(waitFor([&] {
-    const std::string err = serve.err();
-    return std::regex_search(err, m, re);
-  })) << serve.err();
-  const std::string url = "http://127.0.0.1:" + std::string(m[1]) + "/api/v1/intel/feeds";
-  std::string body;
-  CURL* c = curl_easy_init();
-  curl_slist* h = curl_slist_append(nullptr, ("Authorization: Bearer " + token).c_str());
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(
-      c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t n, size_t k, void* out) -> size_t {
-        static_cast<std::string*>(out)->append(p, n * k);
-        return n * k;
-      });
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  ASSERT_EQ(curl_easy_perform(c), CURLE_OK);
-  long code = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-  curl_slist_free_all(h);
-  curl_easy_cleanup(c);
+  const std::string base = apiBase(serve);
+  ASSERT_FALSE(base.empty()) << serve.err();
+  const auto [code, body] = apiRequest("GET", base + "/intel/feeds", token);
   ASSERT_EQ(code, 200) << body << serve.err();
   auto j = nlohmann::json::parse(body);
   ASSERT_EQ(j["items"].size(), 3u) << j.dump(2);
@@ -318,33 +336,10 @@ TEST(IntelSync, ApiRunsAFeedNowOnRequest) {
     tokens[role] = tok.out.substr(0, tok.out.find('\n'));
   }
   BackgroundRiposte serve({"serve", "--config", cfg.string(), "--listen", "127.0.0.1:0"});
-  std::smatch m;
-  static const std::regex re(R"(api listening on http://[0-9.]+:([0-9]+))");
-  ASSERT_TRUE(waitFor([&] {
-    const std::string err = serve.err();
-    return std::regex_search(err, m, re);
-  })) << serve.err();
-  const std::string base = "http://127.0.0.1:" + std::string(m[1]) + "/api/v1";
+  const std::string base = apiBase(serve);
+  ASSERT_FALSE(base.empty()) << serve.err();
   auto call = [&](const std::string& method, const std::string& path, const std::string& role) {
-    std::string body;
-    CURL* c = curl_easy_init();
-    curl_slist* h = curl_slist_append(nullptr, ("Authorization: Bearer " + tokens[role]).c_str());
-    const std::string url = base + path;
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-    if (method == "POST") curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(
-        c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t n, size_t k, void* out) -> size_t {
-          static_cast<std::string*>(out)->append(p, n * k);
-          return n * k;
-        });
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    long code = 0;
-    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return std::make_pair(code, body);
+    return apiRequest(method, base + path, tokens[role]);
   };
   auto indicators = [&]() -> int {
     auto [code, body] = call("GET", "/intel/feeds", "viewer");
