@@ -1,10 +1,10 @@
 // Policy: the step between a finding and a decision.
 //
-// Checks the allowlist (which always wins), drops findings about a target that already has an
-// active decision with the same action (a fallback finding — the anomaly model's — is dropped
-// while the target has an active decision of any action), and sets the decision's action and expiry
-// (default 4h). Own interface addresses are allowlisted when asked (serve does; replay of other
-// machines' logs does not).
+// Checks the allowlist (which always wins; respond/allowlist.h: configured entries, important
+// customers, and in serve this host's addresses and gateways), drops findings about a target that
+// already has an active decision with the same action (a fallback finding — the anomaly model's —
+// is dropped while the target has an active decision of any action), and sets the decision's
+// action and expiry (default 4h).
 //
 // IPv6 widening: with `ipv6_prefix` below 128 (for every decision, or per decision action), an
 // IPv6 address target becomes its enclosing range (a /64 by the usual choice: one subscriber's
@@ -20,7 +20,8 @@
 //
 // Both are said in the decision's reason, so the audit entry carries them.
 //
-// Thread safety: one Policy per engine, called from the decision thread only.
+// Thread safety: one Policy per engine, called from the decision thread only — except the
+// allowlist (isAllowlisted, allowlistedBy, allowlist, setAllowlist), which any thread may use.
 #pragma once
 
 #include <atomic>
