@@ -31,5 +31,7 @@ void addModelCommands(CLI::App& app, Context& ctx);
 void addDbCommands(CLI::App& app, Context& ctx);
 void addUserCommands(CLI::App& app, Context& ctx);  // user and token
 void addAllowlistCommands(CLI::App& app, Context& ctx);
+// `rules history` and `config history` (after addRulesCommands and addConfigCommands).
+void addHistoryCommands(CLI::App& app, Context& ctx);
 
 }  // namespace riposte::cli

@@ -53,6 +53,7 @@ int run(int argc, char** argv) {
   cli::addDbCommands(app, ctx);
   cli::addUserCommands(app, ctx);
   cli::addAllowlistCommands(app, ctx);
+  cli::addHistoryCommands(app, ctx);
   app.parse_complete_callback([&] {
     if (Status st = initLogging(log_level, "text"); !st.isOk()) {
       throw CLI::ValidationError("--log-level", st.message());

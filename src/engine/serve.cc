@@ -13,6 +13,7 @@
 #include "riposte/cluster/event_stream.h"
 #include "riposte/engine/approval.h"
 #include "riposte/engine/command_queue.h"
+#include "riposte/engine/config_history.h"
 #include "riposte/engine/serve_state.h"
 #include "riposte/ingest/source.h"
 #include "riposte/store/store.h"
@@ -72,7 +73,14 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
   api::EventHub hub;
   ServeState state;
 
-  auto store = openStore(config, registries);
+  // Serving: PostgreSQL may still be unreachable; the store then starts degraded and catches
+  // up when it answers, while detection and enforcement go on (the store's factory reads this
+  // key, which no configuration file may set: docs/storage.md).
+  Config store_config = config;
+  store_config.store_node =
+      config.store_node ? YAML::Clone(config.store_node) : YAML::Node(YAML::NodeType::Map);
+  store_config.store_node["__serve_start_unreachable"] = true;
+  auto store = openStore(store_config, registries);
   if (!store) return store.status();
   EngineOptions eo;
   eo.allowlist_own_addresses = true;
@@ -85,6 +93,15 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
   auto engine = Engine::create(config, registries, store->get(), eo);
   if (!engine) return engine.status();
   Engine& eng = **engine;
+  // The history of what was loaded (docs/storage.md#rule-and-configuration-history).
+  if (!config.file.empty()) {
+    if (Status st = recordLoad(**store, "config", "engine", {config.file},
+                               "configuration loaded (role " + role + ")");
+        !st.isOk()) {
+      spdlog::warn("config history: {}", st.toString());
+    }
+  }
+  recordRuleLoad(**store, config, "engine", Status::ok(), eng.rules().size());
   // Cluster: this node's decisions go to every other node; theirs reach this engine's thread
   // through the bus's queue (deliver() below), never from the bus's own threads.
   auto bus_options = cluster::DecisionBusOptions::fromConfig(config);
@@ -105,7 +122,15 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
   eng.setEventHook(
       [&hub](std::string_view type, const std::string& json) { hub.publish(type, json); });
   state.setLatency(&eng.actionLatency());
-  RIPOSTE_RETURN_IF_ERROR(eng.restore());
+  // An unreachable store (PostgreSQL started degraded) cannot list the active decisions yet:
+  // they are re-applied at the first tick that finds it healthy.
+  bool restore_pending = false;
+  if (Status st = eng.restore(); !st.isOk()) {
+    if (st.code() != StatusCode::kUnavailable) return st;
+    spdlog::warn("restore: {}; active decisions are re-applied once the store is back",
+                 st.message());
+    restore_pending = true;
+  }
   if (bus) {
     bus->start();
     spdlog::info("cluster: node {} on {} (prefix {})", bus->options().node,
@@ -290,16 +315,23 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
   while (!stop.load()) {
     size_t work = pollAll(10000);
     if (options.reload != nullptr && options.reload->exchange(false)) {
-      if (Status st = eng.reloadDetectors("signal:SIGHUP"); st.isOk()) {
+      const Status st = eng.reloadDetectors("signal:SIGHUP");
+      if (st.isOk()) {
         spdlog::info("rules reloaded on SIGHUP: {} rule(s)", eng.rules().size());
       } else {
         spdlog::error("rules not reloaded on SIGHUP, the running rules stay: {}", st.toString());
       }
+      recordRuleLoad(**store, config, "signal:SIGHUP", st, eng.rules().size());
     }
     work += commands.drain(eng);
     work += ingest.drain(eng);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_tick >= std::chrono::seconds(1)) {
+      if (restore_pending && !(*store)->degraded()) {
+        const Status st = eng.restore();
+        restore_pending = st.code() == StatusCode::kUnavailable;
+        if (!st.isOk() && !restore_pending) spdlog::error("restore: {}", st.toString());
+      }
       eng.tick(Timestamp::now());
       if (++ticks % 5 == 0 && role != "ingest") {
         (void)settleExpiredApprovals(eng, **store, config, Timestamp::now());

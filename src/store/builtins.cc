@@ -9,6 +9,8 @@ namespace riposte {
 
 namespace {
 
+constexpr const char* kServeStoreKey = "__serve_start_unreachable";
+
 PostgresStoreOptions postgresOptions(const ComponentConfig& c, const Config* config) {
   const YAML::Node& n = c.node;
   PostgresStoreOptions o;
@@ -51,7 +53,10 @@ Status registerStoreBuiltins(Registries& r) {
       "postgres",
       "PostgreSQL (libpq url): event log partitioned by day, spill journal while unreachable",
       [](const ComponentConfig& c, const FactoryContext& ctx) -> Result<StorePtr> {
-        auto s = PostgresStore::open(postgresOptions(c, ctx.config));
+        PostgresStoreOptions o = postgresOptions(c, ctx.config);
+        // Set by serve (kServeStoreKey), never read from a file: checkKeys refuses it there.
+        o.start_unreachable = c.node[kServeStoreKey] && c.node[kServeStoreKey].as<bool>(false);
+        auto s = PostgresStore::open(o);
         if (!s) return s.status();
         return StorePtr(std::move(*s));
       },

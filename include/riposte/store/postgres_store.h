@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "riposte/core/time.h"
+#include "riposte/store/behavior_store.h"
+#include "riposte/store/config_history_store.h"
 #include "riposte/store/store.h"
 
 namespace riposte {
@@ -34,9 +36,14 @@ struct PostgresStoreOptions {
   uint64_t spill_max_bytes = 1ull << 30;
   Duration retry_interval = std::chrono::seconds(1);
   int connect_timeout_s = 5;
+  // When the database is unreachable at open: false — open fails with the connection error;
+  // true — open succeeds degraded (writes journaled, reads unavailable) and the background
+  // thread connects, applies the migrations and replays the journal once it answers (serve
+  // sets it through the store's factory; commands that open the store once do not).
+  bool start_unreachable = false;
 };
 
-class PostgresStore : public Store {
+class PostgresStore : public Store, public BehaviorStore, public ConfigHistoryStore {
  public:
   static Result<std::unique_ptr<PostgresStore>> open(const PostgresStoreOptions& options);
   ~PostgresStore() override;
@@ -52,6 +59,9 @@ class PostgresStore : public Store {
   Result<std::vector<Decision>> expiredDecisions(Timestamp now) override;
   Result<int64_t> countFindings() override;
   Status appendAudit(AuditEntry& entry) override;
+  // One transaction (one journal entry while the database is unreachable): all or nothing.
+  Status saveDecisionWithAudit(const Finding* finding, const Decision& d,
+                               AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> listAudit(int64_t after_seq, size_t limit) override;
   Result<EngineMode> loadMode() override;
   Status saveMode(const EngineMode& m) override;
@@ -94,6 +104,22 @@ class PostgresStore : public Store {
   Result<std::vector<Incident>> listIncidents(const IncidentQuery& q) override;
   Result<std::vector<Incident>> openIncidents(size_t limit) override;
   Result<std::vector<std::string>> incidentFindings(const std::string& incident_id) override;
+  // The rule and configuration history (ConfigHistoryStore), as SqliteStore.
+  Status saveConfigHistory(ConfigHistoryRecord& r) override;
+  Result<std::vector<ConfigHistoryRecord>> listConfigHistory(const ConfigHistoryQuery& q) override;
+  Result<std::optional<ConfigHistoryRecord>> getConfigHistory(int64_t id) override;
+
+  // Feature vectors (anomaly training data) and the long-term behaviour history, as SQLite.
+  Status saveFeatureVectors(const std::vector<FeatureVectorRecord>& records) override;
+  Result<std::vector<FeatureVectorRecord>> listFeatureVectors(const std::string& schema,
+                                                              int schema_version,
+                                                              const std::string& entity_field,
+                                                              size_t limit) override;
+  Result<int64_t> deleteFeatureVectorsBefore(Timestamp before) override;
+  Status saveBehavior(const std::vector<BehaviorRecord>& records) override;
+  Result<std::optional<BehaviorRecord>> loadBehavior(const std::string& key) override;
+  Status forEachBehaviorKey(const std::function<void(std::string_view)>& fn) override;
+  Result<int64_t> pruneBehavior(Timestamp cutoff) override;
 
   Status saveOffset(const std::string& source, const std::string& file, uint64_t inode,
                     uint64_t offset) override;

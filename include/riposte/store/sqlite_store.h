@@ -1,5 +1,6 @@
 // SqliteStore: the embedded default Store — one file, WAL mode, versioned migrations. It also
-// keeps the long-term behaviour history (BehaviorStore, table behavior_history).
+// keeps the long-term behaviour history (BehaviorStore, table behavior_history) and the rule
+// and configuration history (ConfigHistoryStore, table config_history).
 //
 // open() creates the file if needed and applies every migration newer than the file's
 // schema version inside a transaction. The audit table is append-only: triggers refuse UPDATE
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "riposte/store/behavior_store.h"
+#include "riposte/store/config_history_store.h"
 #include "riposte/store/store.h"
 
 struct sqlite3;
@@ -29,7 +31,7 @@ struct sqlite3_stmt;
 
 namespace riposte {
 
-class SqliteStore : public Store, public BehaviorStore {
+class SqliteStore : public Store, public BehaviorStore, public ConfigHistoryStore {
  public:
   // `path` may be ":memory:".
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
@@ -105,6 +107,9 @@ class SqliteStore : public Store, public BehaviorStore {
   Result<std::vector<Incident>> listIncidents(const IncidentQuery& q) override;
   Result<std::vector<Incident>> openIncidents(size_t limit) override;
   Result<std::vector<std::string>> incidentFindings(const std::string& incident_id) override;
+  Status saveConfigHistory(ConfigHistoryRecord& r) override;
+  Result<std::vector<ConfigHistoryRecord>> listConfigHistory(const ConfigHistoryQuery& q) override;
+  Result<std::optional<ConfigHistoryRecord>> getConfigHistory(int64_t id) override;
 
   // Direct SQL for tests (e.g. to tamper with the audit table behind the store's back).
   Status execForTest(const std::string& sql);

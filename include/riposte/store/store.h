@@ -212,10 +212,10 @@ class Store {
 
   // What the engine stores before it acts on a finding: the finding with its evidence (when
   // `finding` is not null), the decision, and the decision's audit entry (seq, prev_hash and
-  // hash filled), all durable when the call returns. SQLite writes the three in one transaction
-  // (one commit; all or nothing). The default calls saveFinding, saveDecision and appendAudit
-  // in that order and stops at the first error (PostgreSQL: three transactions, each durable,
-  // or journaled in that order while the database is unreachable).
+  // hash filled), all durable when the call returns. SQLite and PostgreSQL write the three in
+  // one transaction (all or nothing; PostgreSQL journals them as one entry while the database
+  // is unreachable, replayed as one transaction). The default calls saveFinding, saveDecision
+  // and appendAudit in that order and stops at the first error.
   virtual Status saveDecisionWithAudit(const Finding* finding, const Decision& d,
                                        AuditEntry& entry);
   virtual Result<std::vector<AuditEntry>> listAudit(int64_t after_seq, size_t limit) = 0;

@@ -36,6 +36,11 @@ std::string encodeOp(const Op& op) {
       j["tg"] = op.audit.target;
       j["r"] = op.audit.reason;
       j["d"] = op.audit.details_json;
+      if (!op.calls.empty()) {
+        json calls = json::array();
+        for (const auto& c : op.calls) calls.push_back(json::array({c.name, c.params}));
+        j["c"] = std::move(calls);
+      }
       break;
     case Op::Kind::kEvents: {
       j["k"] = "events";
@@ -68,6 +73,11 @@ Result<Op> decodeOp(const std::string& line) {
       op.audit.target = j.at("tg").get<std::string>();
       op.audit.reason = j.at("r").get<std::string>();
       op.audit.details_json = j.at("d").get<std::string>();
+      if (j.contains("c")) {
+        for (const auto& c : j.at("c")) {
+          op.calls.push_back({c.at(0).get<std::string>(), c.at(1).get<std::vector<std::string>>()});
+        }
+      }
     } else if (k == "events") {
       op.kind = Op::Kind::kEvents;
       for (const auto& e : j.at("e")) {

@@ -33,7 +33,9 @@ struct EventRow {
 };
 
 // One write as the database receives it: prepared statement calls in one transaction, an audit
-// append (chained against the database's head when it runs) or an event batch (COPY).
+// append (chained against the database's head when it runs; its `calls`, when any, run first in
+// the same transaction: a decision with its finding and entry, all or nothing) or an event
+// batch (COPY).
 struct Op {
   enum class Kind { kSql, kAudit, kEvents };
   Kind kind = Kind::kSql;

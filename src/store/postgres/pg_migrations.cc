@@ -103,6 +103,28 @@ CREATE TABLE incident_findings (
   UNIQUE (incident_id, finding_id));
 CREATE INDEX incident_findings_finding ON incident_findings(finding_id);
 )sql",
+      // 6: rule-set and configuration loads (SQLite 9) — who loaded what, when.
+      R"sql(
+CREATE TABLE config_history (
+  id BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, time BIGINT NOT NULL, actor TEXT NOT NULL,
+  hash TEXT NOT NULL, files TEXT NOT NULL, changed BOOLEAN NOT NULL, content TEXT NOT NULL,
+  diff TEXT NOT NULL, summary TEXT NOT NULL);
+CREATE INDEX config_history_kind_id ON config_history(kind, id);
+)sql",
+      // 7: anomaly training data and the long-term behaviour history (SQLite 3 and 4): feature
+      // vectors as raw float32 bytes, one opaque record per entity.
+      R"sql(
+CREATE TABLE feature_vectors (
+  id BIGSERIAL PRIMARY KEY, schema TEXT NOT NULL, schema_version INTEGER NOT NULL,
+  entity_field TEXT NOT NULL, entity TEXT NOT NULL, window_start BIGINT NOT NULL,
+  window_end BIGINT NOT NULL, events BIGINT NOT NULL, dim INTEGER NOT NULL, vals BYTEA NOT NULL);
+CREATE INDEX feature_vectors_schema
+  ON feature_vectors(schema, schema_version, entity_field, window_end);
+CREATE INDEX feature_vectors_window_end ON feature_vectors(window_end);
+CREATE TABLE behavior_history (
+  key TEXT PRIMARY KEY, last_seen BIGINT NOT NULL, data BYTEA NOT NULL);
+CREATE INDEX behavior_history_last_seen ON behavior_history(last_seen);
+)sql",
   };
   return kMigrations;
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -140,6 +141,17 @@ const std::vector<std::pair<const char*, std::string>>& preparedStatements() {
       {"incident_link",
        "INSERT INTO incident_findings(incident_id, finding_id) VALUES ($1, $2) "
        "ON CONFLICT (incident_id, finding_id) DO NOTHING"},
+      {"config_history_insert",
+       "INSERT INTO config_history(kind, time, actor, hash, files, changed, content, diff, "
+       "summary) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING id"},
+      {"feature_vector_insert",
+       "INSERT INTO feature_vectors(schema, schema_version, entity_field, entity, window_start, "
+       "window_end, events, dim, vals) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,decode($9, 'hex'))"},
+      {"feature_vectors_delete", "DELETE FROM feature_vectors WHERE window_end < $1"},
+      {"behavior_upsert",
+       "INSERT INTO behavior_history(key, last_seen, data) VALUES ($1, $2, decode($3, 'hex')) "
+       "ON CONFLICT (key) DO UPDATE SET last_seen = excluded.last_seen, data = excluded.data"},
+      {"behavior_prune", "DELETE FROM behavior_history WHERE last_seen < $1"},
       {"findings_count", "SELECT COUNT(*) FROM findings"},
       {"events_count", "SELECT COUNT(*) FROM event_log WHERE ts >= $1 AND ts < $2"},
   };
@@ -357,18 +369,35 @@ class PostgresStore::Impl {
 
   Status open() {
     std::unique_lock l(mu_);
+    std::string unreachable;
     try {
       conn_ = connect();
-      RIPOSTE_RETURN_IF_ERROR(migrate(*conn_));
+      RIPOSTE_RETURN_IF_ERROR(migrate(*conn_, version_));
+      migrated_ = true;
       prepare(*conn_);
       loadAuditHead();
       (void)applyRetentionLocked(Timestamp::now());
     } catch (const std::exception& e) {
-      return Status::unavailable(std::string("postgres: ") + e.what());
+      if (!opts_.start_unreachable || !isConnectionError(e, conn_.get())) {
+        return Status::unavailable(std::string("postgres: ") + e.what());
+      }
+      unreachable = e.what();
+      conn_.reset();
     }
-    // Only once the database answered: a failed open leaves no journal file behind.
+    // Only once the database answered (or the caller accepts starting without it): a failed
+    // open leaves no journal file behind.
     RIPOSTE_RETURN_IF_ERROR(journal_.open(opts_.spill_path, opts_.spill_max_bytes));
-    if (journal_.pending() > 0) {
+    if (!unreachable.empty()) {
+      // Started without the database: everything is journaled until the background thread
+      // connects, migrates and replays. The audit chain's head is unknown until then; the
+      // replay chains each entry against the real head.
+      enterDegraded(unreachable);
+      spdlog::error(
+          "postgres store: unreachable at start ({} write(s) already journaled); "
+          "connecting every {} ms",
+          journal_.pending(),
+          std::chrono::duration_cast<std::chrono::milliseconds>(opts_.retry_interval).count());
+    } else if (journal_.pending() > 0) {
       spdlog::warn("postgres store: replaying {} write(s) left in the spill journal {}",
                    journal_.pending(), opts_.spill_path);
       degraded_ = true;
@@ -383,16 +412,19 @@ class PostgresStore::Impl {
 
   // Runs `op` now or journals it. `affected` (optional) receives the rows changed by the last
   // statement when run directly, -1 when journaled.
-  Status write(pg::Op&& op, int64_t* affected = nullptr) {
+  // `returned` (optional) receives the first column of the last statement's first row (an
+  // INSERT ... RETURNING id), 0 when journaled.
+  Status write(pg::Op&& op, int64_t* affected = nullptr, int64_t* returned = nullptr) {
     std::unique_lock l(mu_);
-    return writeLocked(std::move(op), affected);
+    return writeLocked(std::move(op), affected, returned);
   }
 
-  Status writeLocked(pg::Op&& op, int64_t* affected) {
+  Status writeLocked(pg::Op&& op, int64_t* affected, int64_t* returned = nullptr) {
+    if (returned != nullptr) *returned = 0;
     if (!degraded_ && !conn_) enterDegraded("no connection");
     if (!degraded_) {
       try {
-        const int64_t n = execute(op);
+        const int64_t n = execute(op, returned);
         if (affected != nullptr) *affected = n;
         return Status::ok();
       } catch (const std::exception& e) {
@@ -419,7 +451,9 @@ class PostgresStore::Impl {
     return Status::ok();
   }
 
-  Status appendAudit(AuditEntry& e) {
+  // Appends `e` to the chain; `calls` (a decision, its finding) run first in the same
+  // transaction, so either all of them are stored or none.
+  Status appendAudit(AuditEntry& e, std::vector<pg::Call> calls = {}) {
     pg::sanitizeInPlace(e.actor);
     pg::sanitizeInPlace(e.kind);
     pg::sanitizeInPlace(e.target);
@@ -428,7 +462,9 @@ class PostgresStore::Impl {
     if (!e.time.isSet()) e.time = Timestamp::now();
     pg::Op op;
     op.kind = pg::Op::Kind::kAudit;
+    op.sync = true;
     op.audit = e;
+    op.calls = std::move(calls);
     std::unique_lock l(mu_);
     RIPOSTE_RETURN_IF_ERROR(writeLocked(std::move(op), nullptr));
     e.seq = last_seq_;
@@ -553,7 +589,8 @@ class PostgresStore::Impl {
     for (const auto& [name, sql] : preparedStatements()) c.prepare(name, sql);
   }
 
-  Status migrate(pqxx::connection& c) {
+  // Applies the pending migrations; `version` follows the database's schema version.
+  static Status migrate(pqxx::connection& c, int& version) {
     const auto& m = pg::migrations();
     pqxx::nontransaction n(c);
     // Session lock: two nodes starting together apply each migration once.
@@ -571,13 +608,13 @@ class PostgresStore::Impl {
     n.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied "
         "BIGINT NOT NULL)");
-    version_ = n.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0].as<int>();
-    if (version_ > static_cast<int>(m.size())) {
-      return Status::failedPrecondition("store schema version " + std::to_string(version_) +
+    version = n.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0].as<int>();
+    if (version > static_cast<int>(m.size())) {
+      return Status::failedPrecondition("store schema version " + std::to_string(version) +
                                         " is newer than this build knows (" +
                                         std::to_string(m.size()) + ")");
     }
-    for (size_t v = static_cast<size_t>(version_); v < m.size(); ++v) {
+    for (size_t v = static_cast<size_t>(version); v < m.size(); ++v) {
       try {
         n.exec("BEGIN");
         n.exec(m[v]);
@@ -592,8 +629,8 @@ class PostgresStore::Impl {
         }
         return Status::ioError("postgres: migration " + std::to_string(v + 1) + ": " + e.what());
       }
-      version_ = static_cast<int>(v + 1);
-      spdlog::info("postgres store: applied migration {}", version_);
+      version = static_cast<int>(v + 1);
+      spdlog::info("postgres store: applied migration {}", version);
     }
     return Status::ok();
   }
@@ -612,15 +649,16 @@ class PostgresStore::Impl {
   }
 
   // Runs one op in one transaction. Throws pqxx exceptions.
-  int64_t execute(const pg::Op& op) {
+  int64_t execute(const pg::Op& op, int64_t* returned = nullptr) {
     switch (op.kind) {
       case pg::Op::Kind::kSql: {
         pqxx::work w(*conn_);
         int64_t n = 0;
         for (const auto& c : op.calls) {
-          n = static_cast<int64_t>(
-              w.exec_prepared(c.name, pqxx::prepare::make_dynamic_params(c.params))
-                  .affected_rows());
+          const auto r = w.exec_prepared(c.name, pqxx::prepare::make_dynamic_params(c.params));
+          n = static_cast<int64_t>(r.affected_rows());
+          if (returned != nullptr && !r.empty() && r.columns() > 0)
+            *returned = r[0][0].as<int64_t>();
         }
         w.commit();
         return n;
@@ -631,9 +669,13 @@ class PostgresStore::Impl {
         w.exec_prepared("audit_lock");
         if (op.replay) {
           // The outcome of an earlier attempt may be unknown (commit in doubt): never twice.
+          // The entry's calls were in its transaction, so they are there too.
           auto dup = w.exec_prepared("audit_exists", e.time.micros, e.actor, e.kind, e.target,
                                      e.reason, e.details_json);
           if (!dup.empty()) return 0;
+        }
+        for (const auto& c : op.calls) {
+          w.exec_prepared(c.name, pqxx::prepare::make_dynamic_params(c.params));
         }
         auto last = w.exec_prepared("audit_last");
         if (last.empty()) {
@@ -787,18 +829,35 @@ class PostgresStore::Impl {
         l.unlock();
         std::unique_ptr<pqxx::connection> c;
         std::string err;
+        int version = 0;
+        const bool migrate_first = !migrated_;
+        bool migration_failed = false;
         try {
           c = connect();
-          prepare(*c);
+          // Opened before the database ever answered: its schema is brought up to date first.
+          if (migrate_first) {
+            if (Status st = migrate(*c, version); !st.isOk()) {
+              err = st.message();
+              migration_failed = true;
+              c.reset();
+            }
+          }
+          if (c) prepare(*c);
         } catch (const std::exception& e) {
           err = e.what();
           c.reset();
         }
         l.lock();
         if (!c) {
+          while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+          if (migration_failed && err != reason_) spdlog::error("postgres store: {}", err);
           reason_ = err;
-          while (!reason_.empty() && reason_.back() == '\n') reason_.pop_back();
           continue;
+        }
+        if (migrate_first) {
+          migrated_ = true;
+          version_ = version;
+          spdlog::info("postgres store: connected, schema version {}", version_);
         }
         conn_ = std::move(c);
         spdlog::info("postgres store: connection back, replaying {} write(s)", journal_.pending());
@@ -867,6 +926,7 @@ class PostgresStore::Impl {
   std::unique_ptr<pqxx::connection> conn_;
   pg::Journal journal_;
   int version_ = 0;
+  bool migrated_ = false;  // the schema is up to date (false until the database first answers)
   int64_t last_seq_ = 0;
   std::string last_prev_hash_;
   std::string last_hash_;
@@ -895,9 +955,11 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const PostgresStoreOp
 
 int PostgresStore::schemaVersion() const { return impl_->version(); }
 
-Status PostgresStore::saveFinding(const Finding& f) {
-  pg::Op op;
-  op.calls.push_back(
+namespace {
+
+// The finding's row and its evidence events, replacing any stored before.
+void findingCalls(const Finding& f, std::vector<pg::Call>& calls) {
+  calls.push_back(
       {"finding_upsert",
        {pg::sanitized(f.id), pg::sanitized(f.detector), std::string(targetTypeName(f.entity.type)),
         pg::sanitized(f.entity.value), std::to_string(f.severity), pg::numberText(f.score),
@@ -906,32 +968,53 @@ Status PostgresStore::saveFinding(const Finding& f) {
         std::to_string(f.event_count),
         nlohmann::json(f.labels).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
         std::to_string(Timestamp::now().micros)}});
-  op.calls.push_back({"evidence_clear", {pg::sanitized(f.id)}});
+  calls.push_back({"evidence_clear", {pg::sanitized(f.id)}});
   const EvidenceKeys keys = evidenceKeys(f);
   for (const auto& e : f.evidence) {
-    op.calls.push_back(
-        {"evidence_insert_keys",
-         {pg::sanitized(f.id), std::to_string(e.timestamp.micros),
-          std::to_string(e.timestamp.offset_minutes), pg::sanitized(e.source),
-          std::to_string(e.offset), pg::sanitized(e.raw), pg::sanitized(e.fields_json),
-          pg::sanitized(keys.source_ip), pg::sanitized(keys.kind)}});
+    calls.push_back({"evidence_insert_keys",
+                     {pg::sanitized(f.id), std::to_string(e.timestamp.micros),
+                      std::to_string(e.timestamp.offset_minutes), pg::sanitized(e.source),
+                      std::to_string(e.offset), pg::sanitized(e.raw), pg::sanitized(e.fields_json),
+                      pg::sanitized(keys.source_ip), pg::sanitized(keys.kind)}});
   }
+}
+
+pg::Call decisionCall(const Decision& d) {
+  return {
+      "decision_upsert",
+      {pg::sanitized(d.id), pg::sanitized(d.action), std::string(targetTypeName(d.target.type)),
+       pg::sanitized(d.target.value), pg::sanitized(d.detector), pg::sanitized(d.reason),
+       pg::sanitized(d.finding_id), std::to_string(d.events), std::to_string(d.first_seen.micros),
+       std::to_string(d.first_seen.offset_minutes), std::to_string(d.last_seen.micros),
+       std::to_string(d.last_seen.offset_minutes), std::to_string(d.created.micros),
+       std::to_string(d.expires.micros), std::string(decisionStateName(d.state)),
+       pg::sanitized(d.origin), std::to_string(Timestamp::now().micros)}};
+}
+
+}  // namespace
+
+Status PostgresStore::saveFinding(const Finding& f) {
+  pg::Op op;
+  findingCalls(f, op.calls);
   return impl_->write(std::move(op));
 }
 
 Status PostgresStore::saveDecision(const Decision& d) {
   pg::Op op;
   op.sync = true;
-  op.calls.push_back(
-      {"decision_upsert",
-       {pg::sanitized(d.id), pg::sanitized(d.action), std::string(targetTypeName(d.target.type)),
-        pg::sanitized(d.target.value), pg::sanitized(d.detector), pg::sanitized(d.reason),
-        pg::sanitized(d.finding_id), std::to_string(d.events), std::to_string(d.first_seen.micros),
-        std::to_string(d.first_seen.offset_minutes), std::to_string(d.last_seen.micros),
-        std::to_string(d.last_seen.offset_minutes), std::to_string(d.created.micros),
-        std::to_string(d.expires.micros), std::string(decisionStateName(d.state)),
-        pg::sanitized(d.origin), std::to_string(Timestamp::now().micros)}});
+  op.calls.push_back(decisionCall(d));
   return impl_->write(std::move(op));
+}
+
+// One transaction: the finding with its evidence, the decision, then the audit entry (chained
+// under the audit lock). While the database is unreachable the three are one journal entry,
+// replayed as one transaction.
+Status PostgresStore::saveDecisionWithAudit(const Finding* finding, const Decision& d,
+                                            AuditEntry& entry) {
+  std::vector<pg::Call> calls;
+  if (finding != nullptr) findingCalls(*finding, calls);
+  calls.push_back(decisionCall(d));
+  return impl_->appendAudit(entry, std::move(calls));
 }
 
 Status PostgresStore::updateDecisionState(const std::string& id, DecisionState state) {
@@ -1060,8 +1143,9 @@ Result<std::optional<std::pair<uint64_t, uint64_t>>> PostgresStore::loadOffset(
 
 Result<std::optional<Decision>> PostgresStore::getDecision(const std::string& id) {
   return impl_->read([&](pqxx::work& w) -> Result<std::optional<Decision>> {
-    auto r = w.exec_params(std::string("SELECT ") + kDecisionColumns + " FROM decisions WHERE id = $1",
-                           pg::sanitized(id));
+    auto r =
+        w.exec_params(std::string("SELECT ") + kDecisionColumns + " FROM decisions WHERE id = $1",
+                      pg::sanitized(id));
     if (r.empty()) return std::optional<Decision>();
     return std::optional<Decision>(readDecision(r[0]));
   });
@@ -1076,10 +1160,10 @@ Result<std::vector<Decision>> PostgresStore::queryDecisions(const DecisionQuery&
     if (q.detector) where.add("detector =", pg::sanitized(*q.detector));
     if (!q.before_id.empty()) where.add("id <", pg::sanitized(q.before_id));
     std::vector<Decision> out;
-    for (const auto& r : w.exec_params(std::string("SELECT ") + kDecisionColumns +
-                                           " FROM decisions" + where.sql + " ORDER BY id DESC LIMIT " +
-                                           std::to_string(q.limit),
-                                       pqxx::prepare::make_dynamic_params(where.params))) {
+    for (const auto& r :
+         w.exec_params(std::string("SELECT ") + kDecisionColumns + " FROM decisions" + where.sql +
+                           " ORDER BY id DESC LIMIT " + std::to_string(q.limit),
+                       pqxx::prepare::make_dynamic_params(where.params))) {
       out.push_back(readDecision(r));
     }
     return out;
@@ -1103,8 +1187,9 @@ Result<std::vector<DecisionCount>> PostgresStore::countDecisions() {
 
 Result<int64_t> PostgresStore::countDecisionsInState(DecisionState state) {
   return impl_->read([&](pqxx::work& w) -> Result<int64_t> {
-    return w.exec_params("SELECT COUNT(*) FROM decisions WHERE state = $1",
-                         std::string(decisionStateName(state)))[0][0]
+    return w
+        .exec_params("SELECT COUNT(*) FROM decisions WHERE state = $1",
+                     std::string(decisionStateName(state)))[0][0]
         .as<int64_t>();
   });
 }
@@ -1117,10 +1202,10 @@ Result<std::vector<FindingRecord>> PostgresStore::listFindings(const FindingQuer
     if (q.false_positive) where.add("false_positive =", *q.false_positive ? "true" : "false");
     if (!q.before_id.empty()) where.add("id <", pg::sanitized(q.before_id));
     std::vector<FindingRecord> out;
-    for (const auto& r : w.exec_params(std::string("SELECT ") + kFindingColumns + " FROM findings" +
-                                           where.sql + " ORDER BY id DESC LIMIT " +
-                                           std::to_string(q.limit),
-                                       pqxx::prepare::make_dynamic_params(where.params))) {
+    for (const auto& r :
+         w.exec_params(std::string("SELECT ") + kFindingColumns + " FROM findings" + where.sql +
+                           " ORDER BY id DESC LIMIT " + std::to_string(q.limit),
+                       pqxx::prepare::make_dynamic_params(where.params))) {
       out.push_back(readFinding(r));
     }
     return out;
@@ -1129,8 +1214,9 @@ Result<std::vector<FindingRecord>> PostgresStore::listFindings(const FindingQuer
 
 Result<std::optional<FindingRecord>> PostgresStore::getFinding(const std::string& id) {
   return impl_->read([&](pqxx::work& w) -> Result<std::optional<FindingRecord>> {
-    auto r = w.exec_params(std::string("SELECT ") + kFindingColumns + " FROM findings WHERE id = $1",
-                           pg::sanitized(id));
+    auto r =
+        w.exec_params(std::string("SELECT ") + kFindingColumns + " FROM findings WHERE id = $1",
+                      pg::sanitized(id));
     if (r.empty()) return std::optional<FindingRecord>();
     return std::optional<FindingRecord>(readFinding(r[0]));
   });
@@ -1156,10 +1242,10 @@ Result<std::vector<StoredEvent>> PostgresStore::searchEvents(const EventQuery& q
     if (q.finding_id) where.add("finding_id =", pg::sanitized(*q.finding_id));
     if (q.before_id > 0) where.add("id <", std::to_string(q.before_id));
     std::vector<StoredEvent> out;
-    for (const auto& r :
-         w.exec_params("SELECT id, finding_id, ts, tz, source, byte_offset, raw, fields FROM events" +
-                           where.sql + " ORDER BY id DESC LIMIT " + std::to_string(q.limit),
-                       pqxx::prepare::make_dynamic_params(where.params))) {
+    for (const auto& r : w.exec_params(
+             "SELECT id, finding_id, ts, tz, source, byte_offset, raw, fields FROM events" +
+                 where.sql + " ORDER BY id DESC LIMIT " + std::to_string(q.limit),
+             pqxx::prepare::make_dynamic_params(where.params))) {
       StoredEvent e;
       e.id = r[0].as<int64_t>();
       e.finding_id = r[1].as<std::string>();
@@ -1246,7 +1332,8 @@ Result<std::optional<UserRecord>> PostgresStore::getUser(const std::string& name
 Result<std::vector<UserRecord>> PostgresStore::listUsers() {
   return impl_->read([](pqxx::work& w) -> Result<std::vector<UserRecord>> {
     std::vector<UserRecord> out;
-    for (const auto& r : w.exec(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY name")) {
+    for (const auto& r :
+         w.exec(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY name")) {
       out.push_back(readUser(r));
     }
     return out;
@@ -1303,8 +1390,9 @@ Status PostgresStore::saveToken(const TokenRecord& t) {
 
 Result<std::optional<TokenRecord>> PostgresStore::getTokenByHash(const std::string& hash) {
   return impl_->read([&](pqxx::work& w) -> Result<std::optional<TokenRecord>> {
-    auto r = w.exec_params(std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE hash = $1",
-                           pg::sanitized(hash));
+    auto r =
+        w.exec_params(std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE hash = $1",
+                      pg::sanitized(hash));
     if (r.empty()) return std::optional<TokenRecord>();
     return std::optional<TokenRecord>(readToken(r[0]));
   });
@@ -1453,6 +1541,199 @@ Status PostgresStore::execForTest(const std::string& sql) {
 
 Result<std::vector<std::vector<std::string>>> PostgresStore::queryForTest(const std::string& sql) {
   return impl_->query(sql);
+}
+
+// ---- rule-set and configuration history ----
+
+namespace {
+
+const char* kConfigHistoryColumns =
+    "id, kind, time, actor, hash, files, changed, content, diff, summary";
+
+ConfigHistoryRecord readConfigHistory(const pqxx::row& r) {
+  ConfigHistoryRecord c;
+  c.id = r[0].as<int64_t>();
+  c.kind = r[1].as<std::string>();
+  c.time = {r[2].as<int64_t>(), 0};
+  c.actor = r[3].as<std::string>();
+  c.hash = r[4].as<std::string>();
+  c.files = jsonStrings(r[5].as<std::string>());
+  c.changed = r[6].as<bool>();
+  c.content = r[7].as<std::string>();
+  c.diff = r[8].as<std::string>();
+  c.summary = r[9].as<std::string>();
+  return c;
+}
+
+std::string hexOf(std::string_view bytes) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+std::string bytesOfHex(std::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return 0;
+  };
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+  }
+  return out;
+}
+
+}  // namespace
+
+Status PostgresStore::saveConfigHistory(ConfigHistoryRecord& r) {
+  if (!r.time.isSet()) r.time = Timestamp::now();
+  pg::Op op;
+  op.sync = true;
+  op.calls.push_back({"config_history_insert",
+                      {pg::sanitized(r.kind), std::to_string(r.time.micros), pg::sanitized(r.actor),
+                       pg::sanitized(r.hash), jsonText(r.files), r.changed ? "true" : "false",
+                       pg::sanitized(r.content), pg::sanitized(r.diff), pg::sanitized(r.summary)}});
+  int64_t id = 0;
+  RIPOSTE_RETURN_IF_ERROR(impl_->write(std::move(op), nullptr, &id));
+  r.id = id;
+  return Status::ok();
+}
+
+Result<std::vector<ConfigHistoryRecord>> PostgresStore::listConfigHistory(
+    const ConfigHistoryQuery& q) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::vector<ConfigHistoryRecord>> {
+    PgWhere where;
+    if (q.kind) where.add("kind =", pg::sanitized(*q.kind));
+    if (q.before_id > 0) where.add("id <", std::to_string(q.before_id));
+    std::vector<ConfigHistoryRecord> out;
+    for (const auto& r :
+         w.exec_params(std::string("SELECT ") + kConfigHistoryColumns + " FROM config_history" +
+                           where.sql + " ORDER BY id DESC LIMIT " + std::to_string(q.limit),
+                       pqxx::prepare::make_dynamic_params(where.params))) {
+      out.push_back(readConfigHistory(r));
+    }
+    return out;
+  });
+}
+
+Result<std::optional<ConfigHistoryRecord>> PostgresStore::getConfigHistory(int64_t id) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::optional<ConfigHistoryRecord>> {
+    auto r = w.exec_params(
+        std::string("SELECT ") + kConfigHistoryColumns + " FROM config_history WHERE id = $1", id);
+    if (r.empty()) return std::optional<ConfigHistoryRecord>();
+    return std::optional<ConfigHistoryRecord>(readConfigHistory(r[0]));
+  });
+}
+
+// ---- feature vectors and the long-term behaviour history ----
+
+Status PostgresStore::saveFeatureVectors(const std::vector<FeatureVectorRecord>& records) {
+  if (records.empty()) return Status::ok();
+  pg::Op op;
+  op.calls.reserve(records.size());
+  for (const auto& r : records) {
+    op.calls.push_back({"feature_vector_insert",
+                        {pg::sanitized(r.schema), std::to_string(r.schema_version),
+                         pg::sanitized(r.entity_field), pg::sanitized(r.entity),
+                         std::to_string(r.window_start.micros), std::to_string(r.window_end.micros),
+                         std::to_string(r.events), std::to_string(r.values.size()),
+                         hexOf({reinterpret_cast<const char*>(r.values.data()),
+                                r.values.size() * sizeof(float)})}});
+  }
+  return impl_->write(std::move(op));
+}
+
+Result<std::vector<FeatureVectorRecord>> PostgresStore::listFeatureVectors(
+    const std::string& schema, int schema_version, const std::string& entity_field, size_t limit) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::vector<FeatureVectorRecord>> {
+    std::vector<FeatureVectorRecord> out;
+    const auto rows = w.exec_params(
+        "SELECT entity, window_start, window_end, events, dim, encode(vals, 'hex') FROM "
+        "feature_vectors WHERE schema = $1 AND schema_version = $2 AND entity_field = $3 "
+        "ORDER BY window_end DESC, id DESC LIMIT $4",
+        pg::sanitized(schema), schema_version, pg::sanitized(entity_field),
+        static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+    for (const auto& row : rows) {
+      FeatureVectorRecord r;
+      r.schema = schema;
+      r.schema_version = schema_version;
+      r.entity_field = entity_field;
+      r.entity = row[0].as<std::string>();
+      r.window_start = {row[1].as<int64_t>(), 0};
+      r.window_end = {row[2].as<int64_t>(), 0};
+      r.events = static_cast<uint32_t>(row[3].as<int64_t>());
+      const auto dim = static_cast<size_t>(row[4].as<int64_t>());
+      const std::string b = bytesOfHex(row[5].as<std::string>());
+      if (b.size() != dim * sizeof(float)) {
+        return Status::ioError("feature vector of " + r.entity + ": " + std::to_string(b.size()) +
+                               " bytes for " + std::to_string(dim) + " values");
+      }
+      r.values.resize(dim);
+      if (dim > 0) std::memcpy(r.values.data(), b.data(), b.size());
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+}
+
+Result<int64_t> PostgresStore::deleteFeatureVectorsBefore(Timestamp before) {
+  pg::Op op;
+  op.calls.push_back({"feature_vectors_delete", {std::to_string(before.micros)}});
+  int64_t affected = 0;
+  RIPOSTE_RETURN_IF_ERROR(impl_->write(std::move(op), &affected));
+  return std::max<int64_t>(affected, 0);  // journaled: counted when replayed, not here
+}
+
+Status PostgresStore::saveBehavior(const std::vector<BehaviorRecord>& records) {
+  if (records.empty()) return Status::ok();
+  pg::Op op;
+  op.calls.reserve(records.size());
+  for (const auto& r : records) {
+    op.calls.push_back({"behavior_upsert",
+                        {pg::sanitized(r.key), std::to_string(r.last_seen.micros), hexOf(r.data)}});
+  }
+  return impl_->write(std::move(op));
+}
+
+Result<std::optional<BehaviorRecord>> PostgresStore::loadBehavior(const std::string& key) {
+  return impl_->read([&](pqxx::work& w) -> Result<std::optional<BehaviorRecord>> {
+    auto r =
+        w.exec_params("SELECT last_seen, encode(data, 'hex') FROM behavior_history WHERE key = $1",
+                      pg::sanitized(key));
+    if (r.empty()) return std::optional<BehaviorRecord>();
+    BehaviorRecord b;
+    b.key = key;
+    b.last_seen = {r[0][0].as<int64_t>(), 0};
+    b.data = bytesOfHex(r[0][1].as<std::string>());
+    return std::optional<BehaviorRecord>(std::move(b));
+  });
+}
+
+Status PostgresStore::forEachBehaviorKey(const std::function<void(std::string_view)>& fn) {
+  auto r = impl_->read([&](pqxx::work& w) -> Result<int64_t> {
+    int64_t n = 0;
+    for (const auto& row : w.exec("SELECT key FROM behavior_history")) {
+      fn(std::string_view(row[0].c_str(), row[0].size()));
+      ++n;
+    }
+    return n;
+  });
+  return r.status();
+}
+
+Result<int64_t> PostgresStore::pruneBehavior(Timestamp cutoff) {
+  pg::Op op;
+  op.calls.push_back({"behavior_prune", {std::to_string(cutoff.micros)}});
+  int64_t affected = 0;
+  RIPOSTE_RETURN_IF_ERROR(impl_->write(std::move(op), &affected));
+  return std::max<int64_t>(affected, 0);
 }
 
 }  // namespace riposte

@@ -136,6 +136,15 @@ CREATE TABLE incident_findings (
   UNIQUE (incident_id, finding_id));
 CREATE INDEX incident_findings_finding ON incident_findings(finding_id);
 )sql",
+      // 9: rule-set and configuration loads — who loaded what, when (content hash, files, the
+      // text and a diff against the previous load when it changed).
+      R"sql(
+CREATE TABLE config_history (
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, time INTEGER NOT NULL, actor TEXT NOT NULL,
+  hash TEXT NOT NULL, files TEXT NOT NULL, changed INTEGER NOT NULL, content TEXT NOT NULL,
+  diff TEXT NOT NULL, summary TEXT NOT NULL);
+CREATE INDEX config_history_kind_id ON config_history(kind, id);
+)sql",
   };
   return kMigrations;
 }
@@ -1479,6 +1488,102 @@ Result<std::vector<std::string>> SqliteStore::incidentFindings(const std::string
   while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
   if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
   return out;
+}
+
+// ---- rule-set and configuration history ----
+
+namespace {
+
+const char* kConfigHistoryColumns =
+    "id, kind, time, actor, hash, files, changed, content, diff, summary";
+
+std::string filesJson(const std::vector<std::string>& files) {
+  return nlohmann::json(files).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::vector<std::string> filesFromJson(const std::string& text) {
+  std::vector<std::string> out;
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_array()) {
+    for (const auto& v : j) {
+      if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Status SqliteStore::saveConfigHistory(ConfigHistoryRecord& r) {
+  std::lock_guard lock(mu_);
+  if (!r.time.isSet()) r.time = Timestamp::now();
+  Stmt s(db_, stmts_,
+         "INSERT INTO config_history(kind, time, actor, hash, files, changed, content, diff, "
+         "summary) VALUES (?,?,?,?,?,?,?,?,?)");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, r.kind)
+      .bind(2, r.time.micros)
+      .bind(3, r.actor)
+      .bind(4, r.hash)
+      .bind(5, filesJson(r.files))
+      .bind(6, static_cast<int64_t>(r.changed ? 1 : 0))
+      .bind(7, r.content)
+      .bind(8, r.diff)
+      .bind(9, r.summary);
+  RIPOSTE_RETURN_IF_ERROR(s.run());
+  r.id = sqlite3_last_insert_rowid(db_);
+  return Status::ok();
+}
+
+namespace {
+
+template <typename S>
+ConfigHistoryRecord readConfigHistory(S& s) {
+  ConfigHistoryRecord r;
+  r.id = s.i64(0);
+  r.kind = s.text(1);
+  r.time = {s.i64(2), 0};
+  r.actor = s.text(3);
+  r.hash = s.text(4);
+  r.files = filesFromJson(s.text(5));
+  r.changed = s.i64(6) != 0;
+  r.content = s.text(7);
+  r.diff = s.text(8);
+  r.summary = s.text(9);
+  return r;
+}
+
+}  // namespace
+
+Result<std::vector<ConfigHistoryRecord>> SqliteStore::listConfigHistory(
+    const ConfigHistoryQuery& q) {
+  std::lock_guard lock(mu_);
+  Where w;
+  if (q.kind) w.add("kind = ?", *q.kind);
+  if (q.before_id > 0) w.add("id < ?", q.before_id);
+  Stmt s(db_, stmts_,
+         std::string("SELECT ") + kConfigHistoryColumns + " FROM config_history " + w.sql +
+             " ORDER BY id DESC LIMIT ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  w.binds.emplace_back(static_cast<int64_t>(q.limit));
+  bindAll(s, w.binds);
+  std::vector<ConfigHistoryRecord> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(readConfigHistory(s));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::optional<ConfigHistoryRecord>> SqliteStore::getConfigHistory(int64_t id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, stmts_,
+         std::string("SELECT ") + kConfigHistoryColumns + " FROM config_history WHERE id = ?");
+  RIPOSTE_RETURN_IF_ERROR(s.status());
+  s.bind(1, id);
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) return std::optional<ConfigHistoryRecord>(readConfigHistory(s));
+  if (rc != SQLITE_DONE) return Status::ioError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return std::optional<ConfigHistoryRecord>();
 }
 
 }  // namespace riposte

@@ -2,7 +2,10 @@
 // migrate command, and degraded operation while the server is down or restarting.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <fstream>
+#include <thread>
 
 #include "riposte/core/config.h"
 #include "riposte/core/ids.h"
@@ -300,6 +303,150 @@ TEST(PostgresStoreDegraded, JournalLeftByAnExitIsReplayedByTheNextOpen) {
   expectEverythingArrived(**s, w, from);
 }
 
+// A decision stored with its finding and audit entry while the server is down is one journal
+// entry, replayed as one transaction: one the database refuses at replay leaves nothing of
+// itself behind, and the others arrive whole with the chain intact.
+TEST(PostgresStoreDegraded, DecisionWithAuditIsOneEntryReplayedAllOrNothing) {
+  RIPOSTE_REQUIRE_POSTGRES(server);
+  TempDir dir;
+  PostgresStoreOptions o;
+  o.url = server->url();
+  o.spill_path = (dir.path() / "spill.jsonl").string();
+  o.retry_interval = std::chrono::milliseconds(100);
+  o.connect_timeout_s = 2;
+  auto s = PostgresStore::open(o);
+  ASSERT_TRUE(s.isOk()) << s.status().toString();
+  PostgresStore& st = **s;
+  // The database will refuse the audit entry whose reason is "refuse me".
+  ASSERT_TRUE(st.execForTest("CREATE FUNCTION audit_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                             "$$ BEGIN IF NEW.reason = 'refuse me' THEN RAISE EXCEPTION "
+                             "'refused'; END IF; RETURN NEW; END $$; CREATE TRIGGER audit_refuse "
+                             "BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_refuse()")
+                  .isOk());
+  auto save = [&](int i, const std::string& reason, Finding& f, Decision& d) {
+    f.id = newId();
+    f.detector = "ssh-bruteforce";
+    f.entity = {TargetType::kIp, "198.51.100." + std::to_string(i)};
+    f.evidence.push_back({Timestamp::now(), "auth.log", static_cast<uint64_t>(i), "raw", "{}"});
+    d.id = newId();
+    d.target = f.entity;
+    d.finding_id = f.id;
+    d.reason = reason;
+    d.created = Timestamp::now();
+    d.expires = d.created + std::chrono::hours(1);
+    AuditEntry a;
+    a.actor = "engine";
+    a.kind = "decision.created";
+    a.target = d.target.value;
+    a.reason = reason;
+    a.details_json = d.toJson();
+    return st.saveDecisionWithAudit(&f, d, a);
+  };
+  Finding f0;
+  Decision d0;
+  ASSERT_TRUE(save(0, "before", f0, d0).isOk());
+
+  ASSERT_TRUE(server->stop());
+  std::vector<Finding> fs(6);
+  std::vector<Decision> ds(6);
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(save(i + 1, i == 2 ? "refuse me" : "while down", fs[i], ds[i]).isOk());
+  }
+  EXPECT_TRUE(st.degraded());
+  EXPECT_EQ(st.health().pending_writes, 6u);  // one entry per decision, not three
+
+  std::string err;
+  ASSERT_TRUE(server->restart(&err)) << err;
+  ASSERT_TRUE(st.waitHealthy(std::chrono::seconds(30))) << st.health().reason;
+  EXPECT_EQ(*st.countFindings(), 6);
+  for (int i = 0; i < 6; ++i) {
+    auto got = st.getDecision(ds[i].id);
+    ASSERT_TRUE(got.isOk()) << got.status().toString();
+    EXPECT_EQ(got->has_value(), i != 2) << "decision " << i;
+    EXPECT_EQ(st.getFinding(fs[i].id)->has_value(), i != 2) << "finding " << i;
+  }
+  auto refused =
+      st.queryForTest("SELECT COUNT(*) FROM events WHERE finding_id = '" + fs[2].id + "'");
+  ASSERT_TRUE(refused.isOk());
+  EXPECT_EQ((*refused)[0][0], "0");
+  auto audit = st.listAudit(0, 100);
+  ASSERT_TRUE(audit.isOk());
+  ASSERT_EQ(audit->size(), 6u);
+  EXPECT_TRUE(verifyAuditChain(*audit).isOk()) << verifyAuditChain(*audit).message();
+  for (const auto& e : *audit) EXPECT_NE(e.reason, "refuse me");
+}
+
+// Opened while the server is down (serve): the store starts degraded, takes every write, and
+// connects, applies the migrations and replays the journal once the server comes up.
+TEST(PostgresStoreDegraded, StartsWhileTheServerIsDownAndCatchesUp) {
+  RIPOSTE_REQUIRE_POSTGRES(server);
+  ASSERT_TRUE(server->stop());
+  TempDir dir;
+  PostgresStoreOptions o;
+  o.url = server->url();
+  o.spill_path = (dir.path() / "spill.jsonl").string();
+  o.retry_interval = std::chrono::milliseconds(100);
+  o.connect_timeout_s = 2;
+  // Without start_unreachable (the CLI's commands) it is still the connection error.
+  auto refused = PostgresStore::open(o);
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  o.start_unreachable = true;
+  auto s = PostgresStore::open(o);
+  ASSERT_TRUE(s.isOk()) << s.status().toString();
+  PostgresStore& st = **s;
+  StoreHealth h = st.health();
+  EXPECT_TRUE(h.degraded);
+  EXPECT_FALSE(h.reason.empty());
+  EXPECT_EQ(st.schemaVersion(), 0);
+  EXPECT_EQ(st.listDecisions({}).status().code(), StatusCode::kUnavailable);
+  const Timestamp from = Timestamp::now() - std::chrono::seconds(1);
+  Written w;
+  for (int i = 0; i < 12; ++i) writeRound(st, i, w);
+  Finding f;
+  f.id = newId();
+  f.detector = "ssh-bruteforce";
+  f.entity = {TargetType::kIp, "192.0.2.77"};
+  Decision d;
+  d.id = newId();
+  d.target = f.entity;
+  d.finding_id = f.id;
+  d.reason = "with audit";
+  d.created = Timestamp::now();
+  d.expires = d.created + std::chrono::hours(1);
+  AuditEntry a;
+  a.actor = "engine";
+  a.kind = "decision.created";
+  a.target = d.target.value;
+  a.reason = d.reason;
+  ASSERT_TRUE(st.saveDecisionWithAudit(&f, d, a).isOk());
+  w.findings += 1;
+  w.decisions.push_back(d);
+  w.audit.push_back(a);
+  EXPECT_EQ(st.health().pending_writes, 12u * 5 + 1);
+  // Still down a little later: still degraded, nothing lost.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(st.degraded());
+
+  std::string err;
+  ASSERT_TRUE(server->restart(&err)) << err;
+  ASSERT_TRUE(st.waitHealthy(std::chrono::seconds(30))) << st.health().reason;
+  EXPECT_EQ(st.schemaVersion(), PostgresStore::latestSchemaVersion());
+  EXPECT_EQ(st.health().pending_writes, 0u);
+  EXPECT_GE(st.health().replayed_writes, 12u * 5 + 1);
+  for (int i = 12; i < 15; ++i) writeRound(st, i, w);
+  auto offset = st.loadOffset("auth", "/var/log/auth.log");
+  ASSERT_TRUE(offset.isOk() && offset->has_value());
+  EXPECT_EQ((*offset)->second, 14u);
+  // The last round's offset is the one expectEverythingArrived looks for.
+  ASSERT_TRUE(st.saveOffset("auth", "/var/log/auth.log", 1, w.decisions.size() - 1).isOk());
+  expectEverythingArrived(st, w, from);
+  auto reopened = PostgresStore::open(o);
+  ASSERT_TRUE(reopened.isOk()) << reopened.status().toString();
+  EXPECT_FALSE((*reopened)->degraded());
+  EXPECT_EQ((*reopened)->schemaVersion(), PostgresStore::latestSchemaVersion());
+}
+
 TEST(PostgresStoreDegraded, TheJournalIsBounded) {
   RIPOSTE_REQUIRE_POSTGRES(server);
   TempDir dir;
@@ -333,6 +480,59 @@ TEST(PostgresStoreDegraded, TheJournalIsBounded) {
   auto off = (*again)->loadOffset("auth", "/var/log/auth.log");
   ASSERT_TRUE(off.isOk() && off->has_value());
   EXPECT_EQ((*off)->second, static_cast<uint64_t>(accepted - 1));
+}
+
+// `riposte serve` started while PostgreSQL is down: it serves, detects and enforces (the log
+// action runs), and once the server comes up the schema is created and the decision, its
+// finding and the audit chain arrive.
+TEST(PostgresStoreDegraded, ServeStartsWithoutTheDatabaseAndCatchesUp) {
+  RIPOSTE_REQUIRE_POSTGRES(server);
+  ASSERT_TRUE(server->stop());
+  TempDir dir;
+  const auto log = dir.path() / "auth.log";
+  const auto actions = dir.path() / "actions.jsonl";
+  const auto cfg = dir.path() / "riposte.yaml";
+  std::ofstream(log) << "";
+  std::ofstream(cfg) << "engine:\n  data_dir: " << (dir.path() / "var").string() << "\n"
+                     << "store:\n  type: postgres\n  url: \"" << server->url() << "\"\n"
+                     << "  retry_interval: 200ms\n  connect_timeout: 1s\n"
+                     << "sources:\n  - name: auth\n    type: file\n    path: " << log.string()
+                     << "\n    parser: sshd\n    start_at: end\n    year: 2025\n"
+                     << "detectors:\n  - name: ssh-bruteforce\n    type: threshold\n"
+                     << "    kinds: [auth]\n    outcome: failure\n    threshold: 3\n"
+                     << "    window: 60s\n"
+                     << "actions:\n  - name: log\n    type: log\n    path: " << actions.string()
+                     << "\n";
+  testing::BackgroundRiposte serve({"serve", "--config", cfg.string()});
+  ASSERT_TRUE(
+      testing::waitFor([&] { return serve.err().find("serving") != std::string::npos; }, 30000))
+      << serve.err();
+  EXPECT_NE(serve.err().find("postgres store DEGRADED"), std::string::npos) << serve.err();
+  for (int i = 1; i <= 3; ++i) {
+    std::ofstream(log, std::ios::app)
+        << "Mar  3 10:15:4" << i << " web1 sshd[12" << i
+        << "]: Failed password for root from 203.0.113.9 port 5124" << i << " ssh2\n";
+  }
+  ASSERT_TRUE(testing::waitFor([&] {
+    return testing::readFile(actions).find("203.0.113.9") != std::string::npos;
+  })) << serve.err();
+  ASSERT_TRUE(serve.running()) << serve.err();
+
+  std::string err;
+  ASSERT_TRUE(server->restart(&err)) << err;
+  ASSERT_TRUE(testing::waitFor(
+      [&] { return serve.err().find("postgres store recovered") != std::string::npos; }, 30000))
+      << serve.err();
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+
+  auto list = testing::runRiposte({"decisions", "list", "--config", cfg.string()});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("\"target\":\"203.0.113.9\""), std::string::npos) << list.out;
+  auto verify = testing::runRiposte({"audit", "verify", "--config", cfg.string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+  auto show =
+      testing::runRiposte({"audit", "show", "--config", cfg.string(), "--kind", "decision."});
+  EXPECT_NE(show.out.find("203.0.113.9"), std::string::npos) << show.out;
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
 // The Store contract, run against every backend (SQLite and PostgreSQL).
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <set>
 #include <thread>
 
 #include "riposte/core/ids.h"
+#include "riposte/engine/config_history.h"
+#include "riposte/store/behavior_store.h"
 #include "unit/store/store_backends.h"
 
 namespace riposte {
@@ -294,20 +297,27 @@ TEST_P(StoreContract, DecisionWithAuditStoresFindingDecisionAndAuditEntry) {
   EXPECT_TRUE(verifyAuditChain(*chain).isOk());
 }
 
-// SQLite writes the three in one transaction: when the audit entry cannot be written, neither
-// the finding nor the decision is left behind.
-TEST_P(StoreContract, DecisionWithAuditIsAllOrNothingInSqlite) {
-  if (GetParam() != "sqlite") GTEST_SKIP() << "PostgreSQL writes them one after the other";
-  ASSERT_TRUE(StoreBackend::exec(store(),
-                                 "CREATE TRIGGER audit_refuse BEFORE INSERT ON audit "
-                                 "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
-                  .isOk());
+// Both backends write the three in one transaction: when the audit entry cannot be written (a
+// trigger refuses it here), neither the finding, its evidence nor the decision is left behind.
+TEST_P(StoreContract, DecisionWithAuditIsAllOrNothing) {
+  AuditEntry first = makeAudit(0);
+  ASSERT_TRUE(store().appendAudit(first).isOk());
+  const bool pg = GetParam() == "postgres";
+  ASSERT_TRUE(
+      StoreBackend::exec(store(), pg ? "CREATE FUNCTION audit_refuse() RETURNS trigger LANGUAGE "
+                                       "plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the "
+                                       "test'; END $$; CREATE TRIGGER audit_refuse BEFORE INSERT "
+                                       "ON audit FOR EACH ROW EXECUTE FUNCTION audit_refuse()"
+                                     : "CREATE TRIGGER audit_refuse BEFORE INSERT ON audit "
+                                       "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+          .isOk());
   Finding f;
   f.id = newId();
   f.detector = "d";
   f.entity = {TargetType::kIp, "203.0.113.9"};
   f.evidence.push_back({Timestamp::fromSeconds(5), "auth.log", 1, "one", "{}"});
   Decision d = makeDecision("203.0.113.9", 1000, 3600);
+  d.finding_id = f.id;
   AuditEntry a = makeAudit(1);
   Status st = store().saveDecisionWithAudit(&f, d, a);
   ASSERT_FALSE(st.isOk());
@@ -315,13 +325,24 @@ TEST_P(StoreContract, DecisionWithAuditIsAllOrNothingInSqlite) {
   EXPECT_EQ(*store().countFindings(), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM events"), 0);
   EXPECT_FALSE(store().getDecision(d.id)->has_value());
-  // The store is usable afterwards (no transaction left open).
-  ASSERT_TRUE(StoreBackend::exec(store(), "DROP TRIGGER audit_refuse").isOk());
+  EXPECT_EQ(store().listAudit(0, 10)->size(), 1u);
+  EXPECT_FALSE(store().degraded());  // a refusal is an error, not an outage
+  // The store is usable afterwards (no transaction left open), and the chain goes on from the
+  // entry before the refused one.
+  ASSERT_TRUE(
+      StoreBackend::exec(store(), "DROP TRIGGER audit_refuse" + std::string(pg ? " ON audit" : ""))
+          .isOk());
   AuditEntry again = makeAudit(2);
   st = store().saveDecisionWithAudit(&f, d, again);
   ASSERT_TRUE(st.isOk()) << st.toString();
-  EXPECT_EQ(again.seq, 1);
+  EXPECT_EQ(again.seq, 2);
+  EXPECT_EQ(again.prev_hash, first.hash);
   EXPECT_EQ(*store().countFindings(), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events"), 1);
+  EXPECT_TRUE(store().getDecision(d.id)->has_value());
+  auto chain = store().listAudit(0, 10);
+  ASSERT_EQ(chain->size(), 2u);
+  EXPECT_TRUE(verifyAuditChain(*chain).isOk());
 }
 
 TEST_P(StoreContract, ModeRoundTrips) {
@@ -706,6 +727,170 @@ TEST_P(StoreContract, IncidentFindingLinksKeepOrderAndIgnoreRepeats) {
   auto inc = store().getIncident("inc-1");
   ASSERT_TRUE(inc.isOk() && inc->has_value());
   EXPECT_EQ((*inc)->title, "ssh-bruteforce, intel on 203.0.113.7");
+}
+
+TEST_P(StoreContract, ConfigHistoryRoundTripsNewestFirst) {
+  auto* h = dynamic_cast<ConfigHistoryStore*>(&store());
+  ASSERT_NE(h, nullptr);
+  auto none = h->listConfigHistory({});
+  ASSERT_TRUE(none.isOk()) << none.status().toString();
+  EXPECT_TRUE(none->empty());
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    ConfigHistoryRecord r;
+    r.kind = i % 2 == 0 ? "rules" : "config";
+    r.time = Timestamp::fromSeconds(100 + i);
+    r.actor = i == 4 ? "api:ann" : "engine";
+    r.hash = std::string(64, static_cast<char>('a' + i));
+    r.files = {"/etc/riposte/rules/ssh.yaml", "/etc/riposte/rules/web \"x\".yaml"};
+    r.changed = i != 2;
+    r.content = i != 2 ? "=== /etc/riposte/rules/ssh.yaml\nrules: []\n" + std::to_string(i) : "";
+    r.diff = i == 4 ? "--- a/x\n+++ b/x\n@@ -1,1 +1,1 @@\n-old\n+new\n" : "";
+    r.summary = std::to_string(i) + " rule(s) loaded";
+    ASSERT_TRUE(h->saveConfigHistory(r).isOk());
+    EXPECT_GT(r.id, ids.empty() ? 0 : ids.back());
+    ids.push_back(r.id);
+  }
+  ConfigHistoryQuery q;
+  q.kind = "rules";
+  auto rules = h->listConfigHistory(q);
+  ASSERT_TRUE(rules.isOk()) << rules.status().toString();
+  ASSERT_EQ(rules->size(), 3u);
+  EXPECT_EQ((*rules)[0].id, ids[4]);
+  EXPECT_EQ((*rules)[1].id, ids[2]);
+  EXPECT_EQ((*rules)[2].id, ids[0]);
+  EXPECT_EQ((*rules)[0].actor, "api:ann");
+  EXPECT_EQ((*rules)[0].time.micros, Timestamp::fromSeconds(104).micros);
+  EXPECT_EQ((*rules)[0].files.size(), 2u);
+  EXPECT_EQ((*rules)[0].files[1], "/etc/riposte/rules/web \"x\".yaml");
+  EXPECT_EQ((*rules)[0].diff, "--- a/x\n+++ b/x\n@@ -1,1 +1,1 @@\n-old\n+new\n");
+  EXPECT_FALSE((*rules)[1].changed);
+  EXPECT_TRUE((*rules)[1].content.empty());
+  // A page after an id; a limit.
+  q.before_id = ids[4];
+  q.limit = 1;
+  auto page = h->listConfigHistory(q);
+  ASSERT_TRUE(page.isOk());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].id, ids[2]);
+  EXPECT_EQ(h->listConfigHistory({})->size(), 5u);
+  auto one = h->getConfigHistory(ids[1]);
+  ASSERT_TRUE(one.isOk() && one->has_value()) << one.status().toString();
+  EXPECT_EQ((*one)->kind, "config");
+  EXPECT_EQ((*one)->hash, std::string(64, 'b'));
+  EXPECT_EQ((*one)->summary, "1 rule(s) loaded");
+  EXPECT_EQ((*one)->content, "=== /etc/riposte/rules/ssh.yaml\nrules: []\n1");
+  auto missing = h->getConfigHistory(ids.back() + 100);
+  ASSERT_TRUE(missing.isOk());
+  EXPECT_FALSE(missing->has_value());
+}
+
+// recordLoad over the store: the first load keeps the text, an identical one only its hash,
+// an edited one the text and a diff against the last text.
+TEST_P(StoreContract, RecordLoadKeepsTextOnlyWhenChangedWithADiff) {
+  auto* h = dynamic_cast<ConfigHistoryStore*>(&store());
+  ASSERT_NE(h, nullptr);
+  testing::TempDir dir;
+  const auto a = (dir.path() / "a.yaml").string();
+  const auto b = (dir.path() / "b.yaml").string();
+  std::ofstream(a) << "one\ntwo\nthree\n";
+  std::ofstream(b) << "bee\n";
+  ConfigHistoryRecord first;
+  ASSERT_TRUE(recordLoad(store(), "rules", "engine", {a, b}, "2 rule(s) loaded", &first).isOk());
+  EXPECT_TRUE(first.changed);
+  EXPECT_EQ(first.content, "=== " + a + "\none\ntwo\nthree\n=== " + b + "\nbee\n");
+  EXPECT_TRUE(first.diff.empty());
+  ConfigHistoryRecord same;
+  ASSERT_TRUE(
+      recordLoad(store(), "rules", "signal:SIGHUP", {a, b}, "2 rule(s) loaded", &same).isOk());
+  EXPECT_FALSE(same.changed);
+  EXPECT_EQ(same.hash, first.hash);
+  EXPECT_TRUE(same.content.empty());
+  std::ofstream(a) << "one\nTWO\nthree\n";
+  ConfigHistoryRecord edited;
+  ASSERT_TRUE(recordLoad(store(), "rules", "api:ann", {a, b}, "2 rule(s) loaded", &edited).isOk());
+  EXPECT_TRUE(edited.changed);
+  EXPECT_NE(edited.hash, first.hash);
+  EXPECT_EQ(edited.diff,
+            "--- a/" + a + "\n+++ b/" + a + "\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n three\n");
+  // Another kind has its own history.
+  ConfigHistoryRecord cfg;
+  ASSERT_TRUE(recordLoad(store(), "config", "engine", {b}, "configuration loaded", &cfg).isOk());
+  EXPECT_TRUE(cfg.changed);
+  auto stored = h->getConfigHistory(edited.id);
+  ASSERT_TRUE(stored.isOk() && stored->has_value());
+  EXPECT_EQ((*stored)->diff, edited.diff);
+  EXPECT_EQ((*stored)->actor, "api:ann");
+  ConfigHistoryQuery q;
+  q.kind = "rules";
+  EXPECT_EQ(h->listConfigHistory(q)->size(), 3u);
+}
+
+TEST_P(StoreContract, FeatureVectorsRoundTripNewestFirst) {
+  std::vector<FeatureVectorRecord> batch;
+  for (int i = 0; i < 4; ++i) {
+    FeatureVectorRecord r;
+    r.schema = i == 3 ? "other" : "ssh";
+    r.schema_version = 2;
+    r.entity_field = "source.ip";
+    r.entity = "203.0.113." + std::to_string(i);
+    r.window_start = Timestamp::fromSeconds(1000 + 60 * i);
+    r.window_end = Timestamp::fromSeconds(1060 + 60 * i);
+    r.events = static_cast<uint32_t>(10 + i);
+    r.values = {0.5f * static_cast<float>(i), -1.25f, 3.0e-7f, static_cast<float>(i)};
+    batch.push_back(r);
+  }
+  ASSERT_TRUE(store().saveFeatureVectors(batch).isOk());
+  auto got = store().listFeatureVectors("ssh", 2, "source.ip", 2);
+  ASSERT_TRUE(got.isOk()) << got.status().toString();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].entity, "203.0.113.2");
+  EXPECT_EQ((*got)[1].entity, "203.0.113.1");
+  EXPECT_EQ((*got)[0].values, batch[2].values);
+  EXPECT_EQ((*got)[0].events, 12u);
+  EXPECT_EQ((*got)[0].window_start.micros, batch[2].window_start.micros);
+  EXPECT_EQ(store().listFeatureVectors("ssh", 1, "source.ip", 10)->size(), 0u);
+  EXPECT_EQ(store().listFeatureVectors("other", 2, "source.ip", 10)->size(), 1u);
+  auto deleted = store().deleteFeatureVectorsBefore(Timestamp::fromSeconds(1150));
+  ASSERT_TRUE(deleted.isOk());
+  EXPECT_EQ(*deleted, 2);  // windows ending at 1060 and 1120
+  EXPECT_EQ(store().listFeatureVectors("ssh", 2, "source.ip", 10)->size(), 1u);
+}
+
+TEST_P(StoreContract, BehaviorHistoryUpsertsLoadsListsAndPrunes) {
+  auto* bs = dynamic_cast<BehaviorStore*>(&store());
+  ASSERT_NE(bs, nullptr);
+  std::string binary("\x00\x01\xff\xfe history", 12);
+  ASSERT_TRUE(
+      bs->saveBehavior({{"ip:198.51.100.7", Timestamp::fromSeconds(100), binary},
+                        {"user:root", Timestamp::fromSeconds(200), "r1"},
+                        {"pair:192.0.2.5>203.0.113.9:443", Timestamp::fromSeconds(300), ""}})
+          .isOk());
+  auto r = bs->loadBehavior("ip:198.51.100.7");
+  ASSERT_TRUE(r.isOk() && r->has_value()) << r.status().toString();
+  EXPECT_EQ((*r)->data, binary);
+  EXPECT_EQ((*r)->last_seen.micros, Timestamp::fromSeconds(100).micros);
+  // Upsert replaces.
+  ASSERT_TRUE(bs->saveBehavior({{"user:root", Timestamp::fromSeconds(250), "r2"}}).isOk());
+  EXPECT_EQ((*bs->loadBehavior("user:root"))->data, "r2");
+  EXPECT_FALSE(bs->loadBehavior("user:nobody")->has_value());
+  std::set<std::string> keys;
+  ASSERT_TRUE(bs->forEachBehaviorKey([&](std::string_view k) { keys.emplace(k); }).isOk());
+  EXPECT_EQ(keys, (std::set<std::string>{"ip:198.51.100.7", "user:root",
+                                         "pair:192.0.2.5>203.0.113.9:443"}));
+  auto pruned = bs->pruneBehavior(Timestamp::fromSeconds(260));
+  ASSERT_TRUE(pruned.isOk());
+  EXPECT_EQ(*pruned, 2);
+  EXPECT_FALSE(bs->loadBehavior("ip:198.51.100.7")->has_value());
+  EXPECT_TRUE(bs->loadBehavior("pair:192.0.2.5>203.0.113.9:443")->has_value());
+  // Reopened: still there.
+  store_.reset();
+  auto s = backend_->open();
+  ASSERT_TRUE(s.isOk()) << s.status().toString();
+  store_ = std::move(*s);
+  bs = dynamic_cast<BehaviorStore*>(&store());
+  ASSERT_NE(bs, nullptr);
+  EXPECT_TRUE(bs->loadBehavior("pair:192.0.2.5>203.0.113.9:443")->has_value());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
