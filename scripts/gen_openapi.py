@@ -215,6 +215,19 @@ paths = {
         "Read the rule files again; on errors (422, diagnostics with positions) the running rules stay",
         ADMINS, {**ok({"type": "object"}), "422": {"description": "rule files rejected"}},
         tag="rules", write=True)},
+    V1 + "/rules/history": {"get": op(
+        "Loads of the rule set (start-up, reloads), newest first: who, when, files, content hash, "
+        "summary and the diff against the previous text", READERS, ok(page_of("ConfigLoad")),
+        tag="rules", params=PAGE)},
+    V1 + "/rules/history/{id}": {"get": op(
+        "One load of the rule set with its text (when it changed) and diff", READERS,
+        ok(ref("ConfigLoad")), tag="rules", params=[p("id", "load id")])},
+    V1 + "/config/history": {"get": op(
+        "Loads of the configuration file, newest first (values of secret-looking keys redacted)",
+        ADMINS, ok(page_of("ConfigLoad")), tag="config", params=PAGE)},
+    V1 + "/config/history/{id}": {"get": op(
+        "One load of the configuration file with its text (when it changed) and diff", ADMINS,
+        ok(ref("ConfigLoad")), tag="config", params=[p("id", "load id")])},
     V1 + "/sources": {"get": op("Sources with health and counters", READERS, ok(items_of("Source")),
                                 tag="sources")},
     V1 + "/users": {
@@ -304,6 +317,13 @@ schemas = {
     "AuditEntry": {"type": "object", "properties": {"seq": I, "time": T, "actor": S, "kind": S,
                                                     "target": S, "reason": S,
                                                     "details": {"type": "object"}, "hash": S}},
+    "ConfigLoad": {"type": "object", "properties": {
+        "id": I, "time": T, "kind": {"type": "string", "enum": ["rules", "config"]}, "actor": S,
+        "hash": S, "files": {"type": "array", "items": S},
+        "changed": {"type": "boolean", "description": "false: same content as the load before"},
+        "summary": S, "diff": S,
+        "content": dict(S, description="the files' text, each after a '=== <file>' line "
+                                       "(one load only, when it changed)")}},
     "AuditVerify": {"type": "object", "properties": {"ok": {"type": "boolean"}, "entries": I,
                                                      "error": S}},
     "Mode": {"type": "object", "properties": {"mode": {"type": "string", "enum": MODES},

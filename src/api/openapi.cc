@@ -2216,6 +2216,272 @@ const std::string& openApiDocument() {
     "description": "With a cookie session, send the csrf_token from the login in the X-CSRF-Token header. Audited with actor api:<user>."
    }
   },
+  "/api/v1/rules/history": {
+   "get": {
+    "summary": "Loads of the rule set (start-up, reloads), newest first: who, when, files, content hash, summary and the diff against the previous text",
+    "x-roles": [
+     "viewer",
+     "analyst",
+     "admin"
+    ],
+    "responses": {
+     "200": {
+      "description": "OK",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "items",
+          "next_cursor"
+         ],
+         "properties": {
+          "items": {
+           "type": "array",
+           "items": {
+            "$ref": "#/components/schemas/ConfigLoad"
+           }
+          },
+          "next_cursor": {
+           "type": [
+            "string",
+            "null"
+           ]
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "tags": [
+     "rules"
+    ],
+    "parameters": [
+     {
+      "name": "limit",
+      "in": "query",
+      "required": false,
+      "description": "page size, 1-1000 (default 100)",
+      "schema": {
+       "type": "integer",
+       "minimum": 1,
+       "maximum": 1000
+      }
+     },
+     {
+      "name": "cursor",
+      "in": "query",
+      "required": false,
+      "description": "next_cursor of the previous page",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "session": []
+     }
+    ]
+   }
+  },
+  "/api/v1/rules/history/{id}": {
+   "get": {
+    "summary": "One load of the rule set with its text (when it changed) and diff",
+    "x-roles": [
+     "viewer",
+     "analyst",
+     "admin"
+    ],
+    "responses": {
+     "200": {
+      "description": "OK",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ConfigLoad"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "tags": [
+     "rules"
+    ],
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "load id",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "session": []
+     }
+    ]
+   }
+  },
+  "/api/v1/config/history": {
+   "get": {
+    "summary": "Loads of the configuration file, newest first (values of secret-looking keys redacted)",
+    "x-roles": [
+     "admin"
+    ],
+    "responses": {
+     "200": {
+      "description": "OK",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "items",
+          "next_cursor"
+         ],
+         "properties": {
+          "items": {
+           "type": "array",
+           "items": {
+            "$ref": "#/components/schemas/ConfigLoad"
+           }
+          },
+          "next_cursor": {
+           "type": [
+            "string",
+            "null"
+           ]
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "tags": [
+     "config"
+    ],
+    "parameters": [
+     {
+      "name": "limit",
+      "in": "query",
+      "required": false,
+      "description": "page size, 1-1000 (default 100)",
+      "schema": {
+       "type": "integer",
+       "minimum": 1,
+       "maximum": 1000
+      }
+     },
+     {
+      "name": "cursor",
+      "in": "query",
+      "required": false,
+      "description": "next_cursor of the previous page",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "session": []
+     }
+    ]
+   }
+  },
+  "/api/v1/config/history/{id}": {
+   "get": {
+    "summary": "One load of the configuration file with its text (when it changed) and diff",
+    "x-roles": [
+     "admin"
+    ],
+    "responses": {
+     "200": {
+      "description": "OK",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ConfigLoad"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "tags": [
+     "config"
+    ],
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "load id",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "session": []
+     }
+    ]
+   }
+  },
   "/api/v1/sources": {
    "get": {
     "summary": "Sources with health and counters",
@@ -3157,6 +3423,51 @@ const std::string& openApiDocument() {
      },
      "hash": {
       "type": "string"
+     }
+    }
+   },
+   "ConfigLoad": {
+    "type": "object",
+    "properties": {
+     "id": {
+      "type": "integer"
+     },
+     "time": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "kind": {
+      "type": "string",
+      "enum": [
+       "rules",
+       "config"
+      ]
+     },
+     "actor": {
+      "type": "string"
+     },
+     "hash": {
+      "type": "string"
+     },
+     "files": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      }
+     },
+     "changed": {
+      "type": "boolean",
+      "description": "false: same content as the load before"
+     },
+     "summary": {
+      "type": "string"
+     },
+     "diff": {
+      "type": "string"
+     },
+     "content": {
+      "type": "string",
+      "description": "the files' text, each after a '=== <file>' line (one load only, when it changed)"
      }
     }
    },

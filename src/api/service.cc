@@ -13,6 +13,7 @@
 #include "riposte/core/ids.h"
 #include "riposte/core/ip.h"
 #include "riposte/engine/approval.h"
+#include "riposte/engine/config_history.h"
 #include "riposte/engine/engine.h"
 #include "riposte/intel/collector.h"
 #include "riposte/intel/commands.h"
@@ -312,6 +313,31 @@ ojson auditJson(const AuditEntry& a) {
   auto details = ojson::parse(a.details_json.empty() ? "{}" : a.details_json, nullptr, false);
   j["details"] = details.is_discarded() ? ojson(a.details_json) : details;
   j["hash"] = a.hash;
+  return j;
+}
+
+// The store's rule and configuration history, or a 412-style error when it keeps none.
+ConfigHistoryStore& historyStore(Store& s) {
+  auto* h = dynamic_cast<ConfigHistoryStore*>(&s);
+  if (h == nullptr) {
+    throw Reply{HttpResponse::fromStatus(
+        Status::failedPrecondition("this store keeps no rule or configuration history"))};
+  }
+  return *h;
+}
+
+ojson configLoadJson(const ConfigHistoryRecord& r, bool full) {
+  ojson j;
+  j["id"] = r.id;
+  j["time"] = formatRfc3339Utc(r.time);
+  j["kind"] = r.kind;
+  j["actor"] = r.actor;
+  j["hash"] = r.hash;
+  j["files"] = r.files;
+  j["changed"] = r.changed;
+  j["summary"] = r.summary;
+  j["diff"] = r.diff;
+  if (full) j["content"] = r.content;
   return j;
 }
 
@@ -1085,6 +1111,42 @@ ApiService::ApiService(ApiDeps deps)
     }
     return okJson({{"items", std::move(items)}});
   });
+  // Rule-set and configuration loads (engine/config_history.h); the configuration's text is
+  // for admins only.
+  for (const std::string kind : {"rules", "config"}) {
+    const auto roles = kind == "rules" ? kReaders : kAdmins;
+    R.add("GET", v1 + "/" + kind + "/history", roles,
+          [&I, kind](HttpRequest& req, const Principal&) {
+            ConfigHistoryQuery q;
+            q.kind = kind;
+            q.limit = limitOf(req);
+            if (auto c = req.queryParam("cursor")) {
+              char* end = nullptr;
+              q.before_id = std::strtoll(c->c_str(), &end, 10);
+              if (c->empty() || *end != '\0' || q.before_id <= 0) {
+                return HttpResponse::error(400, "invalid_argument",
+                                           "cursor must be a positive integer");
+              }
+            }
+            auto rs = unwrap(historyStore(I.store()).listConfigHistory(q));
+            ojson items = ojson::array();
+            for (const auto& r : rs) items.push_back(configLoadJson(r, false));
+            return page(std::move(items), q.limit, rs.empty() ? "" : std::to_string(rs.back().id));
+          });
+    R.add("GET", v1 + "/" + kind + "/history/{id}", roles,
+          [&I, kind](HttpRequest& req, const Principal&) {
+            const std::string& idText = req.params["id"];
+            char* end = nullptr;
+            const int64_t id = std::strtoll(idText.c_str(), &end, 10);
+            std::optional<ConfigHistoryRecord> r;
+            if (!idText.empty() && *end == '\0' && id > 0)
+              r = unwrap(historyStore(I.store()).getConfigHistory(id));
+            if (!r || r->kind != kind) {
+              return HttpResponse::error(404, "not_found", "no " + kind + " load " + idText);
+            }
+            return okJson(configLoadJson(*r, true));
+          });
+  }
   R.add("GET", v1 + "/rules/errors", kReaders, [&I](HttpRequest&, const Principal&) {
     auto rep = std::make_shared<RuleLoadReport>();
     I.onEngine([rep](Engine& e) {
@@ -1130,10 +1192,14 @@ ApiService::ApiService(ApiDeps deps)
       return HttpResponse::error(503, "unavailable", "no engine is running");
     }
     Status st = I.deps.commands->run(
-        [=](Engine& e) {
-          RIPOSTE_RETURN_IF_ERROR(e.reloadDetectors(actor));
+        [=, &I](Engine& e) {
+          const Status loaded = e.reloadDetectors(actor);
           *count = e.rules().size();
-          return Status::ok();
+          // Accepted or refused, the load is kept in the rule history.
+          if (I.deps.config != nullptr) {
+            recordRuleLoad(I.store(), *I.deps.config, actor, loaded, *count);
+          }
+          return loaded;
         },
         I.commandTimeout());
     if (!st.isOk() && st.code() != StatusCode::kUnavailable &&
