@@ -4,8 +4,11 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "riposte/core/config.h"
 #include "riposte/core/ids.h"
@@ -533,6 +536,29 @@ TEST(PostgresStoreDegraded, ServeStartsWithoutTheDatabaseAndCatchesUp) {
   auto show =
       testing::runRiposte({"audit", "show", "--config", cfg.string(), "--kind", "decision."});
   EXPECT_NE(show.out.find("203.0.113.9"), std::string::npos) << show.out;
+
+  // The loads serve recorded while the database was down arrived with the rest.
+  auto history = testing::runRiposte({"config", "history", "--config", cfg.string()});
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  auto lines = nlohmann::json::parse(history.out.substr(0, history.out.find('\n')), nullptr, false);
+  ASSERT_TRUE(lines.is_object()) << history.out;
+  EXPECT_EQ(lines["actor"], "engine");
+  EXPECT_EQ(lines["files"], nlohmann::json::array({cfg.string()}));
+  EXPECT_EQ(lines["changed"], true);
+  const std::string id = std::to_string(lines["id"].get<int64_t>());
+  auto one = testing::runRiposte({"config", "history", "--config", cfg.string(), "--id", id});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  auto full = nlohmann::json::parse(one.out, nullptr, false);
+  ASSERT_TRUE(full.is_object()) << one.out;
+  EXPECT_EQ(full["content"].get<std::string>().rfind("=== " + cfg.string() + "\nengine:\n", 0), 0u)
+      << one.out;
+  auto rules = testing::runRiposte({"rules", "history", "--config", cfg.string()});
+  ASSERT_EQ(rules.exit_code, 0) << rules.err;
+  EXPECT_EQ(std::count(rules.out.begin(), rules.out.end(), '\n'), 1) << rules.out;
+  EXPECT_NE(rules.out.find("\"summary\":\"0 rule(s) loaded\""), std::string::npos) << rules.out;
+  EXPECT_NE(
+      testing::runRiposte({"config", "history", "--config", cfg.string(), "--id", "999"}).exit_code,
+      0);
 }
 
 }  // namespace
