@@ -362,6 +362,7 @@ bool HistoryTable::loadFromStore(std::string_view key, uint64_t hash, History& o
   auto rec = store_->loadBehavior(key_buf_);
   if (!rec) {
     ++stats_.store_errors;
+    out.unloaded = true;  // what is stored is unknown: never overwritten from this copy
     return false;
   }
   if (!rec->has_value()) return false;
@@ -408,7 +409,7 @@ void HistoryTable::evictSome() {
   removeIf([&](const Entry& e) {
     if (taken >= n || e.h.last_us > cutoff) return false;
     ++taken;
-    if (store_ != nullptr) {
+    if (store_ != nullptr && !e.h.unloaded) {
       if (e.h.dirty) {
         batch.push_back(
             BehaviorRecord{storeKey(e.key), Timestamp{e.h.last_us, 0}, encodeHistory(e.h)});
@@ -427,7 +428,7 @@ Status HistoryTable::checkpoint() {
   if (store_ == nullptr) return Status::ok();
   std::vector<BehaviorRecord> batch;
   for (Entry& e : entries_) {
-    if (!e.h.dirty) continue;
+    if (!e.h.dirty || e.h.unloaded) continue;
     batch.push_back(BehaviorRecord{storeKey(e.key), Timestamp{e.h.last_us, 0}, encodeHistory(e.h)});
     e.h.dirty = false;
     bloomAdd(e.hash);

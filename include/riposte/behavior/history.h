@@ -179,6 +179,9 @@ struct History {
   std::array<uint32_t, kFindingKinds> quiet_until{};  // hour before which a kind stays quiet
   std::unique_ptr<HistoryExtra> extra;
   bool dirty = false;
+  // The store could not be read when this entity came back (a database outage): this history
+  // stays in memory for the run and never replaces the stored one.
+  bool unloaded = false;
 
   uint32_t records() const { return failures + successes + other; }
   HistoryExtra& ensureExtra() {

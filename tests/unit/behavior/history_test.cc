@@ -245,6 +245,72 @@ TEST(HistoryTable, CheckpointMakesHistoryDurableForANewTable) {
   EXPECT_EQ(other.find("root"), nullptr);
 }
 
+// A store that cannot be read for a while (PostgreSQL down): reads answer unavailable.
+class UnreadableStore : public BehaviorStore {
+ public:
+  explicit UnreadableStore(BehaviorStore& inner) : inner_(inner) {}
+  bool down = false;
+  Status saveBehavior(const std::vector<BehaviorRecord>& records) override {
+    return inner_.saveBehavior(records);
+  }
+  Result<std::optional<BehaviorRecord>> loadBehavior(const std::string& key) override {
+    if (down) return Status::unavailable("postgres store degraded");
+    return inner_.loadBehavior(key);
+  }
+  Status forEachBehaviorKey(const std::function<void(std::string_view)>& fn) override {
+    return inner_.forEachBehaviorKey(fn);
+  }
+  Result<int64_t> pruneBehavior(Timestamp cutoff) override { return inner_.pruneBehavior(cutoff); }
+
+ private:
+  BehaviorStore& inner_;
+};
+
+// An entity whose stored history cannot be read starts afresh in memory, and that fresh copy
+// never replaces the stored history (checkpoint and eviction skip it).
+TEST(HistoryTable, AnEntityThatCouldNotBeReadNeverOverwritesItsStoredHistory) {
+  auto sqlite = SqliteStore::open(":memory:");
+  ASSERT_TRUE(sqlite.isOk());
+  UnreadableStore store(**sqlite);
+  HistoryTableOptions o;
+  o.prefix = "user:";
+  o.max_hot = 16;
+  {
+    HistoryTable t(&store, o);
+    History& h = t.get("root", at(kHour0));
+    h.bucket(kHour0).failures = 3;
+    h.failures = 3;
+    h.last_us = at(kHour0).micros;
+    h.dirty = true;
+    ASSERT_TRUE(t.checkpoint().isOk());
+  }
+  {
+    HistoryTable t(&store, o);
+    store.down = true;
+    History& h = t.get("root", at(kHour0, 10));
+    EXPECT_EQ(h.failures, 0u);
+    EXPECT_TRUE(h.unloaded);
+    EXPECT_EQ(t.stats().store_errors, 1u);
+    h.bucket(kHour0).failures = 1;
+    h.failures = 1;
+    h.last_us = at(kHour0, 10).micros;
+    h.dirty = true;
+    store.down = false;
+    ASSERT_TRUE(t.checkpoint().isOk());
+    // Evicted too: forgotten, not written.
+    for (int i = 0; i < 40; ++i) {
+      History& other = t.get("u" + std::to_string(i), at(kHour0, 20 + i));
+      other.last_us = at(kHour0, 20 + i).micros;
+    }
+    EXPECT_GE(t.stats().forgotten, 1u);
+  }
+  HistoryTable again(&store, o);
+  History* h = again.find("root");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->failures, 3u);
+  EXPECT_FALSE(h->unloaded);
+}
+
 TEST(HistoryTable, SweepDropsExpiredBucketsAndEntitiesInMemoryAndStore) {
   auto store = SqliteStore::open(":memory:");
   ASSERT_TRUE(store.isOk());
