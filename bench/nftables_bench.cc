@@ -1,7 +1,7 @@
 // nftables throughput, measured inside a private network namespace (run as root):
 //   1. N elements through `nft -f FILE` (one text batch), and the same N elements through
-//      NftablesAction::applyBatch (one libnftables JSON transaction), side by side, each into a
-//      set just created;
+//      NftablesAction::applyBatch (one libnftables transaction in nft's syntax), side by side, each
+//      into a set just created;
 //   3. restore of N active decisions from the SQLite store after a restart: Engine::restore()
 //      with the nftables action, until the executor has applied the batch.
 // Each step prints its wall time and the CPU time it used (user + system, all threads; the

@@ -173,8 +173,8 @@ struct Pusher {
 
 // Values per pipeline group, and domain suffixes per group (a name with more labels than fit
 // is matched on its own, unprefetched).
-constexpr size_t kBatchChunk = 32;
-constexpr size_t kMaxProbes = 128;
+constexpr size_t kBatchChunk = 16;
+constexpr size_t kMaxProbes = 64;
 
 // Prefetches the key record a first slot points to when its tag matches.
 inline void prefetchKeyed(uint64_t s, uint64_t h, const void* (*rec)(const void*, uint32_t),
@@ -188,30 +188,45 @@ const void* fixedRecord(const void* keys, uint32_t ref) {
   return static_cast<const FixedKeys*>(keys)->key(ref);
 }
 
-// One pipeline group of at most kBatchChunk values; hits carry index_base + position.
-void matchGroup(const SnapshotData& d, const Snapshot::Value* vals, size_t n, uint32_t index_base,
-                std::vector<Snapshot::BatchHit>& out) {
+// One pipeline group of at most kBatchChunk values and what its stages hand on to each other.
+struct Group {
   struct Probe {
     uint64_t hash;
     const char* text;
     size_t len;
   };
+  // Written by stageHash for every value before anything reads it (no zero-filling per call).
   struct Pending {
-    uint64_t hash = 0;
-    uint32_t first = 0;  // domain: its suffixes in probes[first, first + count)
-    uint32_t count = 0;
-    int kind = -1;        // string or hash kind
-    bool direct = false;  // domain with too many labels for the group
+    uint64_t hash;
+    uint32_t first;  // domain: its suffixes in probes[first, first + count)
+    uint32_t count;
+    int kind;     // string or hash kind
+    bool direct;  // domain with too many labels for the group
+  };
+  Group() {}                              // `own` is filled before use: no zero-filling per call
+  const Snapshot::Value* vals = nullptr;  // the caller's values, or `own`
+  union {
+    Snapshot::Value own[kBatchChunk];
   };
   Pending pend[kBatchChunk];
   Probe probes[kMaxProbes];
+  size_t n = 0;
   size_t np = 0;
-  const SlotTable& domains = d.string_tables[0];
+  uint32_t index_base = 0;  // hits carry index_base + position
+};
 
-  // 1. Hash every value; ask for its filter word, first slot and CIDR block.
-  for (size_t i = 0; i < n; ++i) {
-    const Snapshot::Value& v = vals[i];
-    Pending& p = pend[i];
+// Stage 1: hash every value; ask for its filter word, first slot and CIDR block.
+void stageHash(const SnapshotData& d, Group& g) {
+  const SlotTable& domains = d.string_tables[0];
+  g.np = 0;
+  for (size_t i = 0; i < g.n; ++i) {
+    const Snapshot::Value& v = g.vals[i];
+    Group::Pending& p = g.pend[i];
+    p.hash = 0;
+    p.first = 0;
+    p.count = 0;
+    p.kind = -1;
+    p.direct = false;
     switch (v.type) {
       case IndicatorType::kIpv4:
         p.hash = mix64(v.v4);
@@ -224,17 +239,17 @@ void matchGroup(const SnapshotData& d, const Snapshot::Value* vals, size_t n, ui
         d.cidr6.prefetchBucket(key128(v.bytes));
         break;
       case IndicatorType::kDomain: {
-        p.first = static_cast<uint32_t>(np);
+        p.first = static_cast<uint32_t>(g.np);
         forEachDomainSuffix(v.text, d.domain_labels, [&](std::string_view sfx, uint64_t h) {
-          if (p.direct || np == kMaxProbes) {
+          if (p.direct || g.np == kMaxProbes) {
             p.direct = true;
             return;
           }
-          probes[np++] = Probe{h, sfx.data(), sfx.size()};
+          g.probes[g.np++] = Group::Probe{h, sfx.data(), sfx.size()};
           domains.prefetchProbe(h);
         });
-        if (p.direct) np = p.first;
-        p.count = static_cast<uint32_t>(np - p.first);
+        if (p.direct) g.np = p.first;
+        p.count = static_cast<uint32_t>(g.np - p.first);
         break;
       }
       case IndicatorType::kUrl:
@@ -253,10 +268,15 @@ void matchGroup(const SnapshotData& d, const Snapshot::Value* vals, size_t n, ui
       default: break;
     }
   }
-  // 2. With the slots in cache: ask for the key records of tag matches and the CIDR boundaries.
-  for (size_t i = 0; i < n; ++i) {
-    const Snapshot::Value& v = vals[i];
-    const Pending& p = pend[i];
+}
+
+// Stage 2, with the slots in cache: ask for the key records of tag matches and the CIDR
+// boundaries.
+void stageRecords(const SnapshotData& d, const Group& g) {
+  const SlotTable& domains = d.string_tables[0];
+  for (size_t i = 0; i < g.n; ++i) {
+    const Snapshot::Value& v = g.vals[i];
+    const Group::Pending& p = g.pend[i];
     switch (v.type) {
       case IndicatorType::kIpv4: d.cidr4.prefetchBounds(v.v4); break;
       case IndicatorType::kIpv6:
@@ -265,7 +285,7 @@ void matchGroup(const SnapshotData& d, const Snapshot::Value* vals, size_t n, ui
         break;
       case IndicatorType::kDomain:
         for (uint32_t j = p.first; j < p.first + p.count; ++j) {
-          prefetchKeyed(domains.first(probes[j].hash), probes[j].hash, stringRecord,
+          prefetchKeyed(domains.first(g.probes[j].hash), g.probes[j].hash, stringRecord,
                         &d.string_keys[0]);
         }
         break;
@@ -285,11 +305,14 @@ void matchGroup(const SnapshotData& d, const Snapshot::Value* vals, size_t n, ui
       default: break;
     }
   }
-  // 3. Match, in batch order.
-  for (size_t i = 0; i < n; ++i) {
-    const Snapshot::Value& v = vals[i];
-    const Pending& p = pend[i];
-    const auto index = index_base + static_cast<uint32_t>(i);
+}
+
+// Stage 3: match, in batch order.
+void stageMatch(const SnapshotData& d, const Group& g, std::vector<Snapshot::BatchHit>& out) {
+  for (size_t i = 0; i < g.n; ++i) {
+    const Snapshot::Value& v = g.vals[i];
+    const Group::Pending& p = g.pend[i];
+    const auto index = g.index_base + static_cast<uint32_t>(i);
     auto emit = [&](const Hit& h) { out.push_back(Snapshot::BatchHit{index, h}); };
     switch (v.type) {
       case IndicatorType::kIpv4: matchV4(d, v.v4, p.hash, emit); break;
@@ -302,7 +325,8 @@ void matchGroup(const SnapshotData& d, const Snapshot::Value* vals, size_t n, ui
         } else {
           for (uint32_t j = p.first; j < p.first + p.count; ++j) {
             matchString(d, 0, IndicatorType::kDomain,
-                        std::string_view(probes[j].text, probes[j].len), probes[j].hash, emit);
+                        std::string_view(g.probes[j].text, g.probes[j].len), g.probes[j].hash,
+                        emit);
           }
         }
         break;
@@ -320,15 +344,32 @@ void matchGroup(const SnapshotData& d, const Snapshot::Value* vals, size_t n, ui
   }
 }
 
-// Runs the pipeline over n values produced by at(i), a group at a time.
+// Runs the pipeline over n values produced by at(i) (or read in place from `contiguous` when the
+// caller has them as an array): groups move through the three stages one
+// step apart (group k is hashed while group k-1 asks for its records and group k-2 is matched),
+// so every prefetch has a whole stage of other groups' work to arrive in.
 template <typename At>
-size_t runBatch(const SnapshotData& d, size_t n, At&& at, std::vector<Snapshot::BatchHit>& out) {
+size_t runBatch(const SnapshotData& d, size_t n, At&& at, std::vector<Snapshot::BatchHit>& out,
+                const Snapshot::Value* contiguous = nullptr) {
   const size_t before = out.size();
-  Snapshot::Value group[kBatchChunk];
-  for (size_t base = 0; base < n; base += kBatchChunk) {
-    const size_t m = std::min(kBatchChunk, n - base);
-    for (size_t i = 0; i < m; ++i) group[i] = at(base + i);
-    matchGroup(d, group, m, static_cast<uint32_t>(base), out);
+  const size_t groups = (n + kBatchChunk - 1) / kBatchChunk;
+  Group ring[3];
+  for (size_t step = 0; step < groups + 2; ++step) {
+    if (step < groups) {
+      Group& g = ring[step % 3];
+      const size_t base = step * kBatchChunk;
+      g.n = std::min(kBatchChunk, n - base);
+      g.index_base = static_cast<uint32_t>(base);
+      if (contiguous != nullptr) {
+        g.vals = contiguous + base;
+      } else {
+        for (size_t i = 0; i < g.n; ++i) g.own[i] = at(base + i);
+        g.vals = g.own;
+      }
+      stageHash(d, g);
+    }
+    if (step >= 1 && step - 1 < groups) stageRecords(d, ring[(step - 1) % 3]);
+    if (step >= 2) stageMatch(d, ring[(step - 2) % 3], out);
   }
   return out.size() - before;
 }
@@ -384,7 +425,7 @@ size_t Snapshot::matchHash(IndicatorType type, const uint8_t* digest, std::vecto
 
 size_t Snapshot::matchBatch(const Value* values, size_t n, std::vector<BatchHit>& out) const {
   return runBatch(
-      *d_, n, [&](size_t i) { return values[i]; }, out);
+      *d_, n, [&](size_t i) { return values[i]; }, out, values);
 }
 
 size_t Snapshot::matchIpv4Batch(const uint32_t* addrs, size_t n, std::vector<BatchHit>& out) const {

@@ -66,7 +66,8 @@ class NftablesAction : public Action {
  private:
   NftablesAction(std::string name, NftablesConfig cfg, nft_ctx* ctx)
       : name_(std::move(name)), cfg_(std::move(cfg)), ctx_(ctx) {}
-  // Runs one command buffer (JSON or, for read-only queries, text); returns the output buffer.
+  // Runs one command buffer (JSON, or nft text for batches and read-only queries); returns the
+  // output buffer.
   Result<std::string> run(const std::string& cmd);
   bool familyHas(int set) const;
   std::string setupCommand(bool replace_old_sets) const;
@@ -76,6 +77,7 @@ class NftablesAction : public Action {
   NftablesConfig cfg_;
   nft_ctx* ctx_;
   bool ready_ = false;
+  bool native_ = false;  // the table's name reads in nft's own syntax (batches are sent in it)
 };
 
 }  // namespace riposte

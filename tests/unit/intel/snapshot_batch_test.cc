@@ -117,7 +117,8 @@ TEST(IntelSnapshotBatch, MixedBatchEqualsOneByOne) {
     if (i % 50 == 2) batch.push_back(Snapshot::Value::url("http://good.test/"));
   }
   // Every batch size up to a few groups, so that groups end at every kind of value.
-  for (size_t n : {size_t{1}, size_t{3}, size_t{16}, size_t{17}, size_t{40}, batch.size()}) {
+  for (size_t n : {size_t{1}, size_t{3}, size_t{16}, size_t{17}, size_t{40}, size_t{48}, size_t{49},
+                   size_t{97}, batch.size()}) {
     std::vector<std::string> want;
     for (uint32_t i = 0; i < n; ++i) single(*s, batch[i], i, want);
     std::vector<Snapshot::BatchHit> hits;
@@ -291,6 +292,25 @@ TEST(IntelSnapshotBatch, SuffixHashesAgreeForShortAndLongNames) {
     forEachDomainSuffix(
         n, [&](std::string_view sfx, uint64_t h) { got.emplace_back(std::string(sfx), h); });
     EXPECT_EQ(got, reference(n)) << n;
+  }
+}
+
+TEST(IntelSnapshotBatch, DotMaskAtEveryLength) {
+  // The vector scan (16 and 8 bytes per compare, overlapping tails) against one byte at a time,
+  // for every length it serves, dots anywhere (first, last, adjacent) and names ending where
+  // their buffer ends.
+  std::mt19937_64 rng(11);
+  for (size_t len = 0; len <= 64; ++len) {
+    for (int round = 0; round < 50; ++round) {
+      std::string n;
+      for (size_t i = 0; i < len; ++i) {
+        n += (rng() % (round % 5 + 2) == 0) ? '.' : static_cast<char>('a' + rng() % 26);
+      }
+      const std::vector<char> exact(n.begin(), n.end());  // nothing after the last byte
+      uint64_t want = 0;
+      for (size_t i = 0; i < len; ++i) want |= uint64_t{n[i] == '.'} << i;
+      EXPECT_EQ(dotMask(exact.data(), len), want) << "'" << n << "'";
+    }
   }
 }
 

@@ -161,6 +161,39 @@ TEST_F(NftablesActionTest, BatchAddsManyInOneTransaction) {
   EXPECT_EQ(action_->listElements()->size(), ds.size());
 }
 
+// Batches are sent in nft's own syntax; a table named like one of its keywords ("drop" is a
+// valid table name in our configuration) cannot be written in it, and gets the same batch in
+// the JSON form: addresses and ranges of both families, with their timeouts, in either case.
+TEST_F(NftablesActionTest, BatchesReachTheSetsWhateverTheTableIsCalled) {
+  for (const std::string table : {"riposte", "drop"}) {
+    SCOPED_TRACE(table);
+    NftablesConfig cfg;
+    cfg.table = table;
+    auto made = NftablesAction::create("fw-" + table, cfg);
+    ASSERT_TRUE(made.isOk()) << made.status().toString();
+    auto& a = *made;
+    const std::vector<Decision> ds = {
+        blockFor(ns_->clientIp(), std::chrono::minutes(10)),
+        blockFor("2001:db8::5", std::chrono::minutes(10)),
+        blockFor("198.51.100.0/24", std::chrono::minutes(10), TargetType::kCidr),
+        blockFor("2001:db8:2::/48", std::chrono::minutes(10), TargetType::kCidr),
+    };
+    Status st = a->applyBatch(ds);
+    ASSERT_TRUE(st.isOk()) << st.toString();
+    EXPECT_FALSE(reachable());
+    auto els = a->listElements();
+    ASSERT_TRUE(els.isOk()) << els.status().toString();
+    EXPECT_EQ(*els, (std::set<std::string>{ns_->clientIp(), "2001:db8::5", "198.51.100.0/24",
+                                           "2001:db8:2::/48"}));
+    std::string out;
+    // (nft's command line cannot name such a table either: the whole ruleset, as JSON.)
+    ASSERT_EQ(ns_->execInServer({"nft", "-j", "list", "ruleset"}, &out), 0);
+    EXPECT_NE(out.find("\"expires\""), std::string::npos) << "elements without timeout: " << out;
+    ASSERT_TRUE(a->dropTable().isOk());
+    EXPECT_TRUE(reachable());
+  }
+}
+
 // Single addresses go to the hash sets blocked4/blocked6, ranges to the interval sets
 // ranges4/ranges6; reconcile and listing see all four.
 TEST_F(NftablesActionTest, AddressesInHashSetsRangesInIntervalSets) {
