@@ -11,6 +11,8 @@ find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(ZLIB REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# Hyperscan: the rule engine's string and regex predicates of all rules, one database per field.
+pkg_check_modules(HS REQUIRED IMPORTED_TARGET libhs)
 # simdjson parses EVE, feeds and other JSON input on the hot path.
 find_package(simdjson REQUIRED)
 pkg_check_modules(NFT REQUIRED IMPORTED_TARGET libnftables)
@@ -34,6 +36,7 @@ set(RIPOSTE_DEPS
     OpenSSL::Crypto
     ZLIB::ZLIB
     PkgConfig::PCRE2
+    PkgConfig::HS
     simdjson::simdjson
     PkgConfig::NFT
     CURL::libcurl

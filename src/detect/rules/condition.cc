@@ -3,6 +3,8 @@
 
 #include <pcre2.h>
 
+#include "riposte/detect/rules/pattern_index.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -249,6 +251,14 @@ bool evalFieldRef(std::string_view v, std::string_view w, Op op, bool nocase,
 }  // namespace
 
 bool Predicate::eval(const Event& e, std::string& scratch) const {
+  if (patterns != nullptr) {
+    const int hit = patterns->test(pattern_group, pattern_bit, e);
+    if (hit >= 0) return hit != 0;
+  }
+  return evalDirect(e, scratch);
+}
+
+bool Predicate::evalDirect(const Event& e, std::string& scratch) const {
   std::string_view v = field.get(e);
   if (ref) return evalFieldRef(v, ref->get(e), op, nocase, scratch);
   if (op == Op::kExists) return v.empty() != exists;
@@ -407,6 +417,29 @@ const Predicate* Condition::equalityAnchor() const {
   auto isAnchor = [](const Condition& c) {
     return c.kind_ == Kind::kPredicate && (c.pred_->op == Op::kEquals || c.pred_->op == Op::kIn) &&
            !c.pred_->set.empty() && c.pred_->set.count(std::string_view()) == 0;
+  };
+  if (isAnchor(*this)) return pred_.get();
+  if (kind_ == Kind::kAll) {
+    for (const auto& c : children_) {
+      if (isAnchor(c)) return c.pred_.get();
+    }
+  }
+  return nullptr;
+}
+
+void Condition::detach() {
+  if (pred_) pred_ = std::make_shared<Predicate>(*pred_);
+  for (auto& c : children_) c.detach();
+}
+
+void Condition::forEachPredicate(const std::function<void(Predicate&)>& fn) {
+  if (pred_) fn(*pred_);
+  for (auto& c : children_) c.forEachPredicate(fn);
+}
+
+const Predicate* Condition::patternAnchor() const {
+  auto isAnchor = [](const Condition& c) {
+    return c.kind_ == Kind::kPredicate && c.pred_->patterns != nullptr;
   };
   if (isAnchor(*this)) return pred_.get();
   if (kind_ == Kind::kAll) {

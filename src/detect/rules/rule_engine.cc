@@ -6,8 +6,10 @@
 namespace riposte::rules {
 
 RuleEngine::RuleEngine(std::string name, std::vector<Rule> rules,
-                       std::vector<RuleDiagnostic> diagnostics)
-    : name_(std::move(name)), set_(std::move(rules)), diagnostics_(std::move(diagnostics)) {
+                       std::vector<RuleDiagnostic> diagnostics, bool hyperscan)
+    : name_(std::move(name)),
+      set_(std::move(rules), hyperscan),
+      diagnostics_(std::move(diagnostics)) {
   state_.resize(set_.rules().size());
   stats_.resize(set_.rules().size());
   for (const auto& r : set_.rules()) file_modes_.push_back(r.mode);
@@ -19,11 +21,26 @@ Status RuleEngine::setRuleMode(std::string_view rule_id, RuleMode mode) {
     if (rules[i].id != rule_id) continue;
     if (rules[i].mode == mode) return Status::ok();
     rules[i].mode = mode;
-    set_ = RuleSet(std::move(rules));
+    set_ = RuleSet(std::move(rules), set_.hyperscan());
     state_[i].clear();
     return Status::ok();
   }
   return Status::notFound("no rule '" + std::string(rule_id) + "'");
+}
+
+void RuleEngine::keepEvidence(KeyState& st, const Event& e) const {
+  if (st.evidence_n >= max_evidence_) return;
+  if (st.evidence_n < st.evidence.size()) {
+    st.evidence[st.evidence_n].assign(e);  // reuses the strings of a forgotten event
+  } else {
+    st.evidence.push_back(EvidenceEvent::from(e));
+  }
+  ++st.evidence_n;
+}
+
+void RuleEngine::resetState() {
+  for (auto& m : state_) m.clear();
+  std::fill(stats_.begin(), stats_.end(), RuleStats{});
 }
 
 const std::string& RuleEngine::keyOf(const Rule& r, const Event& e) {
@@ -83,7 +100,7 @@ void RuleEngine::evaluate(size_t idx, const Rule& r, const Event& e, const Findi
       st.level = 0;
       st.count = 0;
       st.last = now;
-      st.evidence.clear();
+      st.evidence_n = 0;
       st.values.clear();
     }
   }
@@ -116,13 +133,13 @@ void RuleEngine::evaluate(size_t idx, const Rule& r, const Event& e, const Findi
       fired = st.count >= a.threshold;
       break;
     case AggregationType::kSequence:
-      if (st.evidence.size() < max_evidence_) st.evidence.push_back(EvidenceEvent::from(e));
+      keepEvidence(st, e);
       st.count += n;
       if (!st.first.isSet()) st.first = now;
       st.last = now;
       fired = sequenceStep(r, e, st);
       if (!fired) return;
-      st.evidence.pop_back();  // the last event is added with its fields by fire()
+      --st.evidence_n;  // the last event is added with its fields by fire()
       break;
     case AggregationType::kLeaky: {
       if (st.last.isSet()) {
@@ -131,7 +148,7 @@ void RuleEngine::evaluate(size_t idx, const Rule& r, const Event& e, const Findi
         st.level = std::max(0.0, st.level - leaked);
         if (st.level == 0) {
           st.count = 0;
-          st.evidence.clear();
+          st.evidence_n = 0;
         }
       }
       if (st.count == 0) st.first = now;
@@ -143,7 +160,7 @@ void RuleEngine::evaluate(size_t idx, const Rule& r, const Event& e, const Findi
     }
   }
   if (!fired) {
-    if (st.evidence.size() < max_evidence_) st.evidence.push_back(EvidenceEvent::from(e));
+    keepEvidence(st, e);
     return;
   }
   fire(r, key, st, e, sink, idx);
@@ -240,6 +257,7 @@ void RuleEngine::fire(const Rule& r, const std::string& key, KeyState& st, const
     reason += t[i++];
   }
   f.reason = std::move(reason);
+  st.evidence.resize(st.evidence_n);
   f.evidence = std::move(st.evidence);
   f.evidence.push_back(EvidenceEvent::withFields(e));
   ++stats_[idx].findings;

@@ -284,6 +284,7 @@ class FileCompiler {
           return false;
         }
         p.regexes.push_back(*re);
+        p.sources.push_back(RegexSource{v, nocase, 0});
       }
       // Many patterns (a word list): one alternation is one scan of the subject instead of one
       // per pattern. Kept separate when a pattern uses group numbers or the union fails.

@@ -13,7 +13,24 @@ std::string_view ruleModeName(RuleMode m) {
   return "?";
 }
 
-RuleSet::RuleSet(std::vector<Rule> rules) : rules_(std::move(rules)) {
+RuleSet::RuleSet(std::vector<Rule> rules, bool hyperscan)
+    : rules_(std::move(rules)), hyperscan_(hyperscan) {
+  // The set's own predicates, pointed at its own pattern index (or at none).
+  if (hyperscan_) patterns_ = std::make_shared<PatternIndex>();
+  for (Rule& r : rules_) {
+    const bool live = r.mode != RuleMode::kDisabled;
+    auto hook = [&](Predicate& p) {
+      p.patterns = nullptr;
+      if (live && patterns_) patterns_->add(p);
+    };
+    r.condition.detach();
+    r.condition.forEachPredicate(hook);
+    for (SequenceStep& s : r.aggregation.steps) {
+      s.condition.detach();
+      s.condition.forEachPredicate(hook);
+    }
+  }
+  if (patterns_) patterns_->compile();
   for (size_t i = 0; i < rules_.size(); ++i) {
     const Rule& r = rules_[i];
     if (r.mode == RuleMode::kDisabled) continue;
@@ -28,7 +45,20 @@ RuleSet::RuleSet(std::vector<Rule> rules) : rules_(std::move(rules)) {
     for (size_t i : by_kind_[k]) {
       const Predicate* a = rules_[i].condition.equalityAnchor();
       if (a == nullptr) {
-        ix.unanchored.push_back(i);
+        const Predicate* p = rules_[i].condition.patternAnchor();
+        if (p == nullptr) {
+          ix.unanchored.push_back(i);
+          continue;
+        }
+        auto g = std::find_if(ix.pattern_groups.begin(), ix.pattern_groups.end(),
+                              [&](const PatternGroup& x) { return x.group == p->pattern_group; });
+        if (g == ix.pattern_groups.end()) {
+          ix.pattern_groups.push_back(PatternGroup{p->pattern_group, {}, {}});
+          g = ix.pattern_groups.end() - 1;
+          g->by_id.resize(patterns_->ids(p->pattern_group));
+        }
+        g->by_id[p->pattern_bit].push_back(i);
+        g->all.push_back(i);
         continue;
       }
       auto g = std::find_if(ix.groups.begin(), ix.groups.end(), [&](const AnchorGroup& x) {
@@ -44,9 +74,23 @@ RuleSet::RuleSet(std::vector<Rule> rules) : rules_(std::move(rules)) {
 }
 
 void RuleSet::candidates(const Event& e, std::vector<size_t>& out) const {
+  if (patterns_) patterns_->beginEvent();
   const KindIndex& ix = index_[static_cast<size_t>(e.kind())];
   out.assign(ix.unanchored.begin(), ix.unanchored.end());
-  if (ix.groups.empty()) return;
+  for (const PatternGroup& g : ix.pattern_groups) {
+    const std::vector<uint64_t>* m = patterns_->matches(g.group, e);
+    if (m == nullptr) {
+      out.insert(out.end(), g.all.begin(), g.all.end());
+      continue;
+    }
+    for (size_t w = 0; w < m->size(); ++w) {
+      for (uint64_t bits = (*m)[w]; bits != 0; bits &= bits - 1) {
+        const auto& rules = g.by_id[w * 64 + static_cast<size_t>(__builtin_ctzll(bits))];
+        out.insert(out.end(), rules.begin(), rules.end());
+      }
+    }
+  }
+  if (ix.groups.empty() && ix.pattern_groups.empty()) return;
   for (const AnchorGroup& g : ix.groups) {
     std::string_view v = g.field.get(e);
     if (v.empty()) continue;

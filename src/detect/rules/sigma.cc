@@ -794,6 +794,7 @@ class SigmaCompiler {
       auto re = compileRegex(pat, nocase, flags);
       if (!re) throw Fail{"R004", re.status().message() + " in '" + pat + "'", at};
       p.regexes.push_back(*re);
+      p.sources.push_back(RegexSource{pat, nocase, flags});
     }
     p.memoize = patterns.size() >= 8;
     return Condition::predicate(std::move(p));

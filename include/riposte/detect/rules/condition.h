@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -80,6 +81,14 @@ std::optional<Op> opFromName(std::string_view name);
 std::string_view opName(Op op);
 
 class Regex;  // PCRE2 pattern, defined in condition.cc
+class PatternIndex;
+
+// A regular expression as written, with the options it was compiled with.
+struct RegexSource {
+  std::string pattern;
+  bool nocase = false;
+  uint32_t flags = 0;  // kRegexMultiline, kRegexDotAll
+};
 
 struct Predicate {
   FieldRef field;
@@ -89,6 +98,8 @@ struct Predicate {
   std::vector<std::string> values;  // lower-cased when nocase
   StringSet set;                    // kEquals/kIn
   std::vector<std::shared_ptr<Regex>> regexes;
+  // kRegex: the patterns one by one as written (`regexes` may hold their union).
+  std::vector<RegexSource> sources;
   CidrList cidrs;
   double number = 0;
   // Field reference (Sigma `fieldref`): the value compared is another field's value of the same
@@ -113,7 +124,15 @@ struct Predicate {
   mutable StringMap<bool> memo;
   static constexpr size_t kMemoSize = 4096;
 
+  // Set by a RuleSet's PatternIndex (pattern_index.h): the predicate is answered by its
+  // field's Hyperscan database, id `pattern_bit` of field `pattern_group`.
+  PatternIndex* patterns = nullptr;
+  uint32_t pattern_group = 0;
+  uint32_t pattern_bit = 0;
+
   bool eval(const Event& e, std::string& scratch) const;
+  // The predicate's own evaluation, without the pattern index.
+  bool evalDirect(const Event& e, std::string& scratch) const;
 };
 
 class Condition {
@@ -134,6 +153,13 @@ class Condition {
   // condition itself or a direct child of a top-level `all`. Lets a rule set index the rule by
   // the field's value. nullptr when there is none.
   const Predicate* equalityAnchor() const;
+  // Likewise a predicate answered by a pattern index (Predicate::patterns set): the rule set
+  // indexes the rule by the predicate's id, so the rule is a candidate only when it matched.
+  const Predicate* patternAnchor() const;
+  // Gives the tree its own copy of each predicate (copies of a condition share them), so a
+  // rule set can point its predicates at its own pattern index.
+  void detach();
+  void forEachPredicate(const std::function<void(Predicate&)>& fn);
 
  private:
   Condition(Kind k, std::vector<Condition> c) : kind_(k), children_(std::move(c)) {}

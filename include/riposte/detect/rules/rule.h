@@ -17,6 +17,7 @@
 #include "riposte/core/event.h"
 #include "riposte/core/time.h"
 #include "riposte/detect/rules/condition.h"
+#include "riposte/detect/rules/pattern_index.h"
 
 namespace riposte::rules {
 
@@ -70,7 +71,9 @@ struct Rule {
 
 class RuleSet {
  public:
-  explicit RuleSet(std::vector<Rule> rules);
+  // `hyperscan` false: every predicate evaluates itself (the reference the pattern index is
+  // tested against). The rules' conditions are copied: the set's predicates are its own.
+  explicit RuleSet(std::vector<Rule> rules, bool hyperscan = true);
 
   const std::vector<Rule>& rules() const { return rules_; }
   // Indices of the enabled/shadow rules that can match events of `kind`.
@@ -79,8 +82,15 @@ class RuleSet {
   }
   // Indices (ascending) of the rules worth evaluating for `e`: those of its kind, less the rules
   // whose equality anchor (see Condition::equalityAnchor) the event's field value misses — one
-  // hash lookup per anchored field instead of one evaluation per rule. `out` is cleared.
+  // hash lookup per anchored field instead of one evaluation per rule — and less the rules
+  // whose pattern anchor (Condition::patternAnchor) did not match in the field's scan. `out` is
+  // cleared.
+  // Starts a new event for the pattern index: call it before evaluating the rules' conditions
+  // for `e` (their string predicates read the fields' scans of the current event).
   void candidates(const Event& e, std::vector<size_t>& out) const;
+  bool hyperscan() const { return hyperscan_; }
+  // The pattern index (nullptr without Hyperscan).
+  const PatternIndex* patterns() const { return patterns_.get(); }
   const Rule* find(std::string_view id) const;
 
  private:
@@ -90,14 +100,23 @@ class RuleSet {
     bool nocase = false;
     StringMap<std::vector<size_t>> by_value;
   };
+  // Rules anchored on a predicate of one field's pattern database: by the predicate's id.
+  struct PatternGroup {
+    uint32_t group = 0;
+    std::vector<std::vector<size_t>> by_id;
+    std::vector<size_t> all;  // every rule of the group (when the field is not answered)
+  };
   struct KindIndex {
     std::vector<size_t> unanchored;
     std::vector<AnchorGroup> groups;
+    std::vector<PatternGroup> pattern_groups;
   };
 
   std::vector<Rule> rules_;
   std::array<std::vector<size_t>, kEventKindCount> by_kind_;
   std::array<KindIndex, kEventKindCount> index_;
+  bool hyperscan_ = true;
+  std::shared_ptr<PatternIndex> patterns_;
   mutable std::string scratch_;
 };
 

@@ -36,8 +36,9 @@ LoadResult loadRulesFor(const ComponentConfig& c);
 class RuleEngine : public Detector {
  public:
   // `diagnostics`: the load's warnings (a load with errors never makes an engine).
+  // `hyperscan` false: no pattern index (see RuleSet).
   RuleEngine(std::string name, std::vector<Rule> rules,
-             std::vector<RuleDiagnostic> diagnostics = {});
+             std::vector<RuleDiagnostic> diagnostics = {}, bool hyperscan = true);
 
   std::string_view name() const override { return name_; }
   void onEvent(const Event& event, const FindingSink& sink) override;
@@ -51,6 +52,8 @@ class RuleEngine : public Detector {
   // The mode the rule file gave a rule (before any setRuleMode).
   RuleMode fileMode(size_t rule_index) const { return file_modes_[rule_index]; }
   const std::vector<RuleDiagnostic>& diagnostics() const { return diagnostics_; }
+  // Forgets every rule's aggregation state and statistics (the compiled rule set stays).
+  void resetState();
 
  private:
   struct KeyState {
@@ -61,7 +64,10 @@ class RuleEngine : public Detector {
     std::deque<std::pair<Timestamp, std::string>> values;  // distinct: value times
     uint32_t count = 0;
     Timestamp blackhole_until;
+    // The first evidence_n are the current events; later ones keep their strings' capacity
+    // for reuse (a drained bucket starts over without freeing them).
     std::vector<EvidenceEvent> evidence;
+    size_t evidence_n = 0;
     // Sequence: per step, its recent matching events (for counts), when it last completed, and
     // the start (first step's completion) of the latest chain that reached it (ordered).
     std::vector<std::deque<Timestamp>> step_hits;
@@ -70,6 +76,7 @@ class RuleEngine : public Detector {
   };
 
   bool sequenceStep(const Rule& r, const Event& e, KeyState& st);
+  void keepEvidence(KeyState& st, const Event& e) const;
 
   void evaluate(size_t idx, const Rule& r, const Event& e, const FindingSink& sink);
   void fire(const Rule& r, const std::string& key, KeyState& st, const Event& e,

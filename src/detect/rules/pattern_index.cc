@@ -1,0 +1,213 @@
+#include "riposte/detect/rules/pattern_index.h"
+
+#include <hs/hs.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "riposte/detect/rules/condition.h"
+
+namespace riposte::rules {
+
+namespace {
+
+// A literal as a Hyperscan pattern: every byte but letters and digits written \xHH.
+std::string escapeLiteral(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size() * 2);
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+      out += ch;
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+bool isAscii(std::string_view s) {
+  unsigned char any = 0;
+  for (const char c : s) any |= static_cast<unsigned char>(c);
+  return any < 0x80;
+}
+
+int onMatch(unsigned int id, unsigned long long /*from*/, unsigned long long /*to*/,
+            unsigned int /*flags*/, void* ctx) {
+  auto* bits = static_cast<uint64_t*>(ctx);
+  bits[id >> 6] |= uint64_t{1} << (id & 63);
+  return 0;
+}
+
+}  // namespace
+
+struct PatternIndex::Group {
+  FieldRef field;  // its own copy: transformations use the field's scratch buffers
+  bool has_regex = false;
+  hs_database_t* db = nullptr;
+  // Until compile(): the predicates and their patterns (one id per predicate).
+  struct Pattern {
+    std::string expr;
+    unsigned flags;
+    uint32_t id;
+  };
+  std::vector<Predicate*> preds;
+  std::vector<Pattern> patterns;
+  std::vector<bool> pred_regex;
+  // Per event.
+  std::vector<uint64_t> bits;
+  uint64_t generation = 0;
+  bool answered = false;
+
+  ~Group() {
+    if (db != nullptr) hs_free_database(db);
+  }
+};
+
+PatternIndex::PatternIndex() = default;
+
+PatternIndex::~PatternIndex() {
+  if (scratch_ != nullptr) hs_free_scratch(scratch_);
+}
+
+size_t PatternIndex::databases() const {
+  return static_cast<size_t>(
+      std::count_if(groups_.begin(), groups_.end(), [](const auto& g) { return g->db; }));
+}
+
+void PatternIndex::add(Predicate& p) {
+  p.patterns = nullptr;
+  if (p.ref) return;
+  std::vector<Group::Pattern> pats;
+  bool regex = false;
+  switch (p.op) {
+    case Op::kContains:
+    case Op::kStartsWith:
+    case Op::kEndsWith: {
+      if (p.values.empty()) return;
+      const unsigned flags = HS_FLAG_SINGLEMATCH | (p.nocase ? HS_FLAG_CASELESS : 0);
+      for (const auto& v : p.values) {
+        if (v.empty()) return;  // matches every value: the predicate's own path says so
+        std::string expr = escapeLiteral(v);
+        if (p.op == Op::kStartsWith) expr = "\\A" + expr;
+        if (p.op == Op::kEndsWith) expr += "\\z";
+        pats.push_back({std::move(expr), flags, 0});
+      }
+      break;
+    }
+    case Op::kRegex: {
+      if (p.sources.empty()) return;
+      for (const auto& s : p.sources) {
+        if (!isAscii(s.pattern)) return;
+        const unsigned flags = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY |
+                               (s.nocase ? HS_FLAG_CASELESS : 0) |
+                               ((s.flags & kRegexMultiline) != 0 ? HS_FLAG_MULTILINE : 0) |
+                               ((s.flags & kRegexDotAll) != 0 ? HS_FLAG_DOTALL : 0);
+        pats.push_back({s.pattern, flags, 0});
+      }
+      regex = true;
+      break;
+    }
+    default: return;
+  }
+  auto g = std::find_if(groups_.begin(), groups_.end(),
+                        [&](const auto& x) { return x->field.spec == p.field.spec; });
+  if (g == groups_.end()) {
+    groups_.push_back(std::make_unique<Group>());
+    groups_.back()->field = p.field;
+    g = groups_.end() - 1;
+  }
+  Group& grp = **g;
+  const auto id = static_cast<uint32_t>(grp.preds.size());
+  grp.preds.push_back(&p);
+  grp.pred_regex.push_back(regex);
+  for (auto& x : pats) {
+    x.id = id;
+    grp.patterns.push_back(std::move(x));
+  }
+}
+
+void PatternIndex::compile() {
+  for (uint32_t gi = 0; gi < groups_.size(); ++gi) {
+    Group& g = *groups_[gi];
+    std::vector<bool> dropped(g.preds.size(), false);
+    // A pattern Hyperscan rejects takes its predicate out; compile again without it.
+    for (;;) {
+      std::vector<const char*> exprs;
+      std::vector<unsigned> flags;
+      std::vector<unsigned> ids;
+      std::vector<size_t> owner;  // expression index -> pattern index
+      for (size_t i = 0; i < g.patterns.size(); ++i) {
+        if (dropped[g.patterns[i].id]) continue;
+        exprs.push_back(g.patterns[i].expr.c_str());
+        flags.push_back(g.patterns[i].flags);
+        ids.push_back(g.patterns[i].id);
+        owner.push_back(i);
+      }
+      if (exprs.empty()) break;
+      hs_compile_error_t* err = nullptr;
+      const hs_error_t rc = hs_compile_multi(exprs.data(), flags.data(), ids.data(),
+                                             static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
+                                             nullptr, &g.db, &err);
+      if (rc == HS_SUCCESS) break;
+      const int bad = err != nullptr ? err->expression : -1;
+      if (err != nullptr) hs_free_compile_error(err);
+      g.db = nullptr;
+      if (bad < 0 || static_cast<size_t>(bad) >= owner.size()) {
+        std::fill(dropped.begin(), dropped.end(), true);  // the whole field stays as it was
+        break;
+      }
+      dropped[g.patterns[owner[static_cast<size_t>(bad)]].id] = true;
+    }
+    if (g.db != nullptr && hs_alloc_scratch(g.db, &scratch_) != HS_SUCCESS) {
+      hs_free_database(g.db);
+      g.db = nullptr;
+    }
+    if (g.db == nullptr) std::fill(dropped.begin(), dropped.end(), true);
+    g.bits.assign((g.preds.size() + 63) / 64, 0);
+    for (size_t i = 0; i < g.preds.size(); ++i) {
+      if (dropped[i]) {
+        ++rejected_;
+        continue;
+      }
+      Predicate& p = *g.preds[i];
+      p.patterns = this;
+      p.pattern_group = gi;
+      p.pattern_bit = static_cast<uint32_t>(i);
+      if (g.pred_regex[i]) g.has_regex = true;
+      ++hooked_;
+    }
+    g.preds.clear();
+    g.patterns.clear();
+    g.pred_regex.clear();
+  }
+}
+
+void PatternIndex::scan(Group& g, const Event& e) {
+  g.generation = generation_;
+  std::fill(g.bits.begin(), g.bits.end(), 0);
+  const std::string_view v = g.field.get(e);
+  if (v.empty()) {
+    g.answered = true;  // no string predicate holds for an empty value
+    return;
+  }
+  if (g.has_regex && !isAscii(v)) {
+    g.answered = false;
+    return;
+  }
+  g.answered = hs_scan(g.db, v.data(), static_cast<unsigned>(v.size()), 0, scratch_, onMatch,
+                       g.bits.data()) == HS_SUCCESS;
+}
+
+const std::vector<uint64_t>* PatternIndex::matches(uint32_t group, const Event& e) {
+  Group& g = *groups_[group];
+  if (g.generation != generation_) scan(g, e);
+  return g.answered ? &g.bits : nullptr;
+}
+
+size_t PatternIndex::ids(uint32_t group) const { return groups_[group]->bits.size() * 64; }
+
+}  // namespace riposte::rules

@@ -1,0 +1,367 @@
+// The pattern index (one Hyperscan database per field across all rules) must give exactly the
+// results of each predicate's own evaluation: rule sets built with and without it are run side
+// by side over hand-written cases, generated nginx lines built from the default ruleset's word
+// lists, the real logs of the corpora, the default ruleset and the SigmaHQ rule corpus.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "riposte/core/registry.h"
+#include "riposte/detect/rules/rule_engine.h"
+#include "riposte/detect/rules/rule_loader.h"
+#include "riposte/ingest/format_detect.h"
+#include "support/test_support.h"
+
+namespace riposte::rules {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Comparison {
+  size_t events = 0;
+  size_t evaluations = 0;
+  size_t matches = 0;  // (event, rule) pairs whose condition held
+  size_t mismatches = 0;
+};
+
+// Evaluates every live rule's condition (and sequence steps) for each event in a set with the
+// pattern index and in one without, and counts the differences (the first few are reported).
+class SideBySide {
+ public:
+  explicit SideBySide(const std::vector<Rule>& rules)
+      : indexed_(rules, true), direct_(rules, false) {}
+
+  const RuleSet& indexed() const { return indexed_; }
+
+  void check(const Event& e, Comparison& c) {
+    indexed_.candidates(e, cand_indexed_);
+    direct_.candidates(e, cand_direct_);
+    ++c.events;
+    // Candidates may differ (the index also anchors rules on patterns), but no rule whose
+    // condition holds may be missing from the indexed set's candidates.
+    for (size_t i : cand_direct_) {
+      if (!direct_.rules()[i].condition.eval(e)) continue;
+      if (!std::binary_search(cand_indexed_.begin(), cand_indexed_.end(), i)) {
+        compare(false, true, direct_.rules()[i].id + " (not a candidate)", e, c);
+      }
+    }
+    for (size_t i = 0; i < indexed_.rules().size(); ++i) {
+      const Rule& a = indexed_.rules()[i];
+      const Rule& b = direct_.rules()[i];
+      if (a.mode == RuleMode::kDisabled) continue;
+      compare(a.condition.eval(e), b.condition.eval(e), a.id, e, c);
+      for (size_t s = 0; s < a.aggregation.steps.size(); ++s) {
+        compare(a.aggregation.steps[s].condition.eval(e), b.aggregation.steps[s].condition.eval(e),
+                a.id + "/" + a.aggregation.steps[s].name, e, c);
+      }
+    }
+  }
+
+ private:
+  static void compare(bool x, bool y, const std::string& what, const Event& e, Comparison& c) {
+    ++c.evaluations;
+    c.matches += x ? 1 : 0;
+    if (x == y) return;
+    if (++c.mismatches <= 10) {
+      ADD_FAILURE() << what << ": with the index " << x << ", without " << y << " for " << e.raw();
+    }
+  }
+
+  RuleSet indexed_;
+  RuleSet direct_;
+  std::vector<size_t> cand_indexed_;
+  std::vector<size_t> cand_direct_;
+};
+
+std::vector<Rule> load(const std::string& yaml) {
+  auto r = loadRuleText(yaml, "t.yaml");
+  EXPECT_FALSE(r.hasErrors()) << r.toJson();
+  return std::move(r.rules);
+}
+
+Event httpEvent(std::string_view url, std::string_view ua = "curl/8") {
+  Event e;
+  e.setKind(EventKind::kHttp);
+  e.setRaw(url);
+  e.set(Field::kUrlOriginal, url);
+  e.set(Field::kUserAgent, ua);
+  e.set(Field::kSourceIp, "203.0.113.9");
+  return e;
+}
+
+constexpr const char* kRules = R"(
+rules:
+  - id: contains
+    kinds: [http]
+    match: {url.original: {contains: ["/admin", "SELECT"]}}
+  - id: contains-nocase
+    kinds: [http]
+    match: {url.original: {contains: ["select ", "%2e%2e/"], nocase: true}}
+  - id: starts
+    kinds: [http]
+    match: {url.original: {startswith: ["/api/", "/v2"]}}
+  - id: ends-nocase
+    kinds: [http]
+    match: {url.original|path: {endswith: [".PHP", ".env"], nocase: true}}
+  - id: regex-dollar
+    kinds: [http]
+    match: {url.original: {regex: 'x\.php$'}}
+  - id: regex-nocase
+    kinds: [http]
+    match: {user_agent.original: {regex: ['^sqlmap/', 'nikto'], nocase: true}}
+  - id: backreference
+    kinds: [http]
+    match: {url.original: {regex: '/(\w+)/\1/'}}
+  - id: lookahead
+    kinds: [http]
+    match: {user_agent.original: {regex: '^(?!Mozilla).*bot'}}
+  - id: combined
+    kinds: [http]
+    match:
+      all:
+        - url.original: {contains: "/wp-"}
+        - not: {user_agent.original: {contains: "Googlebot"}}
+  - id: disabled
+    mode: disabled
+    kinds: [http]
+    match: {url.original: {contains: "/"}}
+)";
+
+TEST(PatternIndexTest, PredicatesOfAllRulesShareOneDatabasePerField) {
+  SideBySide s(load(kRules));
+  const PatternIndex* p = s.indexed().patterns();
+  ASSERT_NE(p, nullptr);
+  // url.original, url.original|path and user_agent.original; the backreference and the
+  // lookahead are not Hyperscan's and stay on PCRE2; the disabled rule is not compiled.
+  EXPECT_EQ(p->databases(), 3u);
+  EXPECT_EQ(p->rejected(), 2u);
+  EXPECT_EQ(p->predicates(), 8u);
+}
+
+TEST(PatternIndexTest, SameResultsAsEachPredicateOnItsOwn) {
+  SideBySide s(load(kRules));
+  struct Case {
+    std::string url;
+    std::string ua;
+    std::vector<std::string> expect;  // rules whose condition holds
+  };
+  const std::vector<Case> cases = {
+      {"/admin/login", "curl/8", {"contains"}},
+      {"/q?x=SELECT 1", "curl/8", {"contains", "contains-nocase"}},
+      {"/q?x=select 1", "curl/8", {"contains-nocase"}},
+      {"/a/%2E%2E/b", "curl/8", {"contains-nocase"}},
+      {"/api/v1", "curl/8", {"starts"}},
+      {"/x/api/", "curl/8", {}},
+      {"/index.php?a=.env", "curl/8", {"ends-nocase"}},
+      {"/INDEX.Php", "curl/8", {"ends-nocase"}},
+      {"/.env.bak", "curl/8", {}},
+      {"/x.php", "curl/8", {"ends-nocase", "regex-dollar"}},
+      {"/x.php\n", "curl/8", {"regex-dollar"}},  // $ also before a final newline, as in PCRE2
+      {"/", "SQLMAP/1.7", {"regex-nocase"}},
+      {"/", "Mozilla Nikto", {"regex-nocase"}},
+      {"/", "a sqlmap/1", {}},
+      {"/ab/ab/", "curl/8", {"backreference"}},
+      {"/ab/cd/", "curl/8", {}},
+      {"/", "Googlebot", {"lookahead"}},
+      {"/", "Mozilla Googlebot", {}},
+      {"/wp-login.php", "curl/8", {"ends-nocase", "combined"}},
+      {"/wp-login.php", "Googlebot", {"ends-nocase", "lookahead"}},
+      {"/wp-login.php", "Mozilla Googlebot", {"ends-nocase"}},
+      {"", "", {}},
+      // Non-ASCII values: the user agent field holds regular expressions, so its predicates
+      // evaluate themselves; url.original's literals stay in Hyperscan.
+      {"/admin/\xc3\xa9t\xc3\xa9", "sqlmap/\xc3\xa9", {"contains", "regex-nocase"}},
+      {"/\xff\xfe/wp-x", "\xff nikto", {"combined", "regex-nocase"}},
+  };
+  Comparison c;
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.url + " | " + k.ua);
+    const Event e = httpEvent(k.url, k.ua);
+    s.check(e, c);
+    std::vector<std::string> held;
+    for (const Rule& r : s.indexed().rules()) {
+      if (r.mode != RuleMode::kDisabled && r.condition.eval(e)) held.push_back(r.id);
+    }
+    std::vector<std::string> want = k.expect;
+    std::sort(held.begin(), held.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(held, want);
+  }
+  EXPECT_EQ(c.mismatches, 0u);
+}
+
+TEST(PatternIndexTest, CaselessLiteralsFoldOnlyAsciiLetters) {
+  // Latin-1 bytes are not letters to either path: \xc9 does not match \xe9.
+  Predicate p;
+  p.field = FieldRef::of("url.original");
+  p.op = Op::kContains;
+  p.nocase = true;
+  p.values = {"caf\xc9"};
+  Rule r;
+  r.id = "latin";
+  r.kinds = {EventKind::kHttp};
+  r.condition = Condition::predicate(std::move(p));
+  SideBySide s({r});
+  ASSERT_EQ(s.indexed().patterns()->predicates(), 1u);
+  Comparison c;
+  for (const char* u : {"/CAF\xc9", "/caf\xc9", "/caf\xe9", "/CAF\xe9"}) s.check(httpEvent(u), c);
+  EXPECT_EQ(c.mismatches, 0u);
+  EXPECT_EQ(c.matches, 2u);
+}
+
+TEST(PatternIndexTest, EngineFindingsAreTheSameWithAndWithoutTheIndex) {
+  auto rules = load(kRules);
+  RuleEngine a("rules", rules, {}, true);
+  RuleEngine b("rules", rules, {}, false);
+  ASSERT_NE(a.ruleSet().patterns(), nullptr);
+  EXPECT_EQ(b.ruleSet().patterns(), nullptr);
+  std::vector<std::string> fa;
+  std::vector<std::string> fb;
+  for (const char* u : {"/admin", "/api/x.php", "/wp-a", "/ab/ab/", "/q?select 1"}) {
+    const Event e = httpEvent(u, "sqlmap/1");
+    a.onEvent(e, [&](Finding&& f) { fa.push_back(f.detector); });
+    b.onEvent(e, [&](Finding&& f) { fb.push_back(f.detector); });
+  }
+  EXPECT_EQ(fa, fb);
+  EXPECT_GE(fa.size(), 8u);
+  // A mode change rebuilds the set with its own index.
+  ASSERT_TRUE(a.setRuleMode("contains", RuleMode::kDisabled).isOk());
+  ASSERT_NE(a.ruleSet().patterns(), nullptr);
+  size_t n = 0;
+  a.onEvent(httpEvent("/admin", "x"), [&](Finding&& f) { n += f.detector == "contains"; });
+  EXPECT_EQ(n, 0u);
+}
+
+// ---- corpora ----
+
+class PatternIndexCorpusTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(registerBuiltins(reg_).isOk()); }
+
+  // Parses `lines` with the format detected from them and checks each event.
+  void checkLines(SideBySide& s, const std::vector<std::string>& lines, Comparison& c,
+                  const std::string& what) {
+    std::vector<std::string_view> sample(lines.begin(),
+                                         lines.begin() + std::min<size_t>(lines.size(), 200));
+    const auto fmt = detectFormat(reg_, sample);
+    if (!fmt) return;
+    ComponentConfig pc;
+    pc.name = pc.type = fmt->parser;
+    pc.path = what;
+    auto parser = reg_.parsers.create(pc, FactoryContext{});
+    ASSERT_TRUE(parser.isOk()) << fmt->parser;
+    ParseContext ctx;
+    ctx.year = 2024;
+    for (const auto& l : lines) {
+      Event e;
+      e.setRaw(l);
+      if ((*parser)->parse(l, ctx, e) != ParseResult::kParsed) continue;
+      s.check(e, c);
+    }
+  }
+
+  static std::vector<std::string> readLines(const fs::path& p) {
+    std::vector<std::string> v;
+    std::ifstream in(p);
+    for (std::string l; std::getline(in, l);) {
+      if (!l.empty()) v.push_back(l);
+    }
+    return v;
+  }
+
+  // The corpora's web and sshd logs: the CrowdSec hub tests' inputs and loghub's samples.
+  std::vector<fs::path> corpusLogs() {
+    std::vector<fs::path> out;
+    if (auto hub = testing::corpusFile("crowdsec-hub/tests")) {
+      for (const auto& d : fs::recursive_directory_iterator(*hub)) {
+        if (d.is_regular_file() && d.path().extension() == ".log") out.push_back(d.path());
+      }
+    }
+    for (const char* f : {"loghub/Apache/Apache_2k.log", "loghub/OpenSSH/OpenSSH_2k.log"}) {
+      if (auto p = testing::corpusFile(f)) out.push_back(*p);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // nginx lines whose targets and agents are built from the default ruleset's word lists
+  // (mixed case, with prefixes and suffixes), and plain ones.
+  static std::vector<std::string> generatedLines(size_t n) {
+    std::vector<std::string> words;
+    const fs::path data = fs::path(RIPOSTE_SOURCE_DIR) / "rules" / "data";
+    for (const auto& f : fs::directory_iterator(data)) {
+      if (f.path().extension() != ".txt") continue;
+      for (auto& w : readLines(f.path())) {
+        if (w[0] != '#' && w.find_first_of(" \"") == std::string::npos) words.push_back(w);
+      }
+    }
+    std::mt19937 rng(7);
+    auto pick = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
+    const std::vector<std::string> plain = {"/", "/index.html", "/api/v1/items?page=2",
+                                            "/static/app.js", "/search?q=shoes"};
+    const std::vector<std::string> agents = {"Mozilla/5.0", "curl/8.5.0",           "sqlmap/1.7",
+                                             "Nikto/2.5",   "python-requests/2.31", "zgrab/0.x"};
+    std::vector<std::string> lines;
+    for (size_t i = 0; i < n; ++i) {
+      std::string target = rng() % 3 == 0 ? pick(plain) : pick(words);
+      if (rng() % 4 == 0) {
+        for (char& ch : target) {
+          if (rng() % 2 == 0) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        }
+      }
+      if (target.empty() || target[0] != '/') target = "/" + target;
+      if (rng() % 3 == 0) target = "/x" + target;
+      if (rng() % 3 == 0) target += rng() % 2 == 0 ? "?id=1" : ".bak";
+      std::string ua = rng() % 4 == 0 ? pick(words) : pick(agents);
+      lines.push_back("203.0.113." + std::to_string(rng() % 200 + 1) +
+                      " - - [03/Mar/2024:10:15:42 +0000] \"GET " + target + " HTTP/1.1\" " +
+                      std::to_string(rng() % 2 == 0 ? 200 : 404) + " 512 \"-\" \"" + ua + "\"");
+    }
+    return lines;
+  }
+
+  Registries reg_;
+};
+
+TEST_F(PatternIndexCorpusTest, DefaultRulesetOverGeneratedAndCorpusLines) {
+  auto loaded = loadRuleFiles({std::string(RIPOSTE_SOURCE_DIR) + "/rules"});
+  ASSERT_FALSE(loaded.hasErrors()) << loaded.toJson();
+  SideBySide s(loaded.rules);
+  ASSERT_NE(s.indexed().patterns(), nullptr);
+  EXPECT_GE(s.indexed().patterns()->predicates(), 15u);
+  Comparison c;
+  checkLines(s, generatedLines(20000), c, "generated");
+  EXPECT_EQ(c.mismatches, 0u);
+  EXPECT_GE(c.matches, 5000u);  // the word lists' entries do hit their rules
+  const auto logs = corpusLogs();
+  for (const auto& f : logs) checkLines(s, readLines(f), c, f.string());
+  EXPECT_EQ(c.mismatches, 0u);
+  std::printf(
+      "default ruleset: %zu predicates indexed (%zu databases, %zu left to PCRE2), "
+      "%zu events, %zu evaluations, %zu matches, %zu corpus logs\n",
+      s.indexed().patterns()->predicates(), s.indexed().patterns()->databases(),
+      s.indexed().patterns()->rejected(), c.events, c.evaluations, c.matches, logs.size());
+}
+
+TEST_F(PatternIndexCorpusTest, SigmaCorpusRulesOverGeneratedAndCorpusLines) {
+  RIPOSTE_REQUIRE_CORPUS(dir, "sigma/rules");
+  auto loaded = loadRuleFiles({dir.string()});
+  ASSERT_FALSE(loaded.hasErrors()) << loaded.toJson();
+  SideBySide s(loaded.rules);
+  EXPECT_GE(s.indexed().patterns()->predicates(), 100u);
+  Comparison c;
+  checkLines(s, generatedLines(5000), c, "generated");
+  for (const auto& f : corpusLogs()) checkLines(s, readLines(f), c, f.string());
+  EXPECT_EQ(c.mismatches, 0u);
+  EXPECT_GT(c.matches, 0u);
+  std::printf(
+      "Sigma corpus: %zu rules, %zu predicates indexed (%zu databases, %zu left to "
+      "PCRE2), %zu events, %zu matches\n",
+      loaded.rules.size(), s.indexed().patterns()->predicates(),
+      s.indexed().patterns()->databases(), s.indexed().patterns()->rejected(), c.events, c.matches);
+}
+
+}  // namespace
+}  // namespace riposte::rules
