@@ -5,7 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
+
 #include <cstdlib>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -68,6 +71,61 @@ TEST(ReplayThreads, GeneratedAuthLogSameDecisionsOnOneAndFourThreads) {
 TEST(ReplayThreads, LoghubOpenSshSameDecisionsOnOneAndFourThreads) {
   RIPOSTE_REQUIRE_CORPUS(log, "loghub/OpenSSH/OpenSSH_2k.log");
   expectSameDecisions({"--type", "sshd", "--year", "2025", log.string()});
+}
+
+std::string failure(int i, const std::string& ip) {
+  return "Mar  3 10:15:4" + std::to_string(i) + " web1 sshd[12" + std::to_string(i) +
+         "]: Failed password for root from " + ip + " port 5124" + std::to_string(i) + " ssh2\n";
+}
+
+// serve --threads 2: lines tailed from a file reach the workers, their findings are decided
+// while the loop runs (not only at the end), a SIGHUP reload replaces every shard's detectors,
+// and a stop drains the workers.
+TEST(ServeThreads, ShardedServeDecidesReloadsAndStops) {
+  TempDir dir;
+  const auto log = dir.path() / "auth.log";
+  const auto actions = dir.path() / "actions.jsonl";
+  std::ofstream(log).flush();
+  const auto cfg = dir.path() / "riposte.yaml";
+  std::ofstream(cfg) << "store:\n  path: " << (dir.path() / "r.db").string() << "\n"
+                     << "sources:\n  - name: auth\n    type: file\n    path: " << log.string()
+                     << "\n    parser: sshd\n    start_at: end\n    year: 2025\n"
+                     << "detectors:\n  - name: ssh-bruteforce\n    type: threshold\n"
+                     << "    kinds: [auth]\n    outcome: failure\n    threshold: 3\n"
+                     << "    window: 60s\n"
+                     << "actions:\n  - name: log\n    type: log\n    path: " << actions.string()
+                     << "\n";
+  testing::BackgroundRiposte serve({"serve", "--threads", "2", "--config", cfg.string()});
+  ASSERT_TRUE(testing::waitFor([&] { return serve.err().find("serving") != std::string::npos; }))
+      << serve.err();
+  EXPECT_NE(serve.err().find("2 analysis threads"), std::string::npos) << serve.err();
+  auto decided = [&](const std::string& ip) {
+    return testing::readFile(actions).find("\"" + ip + "\"") != std::string::npos;
+  };
+  const std::vector<std::string> first = {"203.0.113.1", "203.0.113.2", "203.0.113.3",
+                                          "2001:db8::7"};
+  {
+    std::ofstream out(log, std::ios::app);
+    for (int i = 1; i <= 3; ++i) {
+      for (const auto& ip : first) out << failure(i, ip);
+    }
+  }
+  for (const auto& ip : first) {
+    ASSERT_TRUE(testing::waitFor([&] { return decided(ip); })) << ip << "\n" << serve.err();
+  }
+  serve.signal(SIGHUP);
+  ASSERT_TRUE(testing::waitFor([&] {
+    return serve.err().find("rules reloaded on SIGHUP") != std::string::npos;
+  })) << serve.err();
+  {
+    std::ofstream out(log, std::ios::app);
+    for (int i = 1; i <= 3; ++i) out << failure(i, "198.51.100.9");
+    out << failure(1, "198.51.100.10") << failure(2, "198.51.100.10");  // below the threshold
+  }
+  ASSERT_TRUE(testing::waitFor([&] { return decided("198.51.100.9"); })) << serve.err();
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+  EXPECT_FALSE(decided("198.51.100.10"));
+  EXPECT_NE(serve.err().find("stopping"), std::string::npos) << serve.err();
 }
 
 }  // namespace
