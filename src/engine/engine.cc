@@ -201,7 +201,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
   }
   FactoryContext ctx{&e->config_, store};
   ctx.fetch_feeds = e->options_.fetch_feeds;
-  unsigned threads = e->options_.threads >= 0 ? static_cast<unsigned>(e->options_.threads) : 1;
+  unsigned threads =
+      e->options_.threads >= 0 ? static_cast<unsigned>(e->options_.threads) : e->config_.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   auto set = makeDetectors(e->config_, registries, ctx, threads);
   if (!set) return set.status();

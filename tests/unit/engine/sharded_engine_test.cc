@@ -173,6 +173,10 @@ TEST(ShardedEngine, ThreadsAsAskedUnlessNoDetectorCanBeSharded) {
   const auto log = generateLog(dir.path() / "auth.log", 100);
   EXPECT_EQ(replayWith(defaultConfigYaml(), -1, {log}).threads, 1u);
   EXPECT_EQ(replayWith(defaultConfigYaml(), 2, {log}).threads, 2u);
+  // engine.threads, and --threads over it.
+  const std::string three = std::string("engine: {threads: 3}\n") + defaultConfigYaml();
+  EXPECT_EQ(replayWith(three, -1, {log}).threads, 3u);
+  EXPECT_EQ(replayWith(three, 2, {log}).threads, 2u);
   // Only a detector keyed by user: nothing to shard, one thread.
   const std::string by_user = R"(
 detectors:
