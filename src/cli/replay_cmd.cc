@@ -15,6 +15,7 @@ void addReplayCommand(CLI::App& app, Context& ctx) {
     std::string db = ":memory:";
     bool allowlist_own = false;
     bool apply = false;
+    int threads = -1;
     std::vector<std::string> files;
   };
   auto o = std::make_shared<Opts>();
@@ -31,6 +32,10 @@ void addReplayCommand(CLI::App& app, Context& ctx) {
   cmd->add_flag("--allowlist-own", o->allowlist_own,
                 "also allowlist this machine's own addresses (off: logs come from elsewhere)");
   cmd->add_flag("--apply", o->apply, "run the configured actions (default: decide only)");
+  cmd->add_option("--threads", o->threads,
+                  "analysis worker threads, events sharded by source address (overrides "
+                  "engine.threads; 0 = one per core)")
+      ->check(CLI::Range(0, 256));
   cmd->add_option("files", o->files, "log files (plain or gzip; - for standard input)")->required();
   cmd->callback([&ctx, o] {
     auto cfg = loadConfigOrDefault(ctx, o->config);
@@ -56,6 +61,7 @@ void addReplayCommand(CLI::App& app, Context& ctx) {
     eo.actor = "replay";
     eo.fetch_feeds = false;
     eo.decide_at_event_time = true;
+    eo.threads = o->threads;
     auto engine = Engine::create(*cfg, ctx.registries, store->get(), eo);
     if (!engine) {
       std::fprintf(stderr, "riposte replay: %s\n", engine.status().toString().c_str());
@@ -86,12 +92,13 @@ void addReplayCommand(CLI::App& app, Context& ctx) {
         stderr,
         "replay: %llu lines read, %llu parsed, %llu skipped, %llu unparsed, "
         "%llu findings, %llu decisions (%llu allowlisted, %llu already active) "
-        "in %.3f s, %.0f lines/s [parser: %s]\n",
+        "in %.3f s, %.0f lines/s [parser: %s] [threads: %u]\n",
         static_cast<unsigned long long>(s.lines), static_cast<unsigned long long>(s.parsed),
         static_cast<unsigned long long>(s.skipped), static_cast<unsigned long long>(s.unparsed),
         static_cast<unsigned long long>(s.findings), static_cast<unsigned long long>(s.decisions),
         static_cast<unsigned long long>(s.allowlisted),
-        static_cast<unsigned long long>(s.duplicates), summary->seconds, rate, parsers.c_str());
+        static_cast<unsigned long long>(s.duplicates), summary->seconds, rate, parsers.c_str(),
+        (*engine)->threads());
   });
 }
 

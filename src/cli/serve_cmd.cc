@@ -18,6 +18,7 @@ void addServeCommand(CLI::App& app, Context& ctx) {
   auto config = std::make_shared<std::string>();
   auto listen = std::make_shared<std::string>();
   auto role = std::make_shared<std::string>();
+  auto threads = std::make_shared<int>(-1);
   auto* cmd = app.add_subcommand(
       "serve",
       "Run continuously: tail the configured sources (following rotation), detect, decide, act,\n"
@@ -30,7 +31,11 @@ void addServeCommand(CLI::App& app, Context& ctx) {
                   "all (one node), ingest, analyze or enforce (overrides cluster.role; "
                   "docs/cluster.md)")
       ->check(CLI::IsMember({"all", "ingest", "analyze", "enforce"}));
-  cmd->callback([&ctx, config, listen, role] {
+  cmd->add_option("--threads", *threads,
+                  "analysis worker threads, events sharded by source address (overrides "
+                  "engine.threads; 0 = one per core)")
+      ->check(CLI::Range(0, 256));
+  cmd->callback([&ctx, config, listen, role, threads] {
     auto cfg = loadConfigOrDefault(ctx, *config);
     if (!cfg) {
       ctx.exit_code = 2;
@@ -50,6 +55,7 @@ void addServeCommand(CLI::App& app, Context& ctx) {
     so.reload = &g_reload;
     so.listen = *listen;
     so.role = *role;
+    so.threads = *threads;
     if (Status st = serve(*cfg, ctx.registries, g_stop, so); !st.isOk()) {
       std::fprintf(stderr, "riposte serve: %s\n", st.toString().c_str());
       ctx.exit_code = 1;

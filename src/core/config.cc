@@ -75,8 +75,8 @@ void checkAllowlistEntries(const ConfigReader& rd, const YAML::Node& map, const 
     }
   }
 }
-const std::set<std::string> kEngineKeys = {"log_level", "log_format", "dry_run", "data_dir",
-                                           "dead_letter"};
+const std::set<std::string> kEngineKeys = {"log_level", "log_format",  "dry_run",
+                                           "data_dir",  "dead_letter", "threads"};
 const std::set<std::string> kDeadLetterKeys = {"path", "max_bytes", "keep", "per_second"};
 // Every built-in store's keys; each store checks its own when the registries are given.
 const std::set<std::string> kStoreKeys = {"type",
@@ -519,6 +519,7 @@ Result<Config> parseConfig(const std::string& raw, const std::string& file,
         }
         c.dry_run = rd.getBool(e, "engine", "dry_run", c.dry_run);
         c.data_dir = rd.getString(e, "engine", "data_dir", c.data_dir);
+        c.threads = static_cast<uint32_t>(rd.getInt(e, "engine", "threads", c.threads, 0, 256));
         if (const YAML::Node dl = e["dead_letter"]) {
           const std::string dp = "engine.dead_letter";
           if (dl.IsScalar()) {

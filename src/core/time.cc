@@ -209,11 +209,12 @@ std::string formatDuration(Duration d) {
 int inferSyslogYear(unsigned month, unsigned day, std::optional<int> explicit_year,
                     Timestamp reference) {
   if (explicit_year) return *explicit_year;
-  const std::time_t t = reference.seconds();
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  const int ref_year = tm.tm_year + 1900;
-  const int64_t ref_day = reference.seconds() / 86400;
+  const int64_t secs = reference.seconds();
+  const int64_t ref_day = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  int ref_year = 0;
+  unsigned ref_month = 0;
+  unsigned ref_mday = 0;
+  civilFromDays(ref_day, ref_year, ref_month, ref_mday);  // no gmtime_r per line
   return daysFromCivil(ref_year, month, day) > ref_day + 2 ? ref_year - 1 : ref_year;
 }
 

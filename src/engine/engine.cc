@@ -14,6 +14,7 @@
 
 #include "riposte/detect/intel_detector.h"
 #include "riposte/detect/rules/rule_engine.h"
+#include "riposte/engine/shard_pool.h"
 #include "riposte/intel/store_updater.h"
 #include "riposte/respond/dry_run_action.h"
 
@@ -41,7 +42,137 @@ std::array<uint64_t, LatencyHistogram::kBounds.size() + 1> LatencyHistogram::cum
 namespace {
 // How often (in event time) detectors drop stale per-entity state.
 constexpr Duration kDetectorExpiryEvery = std::chrono::seconds(60);
+
+bool isSourceIp(const rules::FieldRef& f) {
+  return f.id == Field::kSourceIp && !f.original && f.transforms.empty();
+}
+
+// True when the detector's per-entity state is keyed by the source address alone (or by a key
+// starting with it), so instances on different shards never need each other's state. Events
+// without an address all go to shard 0, so a fallback key (user, host) stays whole there.
+bool shardable(const Detector& d, const ComponentConfig& cc) {
+  if (d.fallback()) return false;
+  if (const auto* re = dynamic_cast<const rules::RuleEngine*>(&d)) {
+    for (const auto& r : re->ruleSet().rules()) {
+      const auto& a = r.aggregation;
+      if (!a.key.empty() && !isSourceIp(a.key.front())) return false;
+      if (a.ipv6_prefix != 0 && a.ipv6_prefix < 64) return false;  // shards hold whole /64s
+    }
+    return true;
+  }
+  if (cc.type == "threshold") {
+    return !cc.node["key"] || cc.node["key"].as<std::string>("") == "source.ip";
+  }
+  return false;  // intel, longterm, anomaly, ...: their state or order spans addresses
+}
+
+// The configured detectors in the order they run (fallback ones last). With shards > 1, also
+// each shard's own instances of the shardable ones; `twins[i]` are those of `base[i]`.
+struct DetectorSet {
+  std::vector<DetectorPtr> base;
+  std::vector<std::vector<DetectorPtr>> twins;  // per base detector: shards 1..n-1 (or none)
+  bool has_fallback = false;
+};
+
+Result<DetectorSet> makeDetectors(const Config& config, const Registries& registries,
+                                  const FactoryContext& ctx, unsigned shards) {
+  DetectorSet out;
+  std::vector<std::pair<DetectorPtr, std::vector<DetectorPtr>>> made;
+  for (const auto& d : config.detectors) {
+    auto det = registries.detectors.create(d, ctx);
+    if (!det) return det.status();
+    std::vector<DetectorPtr> twins;
+    if (shards > 1 && shardable(**det, d)) {
+      for (unsigned i = 1; i < shards; ++i) {
+        auto twin = registries.detectors.create(d, ctx);
+        if (!twin) return twin.status();
+        twins.push_back(std::move(*twin));
+      }
+    }
+    if ((*det)->fallback()) out.has_fallback = true;
+    made.emplace_back(std::move(*det), std::move(twins));
+  }
+  // Rules decide first: fallback detectors (the anomaly model) see each event after the others.
+  std::stable_partition(made.begin(), made.end(),
+                        [](const auto& m) { return !m.first->fallback(); });
+  for (auto& [d, t] : made) {
+    out.base.push_back(std::move(d));
+    out.twins.push_back(std::move(t));
+  }
+  return out;
+}
+
 }  // namespace
+
+// Sharded analysis: the pipeline thread parses, runs the detectors whose state spans addresses
+// itself, and hands each event to the worker of its source address, which runs its own
+// instances of the others. Findings come back here and are decided on the pipeline thread.
+struct Engine::Shards {
+  std::vector<std::vector<DetectorPtr>> twins;  // parallel to Engine::detectors_
+  std::vector<std::vector<Detector*>> run;      // per shard: the detectors its worker runs
+  std::vector<Detector*> inline_detectors;      // run on the pipeline thread
+  std::vector<Timestamp> last_expiry;           // per shard, event time (worker's own)
+  std::vector<FindingSink> sinks;               // per shard
+  std::mutex mu;
+  std::vector<Finding> returned;  // guarded by mu
+  std::vector<Finding> deciding;  // pipeline thread
+  std::atomic<bool> pending{false};
+  std::unique_ptr<ShardPool> pool;  // last: its workers stop before the rest is destroyed
+
+  // Takes over `set` (its base detectors go to the engine) and lays out what each shard runs.
+  void assign(Engine& e, DetectorSet set) {
+    const size_t n = pool ? pool->shards() : run.size();
+    e.detectors_ = std::move(set.base);
+    twins = std::move(set.twins);
+    run.assign(n, {});
+    inline_detectors.clear();
+    for (size_t i = 0; i < e.detectors_.size(); ++i) {
+      if (twins[i].empty()) {
+        inline_detectors.push_back(e.detectors_[i].get());
+        continue;
+      }
+      run[0].push_back(e.detectors_[i].get());
+      for (size_t s = 1; s < n; ++s) run[s].push_back(twins[i][s - 1].get());
+    }
+    last_expiry.assign(n, Timestamp{});
+  }
+
+  // Worker `shard`: its detectors look at the event; expiry on the shard's own event time.
+  void onEvent(size_t shard, const Event& ev) {
+    const FindingSink& sink = sinks[shard];
+    for (Detector* d : run[shard]) d->onEvent(ev, sink);
+    const Timestamp now = ev.timestamp();
+    if (now - last_expiry[shard] > kDetectorExpiryEvery) {
+      for (Detector* d : run[shard]) d->expire(now);
+      last_expiry[shard] = now;
+    }
+  }
+
+  // Pipeline thread: decides the findings the workers returned, in the order each sent them.
+  void decide(Engine& e) {
+    if (!pending.load(std::memory_order_acquire)) return;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      deciding.swap(returned);
+      pending.store(false, std::memory_order_relaxed);
+    }
+    for (auto& f : deciding) e.onFinding(std::move(f));
+    deciding.clear();
+  }
+
+  // Every event handed over handled and its findings decided: the workers are idle, so the
+  // pipeline thread may touch their detectors until it submits again.
+  void quiesce(Engine& e) {
+    pool->drain();
+    decide(e);
+  }
+
+  // The instances of base detector `i` on the other shards.
+  const std::vector<DetectorPtr>& twinsOf(size_t i) const {
+    static const std::vector<DetectorPtr> kNone;
+    return i < twins.size() ? twins[i] : kNone;
+  }
+};
 
 Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Registries& registries,
                                                Store* store, EngineOptions options) {
@@ -70,14 +201,56 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
   }
   FactoryContext ctx{&e->config_, store};
   ctx.fetch_feeds = e->options_.fetch_feeds;
-  for (const auto& d : e->config_.detectors) {
-    auto det = registries.detectors.create(d, ctx);
-    if (!det) return det.status();
-    e->detectors_.push_back(std::move(*det));
+  unsigned threads =
+      e->options_.threads >= 0 ? static_cast<unsigned>(e->options_.threads) : e->config_.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  auto set = makeDetectors(e->config_, registries, ctx, threads);
+  if (!set) return set.status();
+  if (threads > 1 && set->has_fallback) {
+    // The fallback detector must see each event after the others have decided on it.
+    spdlog::warn(
+        "engine.threads: {} requested, analysis runs on one thread: a fallback "
+        "detector (anomaly) must follow the other detectors' decisions event by event",
+        threads);
+    threads = 1;
+    set = makeDetectors(e->config_, registries, ctx, 1);
+    if (!set) return set.status();
   }
-  // Rules decide first: fallback detectors (the anomaly model) see each event after the others.
-  std::stable_partition(e->detectors_.begin(), e->detectors_.end(),
-                        [](const DetectorPtr& d) { return !d->fallback(); });
+  if (threads > 1 &&
+      std::all_of(set->twins.begin(), set->twins.end(), [](const auto& t) { return t.empty(); })) {
+    spdlog::info(
+        "engine.threads: {} requested, analysis runs on one thread: no detector keeps "
+        "its state by source address",
+        threads);
+    threads = 1;
+    set = makeDetectors(e->config_, registries, ctx, 1);
+    if (!set) return set.status();
+  }
+  if (threads > 1) {
+    auto sh = std::make_shared<Shards>();
+    sh->sinks.resize(threads);
+    for (unsigned i = 0; i < threads; ++i) {
+      sh->sinks[i] = [raw = sh.get()](Finding&& f) {
+        std::lock_guard<std::mutex> l(raw->mu);
+        raw->returned.push_back(std::move(f));
+        raw->pending.store(true, std::memory_order_release);
+      };
+    }
+    sh->run.resize(threads);
+    sh->assign(*e, std::move(*set));
+    ShardPoolOptions po;
+    po.shards = threads;
+    sh->pool = std::make_unique<ShardPool>(
+        po, [raw = sh.get()](size_t shard, const Event& ev) { raw->onEvent(shard, ev); });
+    e->shards_ = std::move(sh);
+    size_t inline_count = e->shards_->inline_detectors.size();
+    spdlog::info(
+        "engine: {} analysis threads, events sharded by source address ({} of {} "
+        "detector(s) sharded, the others on the pipeline thread)",
+        threads, e->detectors_.size() - inline_count, e->detectors_.size());
+  } else {
+    e->detectors_ = std::move(set->base);
+  }
   if (e->options_.run_actions) {
     for (const auto& a : e->config_.actions) {
       auto act = registries.actions.create(a, ctx);
@@ -126,6 +299,10 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
 }
 
 Engine::~Engine() {
+  if (shards_) {
+    shards_->quiesce(*this);
+    shards_->pool.reset();  // workers stopped before the detectors they use go
+  }
   flushEventLog();
   executor_.reset();
 }
@@ -144,7 +321,20 @@ void Engine::flushEventLog() {
   event_log_.clear();
 }
 
-void Engine::drain() { executor_->drain(); }
+void Engine::drain() {
+  if (shards_) shards_->quiesce(*this);
+  executor_->drain();
+}
+
+void Engine::pump() {
+  if (!shards_) return;
+  shards_->pool->flush();
+  shards_->decide(*this);
+}
+
+unsigned Engine::threads() const {
+  return shards_ ? static_cast<unsigned>(shards_->pool->shards()) : 1;
+}
 
 EngineStats Engine::stats() const {
   EngineStats s = stats_;
@@ -352,6 +542,18 @@ ParseResult Engine::process(Parser& parser, const ParseContext& ctx, const Sourc
   if (options_.record_events) {
     event_log_.push_back(EvidenceEvent::withFields(event_));
     if (event_log_.size() >= options_.event_log_batch) flushEventLog();
+  }
+  if (shards_) {
+    Shards& sh = *shards_;
+    for (Detector* d : sh.inline_detectors) d->onEvent(event_, sink_);
+    sh.pool->submit(event_);
+    sh.decide(*this);
+    const Timestamp now = event_.timestamp();
+    if (now - last_detector_expiry_ > kDetectorExpiryEvery) {
+      for (Detector* d : sh.inline_detectors) d->expire(now);
+      last_detector_expiry_ = now;
+    }
+    return r;
   }
   for (auto& d : detectors_) d->onEvent(event_, sink_);
   const Timestamp now = event_.timestamp();
@@ -748,6 +950,7 @@ Status Engine::refreshAllowlist() {
 }
 
 void Engine::tick(Timestamp now) {
+  if (shards_) shards_->decide(*this);
   if (options_.refresh_allowlist && config_.allowlist_refresh.count() > 0 &&
       std::chrono::steady_clock::now() - last_allowlist_refresh_ >=
           std::chrono::microseconds(config_.allowlist_refresh.count()) &&
@@ -1002,7 +1205,9 @@ Result<Decision> Engine::rejectDecision(const std::string& id, const std::string
 
 std::vector<RuleInfo> Engine::rules() const {
   std::vector<RuleInfo> out;
-  for (const auto& det : detectors_) {
+  if (shards_) shards_->pool->drain();  // the workers' counters are read below
+  for (size_t di = 0; di < detectors_.size(); ++di) {
+    const auto& det = detectors_[di];
     const auto* re = dynamic_cast<const rules::RuleEngine*>(det.get());
     if (re == nullptr) continue;
     const auto& rs = re->ruleSet().rules();
@@ -1025,6 +1230,13 @@ std::vector<RuleInfo> Engine::rules() const {
       info.action = r.action;
       info.matches = re->stats(i).matches;
       info.findings = re->stats(i).findings;
+      if (shards_) {
+        for (const auto& twin : shards_->twinsOf(di)) {
+          const auto& t = static_cast<const rules::RuleEngine&>(*twin);
+          info.matches += t.stats(i).matches;
+          info.findings += t.stats(i).findings;
+        }
+      }
       out.push_back(std::move(info));
     }
   }
@@ -1038,7 +1250,9 @@ Status Engine::setRuleMode(const std::string& rule_id, const std::string& mode,
     if (rules::ruleModeName(x) == mode) m = x;
   }
   if (!m) return Status::invalidArgument("mode must be enabled, disabled or shadow");
-  for (auto& det : detectors_) {
+  if (shards_) shards_->quiesce(*this);  // the workers' instances change below
+  for (size_t di = 0; di < detectors_.size(); ++di) {
+    auto& det = detectors_[di];
     auto* re = dynamic_cast<rules::RuleEngine*>(det.get());
     if (re == nullptr) continue;
     const auto& rs = re->ruleSet().rules();
@@ -1063,6 +1277,11 @@ Status Engine::setRuleMode(const std::string& rule_id, const std::string& mode,
       rule_modes_[rule_id] = RuleModeRecord{rule_id, mode, actor, Timestamp::now()};
     }
     RIPOSTE_RETURN_IF_ERROR(re->setRuleMode(rule_id, *m));
+    if (shards_) {
+      for (auto& twin : shards_->twins[di]) {
+        RIPOSTE_RETURN_IF_ERROR(static_cast<rules::RuleEngine&>(*twin).setRuleMode(rule_id, *m));
+      }
+    }
     if (store_ != nullptr) {
       AuditEntry a;
       a.actor = actor;
@@ -1126,10 +1345,14 @@ void Engine::applyStoredRuleModes() {
       if (rules::ruleModeName(x) == r.mode) m = x;
     }
     bool found = false;
-    for (auto& det : detectors_) {
-      auto* re = dynamic_cast<rules::RuleEngine*>(det.get());
+    for (size_t di = 0; di < detectors_.size(); ++di) {
+      auto* re = dynamic_cast<rules::RuleEngine*>(detectors_[di].get());
       if (re == nullptr || !m) continue;
       if (re->setRuleMode(r.rule_id, *m).isOk()) found = true;
+      if (!shards_) continue;
+      for (auto& twin : shards_->twinsOf(di)) {
+        (void)static_cast<rules::RuleEngine&>(*twin).setRuleMode(r.rule_id, *m);
+      }
     }
     if (found) {
       spdlog::info("rule {}: mode {} (set by {} at {})", r.rule_id, r.mode, r.actor,
@@ -1171,18 +1394,23 @@ void Engine::noteRuleLoad(const std::string& actor, const Status& result) {
 Status Engine::reloadDetectors(const std::string& actor) {
   FactoryContext ctx{&config_};
   ctx.fetch_feeds = options_.fetch_feeds;
-  std::vector<DetectorPtr> fresh;
-  for (const auto& d : config_.detectors) {
-    auto det = registries_.detectors.create(d, ctx);
-    if (!det) {
-      noteRuleLoad(actor, det.status());
-      return det.status();
-    }
-    fresh.push_back(std::move(*det));
+  auto set = makeDetectors(config_, registries_, ctx, threads());
+  if (!set) {
+    noteRuleLoad(actor, set.status());
+    return set.status();
   }
-  std::stable_partition(fresh.begin(), fresh.end(),
-                        [](const DetectorPtr& d) { return !d->fallback(); });
-  detectors_ = std::move(fresh);
+  if (shards_ && set->has_fallback) {
+    const Status st = Status::failedPrecondition(
+        "a fallback detector (anomaly) cannot run with engine.threads above 1; restart instead");
+    noteRuleLoad(actor, st);
+    return st;
+  }
+  if (shards_) {
+    shards_->quiesce(*this);  // the workers are idle while their detectors are replaced
+    shards_->assign(*this, std::move(*set));
+  } else {
+    detectors_ = std::move(set->base);
+  }
   applyStoredRuleModes();
   noteRuleLoad(actor, Status::ok());
   if (store_ != nullptr) {

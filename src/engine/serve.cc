@@ -85,6 +85,7 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
   EngineOptions eo;
   eo.allowlist_own_addresses = true;
   eo.refresh_allowlist = true;
+  eo.threads = options.threads;
   // store.event_log: every parsed event is kept in the store's event log (SQLite: one
   // transaction per batch; PostgreSQL: COPY into the day partitions, spilled while it is down).
   const YAML::Node& store_node = config.store_node;
@@ -325,6 +326,7 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
     }
     work += commands.drain(eng);
     work += ingest.drain(eng);
+    eng.pump();  // sharded analysis: batched events to the workers, their findings decided
     const auto now = std::chrono::steady_clock::now();
     if (now - last_tick >= std::chrono::seconds(1)) {
       if (restore_pending && !(*store)->degraded()) {
@@ -355,6 +357,7 @@ Status serve(const Config& given, const Registries& registries, const std::atomi
   // What the sources accepted is handed over before stopping (bounded: they keep receiving).
   for (int i = 0; i < 100 && pollAll(100000) > 0; ++i) {
   }
+  eng.drain();  // the workers finish what they were handed; their findings are decided
   if (producer) {
     for (int i = 0; i < 50 && producer->buffered() > 0; ++i) {
       if (!producer->flush().isOk()) std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -180,8 +180,11 @@ bool parseSyslogHeader(std::string_view s, const ParseContext& ctx, SyslogHeader
       explicit_year = year;
       p += 5;
     }
-    const Timestamp ref = ctx.reference.isSet() ? ctx.reference : Timestamp::now();
-    const int y = inferSyslogYear(month, day, explicit_year, ref);
+    // The clock is read only when the line has no year and the reader gave no reference.
+    const int y = explicit_year
+                      ? *explicit_year
+                      : inferSyslogYear(month, day, explicit_year,
+                                        ctx.reference.isSet() ? ctx.reference : Timestamp::now());
     out.timestamp = Timestamp::fromSeconds(daysFromCivil(y, month, day) * 86400 + secs);
     out.timestamp_text = s.substr(start, p - start);
   }

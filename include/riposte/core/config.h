@@ -134,6 +134,9 @@ struct Config {
   uint64_t dead_letter_max_bytes = 16ull << 20;
   uint32_t dead_letter_keep = 3;
   uint32_t dead_letter_per_second = 1000;
+  // engine.threads: analysis worker threads; events are sharded by source address across them
+  // (docs/ARCHITECTURE.md#threading). 1 = analysis on the pipeline thread; 0 = one per core.
+  uint32_t threads = 1;
 
   // store
   std::string store_type = "sqlite";

@@ -67,6 +67,10 @@ struct EngineOptions {
   // Serve: the allowlist is rebuilt every response.allowlist_refresh (names re-resolved,
   // interface addresses and gateways re-read), off the engine thread.
   bool refresh_allowlist = false;
+  // Analysis worker threads (`--threads`): -1 = engine.threads from the configuration, 0 = one
+  // per core. Above 1, events are sharded by source address across workers that each have
+  // their own detector instances (docs/ARCHITECTURE.md#threading).
+  int threads = -1;
 };
 
 // Finding → enforced latency of enforcing actions (wall clock from the decision to the action's
@@ -223,8 +227,14 @@ class Engine {
   // Diagnostics of the last load of the rule files (start-up or reload).
   const RuleLoadReport& ruleLoadReport() const { return rule_load_; }
 
-  // Waits until every queued action job has run (end of replay, tests).
+  // Waits until the analysis workers have seen every event handed to them and their findings
+  // are decided, then until every queued action job has run (end of replay, tests).
   void drain();
+  // Sharded analysis: hands the events batched so far to the workers and decides on the
+  // findings they returned (serve calls it after each round of polling). Engine thread.
+  void pump();
+  // Analysis worker threads in use (1: analysis runs on the calling thread).
+  unsigned threads() const;
 
   // Manual mode: switch (audited, persisted, admins notified) and query. Leaving manual (or
   // dry-run) mode returns to auto.
@@ -344,6 +354,9 @@ class Engine {
   AllowlistEnvironment allowlist_env_;
   std::chrono::steady_clock::time_point last_allowlist_refresh_;
   std::atomic<bool> allowlist_refreshing_{false};
+  // Sharded analysis (threads() > 1): workers, their detector instances and returned findings.
+  struct Shards;
+  std::shared_ptr<Shards> shards_;  // shared_ptr: complete only in engine.cc
   // Last members: destroyed first, so queued jobs and a refresh under way finish while
   // everything they use exists.
   std::unique_ptr<Executor> executor_;

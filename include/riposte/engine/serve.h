@@ -31,6 +31,8 @@ struct ServeOptions {
   std::string listen;
   // `--role all|ingest|analyze|enforce`; empty: cluster.role from the config (docs/cluster.md).
   std::string role;
+  // `--threads N`: analysis worker threads (0 = one per core; -1 = engine.threads).
+  int threads = -1;
   // When set, the loop reloads the rule files (like POST /api/v1/rules/reload) each time it
   // finds this true, and clears it (the CLI sets it on SIGHUP). A bad file keeps the old rules.
   std::atomic<bool>* reload = nullptr;

@@ -112,6 +112,20 @@ response:
   for (const auto& d : diags_) EXPECT_GT(d.line, 0) << d.toString();
 }
 
+TEST_F(ConfigTest, EngineThreads) {
+  auto c = parse("engine:\n  threads: 4\n");
+  ASSERT_TRUE(c.isOk()) << c.status().toString();
+  EXPECT_EQ(c->threads, 4u);
+  auto d = parse("engine: {}\n");
+  ASSERT_TRUE(d.isOk());
+  EXPECT_EQ(d->threads, 1u);  // default: analysis on the pipeline thread
+  auto e = parse("engine:\n  threads: 1000\n");
+  ASSERT_FALSE(e.isOk());
+  ASSERT_FALSE(diags_.empty());
+  EXPECT_EQ(diags_[0].path, "engine.threads");
+  EXPECT_EQ(diags_[0].line, 2);
+}
+
 TEST_F(ConfigTest, TypedValuesAreChecked) {
   auto c = parse("detectors:\n  - type: threshold\n    threshold: many\n    window: -5s\n");
   ASSERT_FALSE(c.isOk());
