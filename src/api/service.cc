@@ -326,21 +326,6 @@ ConfigHistoryStore& historyStore(Store& s) {
   return *h;
 }
 
-ojson configLoadJson(const ConfigHistoryRecord& r, bool full) {
-  ojson j;
-  j["id"] = r.id;
-  j["time"] = formatRfc3339Utc(r.time);
-  j["kind"] = r.kind;
-  j["actor"] = r.actor;
-  j["hash"] = r.hash;
-  j["files"] = r.files;
-  j["changed"] = r.changed;
-  j["summary"] = r.summary;
-  j["diff"] = r.diff;
-  if (full) j["content"] = r.content;
-  return j;
-}
-
 ojson userJson(const UserRecord& u) {
   return ojson{{"name", u.name},
                {"role", u.role},
@@ -1130,7 +1115,7 @@ ApiService::ApiService(ApiDeps deps)
             }
             auto rs = unwrap(historyStore(I.store()).listConfigHistory(q));
             ojson items = ojson::array();
-            for (const auto& r : rs) items.push_back(configLoadJson(r, false));
+            for (const auto& r : rs) items.push_back(configHistoryJson(r, false));
             return page(std::move(items), q.limit, rs.empty() ? "" : std::to_string(rs.back().id));
           });
     R.add("GET", v1 + "/" + kind + "/history/{id}", roles,
@@ -1144,7 +1129,7 @@ ApiService::ApiService(ApiDeps deps)
             if (!r || r->kind != kind) {
               return HttpResponse::error(404, "not_found", "no " + kind + " load " + idText);
             }
-            return okJson(configLoadJson(*r, true));
+            return okJson(configHistoryJson(*r, true));
           });
   }
   R.add("GET", v1 + "/rules/errors", kReaders, [&I](HttpRequest&, const Principal&) {

@@ -5,29 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "riposte/engine/config_history.h"
 #include "riposte/engine/serve.h"
 #include "riposte/store/config_history_store.h"
 
 namespace riposte::cli {
 
 namespace {
-
-nlohmann::ordered_json historyJson(const ConfigHistoryRecord& r, bool full) {
-  nlohmann::ordered_json j;
-  j["id"] = r.id;
-  j["time"] = formatRfc3339Utc(r.time);
-  j["kind"] = r.kind;
-  j["actor"] = r.actor;
-  j["hash"] = r.hash;
-  j["files"] = r.files;
-  j["changed"] = r.changed;
-  j["summary"] = r.summary;
-  if (full) {
-    j["content"] = r.content;
-    j["diff"] = r.diff;
-  }
-  return j;
-}
 
 void addHistory(CLI::App& parent, const std::string& kind, Context& ctx) {
   struct Opts {
@@ -69,7 +53,7 @@ void addHistory(CLI::App& parent, const std::string& kind, Context& ctx) {
       if (o->diff) {
         std::fputs((*r)->diff.c_str(), stdout);
       } else {
-        std::printf("%s\n", dump(historyJson(**r, true)).c_str());
+        std::printf("%s\n", dump(configHistoryJson(**r, true)).c_str());
       }
       return;
     }
@@ -78,7 +62,7 @@ void addHistory(CLI::App& parent, const std::string& kind, Context& ctx) {
     q.limit = o->limit;
     auto list = store->listConfigHistory(q);
     if (!list) return fail(list.status());
-    for (const auto& r : *list) std::printf("%s\n", dump(historyJson(r, false)).c_str());
+    for (const auto& r : *list) std::printf("%s\n", dump(configHistoryJson(r, false)).c_str());
   });
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "riposte/core/digest.h"
 #include "riposte/detect/rules/rule_engine.h"
@@ -371,6 +372,21 @@ void recordRuleLoad(Store& store, const Config& config, const std::string& actor
   if (!st.isOk() && st.code() != StatusCode::kFailedPrecondition) {
     spdlog::warn("rule history: {}", st.toString());
   }
+}
+
+nlohmann::ordered_json configHistoryJson(const ConfigHistoryRecord& r, bool with_content) {
+  nlohmann::ordered_json j;
+  j["id"] = r.id;
+  j["time"] = formatRfc3339Utc(r.time);
+  j["kind"] = r.kind;
+  j["actor"] = r.actor;
+  j["hash"] = r.hash;
+  j["files"] = r.files;
+  j["changed"] = r.changed;
+  j["summary"] = r.summary;
+  j["diff"] = r.diff;
+  if (with_content) j["content"] = r.content;
+  return j;
 }
 
 }  // namespace riposte

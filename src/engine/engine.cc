@@ -206,22 +206,19 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, const Regis
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   auto set = makeDetectors(e->config_, registries, ctx, threads);
   if (!set) return set.status();
+  // Reasons to run the analysis on one thread after all (the fallback detector must see each
+  // event after the others have decided on it; nothing to shard).
+  const char* one_thread = nullptr;
   if (threads > 1 && set->has_fallback) {
-    // The fallback detector must see each event after the others have decided on it.
-    spdlog::warn(
-        "engine.threads: {} requested, analysis runs on one thread: a fallback "
-        "detector (anomaly) must follow the other detectors' decisions event by event",
-        threads);
-    threads = 1;
-    set = makeDetectors(e->config_, registries, ctx, 1);
-    if (!set) return set.status();
+    one_thread =
+        "a fallback detector (anomaly) must follow the other detectors' decisions event by event";
+  } else if (threads > 1 && std::all_of(set->twins.begin(), set->twins.end(),
+                                        [](const auto& t) { return t.empty(); })) {
+    one_thread = "no detector keeps its state by source address";
   }
-  if (threads > 1 &&
-      std::all_of(set->twins.begin(), set->twins.end(), [](const auto& t) { return t.empty(); })) {
-    spdlog::info(
-        "engine.threads: {} requested, analysis runs on one thread: no detector keeps "
-        "its state by source address",
-        threads);
+  if (one_thread != nullptr) {
+    spdlog::warn("engine.threads: {} requested, analysis runs on one thread: {}", threads,
+                 one_thread);
     threads = 1;
     set = makeDetectors(e->config_, registries, ctx, 1);
     if (!set) return set.status();

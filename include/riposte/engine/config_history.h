@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "riposte/core/config.h"
 #include "riposte/core/status.h"
 #include "riposte/store/config_history_store.h"
@@ -60,5 +62,9 @@ std::vector<std::string> ruleFiles(const Config& config);
 // now) when the store keeps the history; a failure to record is logged, never returned.
 void recordRuleLoad(Store& store, const Config& config, const std::string& actor,
                     const Status& result, size_t rules);
+
+// One stored load as JSON, as the API and `riposte rules|config history --json` give it: id,
+// time, kind, actor, hash, files, changed, summary, diff, and with `with_content` the text.
+nlohmann::ordered_json configHistoryJson(const ConfigHistoryRecord& r, bool with_content);
 
 }  // namespace riposte
