@@ -368,8 +368,8 @@ BENCHMARK_TEMPLATE(BM_LookupBatch, kMixedQ)->Name("BM_LookupMixedBatched");
 
 // The mixed workload through Snapshot::matchBatch, the call the intel detector makes: values
 // of the three kinds interleaved (IPv4, domain, SHA-256, IPv4, ...) in batches of range(0)
-// values. 6 is about one event's worth (the detector batches an event's values); 48 is what a
-// caller with several events at hand would pass.
+// values. 6 is about one event's worth (the detector batches an event's values); 48 and 256 are
+// what a caller with several events at hand would pass.
 void BM_LookupMixedMatchBatch(benchmark::State& state) {
   const Data& d = data();
   const auto& snap = *d.snapshot;
@@ -408,7 +408,7 @@ void BM_LookupMixedMatchBatch(benchmark::State& state) {
   state.counters["hit_ratio"] = static_cast<double>(found) / static_cast<double>(n);
   addStoreCounters(state, d);
 }
-BENCHMARK(BM_LookupMixedMatchBatch)->Arg(6)->Arg(48);
+BENCHMARK(BM_LookupMixedMatchBatch)->Arg(6)->Arg(48)->Arg(256);
 
 // Peer, same run: the same 3.1 M values as text in one std::unordered_set<std::string>, the
 // same mixed queries one by one (IPv4 as text, exact only: no CIDRs; a domain and each parent
