@@ -6,7 +6,10 @@
 //                benign users (interactive logins, occasional typos, an hourly automated
 //                login), fast brute force, slow brute force over the whole period, a
 //                distributed brute force (many sources, few attempts each) against one
-//                account, and scanners (probes without authentication);
+//                account, and scanners (probes without authentication); with --lines N,
+//                automation sessions (configuration management, backups, monitoring:
+//                key logins with their session lines, from internal and IPv6 hosts) fill
+//                the log up to exactly N lines — a busy bastion;
 //   flows.ndjson Suricata EVE flow records (or --flows zeek: Zeek conn JSON, flows.zeek.json):
 //                benign browsing, DNS and NTP, a jittery periodic update agent, and
 //                beaconing hosts (regular intervals, small jitter, a few missed beats);
@@ -18,7 +21,7 @@
 //
 // Usage: riposte-gen --out DIR [--seed N] [--days N] [--benign-users N] [--fast N] [--slow N]
 //                    [--distributed-sources N] [--scanners N] [--beacons N] [--hosts N]
-//                    [--flows eve|zeek]
+//                    [--flows eve|zeek] [--lines N]
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
@@ -104,6 +107,7 @@ struct Options {
   int beacons = 3;
   int hosts = 40;
   std::string flows = "eve";
+  int64_t lines = 0;  // 0: the scenario's own lines only
 };
 
 class Generator {
@@ -116,6 +120,7 @@ class Generator {
     slowBruteForce();
     distributed();
     scanners();
+    automation();
     flowsBenign();
     beacons();
   }
@@ -154,6 +159,43 @@ class Generator {
     if (pid_ > 65000) pid_ = 2000;
   }
   std::string port() { return std::to_string(rng_.range(32768, 60999)); }
+
+  // Automation sessions until the log has --lines lines: each is a key login followed by its
+  // session lines under one sshd process id. Agents are benign and never mistype.
+  void automation() {
+    if (o_.lines <= static_cast<int64_t>(auth_.size())) return;
+    static const char* kUsers[] = {"ansible", "backup", "monitor", "deploy", "git"};
+    constexpr int kAgents = 120;
+    std::vector<std::string> agents;
+    for (int a = 0; a < kAgents; ++a) {
+      agents.push_back(a % 2 == 0 ? ip("192.0.2", 150 + a / 2)
+                                  : "2001:db8:10::" + std::to_string(a / 2 + 1));
+      truth_["benign"].push_back(agents.back());
+    }
+    const size_t target = static_cast<size_t>(o_.lines);
+    while (auth_.size() < target) {
+      const int a = static_cast<int>(rng_.range(0, kAgents - 1));
+      const std::string& addr = agents[static_cast<size_t>(a)];
+      const std::string user = kUsers[a % 5];
+      const std::string p = port();
+      const int64_t t = at(rng_.range(0, periodMs() - 60'000));
+      const int64_t end = t + rng_.range(1, 30) * 1000;
+      const std::string head = " bastion sshd[" + std::to_string(pid_) + "]: ";
+      if (++pid_ > 65000) pid_ = 2000;
+      const std::string lines[] = {
+          "Accepted publickey for " + user + " from " + addr + " port " + p +
+              " ssh2: ED25519 SHA256:QXV0b21hdGlvbktleQ",
+          "pam_unix(sshd:session): session opened for user " + user +
+              "(uid=" + std::to_string(1001 + a % 5) + ") by (uid=0)",
+          "Received disconnect from " + addr + " port " + p + ":11: disconnected by user",
+          "Disconnected from user " + user + " " + addr + " port " + p,
+          "pam_unix(sshd:session): session closed for user " + user};
+      for (size_t i = 0; i < 5 && auth_.size() < target; ++i) {
+        const int64_t ms = i < 2 ? t : end;
+        auth_.push_back({ms, syslogTime(ms) + head + lines[i]});
+      }
+    }
+  }
 
   void benign() {
     static const char* kNames[] = {"alice",   "bob",   "carol",  "dave",   "erin",
@@ -369,7 +411,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: riposte-gen --out DIR [--seed N] [--days N] [--benign-users N] [--fast N] "
                "[--slow N] [--distributed-sources N] [--scanners N] [--beacons N] [--hosts N] "
-               "[--flows eve|zeek]\n");
+               "[--flows eve|zeek] [--lines N]\n");
   return 2;
 }
 
@@ -383,7 +425,7 @@ int main(int argc, char** argv) {
     const std::string v = argv[++i];
     char* end = nullptr;
     const long long n = std::strtoll(v.c_str(), &end, 10);
-    const bool num = end != nullptr && *end == '\0' && n >= 0 && n <= 1'000'000;
+    const bool num = end != nullptr && *end == '\0' && n >= 0 && n <= 100'000'000;
     auto need = [&](int& dst, long long lo, long long hi) {
       if (!num || n < lo || n > hi) {
         std::fprintf(stderr, "riposte-gen: %s wants a number in [%lld, %lld], got '%s'\n",
@@ -412,7 +454,14 @@ int main(int argc, char** argv) {
       need(o.beacons, 0, 50);
     else if (a == "--hosts")
       need(o.hosts, 0, 80);
-    else if (a == "--flows" && (v == "eve" || v == "zeek"))
+    else if (a == "--lines") {
+      if (!num) {
+        std::fprintf(stderr, "riposte-gen: --lines wants a number in [0, 100000000], got '%s'\n",
+                     v.c_str());
+        return 2;
+      }
+      o.lines = n;
+    } else if (a == "--flows" && (v == "eve" || v == "zeek"))
       o.flows = v;
     else
       return usage();

@@ -3,8 +3,17 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <unordered_map>
 
+#include <unistd.h>
+
+#include "riposte/core/digest.h"
 #include "riposte/detect/rules/condition.h"
 
 namespace riposte::rules {
@@ -42,7 +51,174 @@ int onMatch(unsigned int id, unsigned long long /*from*/, unsigned long long /*t
   return 0;
 }
 
+// The compiled-database cache. An entry is the outcome of one hs_compile_multi call: the
+// serialized database, or the index of the expression Hyperscan rejected.
+struct Compiled {
+  hs_database_t* db = nullptr;
+  int bad = -1;  // rejected expression, when db is null
+  bool from_cache = false;
+};
+
+constexpr std::string_view kCacheMagic = "riposte-hs-1\n";
+
+std::string cacheKey(const std::vector<const char*>& exprs, const std::vector<unsigned>& flags,
+                     const std::vector<unsigned>& ids) {
+  std::string in(kCacheMagic);
+  in += hs_version();
+  hs_platform_info_t plat{};
+  if (hs_populate_platform(&plat) == HS_SUCCESS) {
+    in += '|' + std::to_string(plat.tune) + '|' + std::to_string(plat.cpu_features);
+  }
+  for (size_t i = 0; i < exprs.size(); ++i) {
+    in += '\0';
+    in += std::to_string(flags[i]) + ',' + std::to_string(ids[i]) + ',';
+    in += std::to_string(std::strlen(exprs[i])) + ':';
+    in += exprs[i];
+  }
+  return sha256Hex(in);
+}
+
+// File layout: magic, then "db\n" or "bad N\n", then for a database its serialized bytes
+// followed by their SHA-256 (hex). Anything else is not a cache entry.
+std::mutex& memoryMutex() {
+  static std::mutex m;
+  return m;
+}
+std::unordered_map<std::string, std::string>& memoryCache() {
+  static std::unordered_map<std::string, std::string> m;
+  return m;
+}
+size_t& memoryBytes() {
+  static size_t total = 0;
+  return total;
+}
+// Keeps the in-memory copies bounded however often rules are reloaded (caller holds the lock).
+void rememberInMemory(const std::string& key, std::string entry) {
+  constexpr size_t kMaxBytes = size_t{64} << 20;
+  auto& m = memoryCache();
+  if (memoryBytes() + entry.size() > kMaxBytes) {
+    m.clear();
+    memoryBytes() = 0;
+  }
+  memoryBytes() += entry.size();
+  m[key] = std::move(entry);
+}
+
+bool decodeEntry(const std::string& data, Compiled& out) {
+  if (data.compare(0, kCacheMagic.size(), kCacheMagic) != 0) return false;
+  std::string_view rest(data);
+  rest.remove_prefix(kCacheMagic.size());
+  if (rest.substr(0, 4) == "bad ") {
+    const int bad = std::atoi(std::string(rest.substr(4, 12)).c_str());
+    if (bad < 0) return false;
+    out.bad = bad;
+    out.db = nullptr;
+    return true;
+  }
+  if (rest.substr(0, 3) != "db\n" || rest.size() < 3 + 64) return false;
+  rest.remove_prefix(3);
+  const std::string_view bytes = rest.substr(0, rest.size() - 64);
+  if (sha256Hex(bytes) != rest.substr(rest.size() - 64)) return false;
+  hs_database_t* db = nullptr;
+  if (hs_deserialize_database(bytes.data(), bytes.size(), &db) != HS_SUCCESS) return false;
+  out.db = db;
+  out.bad = -1;
+  return true;
+}
+
+std::string encodeEntry(const Compiled& c) {
+  std::string out(kCacheMagic);
+  if (c.db == nullptr) return out + "bad " + std::to_string(c.bad) + "\n";
+  char* bytes = nullptr;
+  size_t len = 0;
+  if (hs_serialize_database(c.db, &bytes, &len) != HS_SUCCESS) return {};
+  std::string_view b(bytes, len);
+  out += "db\n";
+  out += b;
+  out += sha256Hex(b);
+  std::free(bytes);
+  return out;
+}
+
+void storeOnDisk(const std::string& dir, const std::string& key, const std::string& entry) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return;  // no cache: compiling every time is slower, not wrong
+  const std::string path = dir + "/" + key;
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f.write(entry.data(), static_cast<std::streamsize>(entry.size()))) {
+      fs::remove(tmp, ec);
+      return;
+    }
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) fs::remove(tmp, ec);
+}
+
+Compiled compileCached(const std::vector<const char*>& exprs, const std::vector<unsigned>& flags,
+                       const std::vector<unsigned>& ids) {
+  const std::string key = cacheKey(exprs, flags, ids);
+  Compiled c;
+  {
+    std::lock_guard lock(memoryMutex());
+    auto it = memoryCache().find(key);
+    if (it != memoryCache().end() && decodeEntry(it->second, c)) {
+      c.from_cache = true;
+      return c;
+    }
+  }
+  const std::string dir = PatternIndex::cacheDir();
+  if (!dir.empty()) {
+    std::ifstream f(dir + "/" + key, std::ios::binary);
+    if (f) {
+      std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      if (decodeEntry(data, c)) {
+        c.from_cache = true;
+        std::lock_guard lock(memoryMutex());
+        rememberInMemory(key, std::move(data));
+        return c;
+      }
+    }
+  }
+  hs_compile_error_t* err = nullptr;
+  const hs_error_t rc =
+      hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
+                       HS_MODE_BLOCK, nullptr, &c.db, &err);
+  if (rc != HS_SUCCESS) {
+    c.db = nullptr;
+    c.bad = err != nullptr ? err->expression : -1;
+    if (err != nullptr) hs_free_compile_error(err);
+    if (c.bad < 0) return c;  // not the patterns' fault (memory): nothing to remember
+  }
+  std::string entry = encodeEntry(c);
+  if (entry.empty()) return c;
+  if (!dir.empty()) storeOnDisk(dir, key, entry);
+  std::lock_guard lock(memoryMutex());
+  rememberInMemory(key, std::move(entry));
+  return c;
+}
+
 }  // namespace
+
+std::string PatternIndex::cacheDir() {
+  if (const char* d = std::getenv("RIPOSTE_CACHE_DIR")) return d;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != '\0') {
+    return std::string(x) + "/riposte/hyperscan";
+  }
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') {
+    return std::string(h) + "/.cache/riposte/hyperscan";
+  }
+  return {};
+}
+
+void PatternIndex::clearMemoryCache() {
+  std::lock_guard lock(memoryMutex());
+  memoryCache().clear();
+  memoryBytes() = 0;
+}
 
 struct PatternIndex::Group {
   FieldRef field;  // its own copy: transformations use the field's scratch buffers
@@ -148,14 +324,11 @@ void PatternIndex::compile() {
         owner.push_back(i);
       }
       if (exprs.empty()) break;
-      hs_compile_error_t* err = nullptr;
-      const hs_error_t rc = hs_compile_multi(exprs.data(), flags.data(), ids.data(),
-                                             static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
-                                             nullptr, &g.db, &err);
-      if (rc == HS_SUCCESS) break;
-      const int bad = err != nullptr ? err->expression : -1;
-      if (err != nullptr) hs_free_compile_error(err);
-      g.db = nullptr;
+      const Compiled c = compileCached(exprs, flags, ids);
+      g.db = c.db;
+      if (c.from_cache && c.db != nullptr) ++cached_;
+      if (g.db != nullptr) break;
+      const int bad = c.bad;
       if (bad < 0 || static_cast<size_t>(bad) >= owner.size()) {
         std::fill(dropped.begin(), dropped.end(), true);  // the whole field stays as it was
         break;

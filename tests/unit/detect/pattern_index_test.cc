@@ -4,6 +4,7 @@
 // lists, the real logs of the corpora, the default ruleset and the SigmaHQ rule corpus.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -190,6 +191,87 @@ TEST(PatternIndexTest, SameResultsAsEachPredicateOnItsOwn) {
     EXPECT_EQ(held, want);
   }
   EXPECT_EQ(c.mismatches, 0u);
+}
+
+// Compiled databases are written to the cache directory, read back instead of compiled (same
+// results), and a file that does not verify is ignored and replaced.
+TEST(PatternIndexTest, CompiledDatabasesComeBackFromTheCacheDirectory) {
+  riposte::testing::TempDir dir;
+  const std::string cache = (dir.path() / "hs").string();
+  const char* before = std::getenv("RIPOSTE_CACHE_DIR");
+  const std::string saved = before != nullptr ? before : "";
+  ::setenv("RIPOSTE_CACHE_DIR", cache.c_str(), 1);
+  // A pattern of its own, so no other test's database is in the process's memory.
+  std::string yaml = kRules;
+  yaml += "  - id: nonce\n    kinds: [http]\n    match: {url.original: {contains: \"" +
+          dir.path().filename().string() + "\"}}\n";
+  const auto rules = load(yaml);
+  auto files = [&] {
+    std::vector<fs::path> v;
+    for (const auto& f : fs::directory_iterator(cache)) v.push_back(f.path());
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  auto results = [&](const RuleSet& set) {
+    std::string held;
+    for (const char* u : {"/admin", "/q?x=select 1", "/api/v1", "/x.php", "/ab/ab/", "/wp-x"}) {
+      const Event e = httpEvent(u, "Mozilla nikto");
+      for (const Rule& r : set.rules()) {
+        if (r.mode != RuleMode::kDisabled && r.condition.eval(e)) held += r.id + ",";
+      }
+      held += ";";
+    }
+    return held;
+  };
+  PatternIndex::clearMemoryCache();
+  RuleSet first(rules, true);
+  ASSERT_NE(first.patterns(), nullptr);
+  const size_t dbs = first.patterns()->databases();
+  ASSERT_EQ(dbs, 3u);
+  EXPECT_EQ(first.patterns()->cached(), 0u);
+  // One file per database, and one per rejected compile (the expression Hyperscan refused).
+  const auto written = files();
+  EXPECT_EQ(written.size(), dbs + first.patterns()->rejected());
+
+  PatternIndex::clearMemoryCache();
+  RuleSet second(rules, true);
+  EXPECT_EQ(second.patterns()->cached(), dbs);
+  EXPECT_EQ(second.patterns()->predicates(), first.patterns()->predicates());
+  EXPECT_EQ(second.patterns()->rejected(), first.patterns()->rejected());
+  EXPECT_EQ(results(second), results(first));
+  EXPECT_NE(results(first).find("contains,"), std::string::npos);
+
+  // Damage every file: each is ignored, compiled again and rewritten.
+  for (const auto& f : written) {
+    std::string data;
+    {
+      std::ifstream in(f, std::ios::binary);
+      data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    ASSERT_FALSE(data.empty());
+    data[data.size() / 2] = static_cast<char>(data[data.size() / 2] ^ 0x5a);
+    std::ofstream(f, std::ios::binary | std::ios::trunc) << data;
+  }
+  PatternIndex::clearMemoryCache();
+  RuleSet third(rules, true);
+  EXPECT_EQ(third.patterns()->cached(), 0u);
+  EXPECT_EQ(third.patterns()->databases(), dbs);
+  EXPECT_EQ(results(third), results(first));
+  PatternIndex::clearMemoryCache();
+  RuleSet fourth(rules, true);
+  EXPECT_EQ(fourth.patterns()->cached(), dbs);
+  EXPECT_EQ(results(fourth), results(first));
+
+  // Within a process the databases are kept in memory: no file is read.
+  fs::remove_all(cache);
+  RuleSet fifth(rules, true);
+  EXPECT_EQ(fifth.patterns()->cached(), dbs);
+  EXPECT_FALSE(fs::exists(cache));
+  if (before != nullptr) {
+    ::setenv("RIPOSTE_CACHE_DIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("RIPOSTE_CACHE_DIR");
+  }
 }
 
 TEST(PatternIndexTest, CaselessLiteralsFoldOnlyAsciiLetters) {

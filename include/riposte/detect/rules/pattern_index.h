@@ -69,6 +69,18 @@ class PatternIndex {
   size_t predicates() const { return hooked_; }
   size_t rejected() const { return rejected_; }
   size_t databases() const;
+  // Databases read from the compiled-database cache instead of compiled.
+  size_t cached() const { return cached_; }
+
+  // Compiling a large set of patterns takes Hyperscan seconds, so compiled databases are kept
+  // in a cache directory, one file per database named by the SHA-256 of everything that went
+  // into it (patterns, flags, ids, Hyperscan's version and the CPU features it compiled for).
+  // A file that does not verify is ignored and replaced. The directory is $RIPOSTE_CACHE_DIR
+  // when set (empty: no cache on disk), else $XDG_CACHE_HOME/riposte/hyperscan, else
+  // $HOME/.cache/riposte/hyperscan. Within a process, databases are also kept in memory.
+  static std::string cacheDir();
+  // Drops the in-memory copies (the next build reads the directory or compiles).
+  static void clearMemoryCache();
 
  private:
   struct Group;
@@ -79,6 +91,7 @@ class PatternIndex {
   uint64_t generation_ = 1;
   size_t hooked_ = 0;
   size_t rejected_ = 0;
+  size_t cached_ = 0;
 };
 
 }  // namespace riposte::rules
