@@ -27,10 +27,72 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   return std::nullopt;
 }
 
+namespace {
+
+char* formatV4(const uint8_t* b, char* p) {
+  for (int i = 0; i < 4; ++i) {
+    if (i != 0) *p++ = '.';
+    const unsigned v = b[i];
+    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  }
+  return p;
+}
+
+}  // namespace
+
+size_t IpAddress::format(char (&out)[kMaxText]) const {
+  char* p = out;
+  if (!v6) return static_cast<size_t>(formatV4(bytes.data(), p) - out);
+  static constexpr char kHex[] = "0123456789abcdef";
+  unsigned words[8];
+  for (int i = 0; i < 8; ++i) words[i] = unsigned{bytes[2 * i]} << 8 | bytes[2 * i + 1];
+  // The longest run of two or more zero words (the first of equal ones) becomes "::".
+  int best = -1;
+  int best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (words[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && words[j] == 0) ++j;
+    if (j - i > best_len) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  if (best_len < 2) best = -1;
+  for (int i = 0; i < 8; ++i) {
+    if (best >= 0 && i >= best && i < best + best_len) {
+      if (i == best) *p++ = ':';
+      continue;
+    }
+    if (i != 0) *p++ = ':';
+    // IPv4-compatible and IPv4-mapped forms end in dotted quad, as inet_ntop prints them.
+    if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff))) {
+      p = formatV4(bytes.data() + 12, p);
+      return static_cast<size_t>(p - out);
+    }
+    const unsigned w = words[i];
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      const unsigned d = (w >> shift) & 15;
+      if (d != 0 || started || shift == 0) {
+        *p++ = kHex[d];
+        started = true;
+      }
+    }
+  }
+  if (best >= 0 && best + best_len == 8) *p++ = ':';
+  return static_cast<size_t>(p - out);
+}
+
 std::string IpAddress::toString() const {
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(v6 ? AF_INET6 : AF_INET, bytes.data(), buf, sizeof buf);
-  return buf;
+  char buf[kMaxText];
+  return std::string(buf, format(buf));
 }
 
 std::optional<std::string> canonicalIp(std::string_view text) {

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "riposte/core/ip.h"
+
 namespace riposte::ingest {
 
 namespace {
@@ -37,27 +39,14 @@ bool setIp(Event& ev, Field f, std::string_view text) {
     ev.set(f, text);
     return true;
   }
-  char buf[INET6_ADDRSTRLEN + 1];
-  if (text.empty() || text.size() >= sizeof buf) return false;
-  std::memcpy(buf, text.data(), text.size());
-  buf[text.size()] = '\0';
-  unsigned char bytes[16];
-  if (inet_pton(AF_INET, buf, bytes) == 1) {
-    ev.set(f, text);
-    return true;
-  }
-  if (inet_pton(AF_INET6, buf, bytes) != 1) return false;
-  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  char out[INET6_ADDRSTRLEN];
-  if (std::memcmp(bytes, kMapped, 12) == 0) {
-    inet_ntop(AF_INET, bytes + 12, out, sizeof out);
-  } else {
-    inet_ntop(AF_INET6, bytes, out, sizeof out);
-  }
-  if (text == out) {
+  const auto ip = IpAddress::parse(text);
+  if (!ip) return false;
+  char out[IpAddress::kMaxText];
+  const std::string_view canonical(out, ip->format(out));
+  if (text == canonical) {
     ev.set(f, text);
   } else {
-    ev.setOwned(f, out);
+    ev.setOwned(f, canonical);
   }
   return true;
 }

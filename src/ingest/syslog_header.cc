@@ -185,7 +185,20 @@ bool parseSyslogHeader(std::string_view s, const ParseContext& ctx, SyslogHeader
                       ? *explicit_year
                       : inferSyslogYear(month, day, explicit_year,
                                         ctx.reference.isSet() ? ctx.reference : Timestamp::now());
-    out.timestamp = Timestamp::fromSeconds(daysFromCivil(y, month, day) * 86400 + secs);
+    // Consecutive lines mostly share their day: its number is computed once per day.
+    thread_local struct {
+      int year = 0;
+      unsigned month = 0;
+      unsigned day = 0;
+      int64_t days = 0;
+    } last;
+    if (y != last.year || month != last.month || day != last.day) {
+      last.year = y;
+      last.month = month;
+      last.day = day;
+      last.days = daysFromCivil(y, month, day);
+    }
+    out.timestamp = Timestamp::fromSeconds(last.days * 86400 + secs);
     out.timestamp_text = s.substr(start, p - start);
   }
   if (p >= s.size() || s[p] != ' ') return false;

@@ -23,6 +23,10 @@ struct IpAddress {
 
   static std::optional<IpAddress> parse(std::string_view text);
   std::string toString() const;
+  // Writes the canonical text (exactly inet_ntop's, without its formatted printing) into `out`
+  // and returns its length.
+  static constexpr size_t kMaxText = 46;
+  size_t format(char (&out)[kMaxText]) const;
   uint32_t v4() const {
     return (uint32_t{bytes[0]} << 24) | (uint32_t{bytes[1]} << 16) | (uint32_t{bytes[2]} << 8) |
            bytes[3];
