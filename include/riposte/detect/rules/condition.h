@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "riposte/core/event.h"
+#include "riposte/core/flat_string_set.h"
 #include "riposte/core/ip.h"
 #include "riposte/core/string_hash.h"
 
@@ -96,7 +97,7 @@ struct Predicate {
   bool nocase = false;
   bool exists = true;               // for kExists
   std::vector<std::string> values;  // lower-cased when nocase
-  StringSet set;                    // kEquals/kIn
+  FlatStringSet set;                // kEquals/kIn
   std::vector<std::shared_ptr<Regex>> regexes;
   // kRegex: the patterns one by one as written (`regexes` may hold their union).
   std::vector<RegexSource> sources;

@@ -56,12 +56,46 @@ class RuleEngine : public Detector {
   void resetState();
 
  private:
+  // A first-in first-out queue on a vector: nothing is allocated until the first push (a
+  // std::deque allocates on construction, and every new key makes several), and the storage
+  // is reused as elements leave.
+  template <typename T>
+  class Fifo {
+   public:
+    bool empty() const { return head_ == v_.size(); }
+    size_t size() const { return v_.size() - head_; }
+    const T& front() const { return v_[head_]; }
+    const T& back() const { return v_.back(); }
+    void push_back(const T& x) {
+      if (head_ != 0 && head_ == v_.size()) clear();
+      v_.push_back(x);
+    }
+    void pop_front() {
+      ++head_;
+      if (head_ >= 32 && head_ * 2 >= v_.size()) {
+        v_.erase(v_.begin(), v_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+      }
+    }
+    void clear() {
+      v_.clear();
+      head_ = 0;
+    }
+    auto begin() const { return v_.begin() + static_cast<std::ptrdiff_t>(head_); }
+    auto end() const { return v_.end(); }
+
+   private:
+    std::vector<T> v_;
+    size_t head_ = 0;
+  };
+
   struct KeyState {
-    double level = 0;            // leaky bucket level
-    Timestamp last;              // last event (leak reference)
-    Timestamp first;             // first event counted
-    std::deque<Timestamp> hits;  // count/distinct: event times in the window
-    std::deque<std::pair<Timestamp, std::string>> values;  // distinct: value times
+    double level = 0;      // leaky bucket level
+    Timestamp last;        // last event (leak reference)
+    Timestamp first;       // first event counted
+    Fifo<Timestamp> hits;  // count/distinct: event times in the window
+    // distinct: when each value was seen, by a 64-bit hash of the value (no copy per event)
+    Fifo<std::pair<Timestamp, uint64_t>> values;
     uint32_t count = 0;
     Timestamp blackhole_until;
     // The first evidence_n are the current events; later ones keep their strings' capacity
@@ -70,7 +104,7 @@ class RuleEngine : public Detector {
     size_t evidence_n = 0;
     // Sequence: per step, its recent matching events (for counts), when it last completed, and
     // the start (first step's completion) of the latest chain that reached it (ordered).
-    std::vector<std::deque<Timestamp>> step_hits;
+    std::vector<Fifo<Timestamp>> step_hits;
     std::vector<Timestamp> step_done;
     std::vector<Timestamp> step_start;
   };
