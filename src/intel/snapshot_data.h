@@ -259,7 +259,6 @@ class BlockedBloom {
     const uint64_t b = bits(h);
     return (words_[index(h)] & b) == b;
   }
-  uint64_t peek(uint64_t h) const { return words_[index(h)]; }
   void prefetchWord(uint64_t h) const { prefetch(&words_[index(h)]); }
   size_t bytes() const { return words_.bytes(); }
 
@@ -301,21 +300,17 @@ class SlotTable {
       pos = (pos + 1) & mask_;
     }
   }
-  // Plain loads of what probe() reads (for batched look-ups): the filter word, and the first
-  // slot when the filter lets the value through (0 otherwise).
-  uint64_t peekFilter(uint64_t hash) const { return slots_.empty() ? 0 : bloom_.peek(hash); }
-  uint64_t peek(uint64_t hash) const {
-    return slots_.empty() || !bloom_.mayContain(hash) ? 0 : slots_[hash & mask_];
+  // Batched look-ups, one step at a time so that each memory access has other values' work to
+  // arrive behind: prefetchFilter() asks for the filter word; mayContain() tests it (false for
+  // most values that are not listed, which then never touch the slots); prefetchSlot() asks for
+  // the first slot of the probe path and firstSlot() reads it.
+  void prefetchFilter(uint64_t hash) const {
+    if (!slots_.empty()) bloom_.prefetchWord(hash);
   }
-  // Batched look-ups: prefetch() asks for the filter word and the first slot of `hash` (both
-  // independent of each other, so they arrive together); first() then reads the first slot, or
-  // 0 when the filter rules the value out (probe() gives the answer either way).
-  void prefetchProbe(uint64_t hash) const {
-    if (slots_.empty()) return;
-    bloom_.prefetchWord(hash);
-    prefetch(&slots_[hash & mask_]);
-  }
-  uint64_t first(uint64_t hash) const { return peek(hash); }
+  bool mayContain(uint64_t hash) const { return !slots_.empty() && bloom_.mayContain(hash); }
+  void prefetchSlot(uint64_t hash) const { prefetch(&slots_[hash & mask_]); }
+  uint64_t firstSlot(uint64_t hash) const { return slots_[hash & mask_]; }
+  bool empty() const { return slots_.empty(); }
   size_t bytes() const { return slots_.bytes() + bloom_.bytes(); }
 
  private:
@@ -393,6 +388,9 @@ class FixedKeys {
     return e;
   }
   size_t keyLength() const { return len_; }
+  // Record i is at records() + i × stride().
+  const uint8_t* records() const { return recs_.data(); }
+  uint32_t stride() const { return static_cast<uint32_t>(len_ + 4); }
   void shrink() { recs_.shrink(); }
   size_t bytes() const { return recs_.bytes(); }
 
@@ -415,8 +413,9 @@ class StringKeys {
     blob_.append(s.data(), s.size());
     return off;
   }
-  // The record at `off`, for prefetching.
-  const void* record(uint32_t off) const { return blob_.data() + off; }
+  // The record at `off` is at records() + off and spans recordBytes(its length) bytes.
+  const uint8_t* records() const { return blob_.data(); }
+  static constexpr uint32_t recordBytes(size_t len) { return static_cast<uint32_t>(6 + len); }
   std::string_view get(uint32_t off) const {
     uint16_t len;
     std::memcpy(&len, blob_.data() + off + 4, 2);
