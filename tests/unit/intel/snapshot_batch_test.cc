@@ -264,17 +264,16 @@ TEST(IntelSnapshotBatch, DomainLabelCountsWithManyLabels) {
 }
 
 TEST(IntelSnapshotBatch, SuffixHashesAgreeForShortAndLongNames) {
-  // Names of up to 64 bytes find their dots as a bit set, longer ones by searching; both must
-  // give the hashes a label-by-label reference gives, odd names included.
+  // Names of up to 64 bytes find their dots as a bit set and share one pass over their words
+  // between their suffixes, longer ones search; both must give for every suffix the hash of the
+  // suffix alone (what the builder stores a listed name under), odd names included.
   auto reference = [](std::string_view s) {
     std::vector<std::pair<std::string, uint64_t>> out;
-    uint64_t h = kFnvSeed;
     size_t end = s.size();
     for (int labels = 1;; ++labels) {
       const size_t dot = end == 0 ? std::string_view::npos : s.rfind('.', end - 1);
       const size_t start = dot == std::string_view::npos ? 0 : dot + 1;
-      h = mix64(h ^ hashBytes(s.data() + start, end - start));
-      if (labels >= 2) out.emplace_back(std::string(s.substr(start)), h);
+      if (labels >= 2) out.emplace_back(std::string(s.substr(start)), hashDomain(s.substr(start)));
       if (dot == std::string_view::npos) return out;
       end = dot;
     }
@@ -282,17 +281,27 @@ TEST(IntelSnapshotBatch, SuffixHashesAgreeForShortAndLongNames) {
   std::vector<std::string> names = {
       "", ".", "..", "a", "a.b", ".a.b", "a.b.", "a..b", "www.example.com"};
   std::mt19937_64 rng(3);
-  for (size_t len : {60, 63, 64, 65, 66, 120}) {
+  for (size_t len : {3, 7, 8, 9, 11, 15, 16, 17, 23, 24, 25, 60, 63, 64, 65, 66, 120}) {
     std::string n;
     while (n.size() < len) n += (rng() % 4 == 0) ? '.' : static_cast<char>('a' + rng() % 26);
     names.push_back(n);
   }
-  for (const auto& n : names) {
+  std::unordered_map<uint64_t, std::string> by_hash;
+  for (const auto& name : names) {
+    // Nothing readable after the last byte (the words are read from the end).
+    const std::vector<char> exact(name.begin(), name.end());
+    const std::string_view n(exact.data(), exact.size());
     std::vector<std::pair<std::string, uint64_t>> got;
     forEachDomainSuffix(
         n, [&](std::string_view sfx, uint64_t h) { got.emplace_back(std::string(sfx), h); });
     EXPECT_EQ(got, reference(n)) << n;
+    for (const auto& [sfx, h] : got) {
+      // Different suffixes, different hashes (a check that the hash reads every byte).
+      auto [it, inserted] = by_hash.emplace(h, sfx);
+      EXPECT_EQ(it->second, sfx);
+    }
   }
+  EXPECT_GT(by_hash.size(), 100u);
 }
 
 TEST(IntelSnapshotBatch, DotMaskAtEveryLength) {
