@@ -80,9 +80,9 @@ inline U128 key128(const uint8_t* b) {
 
 // The matching of one value, given its hash, calling emit(Hit) per hit: shared by the one-by-one
 // functions and the batch pipeline, so both give the same hits in the same order.
-template <typename Emit>
+template <bool kFiltered = false, typename Emit>
 inline void matchV4Exact(const SnapshotData& d, uint32_t addr, uint64_t h, Emit&& emit) {
-  d.v4.probe(h, [&](uint64_t s) {
+  d.v4.probe<kFiltered>(h, [&](uint64_t s) {
     if (v4SlotIp(s) != addr) return false;
     emit(Hit{v4SlotEntry(s), v4SlotScore(s), IndicatorType::kIpv4});
     return true;
@@ -113,9 +113,9 @@ inline void matchCidr6(const SnapshotData& d, const uint8_t* bytes, Emit&& emit)
   }
 }
 
-template <typename Emit>
+template <bool kFiltered = false, typename Emit>
 inline void matchV6Exact(const SnapshotData& d, const uint8_t* bytes, uint64_t h, Emit&& emit) {
-  d.v6.probe(h, [&](uint64_t s) {
+  d.v6.probe<kFiltered>(h, [&](uint64_t s) {
     if (!keyedSlotTag(s, h)) return false;
     const uint32_t ref = keyedSlotRef(s);
     if (std::memcmp(d.v6_keys.key(ref), bytes, 16) != 0) return false;
@@ -133,14 +133,15 @@ inline void matchV6(const SnapshotData& d, const uint8_t* bytes, uint64_t h, Emi
 // One probe of a string table: the hit, if the string is listed. The tag only narrows the
 // candidates: the stored string is compared in full, so two values whose hashes agree never
 // stand in for each other.
-template <typename Emit>
+template <bool kFiltered = false, typename Emit>
 inline void matchString(const SnapshotData& d, size_t kind, IndicatorType type, std::string_view v,
                         uint64_t h, Emit&& emit) {
   const StringKeys& keys = d.string_keys[kind];
-  d.string_tables[kind].probe(h, [&](uint64_t s) {
+  d.string_tables[kind].probe<kFiltered>(h, [&](uint64_t s) {
     if (!keyedSlotTag(s, h)) return false;
     const uint32_t ref = keyedSlotRef(s);
-    if (keys.get(ref) != v) return false;
+    const std::string_view k = keys.get(ref);
+    if (k.size() != v.size() || !sameBytes(k.data(), v.data(), v.size())) return false;
     emit(Hit{keys.entry(ref), keyedSlotScore(s), type});
     return true;
   });
@@ -167,12 +168,12 @@ inline bool sameDigest(const uint8_t* a, const uint8_t* b, size_t len) {
   return diff == 0;
 }
 
-template <typename Emit>
+template <bool kFiltered = false, typename Emit>
 inline void matchDigest(const SnapshotData& d, size_t kind, IndicatorType type,
                         const uint8_t* digest, uint64_t h, Emit&& emit) {
   const FixedKeys& keys = d.hash_keys[kind];
   const size_t len = keys.keyLength();
-  d.hash_tables[kind].probe(h, [&](uint64_t s) {
+  d.hash_tables[kind].probe<kFiltered>(h, [&](uint64_t s) {
     if (!keyedSlotTag(s, h)) return false;
     const uint32_t ref = keyedSlotRef(s);
     if (!sameDigest(keys.key(ref), digest, len)) return false;
@@ -324,7 +325,7 @@ void stageRecords(const Group& g) {
 }
 
 // Stage 4: match, in batch order. A probe the filter stopped has no hit (the match functions
-// would stop at the same test).
+// would stop at the same test); the others skip it.
 void stageMatch(const SnapshotData& d, const Group& g, std::vector<Snapshot::BatchHit>& out) {
   for (size_t i = 0; i < g.n; ++i) {
     const Snapshot::Value& v = g.vals[i];
@@ -334,11 +335,11 @@ void stageMatch(const SnapshotData& d, const Group& g, std::vector<Snapshot::Bat
     const Probe* pr = g.probes + p.first;
     switch (v.type) {
       case IndicatorType::kIpv4:
-        if (pr->pass) matchV4Exact(d, v.v4, pr->hash, emit);
+        if (pr->pass) matchV4Exact<true>(d, v.v4, pr->hash, emit);
         matchCidr4(d, v.v4, emit);
         break;
       case IndicatorType::kIpv6:
-        if (pr->pass) matchV6Exact(d, v.bytes, pr->hash, emit);
+        if (pr->pass) matchV6Exact<true>(d, v.bytes, pr->hash, emit);
         matchCidr6(d, v.bytes, emit);
         break;
       case IndicatorType::kDomain:
@@ -352,48 +353,44 @@ void stageMatch(const SnapshotData& d, const Group& g, std::vector<Snapshot::Bat
           for (uint32_t j = 0; j < p.count; ++j) {
             if (!pr[j].pass) continue;
             const uint32_t len = pr[j].last + 1 - StringKeys::recordBytes(0);
-            matchString(d, 0, IndicatorType::kDomain, v.text.substr(v.text.size() - len),
+            matchString<true>(d, 0, IndicatorType::kDomain, v.text.substr(v.text.size() - len),
                         pr[j].hash, emit);
           }
         }
         break;
       case IndicatorType::kUrl:
       case IndicatorType::kEmail:
-        if (pr->pass) matchString(d, static_cast<size_t>(p.kind), v.type, v.text, pr->hash, emit);
+        if (pr->pass) matchString<true>(d, static_cast<size_t>(p.kind), v.type, v.text, pr->hash, emit);
         break;
       case IndicatorType::kMd5:
       case IndicatorType::kSha1:
       case IndicatorType::kSha256:
-        if (pr->pass) matchDigest(d, static_cast<size_t>(p.kind), v.type, v.bytes, pr->hash, emit);
+        if (pr->pass) matchDigest<true>(d, static_cast<size_t>(p.kind), v.type, v.bytes, pr->hash, emit);
         break;
       default: break;
     }
   }
 }
 
-// Asks for what the next groups' hashing reads: the values of the group after next, and the
-// text and digests of the next group's values (a caller that streams through a large batch would
-// otherwise wait for them at every group).
-inline void prefetchValues(const Snapshot::Value* vals, size_t base, size_t n) {
-  const size_t next = base + kBatchChunk;
-  const size_t after = next + kBatchChunk;
-  const auto* bytes = reinterpret_cast<const char*>(vals);
-  for (size_t off = after * sizeof(Snapshot::Value);
-       off < std::min(after + kBatchChunk, n) * sizeof(Snapshot::Value); off += 64) {
-    prefetch(bytes + off);
-  }
-  for (size_t i = next; i < std::min(next + kBatchChunk, n); ++i) {
-    const Snapshot::Value& v = vals[i];
+// Asks for what hashing the group will read: the text and digests of its values (a caller that
+// streams through a large batch would otherwise wait for them at every group), and the values
+// of the group after it when the caller's array is read in place.
+inline void prefetchInputs(const Group& g, const Snapshot::Value* next, size_t next_n) {
+  for (size_t i = 0; i < g.n; ++i) {
+    const Snapshot::Value& v = g.vals[i];
     if (v.bytes != nullptr) prefetch(v.bytes);
     if (!v.text.empty()) prefetch(v.text.data());
   }
+  const auto* bytes = reinterpret_cast<const char*>(next);
+  for (size_t off = 0; off < next_n * sizeof(Snapshot::Value); off += 64) prefetch(bytes + off);
 }
 
 // Runs the pipeline over n values produced by at(i) (or read in place from `contiguous` when the
 // caller has them as an array): groups move through the four stages one step apart (group k is
 // hashed while group k-1 tests its filter words, group k-2 asks for its records and group k-3 is
-// matched), so every prefetch has a whole stage of other groups' work to arrive in. A batch of
-// one group runs the stages back to back and asks for the slots along with the filter words.
+// matched), so every prefetch has a whole stage of other groups' work to arrive in; the values
+// of group k+1 are gathered (and their text asked for) at the end of step k. A batch of one
+// group runs the stages back to back and asks for the slots along with the filter words.
 template <typename At>
 size_t runBatch(const SnapshotData& d, size_t n, At&& at, std::vector<Snapshot::BatchHit>& out,
                 const Snapshot::Value* contiguous = nullptr) {
@@ -402,27 +399,35 @@ size_t runBatch(const SnapshotData& d, size_t n, At&& at, std::vector<Snapshot::
   const bool speculative = groups == 1;
   constexpr size_t kStages = 4;
   Group ring[kStages];
-  for (size_t step = 0; step < groups + kStages - 1; ++step) {
-    if (step < groups) {
-      Group& g = ring[step % kStages];
-      const size_t base = step * kBatchChunk;
-      g.n = std::min(kBatchChunk, n - base);
-      g.index_base = static_cast<uint32_t>(base);
-      if (contiguous != nullptr) {
-        g.vals = contiguous + base;
-      } else {
-        for (size_t i = 0; i < g.n; ++i) g.own[i] = at(base + i);
-        g.vals = g.own;
-      }
-      if (contiguous != nullptr && groups > 1) prefetchValues(contiguous, base, n);
-      stageHash(d, g, speculative);
+  auto gather = [&](size_t k) {
+    Group& g = ring[k % kStages];
+    const size_t base = k * kBatchChunk;
+    g.n = std::min(kBatchChunk, n - base);
+    g.index_base = static_cast<uint32_t>(base);
+    if (contiguous != nullptr) {
+      g.vals = contiguous + base;
+    } else {
+      for (size_t i = 0; i < g.n; ++i) g.own[i] = at(base + i);
+      g.vals = g.own;
     }
+    return &g;
+  };
+  if (groups > 0) gather(0);
+  for (size_t step = 0; step < groups + kStages - 1; ++step) {
+    if (step < groups) stageHash(d, ring[step % kStages], speculative);
     if (step >= 1 && step - 1 < groups) stageFilter(d, ring[(step - 1) % kStages], speculative);
     if (step >= 2 && step - 2 < groups) stageRecords(ring[(step - 2) % kStages]);
     if (step >= 3) stageMatch(d, ring[(step - 3) % kStages], out);
+    if (step + 1 < groups) {
+      const Group* g = gather(step + 1);
+      const size_t after = (step + 2) * kBatchChunk;
+      prefetchInputs(*g, contiguous != nullptr && after < n ? contiguous + after : nullptr,
+                     contiguous != nullptr && after < n ? std::min(kBatchChunk, n - after) : 0);
+    }
   }
   return out.size() - before;
 }
+
 }  // namespace
 
 size_t Snapshot::matchIpv4(uint32_t addr, std::vector<Hit>& out) const {

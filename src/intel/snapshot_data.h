@@ -130,6 +130,27 @@ inline uint64_t headBytes(const char* p, size_t n, size_t i, size_t r) {
   return w;
 }
 
+// Equal byte strings of length n, compared in 8-byte words (the last one overlapping the one
+// before) without a call: keys are short, and a call to memcmp costs more than the compare.
+inline bool sameBytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    uint64_t diff = load64(a + n - 8) ^ load64(b + n - 8);
+    for (size_t i = 0; i + 8 < n; i += 8) diff |= load64(a + i) ^ load64(b + i);
+    return diff == 0;
+  }
+  if (n >= 4) {
+    uint32_t x[2];
+    uint32_t y[2];
+    std::memcpy(&x[0], a, 4);
+    std::memcpy(&x[1], a + n - 4, 4);
+    std::memcpy(&y[0], b, 4);
+    std::memcpy(&y[1], b + n - 4, 4);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+  }
+  // 0 to 3 bytes: the first, middle and last cover them all.
+  return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
 // The hash a listed domain is stored under.
 inline uint64_t hashDomain(std::string_view s) {
   uint64_t state = kDomainSeed;
@@ -325,10 +346,11 @@ class SlotTable {
     while (slots_[pos] != 0) pos = (pos + 1) & mask_;
     slots_[pos] = slot;
   }
-  // Calls f(slot) for every occupied slot on the probe path until f returns true.
-  template <typename F>
+  // Calls f(slot) for every occupied slot on the probe path until f returns true. kFiltered:
+  // the caller has already seen mayContain(hash) hold.
+  template <bool kFiltered = false, typename F>
   void probe(uint64_t hash, F&& f) const {
-    if (slots_.empty() || !bloom_.mayContain(hash)) return;
+    if (!kFiltered && (slots_.empty() || !bloom_.mayContain(hash))) return;
     size_t pos = hash & mask_;
     for (;;) {
       const uint64_t s = slots_[pos];

@@ -2,6 +2,7 @@
 // and domain matching restricted to the label counts of the listed domains.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -319,6 +320,24 @@ TEST(IntelSnapshotBatch, DotMaskAtEveryLength) {
       uint64_t want = 0;
       for (size_t i = 0; i < len; ++i) want |= uint64_t{n[i] == '.'} << i;
       EXPECT_EQ(dotMask(exact.data(), len), want) << "'" << n << "'";
+    }
+  }
+}
+
+TEST(IntelSnapshotBatch, SameBytesAtEveryLength) {
+  // The word-wise key compare against memcmp: equal strings, and strings that differ in one byte
+  // at every position, for every length up to beyond two words; buffers end where the strings do.
+  std::mt19937_64 rng(17);
+  for (size_t len = 0; len <= 40; ++len) {
+    std::vector<char> a(len);
+    for (auto& c : a) c = static_cast<char>(rng());
+    std::vector<char> b = a;
+    EXPECT_TRUE(sameBytes(a.data(), b.data(), len)) << len;
+    for (size_t i = 0; i < len; ++i) {
+      b[i] = static_cast<char>(b[i] ^ (1 << (i % 8)));
+      EXPECT_FALSE(sameBytes(a.data(), b.data(), len)) << len << " at " << i;
+      EXPECT_NE(std::memcmp(a.data(), b.data(), len), 0);
+      b[i] = a[i];
     }
   }
 }
