@@ -379,7 +379,10 @@ inline void prefetchInputs(const Group& g, const Snapshot::Value* next, size_t n
   for (size_t i = 0; i < g.n; ++i) {
     const Snapshot::Value& v = g.vals[i];
     if (v.bytes != nullptr) prefetch(v.bytes);
-    if (!v.text.empty()) prefetch(v.text.data());
+    if (!v.text.empty()) {
+      prefetch(v.text.data());
+      prefetch(v.text.data() + v.text.size() - 1);  // a domain is read from its end
+    }
   }
   const auto* bytes = reinterpret_cast<const char*>(next);
   for (size_t off = 0; off < next_n * sizeof(Snapshot::Value); off += 64) prefetch(bytes + off);
