@@ -251,8 +251,7 @@ void stageHash(const SnapshotData& d, Group& g, bool speculative) {
         d.cidr4.prefetchBucket(v.v4);
         break;
       case IndicatorType::kIpv6:
-        add(d.v6, hashV6(v.bytes), d.v6_keys.records(), d.v6_keys.stride(),
-            d.v6_keys.stride() - 1);
+        add(d.v6, hashV6(v.bytes), d.v6_keys.records(), d.v6_keys.stride(), d.v6_keys.stride() - 1);
         d.cidr6.prefetchBucket(key128(v.bytes));
         break;
       case IndicatorType::kDomain: {
@@ -354,18 +353,20 @@ void stageMatch(const SnapshotData& d, const Group& g, std::vector<Snapshot::Bat
             if (!pr[j].pass) continue;
             const uint32_t len = pr[j].last + 1 - StringKeys::recordBytes(0);
             matchString<true>(d, 0, IndicatorType::kDomain, v.text.substr(v.text.size() - len),
-                        pr[j].hash, emit);
+                              pr[j].hash, emit);
           }
         }
         break;
       case IndicatorType::kUrl:
       case IndicatorType::kEmail:
-        if (pr->pass) matchString<true>(d, static_cast<size_t>(p.kind), v.type, v.text, pr->hash, emit);
+        if (pr->pass)
+          matchString<true>(d, static_cast<size_t>(p.kind), v.type, v.text, pr->hash, emit);
         break;
       case IndicatorType::kMd5:
       case IndicatorType::kSha1:
       case IndicatorType::kSha256:
-        if (pr->pass) matchDigest<true>(d, static_cast<size_t>(p.kind), v.type, v.bytes, pr->hash, emit);
+        if (pr->pass)
+          matchDigest<true>(d, static_cast<size_t>(p.kind), v.type, v.bytes, pr->hash, emit);
         break;
       default: break;
     }

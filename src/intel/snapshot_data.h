@@ -174,7 +174,8 @@ inline void forEachDomainSuffix(std::string_view s, uint64_t counts, F&& f) {
     // and taken from the right: the byte-wise search from the right mispredicts at every dot.
     uint64_t states[9];
     states[0] = kDomainSeed;
-    for (size_t m = 1; m <= n / 8; ++m) states[m] = domainStep(states[m - 1], load64(p + n - 8 * m));
+    for (size_t m = 1; m <= n / 8; ++m)
+      states[m] = domainStep(states[m - 1], load64(p + n - 8 * m));
     uint64_t dots = dotMask(p, n);
     for (;;) {
       const bool last = dots == 0;

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -168,6 +169,79 @@ TEST(IntelSnapshotBatch, LongestAndEveryEnclosingPrefixPerFamily) {
                                               "2001:db8::/32", "::/0"}));
   EXPECT_EQ(per[2], (std::vector<std::string>{"10.1.0.0/16", "10.0.0.0/8"}));
   EXPECT_EQ(per[3], (std::vector<std::string>{"::/0"}));
+}
+
+TEST(IntelSnapshotBatch, ManyIpv4CidrsMatchBruteForce) {
+  // Thousands of IPv4 CIDRs, nested, spread out and crowded into two /16s (blocks with many
+  // boundaries to search): every enclosing CIDR of random addresses, of addresses at CIDR edges
+  // and in the crowded blocks must match a brute-force scan, one by one and batched.
+  struct C {
+    uint32_t base;
+    int prefix;
+  };
+  std::vector<C> cidrs;
+  std::mt19937_64 rng(23);
+  auto norm = [](uint32_t a, int p) { return p == 0 ? 0u : a & (0xffffffffu << (32 - p)); };
+  for (int i = 0; i < 5000; ++i) {
+    const int p = 8 + static_cast<int>(rng() % 24);  // /8 to /31 (a /32 is an address)
+    cidrs.push_back({norm(static_cast<uint32_t>(rng()), p), p});
+  }
+  for (int i = 0; i < 400; ++i) {  // crowded: 10.1.0.0/16 and 10.2.0.0/16
+    const int p = 17 + static_cast<int>(rng() % 15);
+    const uint32_t base = (i % 2 == 0 ? 0x0a010000u : 0x0a020000u) | (rng() & 0xffff);
+    cidrs.push_back({norm(base, p), p});
+  }
+  cidrs.push_back({0x0a000000u, 8});
+  cidrs.push_back({0x0a010000u, 16});
+  SnapshotBuilder b(opts());
+  std::set<std::pair<uint32_t, int>> listed;
+  for (const C& c : cidrs) {
+    if (!listed.insert({c.base, c.prefix}).second) continue;
+    IpAddress ip;
+    ip.bytes = {uint8_t(c.base >> 24), uint8_t(c.base >> 16), uint8_t(c.base >> 8),
+                uint8_t(c.base)};
+    add(b, ip.toString() + "/" + std::to_string(c.prefix));
+  }
+  auto s = b.build();
+  std::vector<uint32_t> addrs;
+  for (int i = 0; i < 1500; ++i) addrs.push_back(static_cast<uint32_t>(rng()));
+  for (int i = 0; i < 1500; ++i) addrs.push_back(0x0a010000u | (rng() & 0x1ffff));
+  size_t k = 0;
+  for (const auto& [base, p] : listed) {
+    if (k++ % 4 != 0 && (base >> 24) != 10) continue;
+    addrs.push_back(base);
+    addrs.push_back(base | (p == 32 ? 0u : 0xffffffffu >> p));
+    addrs.push_back(base - 1);
+  }
+  std::vector<Snapshot::Value> batch;
+  for (uint32_t a : addrs) batch.push_back(Snapshot::Value::ipv4(a));
+  std::vector<Snapshot::BatchHit> bh;
+  s->matchBatch(batch.data(), batch.size(), bh);
+  size_t at = 0;
+  size_t with_hits = 0;
+  for (uint32_t i = 0; i < addrs.size(); ++i) {
+    // Brute force: every listed CIDR containing the address, innermost (longest) first.
+    std::vector<std::string> want;
+    std::vector<std::pair<int, uint32_t>> enclosing;
+    for (const auto& [base, p] : listed) {
+      if (norm(addrs[i], p) == base) enclosing.push_back({p, base});
+    }
+    std::sort(enclosing.rbegin(), enclosing.rend());
+    for (const auto& [p, base] : enclosing) {
+      IpAddress ip;
+      ip.bytes = {uint8_t(base >> 24), uint8_t(base >> 16), uint8_t(base >> 8), uint8_t(base)};
+      want.push_back(ip.toString() + "/" + std::to_string(p));
+    }
+    std::vector<Hit> hits;
+    s->matchIpv4(addrs[i], hits);
+    EXPECT_EQ(values(*s, hits), want) << i;
+    std::vector<Hit> batched;
+    for (; at < bh.size() && bh[at].index == i; ++at) batched.push_back(bh[at].hit);
+    EXPECT_EQ(values(*s, batched), want) << i;
+    with_hits += !want.empty();
+  }
+  EXPECT_EQ(at, bh.size());
+  EXPECT_GT(with_hits, addrs.size() / 3);
 }
 
 TEST(IntelSnapshotBatch, HashTagCollisionsNeverHit) {
