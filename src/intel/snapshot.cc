@@ -80,18 +80,28 @@ inline U128 key128(const uint8_t* b) {
 
 // The matching of one value, given its hash, calling emit(Hit) per hit: shared by the one-by-one
 // functions and the batch pipeline, so both give the same hits in the same order.
-template <typename Emit>
-inline void matchV4(const SnapshotData& d, uint32_t addr, uint64_t h, Emit&& emit) {
-  d.v4.probe(h, [&](uint64_t s) {
+template <bool kFiltered = false, typename Emit>
+inline void matchV4Exact(const SnapshotData& d, uint32_t addr, uint64_t h, Emit&& emit) {
+  d.v4.probe<kFiltered>(h, [&](uint64_t s) {
     if (v4SlotIp(s) != addr) return false;
     emit(Hit{v4SlotEntry(s), v4SlotScore(s), IndicatorType::kIpv4});
     return true;
   });
+}
+
+template <typename Emit>
+inline void matchCidr4(const SnapshotData& d, uint32_t addr, Emit&& emit) {
   for (int32_t n = d.cidr4.find(addr); n >= 0;) {
     const auto& node = d.cidr4.node(n);
     emit(Hit{node.entry, node.score, IndicatorType::kCidr4});
     n = node.parent;
   }
+}
+
+template <typename Emit>
+inline void matchV4(const SnapshotData& d, uint32_t addr, uint64_t h, Emit&& emit) {
+  matchV4Exact(d, addr, h, emit);
+  matchCidr4(d, addr, emit);
 }
 
 template <typename Emit>
@@ -103,29 +113,35 @@ inline void matchCidr6(const SnapshotData& d, const uint8_t* bytes, Emit&& emit)
   }
 }
 
-template <typename Emit>
-inline void matchV6(const SnapshotData& d, const uint8_t* bytes, uint64_t h, Emit&& emit) {
-  d.v6.probe(h, [&](uint64_t s) {
+template <bool kFiltered = false, typename Emit>
+inline void matchV6Exact(const SnapshotData& d, const uint8_t* bytes, uint64_t h, Emit&& emit) {
+  d.v6.probe<kFiltered>(h, [&](uint64_t s) {
     if (!keyedSlotTag(s, h)) return false;
     const uint32_t ref = keyedSlotRef(s);
     if (std::memcmp(d.v6_keys.key(ref), bytes, 16) != 0) return false;
     emit(Hit{d.v6_keys.entry(ref), keyedSlotScore(s), IndicatorType::kIpv6});
     return true;
   });
+}
+
+template <typename Emit>
+inline void matchV6(const SnapshotData& d, const uint8_t* bytes, uint64_t h, Emit&& emit) {
+  matchV6Exact(d, bytes, h, emit);
   matchCidr6(d, bytes, emit);
 }
 
 // One probe of a string table: the hit, if the string is listed. The tag only narrows the
 // candidates: the stored string is compared in full, so two values whose hashes agree never
 // stand in for each other.
-template <typename Emit>
+template <bool kFiltered = false, typename Emit>
 inline void matchString(const SnapshotData& d, size_t kind, IndicatorType type, std::string_view v,
                         uint64_t h, Emit&& emit) {
   const StringKeys& keys = d.string_keys[kind];
-  d.string_tables[kind].probe(h, [&](uint64_t s) {
+  d.string_tables[kind].probe<kFiltered>(h, [&](uint64_t s) {
     if (!keyedSlotTag(s, h)) return false;
     const uint32_t ref = keyedSlotRef(s);
-    if (keys.get(ref) != v) return false;
+    const std::string_view k = keys.get(ref);
+    if (k.size() != v.size() || !sameBytes(k.data(), v.data(), v.size())) return false;
     emit(Hit{keys.entry(ref), keyedSlotScore(s), type});
     return true;
   });
@@ -152,12 +168,12 @@ inline bool sameDigest(const uint8_t* a, const uint8_t* b, size_t len) {
   return diff == 0;
 }
 
-template <typename Emit>
+template <bool kFiltered = false, typename Emit>
 inline void matchDigest(const SnapshotData& d, size_t kind, IndicatorType type,
                         const uint8_t* digest, uint64_t h, Emit&& emit) {
   const FixedKeys& keys = d.hash_keys[kind];
   const size_t len = keys.keyLength();
-  d.hash_tables[kind].probe(h, [&](uint64_t s) {
+  d.hash_tables[kind].probe<kFiltered>(h, [&](uint64_t s) {
     if (!keyedSlotTag(s, h)) return false;
     const uint32_t ref = keyedSlotRef(s);
     if (!sameDigest(keys.key(ref), digest, len)) return false;
@@ -176,32 +192,27 @@ struct Pusher {
 constexpr size_t kBatchChunk = 16;
 constexpr size_t kMaxProbes = 64;
 
-// Prefetches the key record a first slot points to when its tag matches.
-inline void prefetchKeyed(uint64_t s, uint64_t h, const void* (*rec)(const void*, uint32_t),
-                          const void* keys) {
-  if (s != 0 && keyedSlotTag(s, h)) prefetch(rec(keys, keyedSlotRef(s)));
-}
-const void* stringRecord(const void* keys, uint32_t ref) {
-  return static_cast<const StringKeys*>(keys)->record(ref);
-}
-const void* fixedRecord(const void* keys, uint32_t ref) {
-  return static_cast<const FixedKeys*>(keys)->key(ref);
-}
+// One table probe of a pipeline group: a value's own hash, or one suffix of a domain.
+struct Probe {
+  uint64_t hash;
+  const SlotTable* table;
+  // The key record a slot with a matching tag points to: `records` + ref × `stride`, of which
+  // the bytes up to `last` are read to confirm a hit (a record may straddle two cache lines,
+  // and both are asked for). `records` is null for IPv4 slots, which hold the address itself.
+  const uint8_t* records;
+  uint32_t stride;
+  uint32_t last;
+  bool pass;  // the filter lets the hash through (set by stageFilter)
+};
 
 // One pipeline group of at most kBatchChunk values and what its stages hand on to each other.
 struct Group {
-  struct Probe {
-    uint64_t hash;
-    const char* text;
-    size_t len;
-  };
   // Written by stageHash for every value before anything reads it (no zero-filling per call).
   struct Pending {
-    uint64_t hash;
-    uint32_t first;  // domain: its suffixes in probes[first, first + count)
+    uint32_t first;  // its probes: probes[first, first + count)
     uint32_t count;
     int kind;     // string or hash kind
-    bool direct;  // domain with too many labels for the group
+    bool direct;  // domain with too many labels for the group: matched on its own
   };
   Group() {}                              // `own` is filled before use: no zero-filling per call
   const Snapshot::Value* vals = nullptr;  // the caller's values, or `own`
@@ -209,167 +220,214 @@ struct Group {
     Snapshot::Value own[kBatchChunk];
   };
   Pending pend[kBatchChunk];
-  Probe probes[kMaxProbes];
+  // Every value but a domain takes one probe; domains share the first kMaxProbes.
+  Probe probes[kMaxProbes + kBatchChunk];
   size_t n = 0;
   size_t np = 0;
   uint32_t index_base = 0;  // hits carry index_base + position
 };
 
-// Stage 1: hash every value; ask for its filter word, first slot and CIDR block.
-void stageHash(const SnapshotData& d, Group& g) {
-  const SlotTable& domains = d.string_tables[0];
+// Stage 1: hash every value (a domain: each of its suffixes that may be listed); ask for the
+// filter words and CIDR first-level entries. `speculative` (a lone group, which has no other
+// group's work to hide latencies behind): also ask for the first slots now.
+void stageHash(const SnapshotData& d, Group& g, bool speculative) {
   g.np = 0;
+  auto add = [&](const SlotTable& t, uint64_t h, const uint8_t* records, uint32_t stride,
+                 uint32_t last) {
+    g.probes[g.np++] = Probe{h, &t, records, stride, last, false};
+    if (t.empty()) return;
+    t.prefetchFilter(h);
+    if (speculative) t.prefetchSlot(h);
+  };
   for (size_t i = 0; i < g.n; ++i) {
     const Snapshot::Value& v = g.vals[i];
     Group::Pending& p = g.pend[i];
-    p.hash = 0;
-    p.first = 0;
-    p.count = 0;
+    p.first = static_cast<uint32_t>(g.np);
     p.kind = -1;
     p.direct = false;
     switch (v.type) {
       case IndicatorType::kIpv4:
-        p.hash = mix64(v.v4);
-        d.v4.prefetchProbe(p.hash);
+        add(d.v4, mix64(v.v4), nullptr, 0, 0);
         d.cidr4.prefetchBucket(v.v4);
         break;
       case IndicatorType::kIpv6:
-        p.hash = hashV6(v.bytes);
-        d.v6.prefetchProbe(p.hash);
+        add(d.v6, hashV6(v.bytes), d.v6_keys.records(), d.v6_keys.stride(), d.v6_keys.stride() - 1);
         d.cidr6.prefetchBucket(key128(v.bytes));
         break;
       case IndicatorType::kDomain: {
-        p.first = static_cast<uint32_t>(g.np);
+        const SlotTable& t = d.string_tables[0];
+        const uint8_t* records = d.string_keys[0].records();
         forEachDomainSuffix(v.text, d.domain_labels, [&](std::string_view sfx, uint64_t h) {
-          if (p.direct || g.np == kMaxProbes) {
+          if (p.direct || g.np >= kMaxProbes) {
             p.direct = true;
             return;
           }
-          g.probes[g.np++] = Group::Probe{h, sfx.data(), sfx.size()};
-          domains.prefetchProbe(h);
+          add(t, h, records, 1, StringKeys::recordBytes(sfx.size()) - 1);
         });
         if (p.direct) g.np = p.first;
-        p.count = static_cast<uint32_t>(g.np - p.first);
         break;
       }
       case IndicatorType::kUrl:
-      case IndicatorType::kEmail:
-        p.kind = stringKind(v.type);
-        p.hash = hashString(v.text);
-        d.string_tables[static_cast<size_t>(p.kind)].prefetchProbe(p.hash);
-        break;
-      case IndicatorType::kMd5:
-      case IndicatorType::kSha1:
-      case IndicatorType::kSha256:
-        p.kind = hashKind(v.type);
-        p.hash = hashDigest(v.bytes);
-        d.hash_tables[static_cast<size_t>(p.kind)].prefetchProbe(p.hash);
-        break;
-      default: break;
-    }
-  }
-}
-
-// Stage 2, with the slots in cache: ask for the key records of tag matches and the CIDR
-// boundaries.
-void stageRecords(const SnapshotData& d, const Group& g) {
-  const SlotTable& domains = d.string_tables[0];
-  for (size_t i = 0; i < g.n; ++i) {
-    const Snapshot::Value& v = g.vals[i];
-    const Group::Pending& p = g.pend[i];
-    switch (v.type) {
-      case IndicatorType::kIpv4: d.cidr4.prefetchBounds(v.v4); break;
-      case IndicatorType::kIpv6:
-        prefetchKeyed(d.v6.first(p.hash), p.hash, fixedRecord, &d.v6_keys);
-        d.cidr6.prefetchBounds(key128(v.bytes));
-        break;
-      case IndicatorType::kDomain:
-        for (uint32_t j = p.first; j < p.first + p.count; ++j) {
-          prefetchKeyed(domains.first(g.probes[j].hash), g.probes[j].hash, stringRecord,
-                        &d.string_keys[0]);
-        }
-        break;
-      case IndicatorType::kUrl:
       case IndicatorType::kEmail: {
+        p.kind = stringKind(v.type);
         const auto k = static_cast<size_t>(p.kind);
-        prefetchKeyed(d.string_tables[k].first(p.hash), p.hash, stringRecord, &d.string_keys[k]);
+        add(d.string_tables[k], hashString(v.text), d.string_keys[k].records(), 1,
+            StringKeys::recordBytes(v.text.size()) - 1);
         break;
       }
       case IndicatorType::kMd5:
       case IndicatorType::kSha1:
       case IndicatorType::kSha256: {
-        const auto k = static_cast<size_t>(p.kind);
-        prefetchKeyed(d.hash_tables[k].first(p.hash), p.hash, fixedRecord, &d.hash_keys[k]);
+        p.kind = hashKind(v.type);
+        const FixedKeys& keys = d.hash_keys[static_cast<size_t>(p.kind)];
+        add(d.hash_tables[static_cast<size_t>(p.kind)], hashDigest(v.bytes), keys.records(),
+            keys.stride(), keys.stride() - 1);
         break;
       }
       default: break;
     }
+    p.count = static_cast<uint32_t>(g.np - p.first);
   }
 }
 
-// Stage 3: match, in batch order.
+// Stage 2, with the filter words in cache: test them, and ask for the first slot of each hash
+// they let through (about half the values; the misses mostly stop here) and for the CIDR
+// boundaries.
+void stageFilter(const SnapshotData& d, Group& g, bool speculative) {
+  for (size_t j = 0; j < g.np; ++j) {
+    Probe& pr = g.probes[j];
+    pr.pass = pr.table->mayContain(pr.hash);
+    if (pr.pass && !speculative) pr.table->prefetchSlot(pr.hash);
+  }
+  for (size_t i = 0; i < g.n; ++i) {
+    const Snapshot::Value& v = g.vals[i];
+    if (v.type == IndicatorType::kIpv4) {
+      d.cidr4.prefetchBounds(v.v4);
+    } else if (v.type == IndicatorType::kIpv6) {
+      d.cidr6.prefetchBounds(key128(v.bytes));
+    }
+  }
+}
+
+// Stage 3, with the slots in cache: ask for the key record of each first slot whose tag
+// matches (both its cache lines).
+void stageRecords(const Group& g) {
+  for (size_t j = 0; j < g.np; ++j) {
+    const Probe& pr = g.probes[j];
+    if (!pr.pass || pr.records == nullptr) continue;
+    const uint64_t s = pr.table->firstSlot(pr.hash);
+    if (s == 0 || !keyedSlotTag(s, pr.hash)) continue;
+    const uint8_t* rec = pr.records + size_t{keyedSlotRef(s)} * pr.stride;
+    prefetch(rec);
+    prefetch(rec + pr.last);
+  }
+}
+
+// Stage 4: match, in batch order. A probe the filter stopped has no hit (the match functions
+// would stop at the same test); the others skip it.
 void stageMatch(const SnapshotData& d, const Group& g, std::vector<Snapshot::BatchHit>& out) {
   for (size_t i = 0; i < g.n; ++i) {
     const Snapshot::Value& v = g.vals[i];
     const Group::Pending& p = g.pend[i];
     const auto index = g.index_base + static_cast<uint32_t>(i);
     auto emit = [&](const Hit& h) { out.push_back(Snapshot::BatchHit{index, h}); };
+    const Probe* pr = g.probes + p.first;
     switch (v.type) {
-      case IndicatorType::kIpv4: matchV4(d, v.v4, p.hash, emit); break;
-      case IndicatorType::kIpv6: matchV6(d, v.bytes, p.hash, emit); break;
+      case IndicatorType::kIpv4:
+        if (pr->pass) matchV4Exact<true>(d, v.v4, pr->hash, emit);
+        matchCidr4(d, v.v4, emit);
+        break;
+      case IndicatorType::kIpv6:
+        if (pr->pass) matchV6Exact<true>(d, v.bytes, pr->hash, emit);
+        matchCidr6(d, v.bytes, emit);
+        break;
       case IndicatorType::kDomain:
         if (p.direct) {
           forEachDomainSuffix(v.text, d.domain_labels, [&](std::string_view sfx, uint64_t h) {
             matchString(d, 0, IndicatorType::kDomain, sfx, h, emit);
           });
         } else {
-          for (uint32_t j = p.first; j < p.first + p.count; ++j) {
-            matchString(d, 0, IndicatorType::kDomain,
-                        std::string_view(g.probes[j].text, g.probes[j].len), g.probes[j].hash,
-                        emit);
+          // The suffixes were probed in the order forEachDomainSuffix gives them; each one is
+          // the end of the name.
+          for (uint32_t j = 0; j < p.count; ++j) {
+            if (!pr[j].pass) continue;
+            const uint32_t len = pr[j].last + 1 - StringKeys::recordBytes(0);
+            matchString<true>(d, 0, IndicatorType::kDomain, v.text.substr(v.text.size() - len),
+                              pr[j].hash, emit);
           }
         }
         break;
       case IndicatorType::kUrl:
       case IndicatorType::kEmail:
-        matchString(d, static_cast<size_t>(p.kind), v.type, v.text, p.hash, emit);
+        if (pr->pass)
+          matchString<true>(d, static_cast<size_t>(p.kind), v.type, v.text, pr->hash, emit);
         break;
       case IndicatorType::kMd5:
       case IndicatorType::kSha1:
       case IndicatorType::kSha256:
-        matchDigest(d, static_cast<size_t>(p.kind), v.type, v.bytes, p.hash, emit);
+        if (pr->pass)
+          matchDigest<true>(d, static_cast<size_t>(p.kind), v.type, v.bytes, pr->hash, emit);
         break;
       default: break;
     }
   }
 }
 
+// Asks for what hashing the group will read: the text and digests of its values (a caller that
+// streams through a large batch would otherwise wait for them at every group), and the values
+// of the group after it when the caller's array is read in place.
+inline void prefetchInputs(const Group& g, const Snapshot::Value* next, size_t next_n) {
+  for (size_t i = 0; i < g.n; ++i) {
+    const Snapshot::Value& v = g.vals[i];
+    if (v.bytes != nullptr) prefetch(v.bytes);
+    if (!v.text.empty()) {
+      prefetch(v.text.data());
+      prefetch(v.text.data() + v.text.size() - 1);  // a domain is read from its end
+    }
+  }
+  const auto* bytes = reinterpret_cast<const char*>(next);
+  for (size_t off = 0; off < next_n * sizeof(Snapshot::Value); off += 64) prefetch(bytes + off);
+}
+
 // Runs the pipeline over n values produced by at(i) (or read in place from `contiguous` when the
-// caller has them as an array): groups move through the three stages one
-// step apart (group k is hashed while group k-1 asks for its records and group k-2 is matched),
-// so every prefetch has a whole stage of other groups' work to arrive in.
+// caller has them as an array): groups move through the four stages one step apart (group k is
+// hashed while group k-1 tests its filter words, group k-2 asks for its records and group k-3 is
+// matched), so every prefetch has a whole stage of other groups' work to arrive in; the values
+// of group k+1 are gathered (and their text asked for) at the end of step k. A batch of one
+// group runs the stages back to back and asks for the slots along with the filter words.
 template <typename At>
 size_t runBatch(const SnapshotData& d, size_t n, At&& at, std::vector<Snapshot::BatchHit>& out,
                 const Snapshot::Value* contiguous = nullptr) {
   const size_t before = out.size();
   const size_t groups = (n + kBatchChunk - 1) / kBatchChunk;
-  Group ring[3];
-  for (size_t step = 0; step < groups + 2; ++step) {
-    if (step < groups) {
-      Group& g = ring[step % 3];
-      const size_t base = step * kBatchChunk;
-      g.n = std::min(kBatchChunk, n - base);
-      g.index_base = static_cast<uint32_t>(base);
-      if (contiguous != nullptr) {
-        g.vals = contiguous + base;
-      } else {
-        for (size_t i = 0; i < g.n; ++i) g.own[i] = at(base + i);
-        g.vals = g.own;
-      }
-      stageHash(d, g);
+  const bool speculative = groups == 1;
+  constexpr size_t kStages = 4;
+  Group ring[kStages];
+  auto gather = [&](size_t k) {
+    Group& g = ring[k % kStages];
+    const size_t base = k * kBatchChunk;
+    g.n = std::min(kBatchChunk, n - base);
+    g.index_base = static_cast<uint32_t>(base);
+    if (contiguous != nullptr) {
+      g.vals = contiguous + base;
+    } else {
+      for (size_t i = 0; i < g.n; ++i) g.own[i] = at(base + i);
+      g.vals = g.own;
     }
-    if (step >= 1 && step - 1 < groups) stageRecords(d, ring[(step - 1) % 3]);
-    if (step >= 2) stageMatch(d, ring[(step - 2) % 3], out);
+    return &g;
+  };
+  if (groups > 0) gather(0);
+  for (size_t step = 0; step < groups + kStages - 1; ++step) {
+    if (step < groups) stageHash(d, ring[step % kStages], speculative);
+    if (step >= 1 && step - 1 < groups) stageFilter(d, ring[(step - 1) % kStages], speculative);
+    if (step >= 2 && step - 2 < groups) stageRecords(ring[(step - 2) % kStages]);
+    if (step >= 3) stageMatch(d, ring[(step - 3) % kStages], out);
+    if (step + 1 < groups) {
+      const Group* g = gather(step + 1);
+      const size_t after = (step + 2) * kBatchChunk;
+      prefetchInputs(*g, contiguous != nullptr && after < n ? contiguous + after : nullptr,
+                     contiguous != nullptr && after < n ? std::min(kBatchChunk, n - after) : 0);
+    }
   }
   return out.size() - before;
 }

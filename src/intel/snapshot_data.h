@@ -100,26 +100,91 @@ inline uint64_t dotMask(const char* p, size_t n) {
   return m;
 }
 
-// Hashes a domain label by label from the right: calls f(suffix, hash) for every suffix of at
-// least two labels (the parents, then the name itself), all in one pass. A listed domain is
-// stored under the hash this gives for the whole name. `counts` (see labelBit) restricts the
-// calls to suffixes with as many labels as some listed domain has, and stops hashing once no
-// listed domain has more labels.
+// Domain hashing. A name is read as 8-byte words aligned to its end (word k: bytes
+// [n - 8k - 8, n - 8k)), so a suffix's whole words are the shorter suffixes' words plus its own:
+// its hash is the state after its whole words, finished with the fewer than 8 bytes in front of
+// them and its length. The hash of a suffix thus depends on the suffix alone (what
+// forEachDomainSuffix gives for name.substr(i) is hashDomain(name.substr(i))), and all the
+// suffixes of a name cost one pass over its words plus one finishing mix per suffix probed.
+inline constexpr uint64_t kDomainSeed = 0x9ae16a3b2f90404fULL;
+inline uint64_t load64(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+inline uint64_t domainStep(uint64_t state, uint64_t word) {
+  state = (state ^ word) * 0x87c37b91114253d5ULL;
+  return state ^ (state >> 29);
+}
+inline uint64_t domainFinish(uint64_t state, uint64_t head, size_t len) {
+  return mix64(state ^ (head * 0x4cf5ad432745937fULL) ^ (len * 0xc3a5c85c97cb3127ULL));
+}
+// Bytes [i, i + r) of p[0, n) (r < 8, i + r <= n) as the low bytes of a word, read without
+// touching a byte outside p[0, n).
+inline uint64_t headBytes(const char* p, size_t n, size_t i, size_t r) {
+  if (r == 0) return 0;
+  if (i + 8 <= n) return load64(p + i) & ((uint64_t{1} << (8 * r)) - 1);
+  if (i + r >= 8) return load64(p + i + r - 8) >> (8 * (8 - r));
+  uint64_t w = 0;
+  for (size_t k = 0; k < r; ++k) w |= uint64_t{static_cast<uint8_t>(p[i + k])} << (8 * k);
+  return w;
+}
+
+// Equal byte strings of length n, compared in 8-byte words (the last one overlapping the one
+// before) without a call: keys are short, and a call to memcmp costs more than the compare.
+inline bool sameBytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    uint64_t diff = load64(a + n - 8) ^ load64(b + n - 8);
+    for (size_t i = 0; i + 8 < n; i += 8) diff |= load64(a + i) ^ load64(b + i);
+    return diff == 0;
+  }
+  if (n >= 4) {
+    uint32_t x[2];
+    uint32_t y[2];
+    std::memcpy(&x[0], a, 4);
+    std::memcpy(&x[1], a + n - 4, 4);
+    std::memcpy(&y[0], b, 4);
+    std::memcpy(&y[1], b + n - 4, 4);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+  }
+  // 0 to 3 bytes: the first, middle and last cover them all.
+  return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
+// The hash a listed domain is stored under.
+inline uint64_t hashDomain(std::string_view s) {
+  uint64_t state = kDomainSeed;
+  size_t k = s.size();
+  for (; k >= 8; k -= 8) state = domainStep(state, load64(s.data() + k - 8));
+  return domainFinish(state, headBytes(s.data(), s.size(), 0, k), s.size());
+}
+
+// Calls f(suffix, hashDomain(suffix)) for every suffix of `s` of at least two labels, from the
+// right (the parents, then the name itself), all in one pass. `counts` (see labelBit) restricts
+// the calls to suffixes with as many labels as some listed domain has, and stops once no listed
+// domain has more labels.
 template <typename F>
 inline void forEachDomainSuffix(std::string_view s, uint64_t counts, F&& f) {
-  uint64_t h = kFnvSeed;
-  size_t end = s.size();
+  const char* p = s.data();
+  const size_t n = s.size();
+  size_t end = n;
   size_t labels = 0;
-  if (s.size() <= 64) {
-    // The dots as a bit set, found in one branch-free pass, then taken from the right: the
-    // byte-wise search from the right mispredicts at every dot.
-    uint64_t dots = dotMask(s.data(), s.size());
+  if (n <= 64) {
+    // The states after 0 to 8 words, then the dots as a bit set, found in one branch-free pass
+    // and taken from the right: the byte-wise search from the right mispredicts at every dot.
+    uint64_t states[9];
+    states[0] = kDomainSeed;
+    for (size_t m = 1; m <= n / 8; ++m)
+      states[m] = domainStep(states[m - 1], load64(p + n - 8 * m));
+    uint64_t dots = dotMask(p, n);
     for (;;) {
       const bool last = dots == 0;
       const size_t start = last ? 0 : static_cast<size_t>(64 - __builtin_clzll(dots));
-      h = mix64(h ^ hashBytes(s.data() + start, end - start));
       const unsigned bit = labelBit(++labels);
-      if (labels >= 2 && ((counts >> bit) & 1) != 0) f(s.substr(start), h);
+      if (labels >= 2 && ((counts >> bit) & 1) != 0) {
+        const size_t len = n - start;
+        f(s.substr(start), domainFinish(states[len / 8], headBytes(p, n, start, len % 8), len));
+      }
       if (last) return;
       if (bit < 63 && (counts >> (bit + 1)) == 0) return;
       end = start - 1;
@@ -129,9 +194,8 @@ inline void forEachDomainSuffix(std::string_view s, uint64_t counts, F&& f) {
   for (;;) {
     const size_t dot = end == 0 ? std::string_view::npos : s.rfind('.', end - 1);
     const size_t start = dot == std::string_view::npos ? 0 : dot + 1;
-    h = mix64(h ^ hashBytes(s.data() + start, end - start));
     const unsigned bit = labelBit(++labels);
-    if (labels >= 2 && ((counts >> bit) & 1) != 0) f(s.substr(start), h);
+    if (labels >= 2 && ((counts >> bit) & 1) != 0) f(s.substr(start), hashDomain(s.substr(start)));
     if (dot == std::string_view::npos) return;
     if (bit < 63 && (counts >> (bit + 1)) == 0) return;
     end = dot;
@@ -144,12 +208,6 @@ inline void forEachDomainSuffix(std::string_view s, F&& f) {
 
 inline uint64_t hashString(std::string_view s) {
   return mix64(hashBytes(s.data(), s.size()) ^ kFnvSeed);
-}
-
-inline uint64_t hashDomain(std::string_view s) {
-  uint64_t out = 0;
-  forEachDomainSuffix(s, [&](std::string_view, uint64_t h) { out = h; });
-  return out;
 }
 
 inline uint64_t hashDigest(const uint8_t* d) {
@@ -259,7 +317,6 @@ class BlockedBloom {
     const uint64_t b = bits(h);
     return (words_[index(h)] & b) == b;
   }
-  uint64_t peek(uint64_t h) const { return words_[index(h)]; }
   void prefetchWord(uint64_t h) const { prefetch(&words_[index(h)]); }
   size_t bytes() const { return words_.bytes(); }
 
@@ -290,10 +347,11 @@ class SlotTable {
     while (slots_[pos] != 0) pos = (pos + 1) & mask_;
     slots_[pos] = slot;
   }
-  // Calls f(slot) for every occupied slot on the probe path until f returns true.
-  template <typename F>
+  // Calls f(slot) for every occupied slot on the probe path until f returns true. kFiltered:
+  // the caller has already seen mayContain(hash) hold.
+  template <bool kFiltered = false, typename F>
   void probe(uint64_t hash, F&& f) const {
-    if (slots_.empty() || !bloom_.mayContain(hash)) return;
+    if (!kFiltered && (slots_.empty() || !bloom_.mayContain(hash))) return;
     size_t pos = hash & mask_;
     for (;;) {
       const uint64_t s = slots_[pos];
@@ -301,21 +359,17 @@ class SlotTable {
       pos = (pos + 1) & mask_;
     }
   }
-  // Plain loads of what probe() reads (for batched look-ups): the filter word, and the first
-  // slot when the filter lets the value through (0 otherwise).
-  uint64_t peekFilter(uint64_t hash) const { return slots_.empty() ? 0 : bloom_.peek(hash); }
-  uint64_t peek(uint64_t hash) const {
-    return slots_.empty() || !bloom_.mayContain(hash) ? 0 : slots_[hash & mask_];
+  // Batched look-ups, one step at a time so that each memory access has other values' work to
+  // arrive behind: prefetchFilter() asks for the filter word; mayContain() tests it (false for
+  // most values that are not listed, which then never touch the slots); prefetchSlot() asks for
+  // the first slot of the probe path and firstSlot() reads it.
+  void prefetchFilter(uint64_t hash) const {
+    if (!slots_.empty()) bloom_.prefetchWord(hash);
   }
-  // Batched look-ups: prefetch() asks for the filter word and the first slot of `hash` (both
-  // independent of each other, so they arrive together); first() then reads the first slot, or
-  // 0 when the filter rules the value out (probe() gives the answer either way).
-  void prefetchProbe(uint64_t hash) const {
-    if (slots_.empty()) return;
-    bloom_.prefetchWord(hash);
-    prefetch(&slots_[hash & mask_]);
-  }
-  uint64_t first(uint64_t hash) const { return peek(hash); }
+  bool mayContain(uint64_t hash) const { return !slots_.empty() && bloom_.mayContain(hash); }
+  void prefetchSlot(uint64_t hash) const { prefetch(&slots_[hash & mask_]); }
+  uint64_t firstSlot(uint64_t hash) const { return slots_[hash & mask_]; }
+  bool empty() const { return slots_.empty(); }
   size_t bytes() const { return slots_.bytes() + bloom_.bytes(); }
 
  private:
@@ -393,6 +447,9 @@ class FixedKeys {
     return e;
   }
   size_t keyLength() const { return len_; }
+  // Record i is at records() + i × stride().
+  const uint8_t* records() const { return recs_.data(); }
+  uint32_t stride() const { return static_cast<uint32_t>(len_ + 4); }
   void shrink() { recs_.shrink(); }
   size_t bytes() const { return recs_.bytes(); }
 
@@ -415,8 +472,9 @@ class StringKeys {
     blob_.append(s.data(), s.size());
     return off;
   }
-  // The record at `off`, for prefetching.
-  const void* record(uint32_t off) const { return blob_.data() + off; }
+  // The record at `off` is at records() + off and spans recordBytes(its length) bytes.
+  const uint8_t* records() const { return blob_.data(); }
+  static constexpr uint32_t recordBytes(size_t len) { return static_cast<uint32_t>(6 + len); }
   std::string_view get(uint32_t off) const {
     uint16_t len;
     std::memcpy(&len, blob_.data() + off + 4, 2);

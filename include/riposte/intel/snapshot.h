@@ -8,9 +8,9 @@
 // record (IPv6 addresses and digests as bytes, not hex; strings length-prefixed), which is read
 // once to confirm a hit. CIDRs (v4 and v6) are sorted range boundaries with a first-level index
 // on the top 16 bits; every CIDR names its enclosing parent, so one search yields every matching
-// CIDR. Domain look-ups hash the name label by label from the right, finding listed parents
-// (a.b.evil.com hits evil.com) in one pass. Metadata: a 16-byte entry per indicator and a 24-byte
-// record per source report; source names, references and tag sets are interned. Tables of
+// CIDR. Domain look-ups read the name once, from its end, finding listed parents
+// (a.b.evil.com hits evil.com) in the same pass. Metadata: a 16-byte entry per indicator and a
+// 24-byte record per source report; source names, references and tag sets are interned. Tables of
 // 2 MiB and more are mapped with transparent huge pages requested. Limits: 2^25 − 2 indicators,
 // strings of at most 65535 bytes (the builder counts anything beyond as invalid).
 //
@@ -125,9 +125,10 @@ class Snapshot {
   // Mixed batch (what the intel detector does with an event's IPs, domains and hashes): the
   // same hits as matchIp / matchDomain / matchUrl / matchEmail / matchHash for each value in
   // turn, in batch order. The look-ups run as a pipeline over groups of values: hash every
-  // value and prefetch its filter word and first slot (and CIDR block), then prefetch the key
-  // records of slots whose tags match, then match, so that one value's memory latency hides
-  // behind the others'. A value of another type (a CIDR) gives no hit.
+  // value and prefetch its filter word (and CIDR block), then test the filter and prefetch the
+  // first slot of what it lets through, then prefetch the key records of slots whose tag
+  // matches, then match, so that one value's memory latency hides behind the others'. A value
+  // of another type (a CIDR) gives no hit.
   size_t matchBatch(const Value* values, size_t n, std::vector<BatchHit>& out) const;
   // Dispatch on a normalised value (CIDR values match the exact CIDR and enclosing CIDRs).
   size_t matchValue(const NormalisedValue& value, std::vector<Hit>& out) const;

@@ -2,7 +2,9 @@
 // and domain matching restricted to the label counts of the listed domains.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -169,6 +171,79 @@ TEST(IntelSnapshotBatch, LongestAndEveryEnclosingPrefixPerFamily) {
   EXPECT_EQ(per[3], (std::vector<std::string>{"::/0"}));
 }
 
+TEST(IntelSnapshotBatch, ManyIpv4CidrsMatchBruteForce) {
+  // Thousands of IPv4 CIDRs, nested, spread out and crowded into two /16s (blocks with many
+  // boundaries to search): every enclosing CIDR of random addresses, of addresses at CIDR edges
+  // and in the crowded blocks must match a brute-force scan, one by one and batched.
+  struct C {
+    uint32_t base;
+    int prefix;
+  };
+  std::vector<C> cidrs;
+  std::mt19937_64 rng(23);
+  auto norm = [](uint32_t a, int p) { return p == 0 ? 0u : a & (0xffffffffu << (32 - p)); };
+  for (int i = 0; i < 5000; ++i) {
+    const int p = 8 + static_cast<int>(rng() % 24);  // /8 to /31 (a /32 is an address)
+    cidrs.push_back({norm(static_cast<uint32_t>(rng()), p), p});
+  }
+  for (int i = 0; i < 400; ++i) {  // crowded: 10.1.0.0/16 and 10.2.0.0/16
+    const int p = 17 + static_cast<int>(rng() % 15);
+    const uint32_t base = (i % 2 == 0 ? 0x0a010000u : 0x0a020000u) | (rng() & 0xffff);
+    cidrs.push_back({norm(base, p), p});
+  }
+  cidrs.push_back({0x0a000000u, 8});
+  cidrs.push_back({0x0a010000u, 16});
+  SnapshotBuilder b(opts());
+  std::set<std::pair<uint32_t, int>> listed;
+  for (const C& c : cidrs) {
+    if (!listed.insert({c.base, c.prefix}).second) continue;
+    IpAddress ip;
+    ip.bytes = {uint8_t(c.base >> 24), uint8_t(c.base >> 16), uint8_t(c.base >> 8),
+                uint8_t(c.base)};
+    add(b, ip.toString() + "/" + std::to_string(c.prefix));
+  }
+  auto s = b.build();
+  std::vector<uint32_t> addrs;
+  for (int i = 0; i < 1500; ++i) addrs.push_back(static_cast<uint32_t>(rng()));
+  for (int i = 0; i < 1500; ++i) addrs.push_back(0x0a010000u | (rng() & 0x1ffff));
+  size_t k = 0;
+  for (const auto& [base, p] : listed) {
+    if (k++ % 4 != 0 && (base >> 24) != 10) continue;
+    addrs.push_back(base);
+    addrs.push_back(base | (p == 32 ? 0u : 0xffffffffu >> p));
+    addrs.push_back(base - 1);
+  }
+  std::vector<Snapshot::Value> batch;
+  for (uint32_t a : addrs) batch.push_back(Snapshot::Value::ipv4(a));
+  std::vector<Snapshot::BatchHit> bh;
+  s->matchBatch(batch.data(), batch.size(), bh);
+  size_t at = 0;
+  size_t with_hits = 0;
+  for (uint32_t i = 0; i < addrs.size(); ++i) {
+    // Brute force: every listed CIDR containing the address, innermost (longest) first.
+    std::vector<std::string> want;
+    std::vector<std::pair<int, uint32_t>> enclosing;
+    for (const auto& [base, p] : listed) {
+      if (norm(addrs[i], p) == base) enclosing.push_back({p, base});
+    }
+    std::sort(enclosing.rbegin(), enclosing.rend());
+    for (const auto& [p, base] : enclosing) {
+      IpAddress ip;
+      ip.bytes = {uint8_t(base >> 24), uint8_t(base >> 16), uint8_t(base >> 8), uint8_t(base)};
+      want.push_back(ip.toString() + "/" + std::to_string(p));
+    }
+    std::vector<Hit> hits;
+    s->matchIpv4(addrs[i], hits);
+    EXPECT_EQ(values(*s, hits), want) << i;
+    std::vector<Hit> batched;
+    for (; at < bh.size() && bh[at].index == i; ++at) batched.push_back(bh[at].hit);
+    EXPECT_EQ(values(*s, batched), want) << i;
+    with_hits += !want.empty();
+  }
+  EXPECT_EQ(at, bh.size());
+  EXPECT_GT(with_hits, addrs.size() / 3);
+}
+
 TEST(IntelSnapshotBatch, HashTagCollisionsNeverHit) {
   // Two names whose hashes agree on the slot tag (top 25 bits), the filter bits (which the tag
   // covers) and the slot position of a one-entry table: the probe for the second lands on the
@@ -264,17 +339,16 @@ TEST(IntelSnapshotBatch, DomainLabelCountsWithManyLabels) {
 }
 
 TEST(IntelSnapshotBatch, SuffixHashesAgreeForShortAndLongNames) {
-  // Names of up to 64 bytes find their dots as a bit set, longer ones by searching; both must
-  // give the hashes a label-by-label reference gives, odd names included.
+  // Names of up to 64 bytes find their dots as a bit set and share one pass over their words
+  // between their suffixes, longer ones search; both must give for every suffix the hash of the
+  // suffix alone (what the builder stores a listed name under), odd names included.
   auto reference = [](std::string_view s) {
     std::vector<std::pair<std::string, uint64_t>> out;
-    uint64_t h = kFnvSeed;
     size_t end = s.size();
     for (int labels = 1;; ++labels) {
       const size_t dot = end == 0 ? std::string_view::npos : s.rfind('.', end - 1);
       const size_t start = dot == std::string_view::npos ? 0 : dot + 1;
-      h = mix64(h ^ hashBytes(s.data() + start, end - start));
-      if (labels >= 2) out.emplace_back(std::string(s.substr(start)), h);
+      if (labels >= 2) out.emplace_back(std::string(s.substr(start)), hashDomain(s.substr(start)));
       if (dot == std::string_view::npos) return out;
       end = dot;
     }
@@ -282,17 +356,27 @@ TEST(IntelSnapshotBatch, SuffixHashesAgreeForShortAndLongNames) {
   std::vector<std::string> names = {
       "", ".", "..", "a", "a.b", ".a.b", "a.b.", "a..b", "www.example.com"};
   std::mt19937_64 rng(3);
-  for (size_t len : {60, 63, 64, 65, 66, 120}) {
+  for (size_t len : {3, 7, 8, 9, 11, 15, 16, 17, 23, 24, 25, 60, 63, 64, 65, 66, 120}) {
     std::string n;
     while (n.size() < len) n += (rng() % 4 == 0) ? '.' : static_cast<char>('a' + rng() % 26);
     names.push_back(n);
   }
-  for (const auto& n : names) {
+  std::unordered_map<uint64_t, std::string> by_hash;
+  for (const auto& name : names) {
+    // Nothing readable after the last byte (the words are read from the end).
+    const std::vector<char> exact(name.begin(), name.end());
+    const std::string_view n(exact.data(), exact.size());
     std::vector<std::pair<std::string, uint64_t>> got;
     forEachDomainSuffix(
         n, [&](std::string_view sfx, uint64_t h) { got.emplace_back(std::string(sfx), h); });
     EXPECT_EQ(got, reference(n)) << n;
+    for (const auto& [sfx, h] : got) {
+      // Different suffixes, different hashes (a check that the hash reads every byte).
+      auto [it, inserted] = by_hash.emplace(h, sfx);
+      EXPECT_EQ(it->second, sfx);
+    }
   }
+  EXPECT_GT(by_hash.size(), 100u);
 }
 
 TEST(IntelSnapshotBatch, DotMaskAtEveryLength) {
@@ -310,6 +394,24 @@ TEST(IntelSnapshotBatch, DotMaskAtEveryLength) {
       uint64_t want = 0;
       for (size_t i = 0; i < len; ++i) want |= uint64_t{n[i] == '.'} << i;
       EXPECT_EQ(dotMask(exact.data(), len), want) << "'" << n << "'";
+    }
+  }
+}
+
+TEST(IntelSnapshotBatch, SameBytesAtEveryLength) {
+  // The word-wise key compare against memcmp: equal strings, and strings that differ in one byte
+  // at every position, for every length up to beyond two words; buffers end where the strings do.
+  std::mt19937_64 rng(17);
+  for (size_t len = 0; len <= 40; ++len) {
+    std::vector<char> a(len);
+    for (auto& c : a) c = static_cast<char>(rng());
+    std::vector<char> b = a;
+    EXPECT_TRUE(sameBytes(a.data(), b.data(), len)) << len;
+    for (size_t i = 0; i < len; ++i) {
+      b[i] = static_cast<char>(b[i] ^ (1 << (i % 8)));
+      EXPECT_FALSE(sameBytes(a.data(), b.data(), len)) << len << " at " << i;
+      EXPECT_NE(std::memcmp(a.data(), b.data(), len), 0);
+      b[i] = a[i];
     }
   }
 }
