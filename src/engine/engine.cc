@@ -1303,9 +1303,16 @@ Status Engine::requestFeedSync(const std::string& feed, const std::string& actor
   Status out = Status::failedPrecondition(intel::StoreUpdater::kNoCollector);
   bool taken = false;
   for (auto& det : detectors_) {
-    auto* intel = dynamic_cast<IntelDetector*>(det.get());
-    if (intel == nullptr) continue;
-    Status st = intel->requestFeedSync(feed);
+    // The intel detector's collector, or the one of the store rules' intel predicates read.
+    Status st = out;
+    if (auto* intel = dynamic_cast<IntelDetector*>(det.get())) {
+      st = intel->requestFeedSync(feed);
+    } else if (auto* re = dynamic_cast<rules::RuleEngine*>(det.get());
+               re != nullptr && re->intel() && re->intel()->shared()) {
+      st = re->intel()->shared()->requestFeedSync(feed);
+    } else {
+      continue;
+    }
     if (st.isOk()) {
       taken = true;
       break;

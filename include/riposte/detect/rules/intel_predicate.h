@@ -47,6 +47,8 @@ class IntelView {
     return snapshot_.get();
   }
   const std::shared_ptr<const intel::Snapshot>& snapshot() const { return snapshot_; }
+  // The engine's shared intel the view reads (null for a view on a bare store).
+  const std::shared_ptr<SharedIntel>& shared() const { return shared_; }
 
   // What made an intel predicate hold since the last clearMatches().
   struct Match {
