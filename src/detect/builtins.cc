@@ -7,9 +7,11 @@
 #include "riposte/core/registry.h"
 #include "riposte/detect/anomaly_detector.h"
 #include "riposte/detect/intel_detector.h"
+#include "riposte/detect/rules/intel_predicate.h"
 #include "riposte/detect/rules/rule_engine.h"
 #include "riposte/detect/rules/rule_loader.h"
 #include "riposte/detect/rules/sigma.h"
+#include "riposte/detect/shared_intel.h"
 #include "riposte/detect/threshold_detector.h"
 #include "riposte/intel/cache_refresher.h"
 #include "riposte/intel/collector.h"
@@ -72,7 +74,7 @@ Status registerDetectBuiltins(Registries& r) {
       }));
   RIPOSTE_RETURN_IF_ERROR(r.detectors.add(
       "rules", "Riposte YAML rules (selection, aggregation, outcome) from files or directories",
-      [](const ComponentConfig& c, const FactoryContext&) -> Result<DetectorPtr> {
+      [](const ComponentConfig& c, const FactoryContext& ctx) -> Result<DetectorPtr> {
         auto sigma = rules::sigmaOptionsFromYaml(c.node["sigma"]);
         if (!sigma) return sigma.status().withContext(c.path);
         auto loaded = rules::loadRulesFor(c);
@@ -88,8 +90,27 @@ Status registerDetectBuiltins(Registries& r) {
         if (!errors.empty()) {
           return Status::invalidArgument(c.path + ": rule files rejected:" + errors);
         }
-        return DetectorPtr(std::make_unique<rules::RuleEngine>(c.name, std::move(loaded.rules),
-                                                               std::move(warnings)));
+        // Intel predicates read the engine's shared intel store (shared_intel.h).
+        std::shared_ptr<rules::IntelView> view;
+        std::string intel_rules;
+        for (const auto& r : loaded.rules) {
+          if (r.intel) intel_rules += (intel_rules.empty() ? "" : ", ") + r.id;
+        }
+        if (!intel_rules.empty()) {
+          const std::string db = rulesIntelDb(ctx.config);
+          auto shared = sharedIntelFor(ctx, db, c.path);
+          if (!shared) {
+            return Status::invalidArgument(c.path + ": the intel predicates of " + intel_rules +
+                                           " need the intel database " + db + ": " +
+                                           shared.status().message());
+          }
+          view = std::make_shared<rules::IntelView>(std::move(*shared));
+          rules::bindIntel(loaded.rules, view);
+        }
+        auto engine = std::make_unique<rules::RuleEngine>(c.name, std::move(loaded.rules),
+                                                          std::move(warnings));
+        if (view) engine->setIntel(std::move(view));
+        return DetectorPtr(std::move(engine));
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
         rd.checkKeys(c.node, c.path, {"name", "type", "paths", "sigma"});
@@ -119,60 +140,9 @@ Status registerDetectBuiltins(Registries& r) {
         cfg.min_score = static_cast<int>(rd.getInt(c.node, c.path, "min_score", 1, 0, 100));
         cfg.repeat_after = rd.getDuration(c.node, c.path, "repeat_after", cfg.repeat_after);
         if (!diags.empty()) return Status::invalidArgument(diags.front().toString());
-        if (ctx.config != nullptr) {
-          auto cache = intel::RedisCacheOptions::fromConfig(*ctx.config);
-          if (!cache) return cache.status();
-          auto feeds = intel::feedConfigsFrom(*ctx.config);
-          if (!feeds) return feeds.status();
-          // Replay: the stored indicators (and the shared cache as it is now), nothing fetched.
-          if (!ctx.fetch_feeds) feeds->clear();
-          if (*cache || !feeds->empty()) {
-            auto store = std::make_shared<intel::Store>();
-            auto updaters = std::make_unique<intel::StoreUpdaters>();
-            intel::CacheRefresher* refresher = nullptr;
-            if (*cache) {
-              // The local database plus the sources other nodes put in the shared cache.
-              auto r = std::make_unique<intel::CacheRefresher>(db, **cache, intel::BuildOptions{},
-                                                               store);
-              if (Status st = r->refreshOnce(); !st.isOk()) {
-                spdlog::warn("{}: starting with the local intel database only: {}", c.path,
-                             st.toString());
-              }
-              if (ctx.fetch_feeds) {
-                refresher = r.get();
-                updaters->add(std::move(r));
-              }
-            } else {
-              auto snap = intel::snapshotFromDb(db);
-              if (!snap) return snap.status().withContext(c.path + ".db " + db);
-              store->publish(std::move(*snap));
-            }
-            if (!feeds->empty()) {
-              // intel.feeds: fetched on their schedules into `db`; each new snapshot reaches
-              // this detector through the store (through the cache refresher with a cache).
-              intel::CollectorOptions co;
-              co.db_path = db;
-              co.feeds = std::move(*feeds);
-              co.cache = *cache;
-              intel::Collector::Publish publish;
-              if (refresher != nullptr) {
-                publish = [refresher](const std::shared_ptr<const intel::Snapshot>&) {
-                  (void)refresher->refreshOnce();
-                };
-              } else {
-                publish = [store](std::shared_ptr<const intel::Snapshot> s) {
-                  store->publish(std::move(s));
-                };
-              }
-              updaters->add(std::make_unique<intel::Collector>(std::move(co), std::move(publish)));
-            }
-            return DetectorPtr(std::make_unique<IntelDetector>(std::move(cfg), std::move(store),
-                                                               std::move(updaters)));
-          }
-        }
-        auto snap = intel::snapshotFromDb(db);
-        if (!snap) return snap.status().withContext(c.path + ".db " + db);
-        return DetectorPtr(std::make_unique<IntelDetector>(std::move(cfg), std::move(*snap)));
+        auto shared = sharedIntelFor(ctx, db, c.path);
+        if (!shared) return shared.status();
+        return DetectorPtr(std::make_unique<IntelDetector>(std::move(cfg), std::move(*shared)));
       },
       [](const ComponentConfig& c, const ConfigReader& rd) {
         rd.checkKeys(c.node, c.path,

@@ -1,9 +1,9 @@
 #include "riposte/detect/intel_detector.h"
 
-#include <nlohmann/json.hpp>
-
 #include "riposte/core/ids.h"
 #include "riposte/core/ip.h"
+#include "riposte/detect/intel_evidence.h"
+#include "riposte/detect/shared_intel.h"
 #include "riposte/intel/store_updater.h"
 
 namespace riposte {
@@ -44,6 +44,13 @@ IntelDetector::IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<intel::Sto
       refresher_(std::move(refresher)) {
   if (refresher_) refresher_->start();
 }
+
+IntelDetector::IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<SharedIntel> shared)
+    : cfg_(std::move(cfg)),
+      snapshot_(shared->store()->snapshot()),
+      store_(shared->store()),
+      generation_(store_->generation()),
+      shared_(std::move(shared)) {}
 
 IntelDetector::~IntelDetector() {
   if (refresher_) refresher_->stop();
@@ -130,28 +137,10 @@ void IntelDetector::report(const Event& e, const intel::Hit& hit, std::string_vi
   f.suggested_action = may_block && hit.score >= cfg_.block_score ? "block" : "alert";
   f.first_seen = f.last_seen = now;
   f.event_count = 1;
-  std::string sources;
-  for (const auto& s : m.sources) sources += (sources.empty() ? "" : ", ") + s.source;
-  f.reason = std::string(field) + " " + std::string(value) + " matches " +
-             std::string(intel::indicatorTypeName(m.type)) + " indicator " + m.value + " (score " +
-             std::to_string(hit.score) + ", sources: " + sources + ")";
-  f.labels.push_back("threat-intel");
-  for (const auto& s : m.sources) {
-    for (const auto& t : s.tags) f.labels.push_back(t);
-  }
+  f.reason = intelHitReason(field, value, m, hit.score);
+  addIntelLabels(m, f.labels);
   EvidenceEvent ev = EvidenceEvent::withFields(e);
-  nlohmann::json ind;
-  ind["type"] = std::string(intel::indicatorTypeName(m.type));
-  ind["value"] = m.value;
-  ind["score"] = hit.score;
-  ind["sources"] = nlohmann::json::array();
-  for (const auto& s : m.sources)
-    ind["sources"].push_back({{"source", s.source}, {"reference", s.reference}});
-  auto fields = nlohmann::json::parse(ev.fields_json, nullptr, false);
-  if (!fields.is_discarded()) {
-    fields["threat.indicator"] = ind;
-    ev.fields_json = fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
+  addIndicatorEvidence(m, hit.score, ev);
   f.evidence.push_back(std::move(ev));
   sink(std::move(f));
 }
@@ -167,6 +156,7 @@ void IntelDetector::expire(Timestamp now) {
 }
 
 Status IntelDetector::requestFeedSync(const std::string& feed) {
+  if (shared_) return shared_->requestFeedSync(feed);
   if (!refresher_) return Status::failedPrecondition(intel::StoreUpdater::kNoCollector);
   return refresher_->requestSync(feed);
 }

@@ -14,6 +14,7 @@
 
 #include "riposte/detect/intel_detector.h"
 #include "riposte/detect/rules/rule_engine.h"
+#include "riposte/detect/shared_intel.h"
 #include "riposte/engine/shard_pool.h"
 #include "riposte/intel/store_updater.h"
 #include "riposte/respond/dry_run_action.h"
@@ -75,8 +76,11 @@ struct DetectorSet {
 };
 
 Result<DetectorSet> makeDetectors(const Config& config, const Registries& registries,
-                                  const FactoryContext& ctx, unsigned shards) {
+                                  const FactoryContext& given, unsigned shards) {
   DetectorSet out;
+  // One intel store per indicator database for every detector (and shard) built here.
+  FactoryContext ctx = given;
+  if (!ctx.intel) ctx.intel = std::make_shared<IntelHub>();
   std::vector<std::pair<DetectorPtr, std::vector<DetectorPtr>>> made;
   for (const auto& d : config.detectors) {
     auto det = registries.detectors.create(d, ctx);
@@ -1299,9 +1303,16 @@ Status Engine::requestFeedSync(const std::string& feed, const std::string& actor
   Status out = Status::failedPrecondition(intel::StoreUpdater::kNoCollector);
   bool taken = false;
   for (auto& det : detectors_) {
-    auto* intel = dynamic_cast<IntelDetector*>(det.get());
-    if (intel == nullptr) continue;
-    Status st = intel->requestFeedSync(feed);
+    // The intel detector's collector, or the one of the store rules' intel predicates read.
+    Status st = out;
+    if (auto* intel = dynamic_cast<IntelDetector*>(det.get())) {
+      st = intel->requestFeedSync(feed);
+    } else if (auto* re = dynamic_cast<rules::RuleEngine*>(det.get());
+               re != nullptr && re->intel() && re->intel()->shared()) {
+      st = re->intel()->shared()->requestFeedSync(feed);
+    } else {
+      continue;
+    }
     if (st.isOk()) {
       taken = true;
       break;

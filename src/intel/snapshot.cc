@@ -636,6 +636,44 @@ IndicatorMatch Snapshot::describe(const Hit& hit) const {
   return m;
 }
 
+namespace {
+bool equalsNocase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool Snapshot::hitHasTag(const Hit& hit, std::string_view tag) const {
+  if (hit.entry >= d_->entries.size()) return false;
+  const Entry& en = d_->entries[hit.entry];
+  for (uint32_t i = 0; i < en.occ_count; ++i) {
+    std::string_view joined = d_->tag_sets.get(d_->occs[en.occ_begin + i].tags);
+    while (!joined.empty()) {
+      const size_t end = joined.find('\x1f');
+      if (equalsNocase(joined.substr(0, end), tag)) return true;
+      if (end == std::string_view::npos) break;
+      joined.remove_prefix(end + 1);
+    }
+  }
+  return false;
+}
+
+bool Snapshot::hitReportedBy(const Hit& hit, std::string_view source) const {
+  if (hit.entry >= d_->entries.size()) return false;
+  const Entry& en = d_->entries[hit.entry];
+  for (uint32_t i = 0; i < en.occ_count; ++i) {
+    if (d_->sources[d_->occs[en.occ_begin + i].source] == source) return true;
+  }
+  return false;
+}
+
 size_t Snapshot::size() const { return d_->entries.size(); }
 Timestamp Snapshot::builtAt() const { return d_->built_at; }
 Timestamp Snapshot::nextExpiry() const { return d_->next_expiry; }

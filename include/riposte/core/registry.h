@@ -24,6 +24,8 @@
 
 namespace riposte {
 
+class IntelHub;  // detect/shared_intel.h
+
 // Context every factory receives.
 struct FactoryContext {
   const Config* config = nullptr;
@@ -31,6 +33,9 @@ struct FactoryContext {
   // Background fetching may start (intel.feeds collectors, the shared intel cache's refresh);
   // replay works on what is stored and sets this false.
   bool fetch_feeds = true;
+  // The detectors built with this context share one intel store per indicator database (the
+  // `intel` detector and rules' intel predicates); null: each builds its own.
+  std::shared_ptr<IntelHub> intel = nullptr;
 };
 
 template <typename Product>

@@ -35,6 +35,8 @@ class StoreUpdater;
 
 namespace riposte {
 
+class SharedIntel;
+
 struct IntelDetectorConfig {
   std::string name = "intel";
   int block_score = 70;
@@ -50,6 +52,9 @@ class IntelDetector : public Detector {
   // the next event.
   IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<intel::Store> store,
                 std::unique_ptr<intel::StoreUpdater> refresher);
+  // Follows the engine's shared store (see shared_intel.h), which the intel predicates of rules
+  // read too; feed syncs go to its collector.
+  IntelDetector(IntelDetectorConfig cfg, std::shared_ptr<SharedIntel> shared);
   ~IntelDetector() override;
 
   std::string_view name() const override { return cfg_.name; }
@@ -70,6 +75,7 @@ class IntelDetector : public Detector {
   std::shared_ptr<intel::Store> store_;  // null when the snapshot is fixed
   uint64_t generation_ = 0;
   std::unique_ptr<intel::StoreUpdater> refresher_;
+  std::shared_ptr<SharedIntel> shared_;
   std::vector<intel::Snapshot::BatchHit> hits_;
   StringMap<Timestamp> recent_;  // "<target>|<indicator entry>" → last finding
 };

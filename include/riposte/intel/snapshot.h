@@ -139,6 +139,12 @@ class Snapshot {
   std::vector<IndicatorMatch> lookup(std::string_view raw) const;
   IndicatorMatch describe(const Hit& hit) const;
 
+  // ---- per-hit filters (rules' intel predicates): no allocation ----
+  // Whether some source report of the hit's indicator carries `tag` (ASCII case-insensitive).
+  bool hitHasTag(const Hit& hit, std::string_view tag) const;
+  // Whether one of the hit's source reports comes from `source` (exact name).
+  bool hitReportedBy(const Hit& hit, std::string_view source) const;
+
   size_t size() const;
   SnapshotStats stats() const;
   Timestamp builtAt() const;

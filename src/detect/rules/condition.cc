@@ -3,6 +3,7 @@
 
 #include <pcre2.h>
 
+#include "riposte/detect/rules/intel_predicate.h"
 #include "riposte/detect/rules/pattern_index.h"
 
 #include <algorithm>
@@ -178,7 +179,7 @@ std::string_view FieldRef::apply(std::string_view v) const {
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Op>, 12> kOps = {{
+constexpr std::array<std::pair<std::string_view, Op>, 13> kOps = {{
     {"equals", Op::kEquals},
     {"in", Op::kIn},
     {"contains", Op::kContains},
@@ -191,6 +192,7 @@ constexpr std::array<std::pair<std::string_view, Op>, 12> kOps = {{
     {"lt", Op::kLt},
     {"lte", Op::kLte},
     {"exists", Op::kExists},
+    {"intel", Op::kIntel},
 }};
 
 std::string_view lower(std::string_view v, std::string& scratch) {
@@ -318,6 +320,7 @@ bool Predicate::evalDirect(const Event& e, std::string& scratch) const {
       return hit;
     }
     case Op::kCidr: return cidrs.contains(v);
+    case Op::kIntel: return intel != nullptr && intel->eval(field.spec, v);
     case Op::kGt:
     case Op::kGte:
     case Op::kLt:

@@ -2,6 +2,7 @@
 
 #include "riposte/core/ids.h"
 #include "riposte/core/ip.h"
+#include "riposte/detect/intel_evidence.h"
 
 namespace riposte::rules {
 
@@ -93,6 +94,7 @@ void RuleEngine::onEvent(const Event& e, const FindingSink& sink) {
   set_.candidates(e, candidates_);
   for (size_t i : candidates_) {
     const Rule& r = set_.rules()[i];
+    if (r.intel && intel_) intel_->clearMatches();
     if (!r.condition.eval(e)) continue;
     ++stats_[i].matches;
     evaluate(i, r, e, sink);
@@ -254,7 +256,15 @@ void RuleEngine::fire(const Rule& r, const std::string& key, KeyState& st, const
   f.last_seen = now;
   f.event_count = st.count;
   f.labels = r.labels;
-  // Reason template: {rule} {count} {key} {<field>}
+  // The indicator an intel predicate hit for this event (the first that held).
+  std::optional<intel::IndicatorMatch> hit;
+  int hit_score = 0;
+  if (r.intel && intel_ && intel_->matchCount() > 0 && intel_->snapshot()) {
+    hit_score = intel_->match(0).hit.score;
+    hit = intel_->snapshot()->describe(intel_->match(0).hit);
+    addIntelLabels(*hit, f.labels);
+  }
+  // Reason template: {rule} {count} {key} {intel} {<field>}
   std::string reason;
   const std::string& t = r.reason;
   for (size_t i = 0; i < t.size();) {
@@ -268,6 +278,10 @@ void RuleEngine::fire(const Rule& r, const std::string& key, KeyState& st, const
           reason += std::to_string(st.count);
         else if (name == "key")
           reason += std::string(entity);
+        else if (name == "intel")
+          reason +=
+              hit ? intelHitReason(intel_->match(0).field, intel_->match(0).value, *hit, hit_score)
+                  : std::string("no intel hit");
         else
           reason += e.getByName(name);
         i = close + 1;
@@ -280,6 +294,7 @@ void RuleEngine::fire(const Rule& r, const std::string& key, KeyState& st, const
   st.evidence.resize(st.evidence_n);
   f.evidence = std::move(st.evidence);
   f.evidence.push_back(EvidenceEvent::withFields(e));
+  if (hit) addIndicatorEvidence(*hit, hit_score, f.evidence.back());
   ++stats_[idx].findings;
   const Duration blackhole = r.aggregation.blackhole;
   // Restart the key; keep only the blackhole.

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "riposte/detect/rules/intel_predicate.h"
 #include "riposte/detect/rules/sigma.h"
 
 namespace riposte::rules {
@@ -267,6 +268,7 @@ class FileCompiler {
       p.exists = v;
       return true;
     }
+    if (op == Op::kIntel) return intelTest(arg, p);
     if (op == Op::kGt || op == Op::kGte || op == Op::kLt || op == Op::kLte) {
       if (!arg.IsScalar() || !YAML::convert<double>::decode(arg, p.number)) {
         error(arg, "R005", std::string(opName(op)) + " takes a number");
@@ -330,6 +332,62 @@ class FileCompiler {
     return true;
   }
 
+  // `intel: true` or `intel: {min_score: N, tag: T|[..], source: S|[..]}`.
+  bool intelTest(const YAML::Node& arg, Predicate& p) {
+    auto t = std::make_shared<IntelTest>();
+    if (arg.IsScalar()) {
+      bool v = false;
+      if (!YAML::convert<bool>::decode(arg, v)) {
+        error(arg, "R005", "intel takes true or a map of min_score, tag, source");
+        return false;
+      }
+      if (!v) {
+        error(arg, "R005", "intel: false is not a test; write not_intel: true");
+        return false;
+      }
+    } else if (arg.IsMap()) {
+      bool ok = true;
+      for (auto it = arg.begin(); it != arg.end(); ++it) {
+        const std::string k = it->first.as<std::string>("");
+        if (k != "min_score" && k != "tag" && k != "source") {
+          error(it->first, "R001", "unknown key '" + k + "' in intel (min_score, tag, source)");
+          ok = false;
+        }
+      }
+      if (const YAML::Node ms = arg["min_score"]) {
+        int64_t v = 0;
+        if (!ms.IsScalar() || !YAML::convert<int64_t>::decode(ms, v) || v < 0 || v > 100) {
+          error(ms, "R005", "intel min_score must be an integer from 0 to 100");
+          ok = false;
+        } else {
+          t->min_score = static_cast<int>(v);
+        }
+      }
+      for (const char* k : {"tag", "source"}) {
+        const YAML::Node n = arg[k];
+        if (!n) continue;
+        std::vector<std::string> vs;
+        if (!values(n, vs)) {
+          ok = false;
+          continue;
+        }
+        if (vs.empty() ||
+            std::any_of(vs.begin(), vs.end(), [](const auto& x) { return x.empty(); })) {
+          error(n, "R005", std::string("intel ") + k + " must name at least one non-empty value");
+          ok = false;
+          continue;
+        }
+        (std::string_view(k) == "tag" ? t->tags : t->sources) = std::move(vs);
+      }
+      if (!ok) return false;
+    } else {
+      error(arg, "R005", "intel takes true or a map of min_score, tag, source");
+      return false;
+    }
+    p.intel = std::move(t);
+    return true;
+  }
+
   Condition fieldCondition(const YAML::Node& key, const std::string& name, const YAML::Node& spec) {
     const FieldRef f = field(key, name);
     std::vector<Condition> parts;
@@ -357,7 +415,7 @@ class FileCompiler {
           error(it->first, "R003",
                 "unknown operator '" + opname +
                     "' (equals, in, contains, startswith, endswith, regex, cidr, gt, gte, lt, lte, "
-                    "exists, each with an optional not_ prefix; nocase)");
+                    "exists, intel, each with an optional not_ prefix; nocase)");
           continue;
         }
         Predicate p;
@@ -486,6 +544,9 @@ class FileCompiler {
       error(n, "R009", "rule without 'match'");
     }
     if (seq) sequence(seq, r);
+    auto noteIntel = [&r](Predicate& p) { r.intel = r.intel || p.intel != nullptr; };
+    r.condition.forEachPredicate(noteIntel);
+    for (SequenceStep& s : r.aggregation.steps) s.condition.forEachPredicate(noteIntel);
     a.key.push_back(FieldRef::of("source.ip"));
     if (const YAML::Node ag = n["aggregate"]) {
       if (!ag.IsMap()) {

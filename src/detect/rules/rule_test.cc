@@ -7,9 +7,11 @@
 #include <fstream>
 #include <map>
 
+#include "riposte/detect/rules/intel_predicate.h"
 #include "riposte/detect/rules/rule_engine.h"
 #include "riposte/detect/rules/rule_loader.h"
 #include "riposte/ingest/format_detect.h"
+#include "riposte/intel/builder.h"
 
 namespace riposte::rules {
 
@@ -40,6 +42,39 @@ std::vector<std::string> readLines(const fs::path& p, bool* ok) {
   return out;
 }
 
+// test.yaml `intel`: [{value, confidence (default 80), source (default "test"), tags}], every
+// indicator seen now; known-good addresses are kept (tests use documentation ranges).
+Status indicatorsOf(const YAML::Node& n, intel::Store& store) {
+  intel::BuildOptions o;
+  o.apply_known_good = false;
+  o.now = Timestamp::now();
+  intel::SnapshotBuilder b(o);
+  if (n && !n.IsSequence())
+    return Status::invalidArgument("a list of {value, confidence, source, tags}");
+  for (size_t i = 0; n && i < n.size(); ++i) {
+    const YAML::Node x = n[i];
+    const std::string raw = x.IsScalar() ? x.Scalar() : x["value"].as<std::string>("");
+    auto v = intel::classify(raw);
+    if (!v)
+      return Status::invalidArgument("item " + std::to_string(i) + ": " + v.status().message());
+    intel::Indicator ind;
+    ind.type = v->type;
+    ind.value = v->value;
+    ind.source = "test";
+    ind.confidence = 80;
+    if (x.IsMap()) {
+      if (x["source"]) ind.source = x["source"].as<std::string>("test");
+      if (x["confidence"])
+        ind.confidence = static_cast<uint8_t>(std::clamp(x["confidence"].as<int>(80), 0, 100));
+      ind.tags = strings(x["tags"]);
+    }
+    ind.last_seen = o.now;
+    b.add(ind);
+  }
+  store.publish(b.build());
+  return Status::ok();
+}
+
 RuleTestResult runCase(const fs::path& dir, const Registries& registries,
                        const std::vector<std::string>& rules_override) {
   RuleTestResult res;
@@ -51,8 +86,8 @@ RuleTestResult runCase(const fs::path& dir, const Registries& registries,
     res.problems.push_back("test.yaml: " + e.msg);
     return res;
   }
-  static const char* const kKeys[] = {"description", "rules", "type",    "year",
-                                      "input",       "only",  "findings"};
+  static const char* const kKeys[] = {"description", "rules", "type",     "year",
+                                      "input",       "only",  "findings", "intel"};
   for (auto it = spec.begin(); spec.IsMap() && it != spec.end(); ++it) {
     const std::string k = it->first.as<std::string>("");
     if (std::find(std::begin(kKeys), std::end(kKeys), k) == std::end(kKeys))
@@ -89,7 +124,16 @@ RuleTestResult runCase(const fs::path& dir, const Registries& registries,
   ParseContext ctx;
   ctx.reference = Timestamp::now();
   if (spec["year"]) ctx.year = spec["year"].as<int>(0);
+  // Indicators for the rules' intel predicates.
+  auto store = std::make_shared<intel::Store>();
+  if (Status st = indicatorsOf(spec["intel"], *store); !st.isOk()) {
+    res.problems.push_back("test.yaml: intel: " + st.message());
+    return res;
+  }
+  auto view = std::make_shared<IntelView>(store);
+  bindIntel(loaded.rules, view);
   RuleEngine engine("rules", std::move(loaded.rules));
+  engine.setIntel(view);
   std::map<std::pair<std::string, std::string>, size_t> actual;
   for (const auto& in : inputs) {
     bool ok = false;

@@ -76,6 +76,7 @@ enum class Op {
   kLt,
   kLte,
   kExists,
+  kIntel,  // the value hits the threat-intel store (intel_predicate.h)
 };
 
 std::optional<Op> opFromName(std::string_view name);
@@ -83,6 +84,7 @@ std::string_view opName(Op op);
 
 class Regex;  // PCRE2 pattern, defined in condition.cc
 class PatternIndex;
+struct IntelTest;  // intel_predicate.h
 
 // A regular expression as written, with the options it was compiled with.
 struct RegexSource {
@@ -103,6 +105,8 @@ struct Predicate {
   std::vector<RegexSource> sources;
   CidrList cidrs;
   double number = 0;
+  // kIntel: the options and the view of the intel store (shared by the predicate's copies).
+  std::shared_ptr<IntelTest> intel;
   // Field reference (Sigma `fieldref`): the value compared is another field's value of the same
   // event, with op kEquals, kContains, kStartsWith or kEndsWith. Never holds when either is empty.
   std::optional<FieldRef> ref;

@@ -67,6 +67,7 @@ struct Rule {
   std::vector<std::string> labels;
   std::string reason;              // template: {rule}, {count}, {key}, {<field name>}
   std::string format = "riposte";  // "riposte" or "sigma" (the file it came from)
+  bool intel = false;              // some predicate (of `match` or a step) is an intel predicate
 };
 
 class RuleSet {

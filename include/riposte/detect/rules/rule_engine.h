@@ -12,12 +12,14 @@
 #pragma once
 
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "riposte/core/config.h"
 #include "riposte/core/string_hash.h"
 #include "riposte/detect/detector.h"
+#include "riposte/detect/rules/intel_predicate.h"
 #include "riposte/detect/rules/rule.h"
 #include "riposte/detect/rules/rule_loader.h"
 
@@ -54,6 +56,10 @@ class RuleEngine : public Detector {
   const std::vector<RuleDiagnostic>& diagnostics() const { return diagnostics_; }
   // Forgets every rule's aggregation state and statistics (the compiled rule set stays).
   void resetState();
+  // The view the rules' intel predicates were bound to (bindIntel): a finding of a rule with
+  // intel predicates names the indicator that hit (reason `{intel}`, labels, evidence).
+  void setIntel(std::shared_ptr<IntelView> view) { intel_ = std::move(view); }
+  const std::shared_ptr<IntelView>& intel() const { return intel_; }
 
  private:
   // A first-in first-out queue on a vector: nothing is allocated until the first push (a
@@ -127,6 +133,7 @@ class RuleEngine : public Detector {
   const FieldRef* key_field_ = nullptr;  // the key field keyOf used (first key or a fallback)
   std::vector<size_t> candidates_;
   size_t max_evidence_ = 20;
+  std::shared_ptr<IntelView> intel_;
 };
 
 }  // namespace riposte::rules

@@ -12,6 +12,8 @@
 //   findings:                 # the exact set of (rule, target) findings expected
 //     - {rule: ssh-bruteforce, target: 198.51.100.7}
 //     - {rule: ssh-bruteforce, target: 198.51.100.8, count: 2}   # exactly 2 findings
+//   intel:                    # indicators for the rules' intel predicates (default: none)
+//     - {value: 198.51.100.7, confidence: 90, source: feodo, tags: [c2]}   # or just a value
 //
 // Thread safety: stateless functions.
 #pragma once
