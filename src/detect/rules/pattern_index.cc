@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include <unistd.h>
@@ -146,7 +147,9 @@ void storeOnDisk(const std::string& dir, const std::string& key, const std::stri
   fs::create_directories(dir, ec);
   if (ec) return;  // no cache: compiling every time is slower, not wrong
   const std::string path = dir + "/" + key;
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  // Unique per process and thread: shards may compile the same patterns at the same time.
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "." +
+                          std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f.write(entry.data(), static_cast<std::streamsize>(entry.size()))) {

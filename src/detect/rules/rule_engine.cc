@@ -105,9 +105,7 @@ void RuleEngine::evaluate(size_t idx, const Rule& r, const Event& e, const Findi
   const std::string& key = keyOf(r, e);
   if (key.empty() || key.find_first_not_of('\x1f') == std::string::npos) return;
   auto& map = state_[idx];
-  auto it = map.find(key);
-  if (it == map.end()) it = map.emplace(key, KeyState{}).first;
-  KeyState& st = it->second;
+  KeyState& st = map.try_emplace(key).first->second;  // one hash; the key copied only when new
   const Timestamp now = e.timestamp();
   const Aggregation& a = r.aggregation;
   if (st.blackhole_until.isSet() && now < st.blackhole_until) return;
