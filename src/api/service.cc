@@ -12,6 +12,7 @@
 
 #include "riposte/core/ids.h"
 #include "riposte/core/ip.h"
+#include "riposte/core/json_text.h"
 #include "riposte/engine/approval.h"
 #include "riposte/engine/config_history.h"
 #include "riposte/engine/engine.h"
@@ -41,72 +42,6 @@ std::string dumpJson(const ojson& j) {
 
 HttpResponse okJson(const ojson& j, int status = 200) {
   return HttpResponse::jsonText(status, dumpJson(j));
-}
-
-// JSON string escaping for the hot list path: quotes, backslashes and control characters
-// escaped; invalid UTF-8 replaced by U+FFFD (as nlohmann's `replace` handler does).
-void appendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      size_t j = i + 1;
-      while (j < s.size()) {
-        const auto cj = static_cast<unsigned char>(s[j]);
-        if (cj < 0x20 || cj >= 0x80 || cj == '"' || cj == '\\') break;
-        ++j;
-      }
-      out.append(s.data() + i, j - i);
-      i = j;
-      continue;
-    }
-    if (c < 0x80) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default: {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        }
-      }
-      ++i;
-      continue;
-    }
-    // A multi-byte sequence: copied when well-formed.
-    size_t len = 0;
-    uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    }
-    bool ok = len > 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      ok = (cc & 0xC0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    ok = ok && !(len == 2 && cp < 0x80) && !(len == 3 && cp < 0x800) &&
-         !(len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) && !(cp >= 0xD800 && cp <= 0xDFFF);
-    if (ok) {
-      out.append(s.data() + i, len);
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  out += '"';
 }
 
 // RFC 3339 without printf (the same text as formatRfc3339 / formatRfc3339Utc).

@@ -1,6 +1,10 @@
 #include "riposte/core/event.h"
 
-#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+#include "riposte/core/json_text.h"
 
 namespace riposte {
 
@@ -120,27 +124,58 @@ std::string_view Event::getByName(std::string_view name) const {
 }
 
 std::string Event::toJson() const {
-  nlohmann::json j = nlohmann::json::object();
-  if (timestamp_.isSet()) j["@timestamp"] = formatRfc3339(timestamp_);
-  j["event.kind"] = std::string(eventKindName(kind_));
+  // The members in key order, a later one of the same key replacing an earlier (the extra
+  // fields come last): the text nlohmann::json writes for the same object, without building it.
+  struct Member {
+    std::string_view key;
+    std::string_view text;
+    long long number = 0;
+    bool is_number = false;
+  };
+  std::vector<Member> m;
+  m.reserve(kFieldCount + extra_.size() + 3);
+  std::string time;
+  std::string digits;
+  if (timestamp_.isSet()) {
+    time = formatRfc3339(timestamp_);
+    m.push_back({"@timestamp", time});
+  }
+  m.push_back({"event.kind", eventKindName(kind_)});
   for (size_t i = 0; i < kFieldCount; ++i) {
-    const auto v = fields_[i];
+    const std::string_view v = fields_[i];
     if (v.empty()) continue;
-    const auto f = static_cast<Field>(i);
-    if (isNumericField(f)) {
+    Member x{kFieldNames[i], v};
+    if (isNumericField(static_cast<Field>(i))) {
+      digits.assign(v);
       char* end = nullptr;
-      const std::string s(v);
-      const long long n = std::strtoll(s.c_str(), &end, 10);
+      const long long n = std::strtoll(digits.c_str(), &end, 10);
       if (end != nullptr && *end == '\0') {
-        j[std::string(kFieldNames[i])] = n;
-        continue;
+        x.number = n;
+        x.is_number = true;
       }
     }
-    j[std::string(kFieldNames[i])] = std::string(v);
+    m.push_back(x);
   }
-  if (repeat_ > 1) j["event.count"] = repeat_;
-  for (const auto& [k, v] : extra_) j[k] = v;
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (repeat_ > 1) m.push_back({"event.count", {}, static_cast<long long>(repeat_), true});
+  for (const auto& [k, v] : extra_) m.push_back({k, v});
+  std::stable_sort(m.begin(), m.end(),
+                   [](const Member& a, const Member& b) { return a.key < b.key; });
+  std::string out = "{";
+  char num[24];
+  for (size_t i = 0; i < m.size(); ++i) {
+    if (i + 1 < m.size() && m[i + 1].key == m[i].key) continue;  // replaced by a later one
+    if (out.size() > 1) out += ',';
+    appendJsonString(out, m[i].key);
+    out += ':';
+    if (m[i].is_number) {
+      const auto r = std::to_chars(num, num + sizeof num, m[i].number);
+      out.append(num, r.ptr);
+    } else {
+      appendJsonString(out, m[i].text);
+    }
+  }
+  out += '}';
+  return out;
 }
 
 EvidenceEvent EvidenceEvent::from(const Event& e) {

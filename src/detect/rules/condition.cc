@@ -123,56 +123,82 @@ FieldRef FieldRef::of(std::string_view spec, std::string* bad) {
   return f;
 }
 
-std::string_view FieldRef::apply(std::string_view v) const {
-  // Each step reads `v` (the event's value or the other buffer) and writes one buffer.
+std::string_view FieldRef::apply(std::string_view v, std::string (&buf)[2]) const {
+  // A step that writes reads `v` (the event's value or one buffer) and writes the other one;
+  // a step that only cuts `v` leaves it where it is.
   int cur = 0;
+  auto write = [&]() -> std::string& { return buf[cur]; };
+  auto wrote = [&]() {
+    v = buf[cur];
+    cur ^= 1;
+  };
+  auto hasCase = [](std::string_view s, char lo, char hi) {
+    for (const char c : s) {
+      if (c >= lo && c <= hi) return true;
+    }
+    return false;
+  };
   for (const Transform t : transforms) {
-    std::string& out = buf_[cur];
     switch (t) {
       case Transform::kLower:
-      case Transform::kUpper:
+      case Transform::kUpper: {
+        const bool lower = t == Transform::kLower;
+        if (!hasCase(v, lower ? 'A' : 'a', lower ? 'Z' : 'z')) break;
+        std::string& out = write();
         out.assign(v);
         for (char& c : out) {
-          if (t == Transform::kLower && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-          if (t == Transform::kUpper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+          if (lower && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+          if (!lower && c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
         }
+        wrote();
         break;
-      case Transform::kUrlDecode:
-        out.clear();
+      }
+      case Transform::kUrlDecode: {
+        if (std::none_of(v.begin(), v.end(), [](char c) { return c == '%' || c == '+'; })) break;
+        std::string& out = write();
+        out.resize(v.size());
+        size_t n = 0;
         for (size_t i = 0; i < v.size(); ++i) {
           if (v[i] == '%' && i + 2 < v.size()) {
             const int hi = hexValue(v[i + 1]);
             const int lo = hexValue(v[i + 2]);
             if (hi >= 0 && lo >= 0) {
-              out += static_cast<char>(hi * 16 + lo);
+              out[n++] = static_cast<char>(hi * 16 + lo);
               i += 2;
               continue;
             }
           }
-          out += v[i] == '+' ? ' ' : v[i];
+          out[n++] = v[i] == '+' ? ' ' : v[i];
         }
+        out.resize(n);
+        wrote();
         break;
-      case Transform::kPath: out.assign(stripQuery(v)); break;
-      case Transform::kBasename: out.assign(basenameOf(v)); break;
+      }
+      case Transform::kPath: v = stripQuery(v); break;
+      case Transform::kBasename: v = basenameOf(v); break;
       case Transform::kExtension: {
         const std::string_view b = basenameOf(v);
         const size_t dot = b.rfind('.');
-        out.clear();
-        if (dot != std::string_view::npos) {
-          for (char c : b.substr(dot + 1))
-            out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+        v = dot == std::string_view::npos ? std::string_view() : b.substr(dot + 1);
+        if (!hasCase(v, 'A', 'Z')) break;
+        std::string& out = write();
+        out.assign(v);
+        for (char& c : out) {
+          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
         }
+        wrote();
         break;
       }
       case Transform::kStem: {
         const std::string_view b = basenameOf(v);
-        out.assign(b.substr(0, b.rfind('.')));
+        v = b.substr(0, b.rfind('.'));
         break;
       }
-      case Transform::kLength: out = std::to_string(v.size()); break;
+      case Transform::kLength:
+        write() = std::to_string(v.size());
+        wrote();
+        break;
     }
-    v = out;
-    cur ^= 1;
   }
   return v;
 }

@@ -240,6 +240,22 @@ struct PatternIndex::Group {
   std::vector<uint64_t> bits;
   uint64_t generation = 0;
   bool answered = false;
+  // Databases with regular expressions: the answers for recent values, which repeat (a
+  // thousand requests share a handful of user agents) and cost an automaton run each. A
+  // direct-mapped table by the value's hash; a slot holds the value itself, compared in full.
+  struct MemoSlot {
+    std::string value;
+    uint64_t hash = 0;
+    bool used = false;
+    bool answered = false;
+  };
+  std::vector<MemoSlot> memo;       // empty: no memo
+  std::vector<uint64_t> memo_bits;  // the match bits of slot i at i * bits.size()
+  // The memo pays only where values repeat: after each kMemoWindow look-ups it checks how many
+  // it answered, and below one in four it rests for kMemoRest scans before trying again.
+  uint32_t memo_tries = 0;
+  uint32_t memo_window_hits = 0;
+  uint32_t memo_rest = 0;
 
   ~Group() {
     if (db != nullptr) hs_free_database(db);
@@ -356,6 +372,10 @@ void PatternIndex::compile() {
       if (g.pred_regex[i]) g.has_regex = true;
       ++hooked_;
     }
+    if (g.has_regex && g.db != nullptr) {
+      g.memo.resize(kMemoSlots);
+      g.memo_bits.assign(kMemoSlots * g.bits.size(), 0);
+    }
     g.preds.clear();
     g.patterns.clear();
     g.pred_regex.clear();
@@ -364,18 +384,51 @@ void PatternIndex::compile() {
 
 void PatternIndex::scan(Group& g, const Event& e) {
   g.generation = generation_;
-  std::fill(g.bits.begin(), g.bits.end(), 0);
   const std::string_view v = g.field.get(e);
+  const size_t words = g.bits.size();
+  Group::MemoSlot* slot = nullptr;
+  uint64_t* saved = nullptr;
+  uint64_t h = 0;
+  if (!g.memo.empty() && !v.empty() && v.size() <= kMemoMaxValue) {
+    if (g.memo_rest > 0) {
+      --g.memo_rest;
+    } else {
+      if (++g.memo_tries == kMemoWindow) {
+        if (g.memo_window_hits * 4 < kMemoWindow) g.memo_rest = kMemoRest;
+        g.memo_tries = 0;
+        g.memo_window_hits = 0;
+      }
+      h = std::hash<std::string_view>{}(v);
+      const size_t i = h & (g.memo.size() - 1);
+      slot = &g.memo[i];
+      saved = g.memo_bits.data() + i * words;
+      if (slot->used && slot->hash == h && slot->value == v) {
+        std::copy(saved, saved + words, g.bits.begin());
+        g.answered = slot->answered;
+        ++g.memo_window_hits;
+        ++memo_hits_;
+        return;
+      }
+    }
+  }
+  std::fill(g.bits.begin(), g.bits.end(), 0);
   if (v.empty()) {
     g.answered = true;  // no string predicate holds for an empty value
     return;
   }
   if (g.has_regex && !isAscii(v)) {
     g.answered = false;
-    return;
+  } else {
+    g.answered = hs_scan(g.db, v.data(), static_cast<unsigned>(v.size()), 0, scratch_, onMatch,
+                         g.bits.data()) == HS_SUCCESS;
   }
-  g.answered = hs_scan(g.db, v.data(), static_cast<unsigned>(v.size()), 0, scratch_, onMatch,
-                       g.bits.data()) == HS_SUCCESS;
+  if (slot != nullptr) {
+    slot->value.assign(v);
+    slot->hash = h;
+    slot->used = true;
+    slot->answered = g.answered;
+    std::copy(g.bits.begin(), g.bits.end(), saved);
+  }
 }
 
 const std::vector<uint64_t>* PatternIndex::matches(uint32_t group, const Event& e) {

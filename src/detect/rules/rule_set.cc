@@ -15,11 +15,25 @@ std::string_view ruleModeName(RuleMode m) {
 
 RuleSet::RuleSet(std::vector<Rule> rules, bool hyperscan)
     : rules_(std::move(rules)), hyperscan_(hyperscan) {
-  // The set's own predicates, pointed at its own pattern index (or at none).
+  // The set's own predicates, pointed at its own pattern index (or at none), and its fields
+  // with transformations at one shared value per spec.
   if (hyperscan_) patterns_ = std::make_shared<PatternIndex>();
+  StringMap<std::shared_ptr<DerivedValue>> derived;
+  auto share = [&](FieldRef& f) {
+    f.derived.reset();
+    if (f.transforms.empty()) return;
+    auto& d = derived[f.spec];
+    if (!d) {
+      d = std::make_shared<DerivedValue>();
+      d->epoch = epoch_.get();
+    }
+    f.derived = d;
+  };
   for (Rule& r : rules_) {
     const bool live = r.mode != RuleMode::kDisabled;
     auto hook = [&](Predicate& p) {
+      share(p.field);
+      if (p.ref) share(*p.ref);
       p.patterns = nullptr;
       if (live && patterns_) patterns_->add(p);
     };
@@ -29,6 +43,9 @@ RuleSet::RuleSet(std::vector<Rule> rules, bool hyperscan)
       s.condition.detach();
       s.condition.forEachPredicate(hook);
     }
+    for (FieldRef& f : r.aggregation.key) share(f);
+    for (FieldRef& f : r.aggregation.fallback) share(f);
+    if (r.aggregation.distinct) share(*r.aggregation.distinct);
   }
   if (patterns_) patterns_->compile();
   for (size_t i = 0; i < rules_.size(); ++i) {
@@ -74,6 +91,7 @@ RuleSet::RuleSet(std::vector<Rule> rules, bool hyperscan)
 }
 
 void RuleSet::candidates(const Event& e, std::vector<size_t>& out) const {
+  ++*epoch_;
   if (patterns_) patterns_->beginEvent();
   const KindIndex& ix = index_[static_cast<size_t>(e.kind())];
   out.assign(ix.unanchored.begin(), ix.unanchored.end());

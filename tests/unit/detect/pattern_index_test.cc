@@ -193,6 +193,58 @@ TEST(PatternIndexTest, SameResultsAsEachPredicateOnItsOwn) {
   EXPECT_EQ(c.mismatches, 0u);
 }
 
+// A field with regular expressions remembers its answers per value: repeated values are
+// answered from the memo, values that share a slot (more values than slots) still get their own
+// answer, and a memo that stops paying (values that never repeat) rests, then comes back. (The
+// events have no URL, so only the user agent's database is scanned.)
+TEST(PatternIndexTest, RegexAnswersAreRememberedPerValue) {
+  SideBySide s(load(kRules));
+  const PatternIndex* p = s.indexed().patterns();
+  ASSERT_NE(p, nullptr);
+  Comparison c;
+  auto repeat = [&](size_t n) {
+    const uint64_t before = p->memoHits();
+    for (size_t i = 0; i < n; ++i) s.check(httpEvent("", "sqlmap/1.7"), c);
+    return p->memoHits() - before;
+  };
+  // The same value over and over: a scan for the first, the memo for the rest.
+  EXPECT_EQ(repeat(100), 99u);
+
+  std::vector<std::string> agents;
+  for (size_t i = 0; i < PatternIndex::kMemoSlots * 3; ++i) {
+    // Every third one matches regex-nocase; all share a long prefix.
+    agents.push_back(std::string(200, 'x') + (i % 3 == 0 ? " Nikto/" : " Safari/") +
+                     std::to_string(i));
+  }
+  agents.push_back(std::string(PatternIndex::kMemoMaxValue + 10, 'n') + "nikto");
+  size_t held = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const std::string& ua : agents) {
+      const Event e = httpEvent("", ua);
+      s.check(e, c);
+      held += s.indexed().rules()[5].condition.eval(e) ? 1 : 0;  // regex-nocase
+    }
+  }
+  EXPECT_EQ(c.mismatches, 0u);
+  EXPECT_EQ(held, 2 * (PatternIndex::kMemoSlots + 1));
+
+  // A fresh index: a window of values that do not repeat, and the memo rests...
+  SideBySide fresh(load(kRules));
+  for (size_t i = 0; i < PatternIndex::kMemoWindow; ++i) {
+    fresh.check(httpEvent("", "agent/" + std::to_string(i)), c);
+  }
+  p = fresh.indexed().patterns();
+  auto repeatFresh = [&](size_t n) {
+    const uint64_t before = p->memoHits();
+    for (size_t i = 0; i < n; ++i) fresh.check(httpEvent("", "sqlmap/1.7"), c);
+    return p->memoHits() - before;
+  };
+  EXPECT_EQ(repeatFresh(PatternIndex::kMemoRest), 0u);
+  // ...then comes back.
+  EXPECT_EQ(repeatFresh(2 * PatternIndex::kMemoWindow), 2 * PatternIndex::kMemoWindow - 1);
+  EXPECT_EQ(c.mismatches, 0u);
+}
+
 // Compiled databases are written to the cache directory, read back instead of compiled (same
 // results), and a file that does not verify is ignored and replaced.
 TEST(PatternIndexTest, CompiledDatabasesComeBackFromTheCacheDirectory) {

@@ -2,6 +2,7 @@
 // that keep trailing spaces, and leaky buckets that forget their distinct values when drained.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -115,6 +116,78 @@ rules:
   EXPECT_TRUE(findings_.empty());
   feed(eng, http("192.0.2.1", "/a", 1101));  // "/a" is new to this bucket
   EXPECT_EQ(findings_.size(), 1u);
+}
+
+// Within a rule set, a transformed field is computed once per event and shared by every rule
+// naming it (a condition, an equality anchor, a pattern database, a key, a distinct field): each
+// event must still see its own value, whichever rule asks first, and a rule set's mode change
+// (a new set) must not read the old set's values.
+TEST_F(RulesTransformTest, TransformedValuesAreSharedPerEventAndNeverStale) {
+  auto rules = load(R"(
+rules:
+  - id: ext-php
+    kinds: [http]
+    match: {url.original|extension: php}
+    aggregate: {type: trigger}
+  - id: ext-not-static
+    kinds: [http]
+    match: {url.original|extension: {not_in: [js, css, ""]}}
+    aggregate: {type: trigger}
+  - id: base-shell
+    kinds: [http]
+    match: {url.original|basename: {in: [shell.php, Shell.PHP]}}
+    aggregate: {type: trigger}
+  - id: base-contains
+    kinds: [http]
+    match: {url.original|basename: {contains: hell}}
+    aggregate: {type: trigger}
+  - id: decoded
+    kinds: [http]
+    match: {url.original|urldecode|lower: {contains: "union select"}}
+    aggregate: {type: trigger}
+  - id: per-path
+    kinds: [http]
+    match: {url.original|path: {startswith: /a/}}
+    aggregate: {type: trigger, key: [url.original|path]}
+)");
+  struct Case {
+    std::string url;
+    std::vector<std::string> expect;
+  };
+  const std::vector<Case> cases = {
+      {"/a/shell.php", {"ext-php", "ext-not-static", "base-shell", "base-contains", "per-path"}},
+      {"/b/app.js", {}},
+      {"/a/Shell.PHP?q=1", {"ext-php", "ext-not-static", "base-shell", "base-contains",
+                            "per-path"}},
+      {"/q?x=UNION%20Select+1", {"decoded"}},
+      {"/a/", {"per-path"}},
+      {"/hello.css", {"base-contains"}},
+      {"/b/x.PHP", {"ext-php", "ext-not-static"}},
+      {"/b/app.js", {}},
+  };
+  for (int round = 0; round < 2; ++round) {
+    RuleEngine eng("rules", rules);
+    if (round == 1) {
+      ASSERT_TRUE(eng.setRuleMode("ext-php", RuleMode::kShadow).ok());
+    }
+    for (size_t i = 0; i < cases.size(); ++i) {
+      SCOPED_TRACE(cases[i].url);
+      findings_.clear();
+      // Each URL from its own address and at its own time: triggers never wait on each other.
+      feed(eng, http("192.0.2." + std::to_string(i + 1), cases[i].url, 100 + i, "200"));
+      std::vector<std::string> got;
+      for (const Finding& f : findings_) got.push_back(f.detector);
+      std::sort(got.begin(), got.end());
+      std::vector<std::string> want = cases[i].expect;
+      std::sort(want.begin(), want.end());
+      EXPECT_EQ(got, want);
+      for (const Finding& f : findings_) {
+        if (f.detector == "per-path") {
+          EXPECT_EQ(f.entity.value, cases[i].url.substr(0, cases[i].url.find('?')));
+        }
+      }
+    }
+  }
 }
 
 TEST_F(RulesTransformTest, EqualityIndexKeepsOnlyRulesWhoseValueMatches) {

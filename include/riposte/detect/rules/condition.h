@@ -41,6 +41,16 @@ enum class Transform {
 std::optional<Transform> transformFromName(std::string_view name);
 std::string_view transformName(Transform t);
 
+// The value of a field with transformations for the current event, shared by every FieldRef of
+// a rule set with the same spec (RuleSet): computed by the first to ask, read by the others. It
+// is current while `stamp` equals the rule set's event counter `*epoch`.
+struct DerivedValue {
+  const uint64_t* epoch = nullptr;
+  uint64_t stamp = 0;
+  std::string_view value;  // into the event or `buf`
+  std::string buf[2];
+};
+
 // A field as rules name it: an ECS field Riposte knows by id, or an extra field by name, with
 // optional transformations. `spec` is the name as written (with transformations). The name
 // `event.original` stands for the whole raw line (Sigma keyword searches use it).
@@ -50,16 +60,25 @@ struct FieldRef {  // NOLINT(bugprone-reserved-identifier): compiler-generated m
   std::string name;
   std::vector<Transform> transforms;
   std::string spec;
+  // Set by a RuleSet for a field with transformations (see DerivedValue).
+  std::shared_ptr<DerivedValue> derived;
 
   // Parses "name|t1|t2"; an unknown transformation's name is returned in `bad`.
   static FieldRef of(std::string_view spec, std::string* bad = nullptr);
   std::string_view get(const Event& e) const {
+    if (derived && derived->stamp == *derived->epoch) return derived->value;
     const std::string_view v = original ? e.raw() : id ? e.get(*id) : e.getByName(name);
-    return transforms.empty() ? v : apply(v);
+    if (transforms.empty()) return v;
+    if (!derived) return apply(v, buf_);
+    derived->value = apply(v, derived->buf);
+    derived->stamp = *derived->epoch;
+    return derived->value;
   }
 
  private:
-  std::string_view apply(std::string_view v) const;
+  // The transformations of `v`: a view of `v` where they only cut it (path, basename) or leave
+  // it as it is (lower case of a lower-case value), else a view of one of `buf`.
+  std::string_view apply(std::string_view v, std::string (&buf)[2]) const;
   mutable std::string buf_[2];  // scratch (one shard uses a rule set)
 };
 

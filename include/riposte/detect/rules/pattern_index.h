@@ -7,7 +7,8 @@
 // regular expressions keep their flags. Each predicate is one id (a word list is many patterns
 // with the same id). At evaluation the first predicate of a field to be asked scans the field's
 // value once (HS_MODE_BLOCK, HS_FLAG_SINGLEMATCH) and records which ids matched; every other
-// predicate of that field reads its bit.
+// predicate of that field reads its bit. A field whose database holds regular expressions
+// remembers its answers for recent values (memoHits).
 //
 // Results are those of the predicates' own evaluation (condition.cc):
 //  - a predicate stays on its own path (PCRE2-JIT, substring tables) when Hyperscan rejects one
@@ -71,6 +72,15 @@ class PatternIndex {
   size_t databases() const;
   // Databases read from the compiled-database cache instead of compiled.
   size_t cached() const { return cached_; }
+  // Scans answered from the memo of a database with regular expressions: its answers for the
+  // last values seen (kMemoSlots of them, direct-mapped by hash, values of at most
+  // kMemoMaxValue bytes), compared in full. A memo that answers fewer than one look-up in four
+  // over kMemoWindow look-ups (values that do not repeat) rests for kMemoRest scans.
+  uint64_t memoHits() const { return memo_hits_; }
+  static constexpr size_t kMemoSlots = 4096;
+  static constexpr size_t kMemoMaxValue = 512;
+  static constexpr uint32_t kMemoWindow = 1024;
+  static constexpr uint32_t kMemoRest = 16384;
 
   // Compiling a large set of patterns takes Hyperscan seconds, so compiled databases are kept
   // in a cache directory, one file per database named by the SHA-256 of everything that went
@@ -92,6 +102,7 @@ class PatternIndex {
   size_t hooked_ = 0;
   size_t rejected_ = 0;
   size_t cached_ = 0;
+  uint64_t memo_hits_ = 0;
 };
 
 }  // namespace riposte::rules

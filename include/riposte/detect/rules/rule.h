@@ -86,8 +86,9 @@ class RuleSet {
   // hash lookup per anchored field instead of one evaluation per rule — and less the rules
   // whose pattern anchor (Condition::patternAnchor) did not match in the field's scan. `out` is
   // cleared.
-  // Starts a new event for the pattern index: call it before evaluating the rules' conditions
-  // for `e` (their string predicates read the fields' scans of the current event).
+  // Starts a new event for the pattern index and the transformed field values: call it before
+  // evaluating the rules' conditions for `e` (their predicates read the fields' scans and
+  // transformed values of the current event).
   void candidates(const Event& e, std::vector<size_t>& out) const;
   bool hyperscan() const { return hyperscan_; }
   // The pattern index (nullptr without Hyperscan).
@@ -118,6 +119,9 @@ class RuleSet {
   std::array<KindIndex, kEventKindCount> index_;
   bool hyperscan_ = true;
   std::shared_ptr<PatternIndex> patterns_;
+  // Counts the events candidates() was asked about: the transformed values of the rules'
+  // fields (DerivedValue, one per spec) are computed once per event.
+  std::unique_ptr<uint64_t> epoch_ = std::make_unique<uint64_t>(1);
   mutable std::string scratch_;
 };
 
