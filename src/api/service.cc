@@ -13,6 +13,7 @@
 #include "riposte/core/ids.h"
 #include "riposte/core/ip.h"
 #include "riposte/core/json_text.h"
+#include "riposte/core/time_text.h"
 #include "riposte/engine/approval.h"
 #include "riposte/engine/config_history.h"
 #include "riposte/engine/engine.h"
@@ -44,84 +45,12 @@ HttpResponse okJson(const ojson& j, int status = 200) {
   return HttpResponse::jsonText(status, dumpJson(j));
 }
 
-// RFC 3339 without printf (the same text as formatRfc3339 / formatRfc3339Utc).
-void appendTime(std::string& out, Timestamp ts, bool utc) {
-  const int offset = utc ? 0 : ts.offset_minutes;
-  const int64_t local = ts.micros + int64_t{offset} * 60'000'000;
-  const int64_t secs = local >= 0 ? local / 1'000'000 : (local - 999'999) / 1'000'000;
-  const int64_t frac = local - secs * 1'000'000;
-  const int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  const int64_t sod = secs - days * 86400;
-  // Days to civil date (H. Hinnant's algorithm).
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  if (y < 0 || y > 9999) {
-    out += '"';
-    out += utc ? formatRfc3339Utc(ts) : formatRfc3339(ts);
-    out += '"';
-    return;
-  }
-  char b[40];
-  auto two = [&](char* p, int64_t v) {
-    p[0] = static_cast<char>('0' + v / 10);
-    p[1] = static_cast<char>('0' + v % 10);
-  };
-  size_t n = 0;
-  b[n++] = '"';
-  two(b + n, y / 100);
-  two(b + n + 2, y % 100);
-  n += 4;
-  b[n++] = '-';
-  two(b + n, m);
-  n += 2;
-  b[n++] = '-';
-  two(b + n, d);
-  n += 2;
-  b[n++] = 'T';
-  two(b + n, sod / 3600);
-  n += 2;
-  b[n++] = ':';
-  two(b + n, sod / 60 % 60);
-  n += 2;
-  b[n++] = ':';
-  two(b + n, sod % 60);
-  n += 2;
-  if (frac != 0) {
-    b[n++] = '.';
-    int64_t f = frac;
-    for (int i = 5; i >= 0; --i) {
-      b[n + static_cast<size_t>(i)] = static_cast<char>('0' + f % 10);
-      f /= 10;
-    }
-    n += 6;
-  }
-  if (utc) {
-    b[n++] = 'Z';
-  } else {
-    const int a = offset < 0 ? -offset : offset;
-    b[n++] = offset < 0 ? '-' : '+';
-    two(b + n, a / 60);
-    n += 2;
-    b[n++] = ':';
-    two(b + n, a % 60);
-    n += 2;
-  }
-  b[n++] = '"';
-  out.append(b, n);
-}
-
 void appendTimeField(std::string& out, const char* key, Timestamp ts, bool utc) {
   out += ",\"";
   out += key;
-  out += "\":";
-  appendTime(out, ts, utc);
+  out += "\":\"";
+  appendRfc3339(out, ts, utc);
+  out += '"';
 }
 
 void appendField(std::string& out, const char* key, std::string_view value, bool first = false) {

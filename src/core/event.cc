@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "riposte/core/json_text.h"
+#include "riposte/core/time_text.h"
 
 namespace riposte {
 
@@ -131,15 +132,13 @@ std::string Event::toJson() const {
     std::string_view text;
     long long number = 0;
     bool is_number = false;
+    bool is_time = false;  // the event's timestamp
   };
   std::vector<Member> m;
   m.reserve(kFieldCount + extra_.size() + 3);
-  std::string time;
   std::string digits;
-  if (timestamp_.isSet()) {
-    time = formatRfc3339(timestamp_);
-    m.push_back({"@timestamp", time});
-  }
+  size_t bytes = 64;
+  if (timestamp_.isSet()) m.push_back({"@timestamp", {}, 0, false, true});
   m.push_back({"event.kind", eventKindName(kind_)});
   for (size_t i = 0; i < kFieldCount; ++i) {
     const std::string_view v = fields_[i];
@@ -158,16 +157,23 @@ std::string Event::toJson() const {
   }
   if (repeat_ > 1) m.push_back({"event.count", {}, static_cast<long long>(repeat_), true});
   for (const auto& [k, v] : extra_) m.push_back({k, v});
+  for (const Member& x : m) bytes += x.key.size() + x.text.size() + 6;
   std::stable_sort(m.begin(), m.end(),
                    [](const Member& a, const Member& b) { return a.key < b.key; });
-  std::string out = "{";
+  std::string out;
+  out.reserve(bytes);
+  out += '{';
   char num[24];
   for (size_t i = 0; i < m.size(); ++i) {
     if (i + 1 < m.size() && m[i + 1].key == m[i].key) continue;  // replaced by a later one
     if (out.size() > 1) out += ',';
     appendJsonString(out, m[i].key);
     out += ':';
-    if (m[i].is_number) {
+    if (m[i].is_time) {
+      out += '"';
+      appendRfc3339(out, timestamp_, false);
+      out += '"';
+    } else if (m[i].is_number) {
       const auto r = std::to_chars(num, num + sizeof num, m[i].number);
       out.append(num, r.ptr);
     } else {

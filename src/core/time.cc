@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "riposte/core/time_text.h"
+
 namespace riposte {
 
 namespace {
@@ -34,6 +36,7 @@ void civilFromDays(int64_t z, int& y, unsigned& m, unsigned& d) {
   y = static_cast<int>(yy + (m <= 2));
 }
 
+// printf's text, for the years appendRfc3339 does not write (before 0000, after 9999).
 std::string format(Timestamp ts, bool utc) {
   const int offset = utc ? 0 : ts.offset_minutes;
   const int64_t local = ts.micros + int64_t{offset} * 60'000'000;
@@ -144,8 +147,79 @@ std::optional<Timestamp> parseRfc3339(std::string_view s) {
   return Timestamp{secs * 1'000'000 + frac, static_cast<int16_t>(offset)};
 }
 
-std::string formatRfc3339(Timestamp ts) { return format(ts, false); }
-std::string formatRfc3339Utc(Timestamp ts) { return format(ts, true); }
+void appendRfc3339(std::string& out, Timestamp ts, bool utc) {
+  const int offset = utc ? 0 : ts.offset_minutes;
+  const int64_t local = ts.micros + int64_t{offset} * 60'000'000;
+  const int64_t secs = local >= 0 ? local / 1'000'000 : (local - 999'999) / 1'000'000;
+  const int64_t frac = local - secs * 1'000'000;
+  const int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  const int64_t sod = secs - days * 86400;
+  int y = 0;
+  unsigned m = 0;
+  unsigned d = 0;
+  civilFromDays(days, y, m, d);
+  if (y < 0 || y > 9999) {
+    out += format(ts, utc);
+    return;
+  }
+  char b[40];
+  auto two = [&](char* p, int64_t v) {
+    p[0] = static_cast<char>('0' + v / 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  size_t n = 0;
+  two(b, y / 100);
+  two(b + 2, y % 100);
+  n += 4;
+  b[n++] = '-';
+  two(b + n, m);
+  n += 2;
+  b[n++] = '-';
+  two(b + n, d);
+  n += 2;
+  b[n++] = 'T';
+  two(b + n, sod / 3600);
+  n += 2;
+  b[n++] = ':';
+  two(b + n, sod / 60 % 60);
+  n += 2;
+  b[n++] = ':';
+  two(b + n, sod % 60);
+  n += 2;
+  if (frac != 0) {
+    b[n++] = '.';
+    int64_t f = frac;
+    for (int i = 5; i >= 0; --i) {
+      b[n + static_cast<size_t>(i)] = static_cast<char>('0' + f % 10);
+      f /= 10;
+    }
+    n += 6;
+  }
+  if (utc) {
+    b[n++] = 'Z';
+  } else {
+    const int a = offset < 0 ? -offset : offset;
+    b[n++] = offset < 0 ? '-' : '+';
+    two(b + n, a / 60);
+    n += 2;
+    b[n++] = ':';
+    two(b + n, a % 60);
+    n += 2;
+  }
+  out.append(b, n);
+}
+
+std::string formatRfc3339(Timestamp ts) {
+  std::string s;
+  appendRfc3339(s, ts, false);
+  return s;
+}
+
+std::string formatRfc3339Utc(Timestamp ts) {
+  std::string s;
+  appendRfc3339(s, ts, true);
+  return s;
+}
 
 Result<Duration> parseDuration(std::string_view s) {
   if (s.empty()) return Status::invalidArgument("empty duration");

@@ -479,6 +479,56 @@ const Predicate* Condition::patternAnchor() const {
   return nullptr;
 }
 
+namespace {
+
+int predicateCost(const Predicate& p) {
+  const int derived = p.field.transforms.empty() ? 0 : 1;
+  if (p.ref) return 6 + derived;
+  switch (p.op) {
+    case Op::kExists: return 1 + derived;
+    case Op::kEquals:
+    case Op::kIn: return 2 + derived;
+    case Op::kGt:
+    case Op::kGte:
+    case Op::kLt:
+    case Op::kLte:
+    case Op::kCidr: return 3 + derived;
+    case Op::kContains:
+    case Op::kStartsWith:
+    case Op::kEndsWith:
+      if (p.patterns != nullptr) return 4 + derived;
+      return 6 + derived;
+    case Op::kRegex:
+      if (p.patterns != nullptr) return 4 + derived;
+      return 8 + derived;
+    case Op::kIntel: return 10;
+  }
+  return 10;
+}
+
+}  // namespace
+
+int Condition::cost() const {
+  if (kind_ == Kind::kPredicate) return predicateCost(*pred_);
+  int n = 0;
+  for (const auto& c : children_) n += c.cost();
+  return n;
+}
+
+void Condition::orderByCost() {
+  for (auto& c : children_) c.orderByCost();
+  if (kind_ != Kind::kAll) return;
+  std::vector<std::pair<int, size_t>> order;
+  order.reserve(children_.size());
+  for (size_t i = 0; i < children_.size(); ++i) order.emplace_back(children_[i].cost(), i);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Condition> sorted;
+  sorted.reserve(children_.size());
+  for (const auto& [cost, i] : order) sorted.push_back(std::move(children_[i]));
+  children_ = std::move(sorted);
+}
+
 size_t Condition::size() const {
   size_t n = kind_ == Kind::kPredicate ? 1 : 0;
   for (const auto& c : children_) n += c.size();

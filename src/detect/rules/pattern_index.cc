@@ -39,6 +39,8 @@ std::string escapeLiteral(std::string_view s) {
   return out;
 }
 
+constexpr size_t kNoSlot = ~size_t{0};
+
 bool isAscii(std::string_view s) {
   unsigned char any = 0;
   for (const char c : s) any |= static_cast<unsigned char>(c);
@@ -243,13 +245,11 @@ struct PatternIndex::Group {
   // Databases with regular expressions: the answers for recent values, which repeat (a
   // thousand requests share a handful of user agents) and cost an automaton run each. A
   // direct-mapped table by the value's hash; a slot holds the value itself, compared in full.
-  struct MemoSlot {
-    std::string value;
-    uint64_t hash = 0;
-    bool used = false;
-    bool answered = false;
-  };
-  std::vector<MemoSlot> memo;       // empty: no memo
+  // The slots' hashes sit together (0: empty; a stored hash has its low bit set), so a look-up
+  // that misses reads one line of a small array.
+  std::vector<uint64_t> memo_hash;  // empty: no memo
+  std::vector<std::string> memo_value;
+  std::vector<uint8_t> memo_answered;
   std::vector<uint64_t> memo_bits;  // the match bits of slot i at i * bits.size()
   // The memo pays only where values repeat: after each kMemoWindow look-ups it checks how many
   // it answered, and below one in four it rests for kMemoRest scans before trying again.
@@ -373,7 +373,9 @@ void PatternIndex::compile() {
       ++hooked_;
     }
     if (g.has_regex && g.db != nullptr) {
-      g.memo.resize(kMemoSlots);
+      g.memo_hash.assign(kMemoSlots, 0);
+      g.memo_value.resize(kMemoSlots);
+      g.memo_answered.assign(kMemoSlots, 0);
       g.memo_bits.assign(kMemoSlots * g.bits.size(), 0);
     }
     g.preds.clear();
@@ -386,10 +388,9 @@ void PatternIndex::scan(Group& g, const Event& e) {
   g.generation = generation_;
   const std::string_view v = g.field.get(e);
   const size_t words = g.bits.size();
-  Group::MemoSlot* slot = nullptr;
-  uint64_t* saved = nullptr;
+  size_t slot = kNoSlot;
   uint64_t h = 0;
-  if (!g.memo.empty() && !v.empty() && v.size() <= kMemoMaxValue) {
+  if (!g.memo_hash.empty() && !v.empty() && v.size() <= kMemoMaxValue) {
     if (g.memo_rest > 0) {
       --g.memo_rest;
     } else {
@@ -398,13 +399,12 @@ void PatternIndex::scan(Group& g, const Event& e) {
         g.memo_tries = 0;
         g.memo_window_hits = 0;
       }
-      h = std::hash<std::string_view>{}(v);
-      const size_t i = h & (g.memo.size() - 1);
-      slot = &g.memo[i];
-      saved = g.memo_bits.data() + i * words;
-      if (slot->used && slot->hash == h && slot->value == v) {
+      h = FlatStringSet::hash(v) | 1;
+      slot = (h >> 1) & (g.memo_hash.size() - 1);
+      if (g.memo_hash[slot] == h && g.memo_value[slot] == v) {
+        const uint64_t* saved = g.memo_bits.data() + slot * words;
         std::copy(saved, saved + words, g.bits.begin());
-        g.answered = slot->answered;
+        g.answered = g.memo_answered[slot] != 0;
         ++g.memo_window_hits;
         ++memo_hits_;
         return;
@@ -422,12 +422,11 @@ void PatternIndex::scan(Group& g, const Event& e) {
     g.answered = hs_scan(g.db, v.data(), static_cast<unsigned>(v.size()), 0, scratch_, onMatch,
                          g.bits.data()) == HS_SUCCESS;
   }
-  if (slot != nullptr) {
-    slot->value.assign(v);
-    slot->hash = h;
-    slot->used = true;
-    slot->answered = g.answered;
-    std::copy(g.bits.begin(), g.bits.end(), saved);
+  if (slot != kNoSlot) {
+    g.memo_hash[slot] = h;
+    g.memo_value[slot].assign(v);
+    g.memo_answered[slot] = g.answered ? 1 : 0;
+    std::copy(g.bits.begin(), g.bits.end(), g.memo_bits.data() + slot * words);
   }
 }
 

@@ -6,25 +6,6 @@
 
 namespace riposte::rules {
 
-namespace {
-
-// Distinct values are remembered by this hash (FNV-1a, 64 bits, then mixed): two different
-// values of one key collide with a probability of about n^2 / 2^65 — never, for buckets of at
-// most a few thousand values.
-uint64_t valueHash(std::string_view v) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (const char c : v) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
-  }
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  return h ^ v.size();
-}
-
-}  // namespace
-
 RuleEngine::RuleEngine(std::string name, std::vector<Rule> rules,
                        std::vector<RuleDiagnostic> diagnostics, bool hyperscan)
     : name_(std::move(name)),
@@ -130,7 +111,10 @@ void RuleEngine::evaluate(size_t idx, const Rule& r, const Event& e, const Findi
     if (a.type == AggregationType::kDistinct || a.type == AggregationType::kCount) {
       while (!st.values.empty() && now - st.values.front().first > a.window) st.values.pop_front();
     }
-    const uint64_t h = valueHash(v);
+    // Distinct values are remembered by a 64-bit hash of the value: two different values of one
+    // key collide with a probability of about n^2 / 2^65 (never, for buckets of at most a few
+    // thousand values).
+    const uint64_t h = FlatStringSet::hash(v);
     for (const auto& [t, seen] : st.values) {
       if (seen == h) return;
     }

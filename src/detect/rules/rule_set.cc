@@ -48,6 +48,10 @@ RuleSet::RuleSet(std::vector<Rule> rules, bool hyperscan)
     if (r.aggregation.distinct) share(*r.aggregation.distinct);
   }
   if (patterns_) patterns_->compile();
+  for (Rule& r : rules_) {
+    r.condition.orderByCost();
+    for (SequenceStep& s : r.aggregation.steps) s.condition.orderByCost();
+  }
   for (size_t i = 0; i < rules_.size(); ++i) {
     const Rule& r = rules_[i];
     if (r.mode == RuleMode::kDisabled) continue;

@@ -281,6 +281,17 @@ class Parser {
   const Token& peek() const { return t_[i_]; }
   bool isWord(std::string_view w) const { return peek().kind == Tok::kWord && peek().text == w; }
   Token next() { return t_[i_ < t_.size() - 1 ? i_++ : i_]; }
+  // Parentheses nest at most kMaxDepth deep: a pattern is a short expression, and a deeper one
+  // would only exhaust the stack.
+  static constexpr int kMaxDepth = 64;
+  Status enter() {
+    if (++depth_ > kMaxDepth) {
+      --depth_;
+      return syntax(peek().pos, "parentheses nested more than " + std::to_string(kMaxDepth) +
+                                    " deep");
+    }
+    return Status::ok();
+  }
   Status expect(Tok kind, std::string_view what) {
     if (peek().kind != kind) return syntax(peek().pos, "expected " + std::string(what));
     next();
@@ -331,8 +342,10 @@ class Parser {
       if (!e) return e;
       RIPOSTE_RETURN_IF_ERROR(expect(Tok::kRBracket, "']'"));
     } else if (peek().kind == Tok::kLParen) {
+      RIPOSTE_RETURN_IF_ERROR(enter());
       next();
       e = followedBy();
+      --depth_;
       if (!e) return e;
       RIPOSTE_RETURN_IF_ERROR(expect(Tok::kRParen, "')'"));
     } else {
@@ -392,8 +405,10 @@ class Parser {
 
   Result<Ex> cmpUnit() {
     if (peek().kind == Tok::kLParen) {
+      RIPOSTE_RETURN_IF_ERROR(enter());
       next();
       auto e = cmpOr();
+      --depth_;
       if (!e) return e;
       RIPOSTE_RETURN_IF_ERROR(expect(Tok::kRParen, "')'"));
       return e;
@@ -508,6 +523,7 @@ class Parser {
 
   std::vector<Token> t_;
   size_t i_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

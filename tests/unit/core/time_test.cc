@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+#include <random>
+
+#include "riposte/core/time_text.h"
+
 namespace riposte {
 namespace {
 
@@ -59,6 +65,47 @@ TEST(Time, CivilDaysRoundTrip) {
   EXPECT_EQ(daysFromCivil(1970, 1, 1), 0);
   EXPECT_EQ(daysFromCivil(2000, 3, 1), 11017);
   EXPECT_EQ(daysFromCivil(1969, 12, 31), -1);
+}
+
+// formatRfc3339 writes its digits itself: the text must be what gmtime and printf make of the
+// same instant, over the years 0000-9999, both signs of offsets and fractions or none.
+TEST(Time, Rfc3339TextIsGmtimeAndPrintfs) {
+  std::mt19937_64 rng(11);
+  auto reference = [](Timestamp ts, bool utc) {
+    const int offset = utc ? 0 : ts.offset_minutes;
+    const int64_t local = ts.micros + int64_t{offset} * 60'000'000;
+    const int64_t secs = local >= 0 ? local / 1'000'000 : (local - 999'999) / 1'000'000;
+    const int64_t frac = local - secs * 1'000'000;
+    const time_t t = static_cast<time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char b[80];
+    int n = std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (frac != 0) n += std::snprintf(b + n, sizeof b - n, ".%06lld", static_cast<long long>(frac));
+    const int a = offset < 0 ? -offset : offset;
+    if (utc) {
+      std::snprintf(b + n, sizeof b - n, "Z");
+    } else {
+      std::snprintf(b + n, sizeof b - n, "%c%02d:%02d", offset < 0 ? '-' : '+', a / 60, a % 60);
+    }
+    return std::string(b);
+  };
+  constexpr int64_t kYear0 = -62'167'219'200LL * 1'000'000;  // 0000-01-01T00:00:00Z
+  constexpr int64_t kYear9999 = 253'402'300'799LL * 1'000'000;
+  for (int i = 0; i < 20000; ++i) {
+    Timestamp ts;
+    ts.micros = kYear0 + 86'400'000'000LL +
+                static_cast<int64_t>(rng() % static_cast<uint64_t>(kYear9999 - kYear0 -
+                                                                    2 * 86'400'000'000LL));
+    if (i % 3 == 0) ts.micros -= ts.micros % 1'000'000;  // whole seconds
+    ts.offset_minutes = static_cast<int16_t>(static_cast<int>(rng() % 1681) - 840);
+    ASSERT_EQ(formatRfc3339(ts), reference(ts, false)) << ts.micros;
+    ASSERT_EQ(formatRfc3339Utc(ts), reference(ts, true)) << ts.micros;
+    std::string out = "x";
+    appendRfc3339(out, ts, true);
+    ASSERT_EQ(out, "x" + reference(ts, true));
+  }
 }
 
 }  // namespace

@@ -116,5 +116,33 @@ TEST(IntelStixPattern, SyntaxErrorsNameTheOffset) {
   }
 }
 
+// Parentheses nest at most 64 deep (observation and comparison expressions alike): deeper
+// nesting is a syntax error naming its offset, not a stack overflow.
+TEST(IntelStixPattern, DeepNestingIsAnErrorNotACrash) {
+  auto nested = [](int depth, bool observation) {
+    std::string p;
+    if (observation) {
+      p = std::string(static_cast<size_t>(depth), '(') + "[ipv4-addr:value = '1.2.3.4']" +
+          std::string(static_cast<size_t>(depth), ')');
+    } else {
+      p = "[" + std::string(static_cast<size_t>(depth), '(') + "ipv4-addr:value = '1.2.3.4'" +
+          std::string(static_cast<size_t>(depth), ')') + "]";
+    }
+    return p;
+  };
+  for (const bool observation : {true, false}) {
+    SCOPED_TRACE(observation ? "observation" : "comparison");
+    EXPECT_EQ(values(nested(64, observation)), V{"ipv4:1.2.3.4"});
+    for (const int depth : {65, 100000}) {
+      auto r = extractStixPattern(nested(depth, observation));
+      ASSERT_FALSE(r.isOk());
+      EXPECT_EQ(r.status().code(), StatusCode::kParseError);
+      EXPECT_NE(r.status().message().find("nested more than 64"), std::string::npos)
+          << r.status().message();
+      EXPECT_NE(r.status().message().find("offset"), std::string::npos);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace riposte::intel

@@ -55,13 +55,14 @@ struct DerivedValue {
 // optional transformations. `spec` is the name as written (with transformations). The name
 // `event.original` stands for the whole raw line (Sigma keyword searches use it).
 struct FieldRef {  // NOLINT(bugprone-reserved-identifier): compiler-generated members
-  std::optional<Field> id;
-  bool original = false;  // event.original: the raw line
-  std::string name;
-  std::vector<Transform> transforms;
-  std::string spec;
+  // (What get() reads comes first: one cache line.)
   // Set by a RuleSet for a field with transformations (see DerivedValue).
   std::shared_ptr<DerivedValue> derived;
+  std::optional<Field> id;
+  bool original = false;  // event.original: the raw line
+  std::vector<Transform> transforms;
+  std::string name;
+  std::string spec;
 
   // Parses "name|t1|t2"; an unknown transformation's name is returned in `bad`.
   static FieldRef of(std::string_view spec, std::string* bad = nullptr);
@@ -113,12 +114,21 @@ struct RegexSource {
 };
 
 struct Predicate {
-  FieldRef field;
+  // (What every evaluation reads comes first.)
+  // Set by a RuleSet's PatternIndex (pattern_index.h): the predicate is answered by its
+  // field's Hyperscan database, id `pattern_bit` of field `pattern_group`.
+  PatternIndex* patterns = nullptr;
+  uint32_t pattern_group = 0;
+  uint32_t pattern_bit = 0;
   Op op = Op::kEquals;
   bool nocase = false;
-  bool exists = true;               // for kExists
+  bool exists = true;  // for kExists
+  // Regex over many patterns (a word list): results are remembered per distinct value (user
+  // agents, for instance, repeat a lot), up to kMemoSize values, then the memo starts over.
+  bool memoize = false;
+  FlatStringSet set;  // kEquals/kIn
+  FieldRef field;
   std::vector<std::string> values;  // lower-cased when nocase
-  FlatStringSet set;                // kEquals/kIn
   std::vector<std::shared_ptr<Regex>> regexes;
   // kRegex: the patterns one by one as written (`regexes` may hold their union).
   std::vector<RegexSource> sources;
@@ -142,17 +152,8 @@ struct Predicate {
   std::vector<size_t> lengths;  // startswith/endswith with an index: distinct lengths
   void buildIndex();
 
-  // Regex over many patterns (a word list): results are remembered per distinct value (user
-  // agents, for instance, repeat a lot), up to kMemoSize values, then the memo starts over.
-  bool memoize = false;
-  mutable StringMap<bool> memo;
+  mutable StringMap<bool> memo;  // see `memoize`
   static constexpr size_t kMemoSize = 4096;
-
-  // Set by a RuleSet's PatternIndex (pattern_index.h): the predicate is answered by its
-  // field's Hyperscan database, id `pattern_bit` of field `pattern_group`.
-  PatternIndex* patterns = nullptr;
-  uint32_t pattern_group = 0;
-  uint32_t pattern_bit = 0;
 
   bool eval(const Event& e, std::string& scratch) const;
   // The predicate's own evaluation, without the pattern index.
@@ -184,6 +185,14 @@ class Condition {
   // rule set can point its predicates at its own pattern index.
   void detach();
   void forEachPredicate(const std::function<void(Predicate&)>& fn);
+  // Puts the parts of every `all` in the order of their cost (tests of a value's presence, then
+  // set look-ups and comparisons, then pattern-index bits, then substring and regex searches,
+  // intel look-ups last): the cheap tests reject most events before the costly ones run. The
+  // result of an `all` does not depend on the order; equal costs keep the written order. Call
+  // it once the predicates are hooked to a pattern index.
+  void orderByCost();
+  // The relative cost of evaluating the tree (the sum of its predicates').
+  int cost() const;
 
  private:
   Condition(Kind k, std::vector<Condition> c) : kind_(k), children_(std::move(c)) {}

@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "riposte/core/config.h"
@@ -125,7 +126,13 @@ class RuleEngine : public Detector {
 
   std::string name_;
   RuleSet set_;
-  std::vector<StringMap<KeyState>> state_;  // per rule
+  // Aggregation keys are short (an address, perhaps with a domain): hashed 8 bytes at a time.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return FlatStringSet::hash(s); }
+  };
+  using KeyMap = std::unordered_map<std::string, KeyState, KeyHash, std::equal_to<>>;
+  std::vector<KeyMap> state_;  // per rule
   std::vector<RuleStats> stats_;
   std::vector<RuleMode> file_modes_;
   std::vector<RuleDiagnostic> diagnostics_;
