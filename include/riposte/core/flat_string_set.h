@@ -89,4 +89,11 @@ class FlatStringSet {
   std::vector<uint32_t> slots_;  // index into values_, or kNone
 };
 
+// FlatStringSet's hash for unordered containers keyed by short strings (transparent: look-ups
+// take a string_view).
+struct FlatStringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return FlatStringSet::hash(s); }
+};
+
 }  // namespace riposte

@@ -12,6 +12,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "riposte/core/event.h"
@@ -100,7 +101,7 @@ class RuleSet {
   struct AnchorGroup {
     FieldRef field;
     bool nocase = false;
-    StringMap<std::vector<size_t>> by_value;
+    std::unordered_map<std::string, std::vector<size_t>, FlatStringHash, std::equal_to<>> by_value;
   };
   // Rules anchored on a predicate of one field's pattern database: by the predicate's id.
   struct PatternGroup {

@@ -127,11 +127,7 @@ class RuleEngine : public Detector {
   std::string name_;
   RuleSet set_;
   // Aggregation keys are short (an address, perhaps with a domain): hashed 8 bytes at a time.
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return FlatStringSet::hash(s); }
-  };
-  using KeyMap = std::unordered_map<std::string, KeyState, KeyHash, std::equal_to<>>;
+  using KeyMap = std::unordered_map<std::string, KeyState, FlatStringHash, std::equal_to<>>;
   std::vector<KeyMap> state_;  // per rule
   std::vector<RuleStats> stats_;
   std::vector<RuleMode> file_modes_;
