@@ -48,30 +48,42 @@ class FlatStringSet {
   auto end() const { return values_.end(); }
 
   static uint64_t hash(std::string_view v) {
-    // 8 bytes at a time, multiply-xorshift mixing; short strings (most list entries) take one
-    // or two rounds.
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (v.size() * 0xff51afd7ed558ccdULL);
+    // 8 bytes at a time, multiply-xorshift mixing; the last 8 bytes (overlapping the previous
+    // word) or, for short strings, two overlapping 4-byte or three single-byte reads: no loop
+    // or copy of variable length for the tail, so few branches to mispredict.
     const char* p = v.data();
-    size_t n = v.size();
-    while (n >= 8) {
-      uint64_t k;
-      std::memcpy(&k, p, 8);
+    const size_t n = v.size();
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
+    auto mix = [&h](uint64_t k) {
       h = (h ^ k) * 0xbf58476d1ce4e5b9ULL;
       h ^= h >> 31;
-      p += 8;
-      n -= 8;
+    };
+    if (n >= 8) {
+      const char* last = p + n - 8;
+      for (; p < last; p += 8) mix(load64(p));
+      mix(load64(last));
+    } else if (n >= 4) {
+      mix(uint64_t{load32(p)} | uint64_t{load32(p + n - 4)} << 32);
+    } else if (n > 0) {
+      mix(uint64_t{static_cast<unsigned char>(p[0])} |
+          uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
+          uint64_t{static_cast<unsigned char>(p[n - 1])} << 16);
     }
-    if (n > 0) {
-      uint64_t k = 0;
-      std::memcpy(&k, p, n);
-      h = (h ^ k) * 0x94d049bb133111ebULL;
-      h ^= h >> 29;
-    }
-    h *= 0xbf58476d1ce4e5b9ULL;
+    h *= 0x94d049bb133111ebULL;
     return h ^ (h >> 32);
   }
 
  private:
+  static uint64_t load64(const char* p) {
+    uint64_t k;
+    std::memcpy(&k, p, 8);
+    return k;
+  }
+  static uint32_t load32(const char* p) {
+    uint32_t k;
+    std::memcpy(&k, p, 4);
+    return k;
+  }
   static constexpr uint32_t kNone = 0xffffffffU;
   uint32_t find(std::string_view v, uint64_t h) const {
     if (slots_.empty()) return kNone;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_set>
 
@@ -37,7 +38,9 @@ TEST(FlatStringSet, AgreesWithUnorderedSet) {
       ASSERT_EQ(flat.contains(q), want) << n << " '" << q << "'";
       members += want;
     }
-    if (n >= 100) EXPECT_GT(members, 0u);  // the queries reach members too
+    if (n >= 100) {
+      EXPECT_GT(members, 0u);  // the queries reach members too
+    }
     std::unordered_set<std::string> listed(flat.begin(), flat.end());
     EXPECT_EQ(listed, ref);
   }
@@ -54,6 +57,29 @@ TEST(FlatStringSet, LongValuesDifferingInTheirLastByte) {
   s.clear();
   EXPECT_TRUE(s.empty());
   EXPECT_FALSE(s.contains(base + 'a'));
+}
+
+// The hash reads every byte of a value of any length (whole words, an overlapping last word,
+// overlapping halves or single bytes for short values): changing any one byte, or the length,
+// changes it.
+TEST(FlatStringSet, HashSeesEveryByteAndTheLength) {
+  std::set<uint64_t> by_length;
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string v(n, 'x');
+    const uint64_t base = FlatStringSet::hash(v);
+    by_length.insert(base);
+    for (size_t i = 0; i < n; ++i) {
+      for (const char c : {'y', '\0', '\xff'}) {
+        std::string w = v;
+        w[i] = c;
+        EXPECT_NE(FlatStringSet::hash(w), base) << "length " << n << ", byte " << i;
+      }
+    }
+    // Only the view's bytes count, not what lies beyond them.
+    const std::string longer = v + "tail";
+    EXPECT_EQ(FlatStringSet::hash(std::string_view(longer).substr(0, n)), base);
+  }
+  EXPECT_EQ(by_length.size(), 41u);
 }
 
 }  // namespace
