@@ -112,7 +112,10 @@ class Event {
   std::string_view get(Field f) const { return fields_[static_cast<size_t>(f)]; }
   bool has(Field f) const { return !fields_[static_cast<size_t>(f)].empty(); }
   // Sets a view that must outlive the event's current use (the raw line or a literal).
-  void set(Field f, std::string_view v) { fields_[static_cast<size_t>(f)] = v; }
+  void set(Field f, std::string_view v) {
+    fields_[static_cast<size_t>(f)] = v;
+    set_mask_ |= uint64_t{1} << static_cast<unsigned>(f);
+  }
   // Copies the value into the event's own buffer for that field.
   void setOwned(Field f, std::string_view v);
 
@@ -133,6 +136,8 @@ class Event {
   EventOrigin origin_;
   uint32_t repeat_ = 1;
   std::array<std::string_view, kFieldCount> fields_{};
+  static_assert(kFieldCount <= 64);
+  uint64_t set_mask_ = 0;  // fields set since clear(): the only ones clear() resets
   std::array<std::string, kFieldCount> owned_{};
   std::vector<std::pair<std::string, std::string>> extra_;
 };

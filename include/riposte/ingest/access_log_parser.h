@@ -22,9 +22,11 @@
 // Thread safety: one instance per thread (it keeps scratch buffers).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "riposte/core/time.h"
 #include "riposte/ingest/parser.h"
 
 namespace riposte {
@@ -44,12 +46,16 @@ class AccessLogParser : public Parser {
   // Splits "METHOD target HTTP/x.y" into method, url.original/path/query and version.
   void setRequest(std::string_view request, bool escaped, Event& out);
   void setTarget(std::string_view target, bool owned, Event& out);
+  // The common-log time "dd/Mmm/yyyy:hh:mm:ss +zzzz", remembering the last text parsed.
+  std::optional<Timestamp> clfTime(std::string_view text);
 
   std::string name_;
   std::string dataset_access_;
   std::string dataset_error_;
   std::string scratch_;  // unescaped request / fields
   std::string decoded_;  // percent-decoded path
+  char last_time_text_[26] = {};
+  std::optional<Timestamp> last_time_;  // of last_time_text_ (unset: none yet)
 };
 
 }  // namespace riposte

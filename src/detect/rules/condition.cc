@@ -7,6 +7,7 @@
 #include "riposte/detect/rules/pattern_index.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -270,7 +271,42 @@ bool evalFieldRef(std::string_view v, std::string_view w, Op op, bool nocase,
 
 }  // namespace
 
-bool Predicate::eval(const Event& e, std::string& scratch) const {
+std::string Predicate::signature() const {
+  if (op == Op::kIntel) return {};
+  // Every part with its length: no two different predicates write the same text.
+  std::string s;
+  auto part = [&s](std::string_view v) {
+    s += std::to_string(v.size());
+    s += ':';
+    s += v;
+  };
+  part(field.spec);
+  part(opName(op));
+  part(ref ? ref->spec : std::string());
+  s += nocase ? 'i' : '-';
+  s += exists ? 'e' : '-';
+  s += memoize ? 'm' : '-';
+  char num[32];
+  std::snprintf(num, sizeof num, "%a", number);
+  part(num);
+  std::vector<std::string_view> members(set.begin(), set.end());
+  std::sort(members.begin(), members.end());
+  s += 'S' + std::to_string(members.size());
+  for (const auto v : members) part(v);
+  s += 'V' + std::to_string(values.size());
+  for (const auto& v : values) part(v);
+  s += 'R' + std::to_string(sources.size());
+  for (const auto& r : sources) {
+    part(r.pattern);
+    s += r.nocase ? 'i' : '-';
+    s += std::to_string(r.flags);
+  }
+  s += 'C' + std::to_string(cidrs.size());
+  for (const auto& c : cidrs.ranges()) part(c.toString());
+  return s;
+}
+
+bool Predicate::evalOnce(const Event& e, std::string& scratch) const {
   if (patterns != nullptr) {
     const int hit = patterns->test(pattern_group, pattern_bit, e);
     if (hit >= 0) return hit != 0;
@@ -457,6 +493,11 @@ void Condition::detach() {
 void Condition::forEachPredicate(const std::function<void(Predicate&)>& fn) {
   if (pred_) fn(*pred_);
   for (auto& c : children_) c.forEachPredicate(fn);
+}
+
+void Condition::forEachPredicateRef(const std::function<void(std::shared_ptr<Predicate>&)>& fn) {
+  if (pred_) fn(pred_);
+  for (auto& c : children_) c.forEachPredicateRef(fn);
 }
 
 const Predicate* Condition::patternAnchor() const {

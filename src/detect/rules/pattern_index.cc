@@ -244,12 +244,15 @@ struct PatternIndex::Group {
   bool answered = false;
   // Databases with regular expressions: the answers for recent values, which repeat (a
   // thousand requests share a handful of user agents) and cost an automaton run each. A
-  // direct-mapped table by the value's hash; a slot holds the value itself, compared in full.
-  // The slots' hashes sit together (0: empty; a stored hash has its low bit set), so a look-up
-  // that misses reads one line of a small array.
-  std::vector<uint64_t> memo_hash;  // empty: no memo
-  std::vector<std::string> memo_value;
-  std::vector<uint8_t> memo_answered;
+  // direct-mapped table by the value's hash; a slot holds the value itself, compared in full,
+  // beside its hash (one cache line read for a look-up of a short value). The table is small
+  // (kMemoSlots) so the slots of the values that repeat stay in the core's cache.
+  struct MemoSlot {
+    uint64_t hash = 0;  // 0: empty; a stored hash has its low bit set
+    std::string value;
+    bool answered = false;
+  };
+  std::vector<MemoSlot> memo;       // empty: no memo
   std::vector<uint64_t> memo_bits;  // the match bits of slot i at i * bits.size()
   // The memo pays only where values repeat: after each kMemoWindow look-ups it checks how many
   // it answered, and below one in four it rests for kMemoRest scans before trying again.
@@ -373,9 +376,7 @@ void PatternIndex::compile() {
       ++hooked_;
     }
     if (g.has_regex && g.db != nullptr) {
-      g.memo_hash.assign(kMemoSlots, 0);
-      g.memo_value.resize(kMemoSlots);
-      g.memo_answered.assign(kMemoSlots, 0);
+      g.memo.assign(kMemoSlots, {});
       g.memo_bits.assign(kMemoSlots * g.bits.size(), 0);
     }
     g.preds.clear();
@@ -390,7 +391,7 @@ void PatternIndex::scan(Group& g, const Event& e) {
   const size_t words = g.bits.size();
   size_t slot = kNoSlot;
   uint64_t h = 0;
-  if (!g.memo_hash.empty() && !v.empty() && v.size() <= kMemoMaxValue) {
+  if (!g.memo.empty() && !v.empty() && v.size() <= kMemoMaxValue) {
     if (g.memo_rest > 0) {
       --g.memo_rest;
     } else {
@@ -400,11 +401,12 @@ void PatternIndex::scan(Group& g, const Event& e) {
         g.memo_window_hits = 0;
       }
       h = FlatStringSet::hash(v) | 1;
-      slot = (h >> 1) & (g.memo_hash.size() - 1);
-      if (g.memo_hash[slot] == h && g.memo_value[slot] == v) {
+      slot = (h >> 1) & (g.memo.size() - 1);
+      const Group::MemoSlot& m = g.memo[slot];
+      if (m.hash == h && m.value == v) {
         const uint64_t* saved = g.memo_bits.data() + slot * words;
         std::copy(saved, saved + words, g.bits.begin());
-        g.answered = g.memo_answered[slot] != 0;
+        g.answered = m.answered;
         ++g.memo_window_hits;
         ++memo_hits_;
         return;
@@ -423,9 +425,10 @@ void PatternIndex::scan(Group& g, const Event& e) {
                          g.bits.data()) == HS_SUCCESS;
   }
   if (slot != kNoSlot) {
-    g.memo_hash[slot] = h;
-    g.memo_value[slot].assign(v);
-    g.memo_answered[slot] = g.answered ? 1 : 0;
+    Group::MemoSlot& m = g.memo[slot];
+    m.hash = h;
+    m.value.assign(v);
+    m.answered = g.answered;
     std::copy(g.bits.begin(), g.bits.end(), g.memo_bits.data() + slot * words);
   }
 }

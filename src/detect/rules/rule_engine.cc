@@ -44,9 +44,22 @@ void RuleEngine::resetState() {
   std::fill(stats_.begin(), stats_.end(), RuleStats{});
 }
 
-const std::string& RuleEngine::keyOf(const Rule& r, const Event& e) {
-  key_buf_.clear();
+std::string_view RuleEngine::keyOf(const Rule& r, const Event& e) {
   key_field_ = &r.aggregation.key.front();
+  if (r.aggregation.key.size() == 1 && r.aggregation.ipv6_prefix == 0) {
+    // One field (the source address, usually): the key is its value, not a copy.
+    std::string_view v = r.aggregation.key.front().get(e);
+    if (!v.empty()) return v;
+    for (const FieldRef& f : r.aggregation.fallback) {
+      v = f.get(e);
+      if (!v.empty()) {
+        key_field_ = &f;
+        return v;
+      }
+    }
+    return {};
+  }
+  key_buf_.clear();
   for (size_t i = 0; i < r.aggregation.key.size(); ++i) {
     if (i > 0) key_buf_ += '\x1f';
     std::string_view v = r.aggregation.key[i].get(e);
@@ -83,10 +96,9 @@ void RuleEngine::onEvent(const Event& e, const FindingSink& sink) {
 }
 
 void RuleEngine::evaluate(size_t idx, const Rule& r, const Event& e, const FindingSink& sink) {
-  const std::string& key = keyOf(r, e);
-  if (key.empty() || key.find_first_not_of('\x1f') == std::string::npos) return;
-  auto& map = state_[idx];
-  KeyState& st = map.try_emplace(key).first->second;  // one hash; the key copied only when new
+  const std::string_view key = keyOf(r, e);
+  if (key.empty() || key.find_first_not_of('\x1f') == std::string_view::npos) return;
+  KeyState& st = *state_[idx].tryEmplace(key).first;  // one hash; the key copied only when new
   const Timestamp now = e.timestamp();
   const Aggregation& a = r.aggregation;
   if (st.blackhole_until.isSet() && now < st.blackhole_until) return;
@@ -212,7 +224,7 @@ bool RuleEngine::sequenceStep(const Rule& r, const Event& e, KeyState& st) {
   return complete >= needed;
 }
 
-void RuleEngine::fire(const Rule& r, const std::string& key, KeyState& st, const Event& e,
+void RuleEngine::fire(const Rule& r, std::string_view key, KeyState& st, const Event& e,
                       const FindingSink& sink, size_t idx) {
   const Timestamp now = e.timestamp();
   Finding f;
@@ -221,7 +233,7 @@ void RuleEngine::fire(const Rule& r, const std::string& key, KeyState& st, const
   const FieldRef& k0 = key_field_ != nullptr ? *key_field_ : r.aggregation.key.front();
   std::string_view entity = k0.get(e);
   if (r.aggregation.ipv6_prefix > 0 && entity.find(':') != std::string_view::npos) {
-    f.entity = {TargetType::kCidr, key.substr(0, key.find('\x1f'))};
+    f.entity = {TargetType::kCidr, std::string(key.substr(0, key.find('\x1f')))};
   } else if (k0.id == Field::kSourceIp || k0.id == Field::kDestinationIp) {
     f.entity = {TargetType::kIp, std::string(entity)};
   } else if (k0.id == Field::kUserName) {
@@ -295,15 +307,12 @@ void RuleEngine::expire(Timestamp now) {
     Duration horizon =
         std::max({a.window, a.leak * std::max<int64_t>(1, a.threshold) * 2, a.blackhole});
     for (const SequenceStep& s : a.steps) horizon = std::max(horizon, s.within);
-    for (auto it = state_[i].begin(); it != state_[i].end();) {
-      const KeyState& st = it->second;
+    KeyMap& m = state_[i];
+    for (size_t k = m.size(); k-- > 0;) {  // last to first: eraseAt moves the last entry
+      const KeyState& st = m.entry(k).value;
       const Timestamp last =
           std::max({st.last, st.hits.empty() ? Timestamp{} : st.hits.back(), st.blackhole_until});
-      if (now - last > horizon) {
-        it = state_[i].erase(it);
-      } else {
-        ++it;
-      }
+      if (now - last > horizon) m.eraseAt(k);
     }
   }
 }

@@ -1,6 +1,8 @@
 #include "riposte/detect/rules/rule.h"
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace riposte::rules {
 
@@ -29,20 +31,46 @@ RuleSet::RuleSet(std::vector<Rule> rules, bool hyperscan)
     }
     f.derived = d;
   };
+  // Equal predicates of the live rules become one, evaluated once per event (the status codes,
+  // methods and static extensions many web rules test), and each is offered to the pattern
+  // index once.
+  StringMap<std::shared_ptr<Predicate>> by_signature;
+  std::unordered_map<const Predicate*, size_t> uses;
+  auto unify = [&](std::shared_ptr<Predicate>& p) {
+    const std::string sig = p->signature();
+    if (!sig.empty()) {
+      auto& one = by_signature[sig];
+      if (!one) one = p;
+      p = one;
+    }
+    ++uses[p.get()];
+  };
+  for (Rule& r : rules_) {
+    const bool live = r.mode != RuleMode::kDisabled;
+    r.condition.detach();
+    if (live) r.condition.forEachPredicateRef(unify);
+    for (SequenceStep& s : r.aggregation.steps) {
+      s.condition.detach();
+      if (live) s.condition.forEachPredicateRef(unify);
+    }
+  }
+  std::unordered_set<const Predicate*> hooked;
   for (Rule& r : rules_) {
     const bool live = r.mode != RuleMode::kDisabled;
     auto hook = [&](Predicate& p) {
+      if (!hooked.insert(&p).second) return;
       share(p.field);
       if (p.ref) share(*p.ref);
       p.patterns = nullptr;
+      p.epoch = nullptr;
+      if (live && uses[&p] > 1) {
+        p.epoch = epoch_.get();
+        ++shared_predicates_;
+      }
       if (live && patterns_) patterns_->add(p);
     };
-    r.condition.detach();
     r.condition.forEachPredicate(hook);
-    for (SequenceStep& s : r.aggregation.steps) {
-      s.condition.detach();
-      s.condition.forEachPredicate(hook);
-    }
+    for (SequenceStep& s : r.aggregation.steps) s.condition.forEachPredicate(hook);
     for (FieldRef& f : r.aggregation.key) share(f);
     for (FieldRef& f : r.aggregation.fallback) share(f);
     if (r.aggregation.distinct) share(*r.aggregation.distinct);
@@ -123,8 +151,7 @@ void RuleSet::candidates(const Event& e, std::vector<size_t>& out) const {
       }
       v = scratch_;
     }
-    const auto it = g.by_value.find(v);
-    if (it != g.by_value.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+    if (const auto* rules = g.by_value.find(v)) out.insert(out.end(), rules->begin(), rules->end());
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -1,5 +1,6 @@
 #include "riposte/ingest/access_log_parser.h"
 
+#include <cstring>
 #include <utility>
 
 #include "ingest/parsers/parse_util.h"
@@ -159,6 +160,20 @@ void AccessLogParser::setRequest(std::string_view request, bool escaped, Event& 
   setTarget(rest, escaped, out);
 }
 
+std::optional<Timestamp> AccessLogParser::clfTime(std::string_view text) {
+  // Lines of one second share the text: compared, not parsed again.
+  if (text.size() == sizeof last_time_text_ && last_time_ &&
+      std::memcmp(text.data(), last_time_text_, sizeof last_time_text_) == 0) {
+    return last_time_;
+  }
+  const auto ts = parseClfTime(text);
+  if (ts && text.size() == sizeof last_time_text_) {
+    std::memcpy(last_time_text_, text.data(), sizeof last_time_text_);
+    last_time_ = ts;
+  }
+  return ts;
+}
+
 ParseResult AccessLogParser::parseAccess(std::string_view line, Event& out) {
   // [vhost[:port]] client ident user [time] "request" status bytes ["referrer" "agent" ...]
   // " [" ends the head; the first '[' must be it (the head holds no brackets).
@@ -200,7 +215,7 @@ ParseResult AccessLogParser::parseAccess(std::string_view line, Event& out) {
   p = lb + 2;
   const size_t rb = line.find(']', p);
   if (rb == std::string_view::npos) return ParseResult::kUnrecognised;
-  const auto ts = parseClfTime(line.substr(p, rb - p));
+  const auto ts = clfTime(line.substr(p, rb - p));
   if (!ts) return ParseResult::kUnrecognised;
   p = rb + 1;
   if (p >= line.size() || line[p] != ' ') return ParseResult::kUnrecognised;

@@ -190,6 +190,77 @@ rules:
   }
 }
 
+// Equal predicates of several rules are one object in a rule set, evaluated once per event:
+// the results stay those of each rule's own condition, event after event, and a predicate
+// that differs in anything (case folding, values) or belongs to a disabled rule is not shared.
+TEST_F(RulesTransformTest, EqualPredicatesAreSharedAndNeverStale) {
+  auto rules = load(R"(
+rules:
+  - id: a
+    kinds: [http]
+    match:
+      http.response.status_code: {in: ["404", "403"]}
+      url.original: {contains: /a}
+    aggregate: {type: trigger}
+  - id: b
+    kinds: [http]
+    match:
+      http.response.status_code: {in: ["403", "404"]}
+      url.original|extension: {not_in: [js]}
+    aggregate: {type: trigger}
+  - id: c
+    kinds: [http]
+    mode: shadow
+    match:
+      http.response.status_code: {in: ["404", "403"]}
+      url.original: {contains: /a}
+      url.original|extension: {not_in: [js, css]}
+    aggregate: {type: trigger}
+  - id: d
+    kinds: [http]
+    match:
+      http.response.status_code: {in: ["404", "403"], nocase: true}
+      any:
+        - url.original: {contains: /A, nocase: true}
+        - url.original: {contains: /b}
+    aggregate: {type: trigger}
+  - id: e
+    kinds: [http]
+    mode: disabled
+    match:
+      http.response.status_code: {in: ["404", "403"]}
+    aggregate: {type: trigger}
+)");
+  ASSERT_EQ(rules.size(), 5u);
+  for (const bool hyperscan : {true, false}) {
+    SCOPED_TRACE(hyperscan ? "pattern index" : "no pattern index");
+    RuleSet set(rules, hyperscan);
+    // The status list of a, b and c, and the /a substring of a and c.
+    EXPECT_EQ(set.sharedPredicates(), 2u);
+    std::vector<size_t> cand;
+    const char* statuses[] = {"404", "200", "403", "404", "500"};
+    const char* urls[] = {"/a/x.php", "/a/app.js", "/b/y.css", "/A/z", "/c", "/a/q.css"};
+    size_t held = 0;
+    for (int i = 0; i < 60; ++i) {
+      const Event e = http("192.0.2.1", urls[i % 6], i, statuses[i % 5]);
+      SCOPED_TRACE(std::string(e.get(Field::kUrlOriginal)) + " " +
+                   std::string(e.get(Field::kHttpStatus)));
+      set.candidates(e, cand);
+      for (size_t r = 0; r < rules.size(); ++r) {
+        if (set.rules()[r].mode == RuleMode::kDisabled) continue;
+        // The loaded rule's own condition: no rule set, nothing shared.
+        const bool want = rules[r].condition.eval(e);
+        EXPECT_EQ(set.rules()[r].condition.eval(e), want) << rules[r].id;
+        if (want) {
+          ++held;
+          EXPECT_TRUE(std::binary_search(cand.begin(), cand.end(), r)) << rules[r].id;
+        }
+      }
+    }
+    EXPECT_GT(held, 40u);  // the cases hold often enough to mean something
+  }
+}
+
 TEST_F(RulesTransformTest, EqualityIndexKeepsOnlyRulesWhoseValueMatches) {
   std::string y = "rules:\n";
   for (int i = 0; i < 50; ++i) {

@@ -155,9 +155,29 @@ struct Predicate {
   mutable StringMap<bool> memo;  // see `memoize`
   static constexpr size_t kMemoSize = 4096;
 
-  bool eval(const Event& e, std::string& scratch) const;
+  // Set by a RuleSet for a predicate several of its rules share (equal signature): the result
+  // for the current event is computed by the first rule to ask and read by the others; it is
+  // current while `result_stamp` equals the rule set's event counter `*epoch`.
+  const uint64_t* epoch = nullptr;
+  mutable uint64_t result_stamp = 0;
+  mutable bool result = false;
+  // Equal for predicates that test the same field in the same way (same operator, options and
+  // values); empty for those that cannot be shared (intel: each rule records its own hits).
+  std::string signature() const;
+
+  bool eval(const Event& e, std::string& scratch) const {
+    if (epoch == nullptr) return evalOnce(e, scratch);
+    if (result_stamp != *epoch) {
+      result = evalOnce(e, scratch);
+      result_stamp = *epoch;
+    }
+    return result;
+  }
   // The predicate's own evaluation, without the pattern index.
   bool evalDirect(const Event& e, std::string& scratch) const;
+
+ private:
+  bool evalOnce(const Event& e, std::string& scratch) const;
 };
 
 class Condition {
@@ -185,6 +205,9 @@ class Condition {
   // rule set can point its predicates at its own pattern index.
   void detach();
   void forEachPredicate(const std::function<void(Predicate&)>& fn);
+  // The same over the tree's references to its predicates (a rule set points equal predicates
+  // of several rules at one).
+  void forEachPredicateRef(const std::function<void(std::shared_ptr<Predicate>&)>& fn);
   // Puts the parts of every `all` in the order of their cost (tests of a value's presence, then
   // set look-ups and comparisons, then pattern-index bits, then substring and regex searches,
   // intel look-ups last): the cheap tests reject most events before the costly ones run. The

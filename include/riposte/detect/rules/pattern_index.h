@@ -77,7 +77,7 @@ class PatternIndex {
   // kMemoMaxValue bytes), compared in full. A memo that answers fewer than one look-up in four
   // over kMemoWindow look-ups (values that do not repeat) rests for kMemoRest scans.
   uint64_t memoHits() const { return memo_hits_; }
-  static constexpr size_t kMemoSlots = 4096;
+  static constexpr size_t kMemoSlots = 1024;
   static constexpr size_t kMemoMaxValue = 512;
   static constexpr uint32_t kMemoWindow = 1024;
   static constexpr uint32_t kMemoRest = 16384;

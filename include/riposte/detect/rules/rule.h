@@ -12,10 +12,10 @@
 #include <array>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "riposte/core/event.h"
+#include "riposte/core/flat_string_map.h"
 #include "riposte/core/time.h"
 #include "riposte/detect/rules/condition.h"
 #include "riposte/detect/rules/pattern_index.h"
@@ -87,21 +87,25 @@ class RuleSet {
   // hash lookup per anchored field instead of one evaluation per rule — and less the rules
   // whose pattern anchor (Condition::patternAnchor) did not match in the field's scan. `out` is
   // cleared.
-  // Starts a new event for the pattern index and the transformed field values: call it before
-  // evaluating the rules' conditions for `e` (their predicates read the fields' scans and
-  // transformed values of the current event).
+  // Starts a new event for the pattern index, the transformed field values and the results of
+  // the predicates several rules share: call it before evaluating the rules' conditions for `e`
+  // (their predicates read the fields' scans, transformed values and shared results of the
+  // current event).
   void candidates(const Event& e, std::vector<size_t>& out) const;
   bool hyperscan() const { return hyperscan_; }
   // The pattern index (nullptr without Hyperscan).
   const PatternIndex* patterns() const { return patterns_.get(); }
   const Rule* find(std::string_view id) const;
+  // Predicates of the live rules that stand for equal ones of several rules (evaluated once per
+  // event for all of them; see Predicate::signature).
+  size_t sharedPredicates() const { return shared_predicates_; }
 
  private:
   // Rules anchored on one field (as written, with transformations and case folding).
   struct AnchorGroup {
     FieldRef field;
     bool nocase = false;
-    std::unordered_map<std::string, std::vector<size_t>, FlatStringHash, std::equal_to<>> by_value;
+    FlatStringMap<std::vector<size_t>> by_value;
   };
   // Rules anchored on a predicate of one field's pattern database: by the predicate's id.
   struct PatternGroup {
@@ -121,9 +125,11 @@ class RuleSet {
   bool hyperscan_ = true;
   std::shared_ptr<PatternIndex> patterns_;
   // Counts the events candidates() was asked about: the transformed values of the rules'
-  // fields (DerivedValue, one per spec) are computed once per event.
+  // fields (DerivedValue, one per spec) and the predicates several rules share (one object per
+  // signature, Predicate::epoch) are computed once per event.
   std::unique_ptr<uint64_t> epoch_ = std::make_unique<uint64_t>(1);
   mutable std::string scratch_;
+  size_t shared_predicates_ = 0;
 };
 
 using RuleSetPtr = std::shared_ptr<const RuleSet>;

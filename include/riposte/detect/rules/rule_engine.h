@@ -14,10 +14,10 @@
 #include <deque>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "riposte/core/config.h"
+#include "riposte/core/flat_string_map.h"
 #include "riposte/core/string_hash.h"
 #include "riposte/detect/detector.h"
 #include "riposte/detect/rules/intel_predicate.h"
@@ -120,14 +120,17 @@ class RuleEngine : public Detector {
   void keepEvidence(KeyState& st, const Event& e) const;
 
   void evaluate(size_t idx, const Rule& r, const Event& e, const FindingSink& sink);
-  void fire(const Rule& r, const std::string& key, KeyState& st, const Event& e,
+  void fire(const Rule& r, std::string_view key, KeyState& st, const Event& e,
             const FindingSink& sink, size_t idx);
-  const std::string& keyOf(const Rule& r, const Event& e);
+  // The aggregation key of `e` for `r`: a view of the event's value for a one-field key, else
+  // of key_buf_ (the fields joined by \x1f). Valid until the next call or event.
+  std::string_view keyOf(const Rule& r, const Event& e);
 
   std::string name_;
   RuleSet set_;
-  // Aggregation keys are short (an address, perhaps with a domain): hashed 8 bytes at a time.
-  using KeyMap = std::unordered_map<std::string, KeyState, FlatStringHash, std::equal_to<>>;
+  // Aggregation keys are short (an address, perhaps with a domain): hashed 8 bytes at a time,
+  // the states in one dense vector per rule.
+  using KeyMap = FlatStringMap<KeyState>;
   std::vector<KeyMap> state_;  // per rule
   std::vector<RuleStats> stats_;
   std::vector<RuleMode> file_modes_;
