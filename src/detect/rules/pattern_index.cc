@@ -40,6 +40,18 @@ std::string escapeLiteral(std::string_view s) {
 }
 
 constexpr size_t kNoSlot = ~size_t{0};
+constexpr uint32_t kNoGroup = ~uint32_t{0};
+
+// Whether the transformations only rewrite bytes they find (and so may leave a value as it was).
+bool mayBeIdentity(const FieldRef& f) {
+  if (f.transforms.empty()) return false;
+  for (const Transform t : f.transforms) {
+    if (t != Transform::kUrlDecode && t != Transform::kLower && t != Transform::kUpper) {
+      return false;
+    }
+  }
+  return true;
+}
 
 bool isAscii(std::string_view s) {
   unsigned char any = 0;
@@ -238,6 +250,12 @@ struct PatternIndex::Group {
   std::vector<Predicate*> preds;
   std::vector<Pattern> patterns;
   std::vector<bool> pred_regex;
+  uint32_t ids = 0;  // predicates (ids) of its own
+  // A field whose transformations may leave a value as it was (urldecode, lower, upper) is
+  // also compiled into the database of its plain field, at ids alias_offset and up: for a value
+  // they leave unchanged, the plain field's scan answers it (no scan of its own).
+  uint32_t alias = kNoGroup;
+  uint32_t alias_offset = 0;
   // Per event.
   std::vector<uint64_t> bits;
   uint64_t generation = 0;
@@ -375,19 +393,89 @@ void PatternIndex::compile() {
       if (g.pred_regex[i]) g.has_regex = true;
       ++hooked_;
     }
+    g.ids = static_cast<uint32_t>(g.preds.size());
+    std::erase_if(g.patterns, [&](const Group::Pattern& x) { return dropped[x.id]; });
+    g.preds.clear();
+    g.pred_regex.clear();
+  }
+  mergeIdentityFields();
+  for (auto& gp : groups_) {
+    Group& g = *gp;
     if (g.has_regex && g.db != nullptr) {
       g.memo.assign(kMemoSlots, {});
       g.memo_bits.assign(kMemoSlots * g.bits.size(), 0);
     }
-    g.preds.clear();
     g.patterns.clear();
-    g.pred_regex.clear();
+  }
+}
+
+void PatternIndex::mergeIdentityFields() {
+  for (uint32_t gi = 0; gi < groups_.size(); ++gi) {
+    Group& g = *groups_[gi];
+    if (g.db == nullptr || g.patterns.empty() || !mayBeIdentity(g.field)) continue;
+    const std::string_view base = std::string_view(g.field.spec).substr(0, g.field.spec.find('|'));
+    auto h_it = std::find_if(groups_.begin(), groups_.end(), [&](const auto& x) {
+      return x->field.spec == base && x->db != nullptr && x->alias == kNoGroup;
+    });
+    if (h_it == groups_.end()) continue;
+    Group& h = **h_it;
+    // The plain field's patterns, then those of the fields already merged into it, then g's.
+    std::vector<const char*> exprs;
+    std::vector<unsigned> flags;
+    std::vector<unsigned> ids;
+    auto take = [&](const Group& x, uint32_t offset) {
+      for (const auto& p : x.patterns) {
+        exprs.push_back(p.expr.c_str());
+        flags.push_back(p.flags);
+        ids.push_back(p.id + offset);
+      }
+    };
+    take(h, 0);
+    uint32_t offset = h.ids;
+    for (const auto& x : groups_) {
+      if (x->alias == static_cast<uint32_t>(h_it - groups_.begin())) {
+        take(*x, x->alias_offset);
+        offset = std::max(offset, x->alias_offset + x->ids);
+      }
+    }
+    take(g, offset);
+    const Compiled c = compileCached(exprs, flags, ids);
+    if (c.db == nullptr) continue;  // g keeps its own scan
+    if (hs_alloc_scratch(c.db, &scratch_) != HS_SUCCESS) {
+      hs_free_database(c.db);
+      continue;
+    }
+    if (c.from_cache) ++cached_;
+    hs_free_database(h.db);
+    h.db = c.db;
+    h.bits.assign((offset + g.ids + 63) / 64, 0);
+    if (g.has_regex) h.has_regex = true;  // the merged database answers ASCII values only
+    g.alias = static_cast<uint32_t>(h_it - groups_.begin());
+    g.alias_offset = offset;
+    ++merged_;
   }
 }
 
 void PatternIndex::scan(Group& g, const Event& e) {
   g.generation = generation_;
   const std::string_view v = g.field.get(e);
+  if (g.alias != kNoGroup) {
+    Group& h = *groups_[g.alias];
+    const std::string_view plain = h.field.get(e);
+    if (v.data() == plain.data() && v.size() == plain.size()) {  // left as it was
+      if (h.generation != generation_) scan(h, e);
+      if (h.answered) {
+        std::fill(g.bits.begin(), g.bits.end(), 0);
+        for (uint32_t i = 0; i < g.ids; ++i) {
+          const uint32_t b = g.alias_offset + i;
+          if ((h.bits[b >> 6] >> (b & 63) & 1) != 0) g.bits[i >> 6] |= uint64_t{1} << (i & 63);
+        }
+        g.answered = true;
+        ++alias_answers_;
+        return;
+      }
+    }
+  }
   const size_t words = g.bits.size();
   size_t slot = kNoSlot;
   uint64_t h = 0;

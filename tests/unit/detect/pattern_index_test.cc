@@ -247,6 +247,65 @@ TEST(PatternIndexTest, RegexAnswersAreRememberedPerValue) {
 
 // Compiled databases are written to the cache directory, read back instead of compiled (same
 // results), and a file that does not verify is ignored and replaced.
+// url.original|urldecode and url.original|lower are compiled into url.original's database as
+// well: a value they leave as it was (no escape, no capital) is answered by url.original's
+// scan, any other by their own; the results are those of the predicates on their own.
+TEST(PatternIndexTest, TransformsThatLeaveAValueAsItWasReadThePlainFieldsScan) {
+  SideBySide s(load(R"(
+rules:
+  - id: plain
+    kinds: [http]
+    match: {url.original: {contains: [/admin, union]}}
+  - id: decoded
+    kinds: [http]
+    match: {url.original|urldecode: {contains: "union select", nocase: true}}
+  - id: lower
+    kinds: [http]
+    match: {url.original|lower: {contains: /secret}}
+  - id: lower-regex
+    kinds: [http]
+    match: {url.original|lower: {regex: '^/x[0-9]+$'}}
+  - id: decoded-lower
+    kinds: [http]
+    match: {url.original|urldecode|lower: {endswith: .php}}
+)"));
+  const PatternIndex* p = s.indexed().patterns();
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->merged(), 3u);
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"/admin", {"plain"}},
+      {"/q?id=1%20union%20select", {"plain", "decoded"}},
+      {"/q?id=1 UNION SELECT", {"decoded"}},
+      {"/q?id=1+union+select", {"plain", "decoded"}},
+      {"/SECRET/a", {"lower"}},
+      {"/secret/a", {"lower"}},
+      {"/x12", {"lower-regex"}},
+      {"/X12", {"lower-regex"}},
+      {"/a%2ephp", {"decoded-lower"}},
+      {"/A.PHP", {"decoded-lower"}},
+      {"/a.php", {"decoded-lower"}},
+      {"/\xc3\xa9/x1", {}},
+      {"/\xc3\xa9/secret%20UNION+select.php", {"decoded", "lower", "decoded-lower"}},
+      {"", {}},
+  };
+  Comparison c;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& [url, want] : cases) {
+      SCOPED_TRACE(url);
+      const Event e = httpEvent(url);
+      s.check(e, c);
+      std::vector<std::string> held;
+      for (const Rule& r : s.indexed().rules()) {
+        if (r.condition.eval(e)) held.push_back(r.id);
+      }
+      EXPECT_EQ(held, want);
+    }
+  }
+  EXPECT_EQ(c.mismatches, 0u);
+  // Values without an escape or a capital letter were answered from url.original's scan.
+  EXPECT_GT(p->aliasAnswers(), 0u);
+}
+
 TEST(PatternIndexTest, CompiledDatabasesComeBackFromTheCacheDirectory) {
   riposte::testing::TempDir dir;
   const std::string cache = (dir.path() / "hs").string();

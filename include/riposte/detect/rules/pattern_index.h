@@ -72,6 +72,12 @@ class PatternIndex {
   size_t databases() const;
   // Databases read from the compiled-database cache instead of compiled.
   size_t cached() const { return cached_; }
+  // Fields with transformations that may leave a value as it was (urldecode, lower, upper)
+  // whose patterns are also in the database of the plain field (`url.original|urldecode` in
+  // `url.original`'s): for a value the transformations leave unchanged, the plain field's scan
+  // answers them. aliasAnswers() counts the scans so saved.
+  size_t merged() const { return merged_; }
+  uint64_t aliasAnswers() const { return alias_answers_; }
   // Scans answered from the memo of a database with regular expressions: its answers for the
   // last values seen (kMemoSlots of them, direct-mapped by hash, values of at most
   // kMemoMaxValue bytes), compared in full. A memo that answers fewer than one look-up in four
@@ -95,6 +101,7 @@ class PatternIndex {
  private:
   struct Group;
   void scan(Group& g, const Event& e);
+  void mergeIdentityFields();
 
   std::vector<std::unique_ptr<Group>> groups_;
   hs_scratch* scratch_ = nullptr;
@@ -102,7 +109,9 @@ class PatternIndex {
   size_t hooked_ = 0;
   size_t rejected_ = 0;
   size_t cached_ = 0;
+  size_t merged_ = 0;
   uint64_t memo_hits_ = 0;
+  uint64_t alias_answers_ = 0;
 };
 
 }  // namespace riposte::rules
