@@ -115,6 +115,12 @@ struct RegexSource {
 
 struct Predicate {
   // (What every evaluation reads comes first.)
+  // Set by a RuleSet for a predicate several of its rules share (equal signature): the result
+  // for the current event is computed by the first rule to ask and read by the others; it is
+  // current while `result_stamp` equals the rule set's event counter `*epoch`.
+  const uint64_t* epoch = nullptr;
+  mutable uint64_t result_stamp = 0;
+  mutable bool result = false;
   // Set by a RuleSet's PatternIndex (pattern_index.h): the predicate is answered by its
   // field's Hyperscan database, id `pattern_bit` of field `pattern_group`.
   PatternIndex* patterns = nullptr;
@@ -155,12 +161,6 @@ struct Predicate {
   mutable StringMap<bool> memo;  // see `memoize`
   static constexpr size_t kMemoSize = 4096;
 
-  // Set by a RuleSet for a predicate several of its rules share (equal signature): the result
-  // for the current event is computed by the first rule to ask and read by the others; it is
-  // current while `result_stamp` equals the rule set's event counter `*epoch`.
-  const uint64_t* epoch = nullptr;
-  mutable uint64_t result_stamp = 0;
-  mutable bool result = false;
   // Equal for predicates that test the same field in the same way (same operator, options and
   // values); empty for those that cannot be shared (intel: each rule records its own hits).
   std::string signature() const;
