@@ -45,7 +45,9 @@ seeds() {
     for f in "$corpora"/blocklists/*/*.csv; do [ -f "$f" ] && head -c 16384 "$f" >"$dir/c-$(basename "$f")"; done ;;
   intel_otx_fuzz)
     printf '%s' '{"results":[{"id":"64d31e8a5133613a90976b3f","modified":"2023-08-09T05:05:14.946000","tlp":"green","tags":["x"],"indicators":[{"id":1,"indicator":"198.51.100.98","type":"IPv4","expiration":"2023-09-07T00:00:00","is_active":1},{"id":2,"indicator":"bad.example.top","type":"domain","expiration":null,"is_active":0}]}],"next":null}' >"$dir/s1"
-    printf '%s' '{"results":[{"id":9751110,"indicator":"90421f8531f963d81cf54245b72cde80","type":"FileHash-MD5","title":"t","description":"","content":""}],"next":"https://otx.example/page=2"}' >"$dir/s2" ;;
+    printf '%s' '{"results":[{"id":9751110,"indicator":"90421f8531f963d81cf54245b72cde80","type":"FileHash-MD5","title":"t","description":"","content":""}],"next":"https://otx.example/page=2"}' >"$dir/s2"
+    # Found by this test: an id beyond any integer (its conversion was undefined).
+    printf '%s' '{"results":[{"id":975E110,"indicator":"90421f4245b72cde80","type":"FileHash-MD5","title":"t","description":"","content":""}],"next":"https://otx.example/page=2"}' >"$dir/s3" ;;
   intel_misp_fuzz)
     printf '%s' '{"response":{"Attribute":[{"type":"ip-dst","value":"203.0.113.0/24","to_ids":true,"deleted":false,"timestamp":"1617056037","Event":{"uuid":"8cca9f2f-9281-49fd-9b30-e16a8dbf6855"},"Tag":[{"name":"tlp:green"}]},{"type":"domain|ip","value":"evil.example|198.51.100.7","to_ids":true}]}}' >"$dir/s1"
     for f in "$corpora"/misp/pymisp/*.json "$corpora"/misp/misp-3.x-test-feeds/misp/*.json; do

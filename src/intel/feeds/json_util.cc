@@ -28,7 +28,13 @@ std::optional<int64_t> integer(element obj, std::string_view key) {
   uint64_t u = 0;
   if (f->get(u) == simdjson::SUCCESS) return static_cast<int64_t>(u);
   double d = 0;
-  if (f->get(d) == simdjson::SUCCESS) return static_cast<int64_t>(d);
+  if (f->get(d) == simdjson::SUCCESS) {
+    // A number written with a fraction or an exponent: taken when an int64 holds it (the
+    // conversion of a larger one is undefined).
+    constexpr double kLimit = 9223372036854775808.0;  // 2^63
+    if (d >= -kLimit && d < kLimit) return static_cast<int64_t>(d);
+    return std::nullopt;
+  }
   std::string_view s;
   if (f->get(s) == simdjson::SUCCESS) {
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), i);

@@ -288,6 +288,26 @@ TEST(IntelFeedOtx, UnsupportedTypesInactiveAndBadRows) {
   EXPECT_EQ(r.indicators[1].type, IndicatorType::kCidr4);
 }
 
+// Ids written as floating-point numbers: taken when an integer holds them, ignored when not
+// (9.75e112 once reached a conversion whose result is undefined; the fuzz smoke test found it).
+TEST(IntelFeedOtx, IdsBeyondAnIntegerAreIgnored) {
+  const std::string data = R"({"results":[
+      {"id":975E110,"indicator":"not-an-ip","type":"IPv4"},
+      {"id":1e3,"indicator":"also-not-an-ip","type":"IPv4"},
+      {"id":-2.5e19,"indicator":"bad","type":"IPv4"},
+      {"id":975E110,"indicator":"90421f4245b72cde8090421f4245b72c","type":"FileHash-MD5"}],
+      "next":null})";
+  auto r = parseOtx(data, opts("otx"));
+  EXPECT_EQ(r.report.items, 4u);
+  EXPECT_EQ(r.report.errors, 3u);
+  ASSERT_EQ(r.report.samples.size(), 3u);
+  EXPECT_EQ(r.report.samples[0].where, "results[0]");
+  EXPECT_EQ(r.report.samples[1].where, "results[1] (id 1000)");
+  EXPECT_EQ(r.report.samples[2].where, "results[2]");
+  ASSERT_EQ(r.indicators.size(), 1u);
+  EXPECT_EQ(r.indicators[0].value, "90421f4245b72cde8090421f4245b72c");
+}
+
 TEST(IntelFeedOtx, TruncatedPageKeepsCompleteIndicators) {
   RIPOSTE_REQUIRE_CORPUS(mock, "otx/elastic-ti_otx/mock-otx-api.yml");
   const std::string page = mockBodies(mock, "/api/v1/pulses/subscribed")[0];
